@@ -1,0 +1,65 @@
+//! The chat page, rendered on the server and hydrated in the browser.
+//!
+//! - [`App`] / [`shell`]: the document and its single route;
+//! - [`components`]: the page (`ChatPage`) and its parts;
+//! - [`api`]: the server functions the page calls (`get_messages`,
+//!   `send_message`), compiled into both the server and the WASM bundle;
+//! - [`service`] (server only): the interface through which the server crate
+//!   hands its storage and broadcast hub to those server functions, via
+//!   Leptos context, so that this crate never depends on the server crate;
+//! - `browser` (browser only): the few web APIs the page uses.
+//!
+//! The crate has exactly two features: `ssr` (server) and `hydrate` (browser).
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    StaticSegment,
+    components::{Route, Router, Routes},
+};
+
+pub mod api;
+#[cfg(feature = "hydrate")]
+mod browser;
+pub mod components;
+#[cfg(feature = "hydrate")]
+mod live;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+use components::ChatPage;
+
+/// The HTML document around [`App`], rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: one page, the chat.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/chat.css" />
+        <Title text="Chat" />
+        <Router>
+            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
+                <Route path=StaticSegment("") view=ChatPage />
+            </Routes>
+        </Router>
+    }
+}

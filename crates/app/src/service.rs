@@ -1,0 +1,38 @@
+//! The interface between the server functions and the server's state.
+//!
+//! The server crate implements [`ChatService`] and provides a [`Chat`] in
+//! Leptos context for every request it renders or every server function it
+//! runs. This keeps the dependency one-way: server → app.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use leptos::prelude::*;
+use shared::{ChatMessage, MessageId, SendMessage};
+
+use crate::api::SendError;
+
+/// What the page needs from the server.
+pub trait ChatService: Send + Sync + 'static {
+    /// Up to `limit` messages, oldest first: the latest ones, or those just
+    /// older than `before`.
+    fn history(
+        &self,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<ChatMessage>, ServerFnError>>;
+
+    /// Validates, stores and broadcasts a message; returns it as stored.
+    fn send(&self, request: SendMessage) -> BoxFuture<'_, Result<ChatMessage, SendError>>;
+}
+
+/// The handle the server puts into Leptos context.
+#[derive(Clone)]
+pub struct Chat(pub Arc<dyn ChatService>);
+
+/// The [`ChatService`] the server provided for this request.
+pub fn use_chat_service() -> Result<Arc<dyn ChatService>, ServerFnError> {
+    use_context::<Chat>()
+        .map(|chat| chat.0)
+        .ok_or_else(|| ServerFnError::new("chat service missing from context"))
+}

@@ -1,0 +1,65 @@
+//! The JSON API: `GET /api/messages` (history pages) and
+//! `POST /api/messages` (send).
+
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, FromRequest, FromRequestParts, State},
+    http::StatusCode,
+    routing::get,
+};
+use serde::Deserialize;
+use shared::{ChatMessage, MessageId, SendMessage};
+
+use crate::{AppState, error::ApiError, store::Stored};
+
+/// The largest request body the API reads.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/messages", get(list_messages).post(create_message))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// `Json`, with its rejections turned into [`ApiError`]s.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+struct ApiJson<T>(T);
+
+/// `Query`, with its rejections turned into [`ApiError`]s.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+struct ApiQuery<T>(T);
+
+#[derive(Debug, Deserialize)]
+struct HistoryQuery {
+    limit: Option<u32>,
+    before: Option<MessageId>,
+}
+
+/// The latest page of messages, or the page before `?before=<id>`, oldest
+/// first. `?limit=` defaults to 50 and is capped at 500.
+async fn list_messages(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
+) -> Result<Json<Vec<ChatMessage>>, ApiError> {
+    let limit = app::api::page_size(query.limit);
+    let store = state.chat.store();
+    let page = match query.before {
+        Some(before) => store.before(before, limit).await?,
+        None => store.latest(limit).await?,
+    };
+    Ok(Json(page))
+}
+
+/// Stores and broadcasts a message: `201` with the stored message, or `200`
+/// with the earlier one when its `client_id` was already sent.
+async fn create_message(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<SendMessage>,
+) -> Result<(StatusCode, Json<ChatMessage>), ApiError> {
+    Ok(match state.chat.send(request).await? {
+        Stored::New(message) => (StatusCode::CREATED, Json(message)),
+        Stored::Existing(message) => (StatusCode::OK, Json(message)),
+    })
+}

@@ -1,0 +1,140 @@
+//! The chat service: validate, store, broadcast.
+//!
+//! Sends from every request go through one channel to a single writer task.
+//! The writer takes whatever is queued (up to [`MAX_BATCH`]), stores it in
+//! one transaction (group commit), and only after the commit publishes the
+//! new messages to the [`Hub`] and answers each sender. One writer means the
+//! hub sees messages in exactly the order of their ids, and a send is never
+//! acknowledged or broadcast before it is durable.
+
+use app::{api::SendError, service::ChatService};
+use futures::{FutureExt, future::BoxFuture};
+use leptos::prelude::ServerFnError;
+use shared::{ChatMessage, MessageId, NewMessage, SendMessage, ValidationError};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::{
+    hub::Hub,
+    store::{Draft, Store, Stored},
+};
+
+/// The most sends stored in one transaction.
+pub const MAX_BATCH: usize = 256;
+/// How many sends may wait for the writer before senders wait too.
+const QUEUE: usize = 4096;
+
+/// Why a send was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The database failed; the cause was logged by the writer.
+    #[error("the message could not be stored")]
+    Storage,
+}
+
+#[derive(Debug)]
+struct SendJob {
+    draft: Draft,
+    reply: oneshot::Sender<Result<Stored, ChatError>>,
+}
+
+/// A handle to the chat service; cheap to clone. The writer task stops once
+/// every handle is dropped and the queued sends are stored.
+#[derive(Clone, Debug)]
+pub struct Chat {
+    store: Store,
+    hub: Hub,
+    writer: mpsc::Sender<SendJob>,
+}
+
+impl Chat {
+    /// Starts the writer task on the current Tokio runtime.
+    pub fn start(store: Store, hub: Hub) -> Self {
+        let (writer, jobs) = mpsc::channel(QUEUE);
+        tokio::spawn(write_loop(store.clone(), hub.clone(), jobs));
+        Self { store, hub, writer }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// Validates and stores a message, then broadcasts it if it is new.
+    pub async fn send(&self, request: SendMessage) -> Result<Stored, ChatError> {
+        let message = NewMessage::parse(&request.username, &request.text)?;
+        let draft = Draft {
+            client_id: request.client_id.unwrap_or_else(Uuid::new_v4),
+            message,
+        };
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(SendJob { draft, reply })
+            .await
+            .map_err(|_| ChatError::Storage)?;
+        answer.await.map_err(|_| ChatError::Storage)?
+    }
+}
+
+async fn write_loop(store: Store, hub: Hub, mut jobs: mpsc::Receiver<SendJob>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (drafts, replies): (Vec<_>, Vec<_>) =
+            batch.drain(..).map(|job| (job.draft, job.reply)).unzip();
+        match store.insert_batch(&drafts).await {
+            Ok(results) => {
+                for (reply, stored) in replies.into_iter().zip(results) {
+                    if let Stored::New(message) = &stored {
+                        hub.publish(message);
+                    }
+                    // The sender may have given up (client gone); the message stays stored.
+                    let _ = reply.send(Ok(stored));
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, batch = drafts.len(), "storing messages failed");
+                for reply in replies {
+                    let _ = reply.send(Err(ChatError::Storage));
+                }
+            }
+        }
+    }
+    tracing::debug!("message writer stopped");
+}
+
+/// The server functions' view of the service.
+impl ChatService for Chat {
+    fn history(
+        &self,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<ChatMessage>, ServerFnError>> {
+        async move {
+            let page = match before {
+                Some(before) => self.store.before(before, limit).await,
+                None => self.store.latest(limit).await,
+            };
+            page.map_err(|err| {
+                tracing::error!(error = %err, "reading history failed");
+                ServerFnError::new("could not read messages")
+            })
+        }
+        .boxed()
+    }
+
+    fn send(&self, request: SendMessage) -> BoxFuture<'_, Result<ChatMessage, SendError>> {
+        async move {
+            match Chat::send(self, request).await {
+                Ok(stored) => Ok(stored.into_message()),
+                Err(ChatError::Invalid(invalid)) => Err(SendError::Invalid(invalid)),
+                Err(ChatError::Storage) => Err(SendError::Unavailable),
+            }
+        }
+        .boxed()
+    }
+}

@@ -1,0 +1,50 @@
+//! Start-up configuration: command-line flags with environment fallbacks.
+//!
+//! | flag | environment | default |
+//! | --- | --- | --- |
+//! | `--addr` | `LEPTOS_SITE_ADDR` | `127.0.0.1:3000` |
+//! | `--database-url` | `DATABASE_URL` | `sqlite://data/chat.db` |
+//! | `--site-root` | `LEPTOS_SITE_ROOT` | `target/site` (where `cargo leptos build` puts the site) |
+//!
+//! The log filter comes from `RUST_LOG` (default `info`). The other
+//! `LEPTOS_*` variables that `cargo leptos watch` sets (reload port,
+//! environment) are read by Leptos itself.
+
+use std::net::SocketAddr;
+
+use leptos::config::LeptosOptions;
+
+#[derive(Clone, Debug, clap::Parser)]
+#[command(name = "server", about = "The chat server", version)]
+pub struct Config {
+    /// The address to listen on.
+    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// The database: `sqlite://<path>` (the file and its folder are created).
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/chat.db")]
+    pub database_url: String,
+
+    /// The folder holding the built site (`pkg/` with the WASM, JS and CSS).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: String,
+}
+
+impl Config {
+    /// Leptos's options: those `cargo leptos` compiled in or set in the
+    /// environment, with our address and site root.
+    pub fn leptos_options(&self) -> LeptosOptions {
+        let built_by_cargo_leptos = option_env!("LEPTOS_OUTPUT_NAME").is_some()
+            || std::env::var_os("LEPTOS_OUTPUT_NAME").is_some();
+        let configured = built_by_cargo_leptos
+            .then(|| leptos::config::get_configuration(None).ok())
+            .flatten()
+            .map(|conf| conf.leptos_options);
+        // Built by plain `cargo` (tests): the output name is the one in Cargo.toml.
+        let mut options =
+            configured.unwrap_or_else(|| LeptosOptions::builder().output_name("chat").build());
+        options.site_addr = self.addr;
+        options.site_root = self.site_root.as_str().into();
+        options
+    }
+}

@@ -1,0 +1,61 @@
+//! The broadcast hub: fans each stored message out to every open stream.
+//!
+//! A message is serialized once, here, and every subscriber shares the same
+//! bytes. The channel is bounded; a subscriber that falls more than
+//! [`CAPACITY`] messages behind is told it lagged and catches up from the
+//! store (see [`crate::sse`]), so a slow reader never slows the others and
+//! never holds more than the shared buffer.
+
+use std::sync::Arc;
+
+use shared::{ChatMessage, MessageId};
+use tokio::sync::broadcast;
+
+/// How many messages the hub keeps for subscribers that are behind.
+pub const CAPACITY: usize = 4096;
+
+/// A stored message, ready to send.
+#[derive(Debug)]
+pub struct Published {
+    pub id: MessageId,
+    /// The message as JSON, the `data:` of its event.
+    pub json: String,
+}
+
+impl Published {
+    pub fn new(message: &ChatMessage) -> Self {
+        Self {
+            id: message.id,
+            json: serde_json::to_string(message).expect("a ChatMessage always serializes"),
+        }
+    }
+}
+
+/// The sending side; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Hub {
+    sender: broadcast::Sender<Arc<Published>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self {
+            sender: broadcast::Sender::new(CAPACITY),
+        }
+    }
+}
+
+impl Hub {
+    /// Publishes a stored message to every current subscriber. Callers
+    /// publish in id order (the single writer does), so every subscriber
+    /// receives messages in id order.
+    pub fn publish(&self, message: &ChatMessage) {
+        // No subscribers is not an error: nobody is listening right now.
+        let _ = self.sender.send(Arc::new(Published::new(message)));
+    }
+
+    /// A receiver of every message published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
+        self.sender.subscribe()
+    }
+}

@@ -1,0 +1,167 @@
+//! `GET /api/events`: the Server-Sent Events stream of messages.
+//!
+//! Each message is one event, `id: <message id>` and `data: <ChatMessage
+//! JSON>`. A stream opened with `Last-Event-ID` (sent by a reconnecting
+//! `EventSource`) or `?after=<id>` first replays every stored message after
+//! that id, then continues live. The feed subscribes to the hub *before* it
+//! reads the store and skips ids it already sent, so there is no gap and no
+//! duplicate at the seam. A subscriber that lags behind the hub's buffer is
+//! caught up from the store the same way.
+
+use std::{collections::VecDeque, convert::Infallible, sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::{FromRequestParts, State},
+    http::{HeaderMap, HeaderName, HeaderValue},
+    response::{
+        IntoResponse,
+        sse::{Event, KeepAlive, Sse},
+    },
+    routing::get,
+};
+use futures::{Stream, StreamExt};
+use serde::Deserialize;
+use shared::{KEEP_ALIVE_SECS, MessageId};
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use crate::{AppState, error::ApiError, hub::Published, store::Store};
+
+/// How many stored messages one catch-up query reads.
+const CATCH_UP_PAGE: u32 = 500;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/events", get(stream_events))
+}
+
+#[derive(Debug, Deserialize)]
+struct EventsQuery {
+    after: Option<MessageId>,
+}
+
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+struct ApiQuery<T>(T);
+
+async fn stream_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    // A reconnecting browser knows better than the URL it first opened.
+    let resume_after = last_event_id(&headers).or(query.after);
+    let live = state.chat.hub().subscribe();
+    let store = state.chat.store().clone();
+    let start_after = match resume_after {
+        Some(id) => Some(id),
+        // Only messages from now on: everything up to the newest stored one is history.
+        None => store.newest_id().await?,
+    };
+    let feed = Feed::new(store, live, start_after, resume_after.is_some());
+    let events = feed
+        .into_stream()
+        .map(|published| {
+            Ok::<_, Infallible>(
+                Event::default()
+                    .id(published.id.to_string())
+                    .data(&published.json),
+            )
+        })
+        .take_until(state.shutdown.clone().cancelled_owned());
+    let keep_alive = KeepAlive::new().interval(Duration::from_secs(KEEP_ALIVE_SECS));
+    Ok((
+        // Tell reverse proxies not to buffer the stream.
+        [(
+            HeaderName::from_static("x-accel-buffering"),
+            HeaderValue::from_static("no"),
+        )],
+        Sse::new(events).keep_alive(keep_alive),
+    ))
+}
+
+/// The id in a `Last-Event-ID` header, if it holds one.
+fn last_event_id(headers: &HeaderMap) -> Option<MessageId> {
+    headers
+        .get("last-event-id")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// One subscriber's position: what it has been sent, and where the next
+/// message comes from (the store while catching up, else the hub).
+struct Feed {
+    store: Store,
+    live: broadcast::Receiver<Arc<Published>>,
+    /// The newest id sent (or, before the first, the newest one not wanted).
+    last_sent: Option<MessageId>,
+    /// Messages read from the store, not yet sent.
+    backlog: VecDeque<Arc<Published>>,
+    /// Whether the store may hold messages newer than `last_sent` that the
+    /// hub will not deliver.
+    catching_up: bool,
+}
+
+impl Feed {
+    fn new(
+        store: Store,
+        live: broadcast::Receiver<Arc<Published>>,
+        last_sent: Option<MessageId>,
+        catching_up: bool,
+    ) -> Self {
+        Self {
+            store,
+            live,
+            last_sent,
+            backlog: VecDeque::new(),
+            catching_up,
+        }
+    }
+
+    fn into_stream(self) -> impl Stream<Item = Arc<Published>> + Send {
+        futures::stream::unfold(self, |mut feed| async move {
+            let next = feed.next().await?;
+            Some((next, feed))
+        })
+    }
+
+    /// The next message in id order, or `None` when the stream must end
+    /// (the hub closed, or the store failed: the client resumes by id).
+    async fn next(&mut self) -> Option<Arc<Published>> {
+        loop {
+            if let Some(published) = self.backlog.pop_front() {
+                self.last_sent = Some(published.id);
+                return Some(published);
+            }
+            if self.catching_up {
+                let after = self.last_sent.unwrap_or(0);
+                match self.store.after(after, CATCH_UP_PAGE).await {
+                    Ok(page) => {
+                        self.catching_up = page.len() == CATCH_UP_PAGE as usize;
+                        self.backlog
+                            .extend(page.iter().map(|m| Arc::new(Published::new(m))));
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, "catching up a stream failed; ending it");
+                        return None;
+                    }
+                }
+                continue;
+            }
+            match self.live.recv().await {
+                Ok(published) if self.last_sent.is_some_and(|last| published.id <= last) => {}
+                Ok(published) => {
+                    self.last_sent = Some(published.id);
+                    return Some(published);
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, "stream lagged; catching up from the store");
+                    self.catching_up = true;
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }
+}

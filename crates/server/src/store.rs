@@ -1,0 +1,274 @@
+//! Durable storage of messages in SQLite.
+//!
+//! The store assigns message ids (SQLite `AUTOINCREMENT`: strictly
+//! increasing, never reused) and timestamps. Writes come in batches, one
+//! transaction per batch, from the single writer in [`crate::chat`]; reads
+//! (history pages, stream catch-up) run on the pool's other connections
+//! concurrently, which SQLite's WAL mode allows.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use shared::{ChatMessage, MessageId, NewMessage};
+use sqlx::{
+    SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+use uuid::Uuid;
+
+/// A validated message waiting to be stored.
+#[derive(Clone, Debug)]
+pub struct Draft {
+    pub client_id: Uuid,
+    pub message: NewMessage,
+}
+
+/// What storing a [`Draft`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// A new message was stored.
+    New(ChatMessage),
+    /// A message with this client id was stored before; nothing changed.
+    Existing(ChatMessage),
+}
+
+impl Stored {
+    pub fn message(&self) -> &ChatMessage {
+        match self {
+            Self::New(message) | Self::Existing(message) => message,
+        }
+    }
+
+    pub fn into_message(self) -> ChatMessage {
+        match self {
+            Self::New(message) | Self::Existing(message) => message,
+        }
+    }
+}
+
+/// A handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    client_id: Uuid,
+    username: String,
+    text: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<Row> for ChatMessage {
+    fn from(row: Row) -> Self {
+        Self {
+            id: row.id,
+            client_id: row.client_id,
+            username: row.username,
+            text: row.text,
+            timestamp: row.created_at,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, client_id, username, text, created_at";
+
+impl Store {
+    /// Opens (creating it and its folder if needed) the database at `url`,
+    /// e.g. `sqlite://data/chat.db`, and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Self, sqlx::Error> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // Every commit reaches the disk before a send is acknowledged.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true);
+        if let Some(folder) = options.get_filename().parent()
+            && !folder.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(folder)?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Stores every draft in one transaction, in order, and reports for each
+    /// whether it was new or already stored under its client id. Either all
+    /// drafts are committed or none is.
+    pub async fn insert_batch(&self, drafts: &[Draft]) -> Result<Vec<Stored>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let mut stored = Vec::with_capacity(drafts.len());
+        for draft in drafts {
+            // Milliseconds are all a reader sees, and they survive the round trip exactly.
+            let now = Utc::now().trunc_subsecs(3);
+            let inserted: Option<Row> = sqlx::query_as(&format!(
+                "INSERT INTO messages (client_id, username, text, created_at) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (client_id) DO NOTHING RETURNING {COLUMNS}"
+            ))
+            .bind(draft.client_id)
+            .bind(draft.message.username())
+            .bind(draft.message.text())
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            stored.push(match inserted {
+                Some(row) => Stored::New(row.into()),
+                None => {
+                    let row: Row = sqlx::query_as(&format!(
+                        "SELECT {COLUMNS} FROM messages WHERE client_id = ?"
+                    ))
+                    .bind(draft.client_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    Stored::Existing(row.into())
+                }
+            });
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// The newest `limit` messages, oldest first.
+    pub async fn latest(&self, limit: u32) -> Result<Vec<ChatMessage>, sqlx::Error> {
+        self.page(None, limit).await
+    }
+
+    /// The `limit` messages just older than `before`, oldest first.
+    pub async fn before(
+        &self,
+        before: MessageId,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, sqlx::Error> {
+        self.page(Some(before), limit).await
+    }
+
+    async fn page(
+        &self,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, sqlx::Error> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?"
+        ))
+        .bind(before.unwrap_or(MessageId::MAX))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().rev().map(ChatMessage::from).collect())
+    }
+
+    /// Up to `limit` messages newer than `after`, oldest first: what a
+    /// resuming stream replays.
+    pub async fn after(
+        &self,
+        after: MessageId,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, sqlx::Error> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE id > ? ORDER BY id ASC LIMIT ?"
+        ))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(ChatMessage::from).collect())
+    }
+
+    /// The id of the newest stored message, if any.
+    pub async fn newest_id(&self) -> Result<Option<MessageId>, sqlx::Error> {
+        sqlx::query_scalar("SELECT max(id) FROM messages")
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
+    }
+
+    /// Closes every connection, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store on a fresh file (an in-memory database would be one per
+    /// pooled connection).
+    async fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("chat.db").display());
+        let store = Store::open(&url).await.expect("opens");
+        (dir, store)
+    }
+
+    fn draft(client_id: Uuid, text: &str) -> Draft {
+        Draft {
+            client_id,
+            message: NewMessage::parse("ada", text).expect("valid"),
+        }
+    }
+
+    #[tokio::test]
+    async fn ids_increase_in_insertion_order() {
+        let (_dir, store) = temp_store().await;
+        let drafts: Vec<_> = (0..5)
+            .map(|i| draft(Uuid::new_v4(), &format!("m{i}")))
+            .collect();
+        let stored = store.insert_batch(&drafts).await.expect("stores");
+        let ids: Vec<_> = stored.iter().map(|s| s.message().id).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        let texts: Vec<_> = stored.iter().map(|s| s.message().text.clone()).collect();
+        assert_eq!(texts, ["m0", "m1", "m2", "m3", "m4"]);
+    }
+
+    #[tokio::test]
+    async fn repeated_client_id_returns_the_first_message() {
+        let (_dir, store) = temp_store().await;
+        let id = Uuid::new_v4();
+        let first = store
+            .insert_batch(&[draft(id, "one")])
+            .await
+            .expect("stores");
+        let again = store
+            .insert_batch(&[draft(id, "two"), draft(id, "three")])
+            .await
+            .expect("stores");
+        let Stored::New(original) = &first[0] else {
+            panic!("first send should be new");
+        };
+        assert_eq!(
+            again,
+            [
+                Stored::Existing(original.clone()),
+                Stored::Existing(original.clone())
+            ]
+        );
+        assert_eq!(store.latest(10).await.expect("reads").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn pages_walk_back_through_history() {
+        let (_dir, store) = temp_store().await;
+        let drafts: Vec<_> = (1..=7)
+            .map(|i| draft(Uuid::new_v4(), &format!("m{i}")))
+            .collect();
+        store.insert_batch(&drafts).await.expect("stores");
+        let latest = store.latest(3).await.expect("reads");
+        let texts = |page: &[ChatMessage]| page.iter().map(|m| m.text.clone()).collect::<Vec<_>>();
+        assert_eq!(texts(&latest), ["m5", "m6", "m7"]);
+        let older = store.before(latest[0].id, 3).await.expect("reads");
+        assert_eq!(texts(&older), ["m2", "m3", "m4"]);
+        let newer = store.after(older[2].id, 10).await.expect("reads");
+        assert_eq!(texts(&newer), ["m5", "m6", "m7"]);
+    }
+}

@@ -1,0 +1,255 @@
+//! The JSON API: sending, history pages, and every kind of bad input.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{TestApp, spawn_app, temp_database};
+
+async fn assert_nothing_stored(app: &TestApp) {
+    assert!(app.history("").await.is_empty(), "nothing should be stored");
+}
+
+async fn error_body(response: reqwest::Response) -> Value {
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let body: Value = response.json().await.expect("json error body");
+    assert!(body["error"]["message"].is_string(), "{body}");
+    body
+}
+
+#[tokio::test]
+async fn posted_message_is_stored_and_returned_with_id_and_timestamp() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+
+    let response = app
+        .post(&json!({ "username": " ada ", "text": "hello\r\nworld " }))
+        .await;
+    assert_eq!(response.status(), 201);
+    let message: Value = response.json().await.expect("json");
+    assert_eq!(message["username"], "ada");
+    assert_eq!(message["text"], "hello\nworld");
+    assert!(message["id"].as_i64().is_some_and(|id| id > 0));
+    let timestamp = message["timestamp"].as_str().expect("timestamp");
+    chrono::DateTime::parse_from_rfc3339(timestamp).expect("RFC 3339 timestamp");
+
+    assert_eq!(app.history("").await, vec![message]);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn history_is_oldest_first_with_limit_and_before() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    for i in 1..=5 {
+        app.send("ada", &format!("m{i}")).await;
+    }
+    let texts = |page: &[Value]| {
+        page.iter()
+            .map(|m| m["text"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    let all = app.history("").await;
+    assert_eq!(texts(&all), ["m1", "m2", "m3", "m4", "m5"]);
+    let latest = app.history("?limit=2").await;
+    assert_eq!(texts(&latest), ["m4", "m5"]);
+    let before = latest[0]["id"].as_i64().expect("id");
+    let older = app.history(&format!("?limit=2&before={before}")).await;
+    assert_eq!(texts(&older), ["m2", "m3"]);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn history_limit_defaults_to_50_and_is_capped_at_500() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let sends = (0..520).map(|i| {
+        let app = &app;
+        async move { app.send("ada", &format!("m{i}")).await }
+    });
+    futures::future::join_all(sends).await;
+    assert_eq!(app.history("").await.len(), 50);
+    assert_eq!(app.history("?limit=10000").await.len(), 500);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_history_query_gets_a_json_400() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let response = app
+        .client
+        .get(app.url("/api/messages?limit=lots"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_body(response).await["error"]["code"], "invalid_query");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn rejected_messages_name_the_field_and_rule_and_are_not_stored() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let cases = [
+        (
+            json!({ "username": "", "text": "hi" }),
+            "username",
+            "required",
+        ),
+        (
+            json!({ "username": "   ", "text": "hi" }),
+            "username",
+            "required",
+        ),
+        (
+            json!({ "username": "x".repeat(33), "text": "hi" }),
+            "username",
+            "too_long",
+        ),
+        (
+            json!({ "username": "a\u{7}b", "text": "hi" }),
+            "username",
+            "control_character",
+        ),
+        (json!({ "username": "ada", "text": "" }), "text", "required"),
+        (
+            json!({ "username": "ada", "text": " \n " }),
+            "text",
+            "required",
+        ),
+        (
+            json!({ "username": "ada", "text": "x".repeat(2001) }),
+            "text",
+            "too_long",
+        ),
+        (
+            json!({ "username": "ada", "text": "nul\u{0}byte" }),
+            "text",
+            "control_character",
+        ),
+    ];
+    for (body, field, rule) in cases {
+        let response = app.post(&body).await;
+        assert_eq!(response.status(), 422, "{body}");
+        let error = error_body(response).await;
+        assert_eq!(error["error"]["code"], "validation", "{body}");
+        assert_eq!(error["error"]["field"], field, "{body}");
+        assert_eq!(error["error"]["rule"], rule, "{body}");
+    }
+    assert_nothing_stored(&app).await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn body_over_64_kib_gets_413_and_is_not_stored() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let response = app
+        .post(&json!({ "username": "ada", "text": "x".repeat(70 * 1024) }))
+        .await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(
+        error_body(response).await["error"]["code"],
+        "payload_too_large"
+    );
+    assert_nothing_stored(&app).await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn wrong_content_type_gets_415() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let response = app
+        .client
+        .post(app.url("/api/messages"))
+        .header("content-type", "text/plain")
+        .body(r#"{"username":"ada","text":"hi"}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 415);
+    assert_eq!(
+        error_body(response).await["error"]["code"],
+        "unsupported_media_type"
+    );
+    assert_nothing_stored(&app).await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn malformed_json_gets_400_and_wrong_shape_gets_422() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let send_raw = |body: &'static str| {
+        app.client
+            .post(app.url("/api/messages"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let response = send_raw(r#"{"username":"ada","text":"#)
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        error_body(response).await["error"]["code"],
+        "malformed_json"
+    );
+
+    for body in [
+        r#"{"username":"ada"}"#,
+        r#"{"username":1,"text":"hi"}"#,
+        r#"{"username":"ada","text":"hi","client_id":"nope"}"#,
+    ] {
+        let response = send_raw(body).await.expect("request");
+        assert_eq!(response.status(), 422, "{body}");
+        assert_eq!(
+            error_body(response).await["error"]["code"],
+            "invalid_body",
+            "{body}"
+        );
+    }
+    assert_nothing_stored(&app).await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn repeated_client_id_stores_one_message() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let body = json!({ "username": "ada", "text": "once", "client_id": "5f0c1a52-3c1e-4d55-9d38-0b7f2a9e8c11" });
+    let first = app.post(&body).await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.expect("json");
+    let again = app.post(&body).await;
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.expect("json");
+    assert_eq!(first, again);
+    assert_eq!(app.history("").await.len(), 1);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn health_check_answers_ok() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let response = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.expect("text"), "ok");
+    app.shutdown().await;
+}

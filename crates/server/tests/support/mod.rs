@@ -1,0 +1,199 @@
+//! Test helpers: a real server on `127.0.0.1:0` and a small SSE reader.
+
+#![allow(dead_code)] // Each test binary uses a different part of this module.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use futures::{Stream, StreamExt};
+use serde_json::{Value, json};
+use server::config::Config;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+/// A server running on its own port and database file.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub database: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+/// A fresh database in a folder that lives as long as the returned guard.
+pub fn temp_database() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("data").join("chat.db");
+    (dir, path)
+}
+
+/// Starts a server on `database`, waiting until it accepts requests.
+pub async fn spawn_app(database: PathBuf) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let config = Config {
+        addr,
+        database_url: format!("sqlite://{}", database.display()),
+        site_root: "target/site".into(),
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server::run(listener, &config, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let app = TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        database,
+        stop: Some(stop),
+        task,
+    };
+    // The listener is bound already; this waits for the store to open.
+    for _ in 0..200 {
+        if let Ok(response) = app.client.get(app.url("/healthz")).send().await
+            && response.status().is_success()
+        {
+            return app;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("server did not become healthy");
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// `POST /api/messages` with a JSON body.
+    pub async fn post(&self, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/messages"))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Sends a valid message and returns it as stored.
+    pub async fn send(&self, username: &str, text: &str) -> Value {
+        let response = self
+            .post(&json!({ "username": username, "text": text }))
+            .await;
+        assert_eq!(response.status(), 201, "send should succeed");
+        response.json().await.expect("json")
+    }
+
+    /// `GET /api/messages` with the given query string.
+    pub async fn history(&self, query: &str) -> Vec<Value> {
+        let response = self
+            .client
+            .get(self.url(&format!("/api/messages{query}")))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("json")
+    }
+
+    /// Opens `GET /api/events` (with `query` and, if given, `Last-Event-ID`).
+    pub async fn events(&self, query: &str, last_event_id: Option<i64>) -> EventReader {
+        let mut request = self.client.get(self.url(&format!("/api/events{query}")));
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id.to_string());
+        }
+        let response = request.send().await.expect("request");
+        assert_eq!(response.status(), 200);
+        EventReader::new(response)
+    }
+
+    /// Triggers shutdown and waits for the server to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task
+            .await
+            .expect("server task")
+            .expect("server stopped cleanly");
+    }
+}
+
+/// One parsed SSE event.
+#[derive(Debug)]
+pub struct SseEvent {
+    pub id: Option<String>,
+    pub data: String,
+}
+
+/// Reads events from an SSE response, skipping keep-alive comments.
+pub struct EventReader {
+    pub response_headers: reqwest::header::HeaderMap,
+    body: std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buffer: String,
+}
+
+impl EventReader {
+    fn new(response: reqwest::Response) -> Self {
+        Self {
+            response_headers: response.headers().clone(),
+            body: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event, or `None` when the stream ended. Panics after 10 s.
+    pub async fn next(&mut self) -> Option<SseEvent> {
+        tokio::time::timeout(Duration::from_secs(10), self.next_event())
+            .await
+            .expect("an event within 10 s")
+    }
+
+    async fn next_event(&mut self) -> Option<SseEvent> {
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                if let Some(event) = parse_event(&block) {
+                    return Some(event);
+                }
+            }
+            match self.body.next().await {
+                Some(Ok(chunk)) => self
+                    .buffer
+                    .push_str(std::str::from_utf8(&chunk).expect("utf-8")),
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
+    /// The next `n` events as (id, message JSON).
+    pub async fn take(&mut self, n: usize) -> Vec<(i64, Value)> {
+        let mut events = Vec::with_capacity(n);
+        while events.len() < n {
+            let event = self.next().await.expect("stream ended early");
+            let id = event.id.expect("event id").parse().expect("numeric id");
+            events.push((id, serde_json::from_str(&event.data).expect("json data")));
+        }
+        events
+    }
+}
+
+fn parse_event(block: &str) -> Option<SseEvent> {
+    let mut id = None;
+    let mut data: Option<String> = None;
+    for line in block.lines() {
+        if let Some(value) = line.strip_prefix("id:") {
+            id = Some(value.trim_start().to_owned());
+        } else if let Some(value) = line.strip_prefix("data:") {
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match &mut data {
+                Some(data) => {
+                    data.push('\n');
+                    data.push_str(value);
+                }
+                None => data = Some(value.to_owned()),
+            }
+        }
+    }
+    data.map(|data| SseEvent { id, data })
+}

@@ -1,0 +1,28 @@
+//! Types and rules shared by the browser and the server.
+//!
+//! This crate does no I/O and builds for both `wasm32-unknown-unknown` and the
+//! server, so that one definition of a message and one set of validation
+//! rules hold on both sides of the wire:
+//!
+//! - [`message`]: [`ChatMessage`] (what is stored and streamed) and
+//!   [`SendMessage`] (what a client asks to send);
+//! - [`validate`]: the rules a message must pass before it is stored;
+//! - [`timeline`]: how a client merges messages from several sources into one
+//!   ordered list without duplicates;
+//! - [`error`]: the JSON error body every API error uses.
+
+pub mod error;
+pub mod message;
+pub mod timeline;
+pub mod validate;
+
+pub use error::ErrorBody;
+pub use message::{ChatMessage, MessageId, SendMessage};
+pub use validate::{Field, NewMessage, Rule, ValidationError};
+
+/// How many messages a history request returns when it names no limit.
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+/// The most messages one history request may return.
+pub const MAX_PAGE_SIZE: u32 = 500;
+/// How often the server sends a keep-alive comment on an idle event stream.
+pub const KEEP_ALIVE_SECS: u64 = 15;

@@ -1,0 +1,63 @@
+//! The messages that cross the wire.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A message id, assigned by the store. Ids strictly increase in the order
+/// messages are stored, so "every message after id N" is a complete answer.
+pub type MessageId = i64;
+
+/// A stored chat message, as the server returns and streams it.
+///
+/// `timestamp` is the time the server stored it, RFC 3339 in UTC on the wire.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub id: MessageId,
+    /// The id the sending client chose, so that a retried send is stored once.
+    pub client_id: Uuid,
+    pub username: String,
+    pub text: String,
+    pub timestamp: DateTime<Utc>,
+}
+
+/// A request to send a message (`POST /api/messages`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendMessage {
+    pub username: String,
+    pub text: String,
+    /// Chosen by the client; sending the same id twice stores one message.
+    /// When absent the server picks one, and a retry is a new message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<Uuid>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_message_timestamp_is_rfc3339_on_the_wire() {
+        let message = ChatMessage {
+            id: 7,
+            client_id: Uuid::nil(),
+            username: "ada".into(),
+            text: "hi".into(),
+            timestamp: DateTime::parse_from_rfc3339("2026-11-28T15:19:50.250Z")
+                .expect("valid timestamp")
+                .with_timezone(&Utc),
+        };
+        let json = serde_json::to_value(&message).expect("serializes");
+        assert_eq!(json["timestamp"], "2026-11-28T15:19:50.250Z");
+        assert_eq!(json["id"], 7);
+        let back: ChatMessage = serde_json::from_value(json).expect("deserializes");
+        assert_eq!(back, message);
+    }
+
+    #[test]
+    fn send_message_client_id_is_optional() {
+        let request: SendMessage =
+            serde_json::from_str(r#"{"username":"ada","text":"hi"}"#).expect("deserializes");
+        assert_eq!(request.client_id, None);
+    }
+}

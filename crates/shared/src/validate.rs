@@ -1,0 +1,208 @@
+//! The rules a message must pass before it is stored.
+//!
+//! The browser checks them to give quick feedback; the server checks them
+//! again because it cannot trust the browser. Both call [`NewMessage::parse`].
+
+use serde::{Deserialize, Serialize};
+
+/// The most characters (Unicode scalar values) a username may have.
+pub const USERNAME_MAX_CHARS: usize = 32;
+/// The most characters (Unicode scalar values) a message text may have.
+pub const TEXT_MAX_CHARS: usize = 2000;
+
+/// The field a [`ValidationError`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Username,
+    Text,
+}
+
+/// The rule a [`ValidationError`] reports as broken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// Empty, or only whitespace.
+    Required,
+    /// Longer than the field's maximum after trimming.
+    TooLong,
+    /// Holds a control character (the text may hold newlines).
+    ControlCharacter,
+}
+
+/// Why a message was rejected: one field, one rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct ValidationError {
+    pub field: Field,
+    pub rule: Rule,
+}
+
+impl ValidationError {
+    fn describe(&self) -> String {
+        let (name, max) = match self.field {
+            Field::Username => ("username", USERNAME_MAX_CHARS),
+            Field::Text => ("text", TEXT_MAX_CHARS),
+        };
+        match self.rule {
+            Rule::Required => format!("{name} must not be empty"),
+            Rule::TooLong => format!("{name} must be at most {max} characters"),
+            Rule::ControlCharacter if self.field == Field::Text => {
+                format!("{name} must not contain control characters other than newlines")
+            }
+            Rule::ControlCharacter => format!("{name} must not contain control characters"),
+        }
+    }
+}
+
+/// A message whose username and text passed every rule, trimmed and with
+/// line endings normalized to `\n`. The only way to make one is [`NewMessage::parse`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMessage {
+    username: String,
+    text: String,
+}
+
+impl NewMessage {
+    /// Checks the username first, then the text, and reports the first
+    /// broken rule.
+    pub fn parse(username: &str, text: &str) -> Result<Self, ValidationError> {
+        let username = check(Field::Username, username.trim(), USERNAME_MAX_CHARS, |c| {
+            c.is_control()
+        })?;
+        let text = text.replace("\r\n", "\n");
+        let text = check(Field::Text, text.trim(), TEXT_MAX_CHARS, |c| {
+            c.is_control() && c != '\n'
+        })?;
+        Ok(Self {
+            username: username.to_owned(),
+            text: text.to_owned(),
+        })
+    }
+
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+fn check(
+    field: Field,
+    value: &str,
+    max_chars: usize,
+    forbidden: impl Fn(char) -> bool,
+) -> Result<&str, ValidationError> {
+    let rule = if value.is_empty() {
+        Some(Rule::Required)
+    } else if value.chars().count() > max_chars {
+        Some(Rule::TooLong)
+    } else if value.chars().any(forbidden) {
+        Some(Rule::ControlCharacter)
+    } else {
+        None
+    };
+    match rule {
+        Some(rule) => Err(ValidationError { field, rule }),
+        None => Ok(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejects(username: &str, text: &str) -> ValidationError {
+        NewMessage::parse(username, text).expect_err("should be rejected")
+    }
+
+    #[test]
+    fn accepts_and_trims_a_plain_message() {
+        let message = NewMessage::parse("  ada ", "\thello world \n").expect("valid");
+        assert_eq!(message.username(), "ada");
+        assert_eq!(message.text(), "hello world");
+    }
+
+    #[test]
+    fn empty_or_blank_username_is_required() {
+        for username in ["", "   ", "\n\t"] {
+            let err = rejects(username, "hi");
+            assert_eq!((err.field, err.rule), (Field::Username, Rule::Required));
+        }
+    }
+
+    #[test]
+    fn empty_or_blank_text_is_required() {
+        for text in ["", " ", "\r\n \n"] {
+            let err = rejects("ada", text);
+            assert_eq!((err.field, err.rule), (Field::Text, Rule::Required));
+        }
+    }
+
+    #[test]
+    fn username_limit_counts_characters_not_bytes() {
+        let at_limit = "é".repeat(USERNAME_MAX_CHARS);
+        assert!(NewMessage::parse(&at_limit, "hi").is_ok());
+        let err = rejects(&format!("{at_limit}x"), "hi");
+        assert_eq!((err.field, err.rule), (Field::Username, Rule::TooLong));
+    }
+
+    #[test]
+    fn text_limit_applies_after_trimming() {
+        let at_limit = "a".repeat(TEXT_MAX_CHARS);
+        assert!(NewMessage::parse("ada", &format!("  {at_limit}  ")).is_ok());
+        let err = rejects("ada", &format!("{at_limit}a"));
+        assert_eq!((err.field, err.rule), (Field::Text, Rule::TooLong));
+    }
+
+    #[test]
+    fn text_keeps_inner_newlines_and_normalizes_crlf() {
+        let message = NewMessage::parse("ada", "line one\r\nline two\nthree").expect("valid");
+        assert_eq!(message.text(), "line one\nline two\nthree");
+    }
+
+    #[test]
+    fn control_characters_are_rejected() {
+        let err = rejects("ada", "bell\u{7}");
+        assert_eq!((err.field, err.rule), (Field::Text, Rule::ControlCharacter));
+        let err = rejects("ada", "tab\tinside");
+        assert_eq!((err.field, err.rule), (Field::Text, Rule::ControlCharacter));
+        let err = rejects("a\nda", "hi");
+        assert_eq!(
+            (err.field, err.rule),
+            (Field::Username, Rule::ControlCharacter)
+        );
+        let err = rejects("a\u{1b}da", "hi");
+        assert_eq!(
+            (err.field, err.rule),
+            (Field::Username, Rule::ControlCharacter)
+        );
+    }
+
+    #[test]
+    fn username_is_checked_before_text() {
+        let err = rejects("", "");
+        assert_eq!(err.field, Field::Username);
+    }
+
+    #[test]
+    fn error_message_names_the_field_and_the_limit() {
+        let err = ValidationError {
+            field: Field::Text,
+            rule: Rule::TooLong,
+        };
+        assert_eq!(err.to_string(), "text must be at most 2000 characters");
+    }
+
+    #[test]
+    fn error_serializes_field_and_rule_in_snake_case() {
+        let err = ValidationError {
+            field: Field::Username,
+            rule: Rule::ControlCharacter,
+        };
+        let json = serde_json::to_string(&err).expect("serializes");
+        assert_eq!(json, r#"{"field":"username","rule":"control_character"}"#);
+    }
+}
