@@ -1,0 +1,112 @@
+//! Installs what building and testing need, skipping what is already there
+//! at the right version. Versions are pinned here and in `end2end/package.json`.
+
+use std::{path::Path, process::Command};
+
+use anyhow::{Context, Result};
+
+use crate::{output, run};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// 0.3.11 needs a newer rustc than this project's 1.95.
+const CARGO_LEPTOS_VERSION: &str = "0.3.10";
+
+/// Everything: the Rust toolchain pieces, Chromium and the npm packages.
+pub fn all(root: &Path) -> Result<()> {
+    toolchain(root)?;
+    chromium()?;
+    npm_packages(root)
+}
+
+/// What `cargo leptos` needs: the wasm target, cargo-leptos, and the
+/// wasm-bindgen CLI of exactly the version in `Cargo.lock`.
+pub fn toolchain(root: &Path) -> Result<()> {
+    let targets = output(Command::new("rustup").args(["target", "list", "--installed"]))
+        .context("rustup is needed")?;
+    if !targets.lines().any(|t| t.trim() == WASM_TARGET) {
+        run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    }
+
+    let leptos = output(Command::new("cargo").args(["leptos", "--version"])).unwrap_or_default();
+    if !leptos
+        .split_whitespace()
+        .any(|word| word == CARGO_LEPTOS_VERSION)
+    {
+        run(Command::new("cargo").args([
+            "install",
+            "cargo-leptos",
+            "--locked",
+            "--version",
+            CARGO_LEPTOS_VERSION,
+        ]))?;
+    }
+
+    let wanted = locked_version(root, "wasm-bindgen")?;
+    let installed = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
+    if !installed.split_whitespace().any(|word| word == wanted) {
+        // No `--locked`: the CLI's own lock file pins a yanked crate.
+        run(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &wanted]))?;
+    }
+    Ok(())
+}
+
+/// The version of `package` that `Cargo.lock` resolved, from `cargo pkgid`
+/// (`registry+https://...#wasm-bindgen@0.2.130`).
+fn locked_version(root: &Path, package: &str) -> Result<String> {
+    let pkgid = output(
+        Command::new("cargo")
+            .args(["pkgid", "--quiet", "--package", package])
+            .current_dir(root),
+    )
+    .with_context(|| format!("{package} is not in Cargo.lock"))?;
+    let (_, version) = pkgid
+        .rsplit_once('@')
+        .with_context(|| format!("unexpected package id {pkgid}"))?;
+    Ok(version.to_owned())
+}
+
+/// Debian's Chromium (Playwright's own browser download does not work here).
+fn chromium() -> Result<()> {
+    if chromium_path().is_ok() {
+        return Ok(());
+    }
+    let is_root = output(Command::new("id").arg("-u")).as_deref() == Some("0");
+    let apt = |args: &[&str]| {
+        let mut command = if is_root {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.arg("apt-get");
+            sudo
+        };
+        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        command
+    };
+    run(&mut apt(&["update"]))?;
+    run(&mut apt(&["install", "-y", "chromium"]))
+}
+
+/// The path of the `chromium` command.
+pub fn chromium_path() -> Result<String> {
+    output(Command::new("sh").args(["-c", "command -v chromium"]))
+        .filter(|path| !path.is_empty())
+        .context("chromium is not installed")
+}
+
+/// `npm ci` in `end2end/` unless the pinned Playwright is installed.
+fn npm_packages(root: &Path) -> Result<()> {
+    let dir = root.join("end2end");
+    let read = |path: &str| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(path)).ok()?).ok()
+    };
+    let manifest = read("package.json").context("reading end2end/package.json")?;
+    let wanted = manifest["devDependencies"]["@playwright/test"].clone();
+    let installed = read("node_modules/@playwright/test/package.json")
+        .map(|package| package["version"].clone());
+    if installed.as_ref() != Some(&wanted) {
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,78 @@
+// Typing and sending: Enter, clearing, blank fields, errors, the remembered name.
+import { expect, test } from "@playwright/test";
+import {
+  bubbles,
+  messageCount,
+  openChat,
+  send,
+  sendButton,
+  sendError,
+  textInput,
+  unique,
+  usernameInput,
+} from "./fixtures/chat";
+
+test("Enter sends and the text field clears", async ({ page }) => {
+  await openChat(page, "ada");
+  const text = unique("sent with enter");
+  await textInput(page).fill(text);
+  await textInput(page).press("Enter");
+  await expect(bubbles(page, text)).toHaveCount(1);
+  await expect(textInput(page)).toHaveValue("");
+});
+
+test("blank fields send nothing", async ({ page }) => {
+  await openChat(page);
+  const before = await messageCount(page);
+  const requests: string[] = [];
+  page.on("request", (request) => {
+    if (request.method() === "POST") requests.push(request.url());
+  });
+
+  await usernameInput(page).fill("   ");
+  await send(page, "no name");
+  await usernameInput(page).fill("ada");
+  await send(page, "   ");
+  await textInput(page).press("Enter");
+
+  await page.waitForTimeout(500);
+  expect(requests).toEqual([]);
+  expect(await messageCount(page)).toBe(before);
+  await expect(textInput(page)).toHaveValue("   ");
+});
+
+test("a rejected message shows its error and is not shown as sent", async ({ page }) => {
+  await openChat(page, "ada");
+  const before = await messageCount(page);
+  const tooLong = "x".repeat(2001);
+  await send(page, tooLong);
+  await expect(sendError(page)).toHaveText("text must be at most 2000 characters");
+  await expect(textInput(page)).toHaveValue(tooLong);
+  expect(await messageCount(page)).toBe(before);
+
+  // The error goes away with the next successful send.
+  const text = unique("shorter");
+  await send(page, text);
+  await expect(bubbles(page, text)).toHaveCount(1);
+  await expect(sendError(page)).toBeHidden();
+});
+
+test("a network failure is shown, not swallowed", async ({ page }) => {
+  await openChat(page, "ada");
+  await page.route("**/api/send_message*", (route) => route.abort("connectionrefused"));
+  const text = unique("lost in transit");
+  await send(page, text);
+  await expect(sendError(page)).toContainText("could not reach the server");
+  await expect(textInput(page)).toHaveValue(text);
+  await expect(bubbles(page, text)).toHaveCount(0);
+});
+
+test("the username is remembered after a reload", async ({ page }) => {
+  const name = unique("grace").slice(0, 32);
+  await openChat(page, name);
+  await send(page, unique("remember me"));
+  await expect(textInput(page)).toHaveValue("");
+  await page.reload();
+  await expect(usernameInput(page)).toHaveValue(name);
+  await expect(sendButton(page)).toBeVisible();
+});

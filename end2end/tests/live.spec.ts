@@ -1,0 +1,57 @@
+// Messages reach every open page live, exactly once.
+import { expect, test } from "@playwright/test";
+import { bubbles, messageCount, openChat, send, subtitle, unique } from "./fixtures/chat";
+
+test("a message sent in one browser appears in another without reload", async ({ browser }) => {
+  const alice = await browser.newContext();
+  const bob = await browser.newContext();
+  const alicePage = await alice.newPage();
+  const bobPage = await bob.newPage();
+  await openChat(alicePage, "alice");
+  await openChat(bobPage, "bob");
+
+  const text = unique("hello bob");
+  await send(alicePage, text);
+
+  await expect(bubbles(bobPage, text)).toHaveCount(1);
+  await expect(bubbles(bobPage, text).locator("[data-test=message-username]")).toHaveText("alice");
+  await expect(bubbles(alicePage, text)).toHaveCount(1);
+  await alice.close();
+  await bob.close();
+});
+
+test("the sender sees its own message exactly once", async ({ page }) => {
+  await openChat(page, "ada");
+  const text = unique("only once");
+  await send(page, text);
+  await expect(bubbles(page, text)).toHaveCount(1);
+  // Both the reply and the stream event have arrived by now; still one bubble.
+  await page.waitForTimeout(500);
+  await expect(bubbles(page, text)).toHaveCount(1);
+});
+
+test("the subtitle counts the messages shown", async ({ page }) => {
+  await openChat(page, "ada");
+  const before = await messageCount(page);
+  await expect(page.locator("[data-test=message]")).toHaveCount(before);
+  await send(page, unique("count me"));
+  await expect(subtitle(page)).toHaveText(`Connected -- ${before + 1} messages`);
+  await expect(page.locator("[data-test=message]")).toHaveCount(before + 1);
+});
+
+test("message times are shown in the browser's time zone", async ({ browser }) => {
+  const context = await browser.newContext({ timezoneId: "Asia/Kolkata" });
+  const page = await context.newPage();
+  await openChat(page, "ada");
+  const text = unique("what time");
+  await send(page, text);
+  const time = bubbles(page, text).locator("[data-test=message-time]");
+  const iso = await time.getAttribute("datetime");
+  const expected = new Date(iso!).toLocaleTimeString("en-GB", {
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZone: "Asia/Kolkata",
+  });
+  await expect(time).toHaveText(expected);
+  await context.close();
+});
