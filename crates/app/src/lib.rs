@@ -14,7 +14,7 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
@@ -59,7 +59,9 @@ pub fn App() -> impl IntoView {
         <Title text="Chat" />
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=StaticSegment("") view=ChatPage />
+                // In order: the messages are in the HTML where they belong,
+                // readable before (or without) the WASM.
+                <Route path=StaticSegment("") view=ChatPage ssr=SsrMode::InOrder />
             </Routes>
         </Router>
     }

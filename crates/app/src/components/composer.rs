@@ -15,6 +15,8 @@ pub(super) fn Composer(
     messages: RwSignal<Vec<ChatMessage>>,
 ) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
+    // Before hydration a submit would be a plain form GET that loses the text.
+    let super::InBrowser(in_browser) = expect_context();
 
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
@@ -76,7 +78,9 @@ pub(super) fn Composer(
                 autocomplete="off"
                 bind:value=text
             />
-            <button type="submit">"Send"</button>
+            <button type="submit" disabled=move || !in_browser.get()>
+                "Send"
+            </button>
             <p class="send-error" role="alert" data-test="send-error" hidden=move || error.with(Option::is_none)>
                 {move || error.get()}
             </p>
