@@ -35,19 +35,25 @@ struct ApiQuery<T>(T);
 struct HistoryQuery {
     limit: Option<u32>,
     before: Option<MessageId>,
+    after: Option<MessageId>,
 }
 
-/// The latest page of messages, or the page before `?before=<id>`, oldest
-/// first. `?limit=` defaults to 50 and is capped at 500.
+/// The latest page of messages, the page just before `?before=<id>`, or
+/// the first page after `?after=<id>`; oldest first. `?limit=` defaults to
+/// 50 and is capped at 500.
 async fn list_messages(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> Result<Json<Vec<ChatMessage>>, ApiError> {
     let limit = app::api::page_size(query.limit);
     let store = state.chat.store();
-    let page = match query.before {
-        Some(before) => store.before(before, limit).await?,
-        None => store.latest(limit).await?,
+    let page = match (query.before, query.after) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadQuery("use either before or after, not both"));
+        }
+        (Some(before), None) => store.before(before, limit).await?,
+        (None, Some(after)) => store.after(after, limit).await?,
+        (None, None) => store.latest(limit).await?,
     };
     Ok(Json(page))
 }

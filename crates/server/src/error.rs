@@ -22,6 +22,9 @@ pub enum ApiError {
     /// The query string could not be read.
     #[error(transparent)]
     Query(#[from] QueryRejection),
+    /// The query string was read but its parameters do not go together.
+    #[error("{0}")]
+    BadQuery(&'static str),
     /// Storage failed; the writer logged the cause.
     #[error("the message could not be stored, please retry")]
     Unavailable,
@@ -51,6 +54,7 @@ impl ApiError {
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Json(rejection) => rejection.status(),
             Self::Query(rejection) => rejection.status(),
+            Self::BadQuery(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -70,6 +74,7 @@ impl ApiError {
                 ErrorBody::new(code, rejection.body_text())
             }
             Self::Query(rejection) => ErrorBody::new("invalid_query", rejection.body_text()),
+            Self::BadQuery(message) => ErrorBody::new("invalid_query", *message),
             Self::Unavailable => ErrorBody::new("unavailable", self.to_string()),
             Self::Internal(_) => ErrorBody::new("internal", self.to_string()),
         }

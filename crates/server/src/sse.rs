@@ -6,7 +6,8 @@
 //! that id, then continues live. The feed subscribes to the hub *before* it
 //! reads the store and skips ids it already sent, so there is no gap and no
 //! duplicate at the seam. A subscriber that lags behind the hub's buffer is
-//! caught up from the store the same way.
+//! caught up from the store the same way. An idle stream carries a `ping`
+//! event every 15 s.
 
 use std::{collections::VecDeque, convert::Infallible, sync::Arc, time::Duration};
 
@@ -26,6 +27,9 @@ use shared::{KEEP_ALIVE_SECS, MessageId};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::{AppState, error::ApiError, hub::Published, store::Store};
+
+/// The SSE event type of the keep-alive sent every [`KEEP_ALIVE_SECS`].
+pub const PING_EVENT: &str = "ping";
 
 /// How many stored messages one catch-up query reads.
 const CATCH_UP_PAGE: u32 = 500;
@@ -68,7 +72,11 @@ async fn stream_events(
             )
         })
         .take_until(state.shutdown.clone().cancelled_owned());
-    let keep_alive = KeepAlive::new().interval(Duration::from_secs(KEEP_ALIVE_SECS));
+    // A named event rather than a comment, so that the page can see it and
+    // tell a quiet stream from a dead one.
+    let keep_alive = KeepAlive::new()
+        .interval(Duration::from_secs(KEEP_ALIVE_SECS))
+        .event(Event::default().event(PING_EVENT).data("keep-alive"));
     Ok((
         // Tell reverse proxies not to buffer the stream.
         [(

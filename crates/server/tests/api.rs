@@ -63,6 +63,9 @@ async fn history_is_oldest_first_with_limit_and_before() {
     let before = latest[0]["id"].as_i64().expect("id");
     let older = app.history(&format!("?limit=2&before={before}")).await;
     assert_eq!(texts(&older), ["m2", "m3"]);
+    let after = older[0]["id"].as_i64().expect("id");
+    let newer = app.history(&format!("?limit=2&after={after}")).await;
+    assert_eq!(texts(&newer), ["m3", "m4"]);
     app.shutdown().await;
 }
 

@@ -116,3 +116,20 @@ async fn shutdown_ends_open_streams_promptly() {
     assert!(events.next().await.is_none(), "the stream ended");
     assert!(replaying.next().await.is_none(), "the other stream ended");
 }
+
+#[tokio::test]
+async fn an_idle_stream_carries_a_ping_event_the_page_can_see() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let mut events = app.events("", None).await;
+    // The keep-alive interval is 15 s; the reader allows 10 s per event, so
+    // wait in two steps.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let ping = events.next().await.expect("a ping before the stream ends");
+    assert_eq!(ping.kind.as_deref(), Some("ping"));
+    assert_eq!(
+        ping.id, None,
+        "a ping must not move the client's last event id"
+    );
+    app.shutdown().await;
+}

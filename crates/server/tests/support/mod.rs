@@ -122,6 +122,8 @@ impl TestApp {
 /// One parsed SSE event.
 #[derive(Debug)]
 pub struct SseEvent {
+    /// The `event:` field; `None` for a plain message event.
+    pub kind: Option<String>,
     pub id: Option<String>,
     pub data: String,
 }
@@ -166,11 +168,14 @@ impl EventReader {
         }
     }
 
-    /// The next `n` events as (id, message JSON).
+    /// The next `n` message events as (id, message JSON), skipping pings.
     pub async fn take(&mut self, n: usize) -> Vec<(i64, Value)> {
         let mut events = Vec::with_capacity(n);
         while events.len() < n {
             let event = self.next().await.expect("stream ended early");
+            if event.kind.is_some() {
+                continue;
+            }
             let id = event.id.expect("event id").parse().expect("numeric id");
             events.push((id, serde_json::from_str(&event.data).expect("json data")));
         }
@@ -180,9 +185,12 @@ impl EventReader {
 
 fn parse_event(block: &str) -> Option<SseEvent> {
     let mut id = None;
+    let mut kind = None;
     let mut data: Option<String> = None;
     for line in block.lines() {
-        if let Some(value) = line.strip_prefix("id:") {
+        if let Some(value) = line.strip_prefix("event:") {
+            kind = Some(value.trim_start().to_owned());
+        } else if let Some(value) = line.strip_prefix("id:") {
             id = Some(value.trim_start().to_owned());
         } else if let Some(value) = line.strip_prefix("data:") {
             let value = value.strip_prefix(' ').unwrap_or(value);
@@ -195,5 +203,5 @@ fn parse_event(block: &str) -> Option<SseEvent> {
             }
         }
     }
-    data.map(|data| SseEvent { id, data })
+    data.map(|data| SseEvent { kind, id, data })
 }
