@@ -4,6 +4,7 @@ import {
   bubbles,
   messageCount,
   openChat,
+  pendingBubble,
   send,
   sendButton,
   sendError,
@@ -57,14 +58,37 @@ test("a rejected message shows its error and is not shown as sent", async ({ pag
   await expect(sendError(page)).toBeHidden();
 });
 
-test("a network failure is shown, not swallowed", async ({ page }) => {
+test("a sent message shows at once as pending, then as sent", async ({ page }) => {
+  await openChat(page, "ada");
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route("**/api/send_message*", async (route) => {
+    await held;
+    await route.continue();
+  });
+  const text = unique("on its way");
+  await send(page, text);
+  await expect(pendingBubble(page, text)).toHaveAttribute("data-state", "sending");
+  await expect(textInput(page)).toHaveValue("");
+  release();
+  await expect(bubbles(page, text)).toHaveCount(1);
+  await expect(pendingBubble(page, text)).toHaveCount(0);
+});
+
+test("a failed send shows the reason, and Retry delivers it once", async ({ page }) => {
   await openChat(page, "ada");
   await page.route("**/api/send_message*", (route) => route.abort("connectionrefused"));
   const text = unique("lost in transit");
   await send(page, text);
-  await expect(sendError(page)).toContainText("could not reach the server");
-  await expect(textInput(page)).toHaveValue(text);
+  const failed = pendingBubble(page, text);
+  await expect(failed).toHaveAttribute("data-state", "failed");
+  await expect(failed.locator("[data-test=failure-reason]")).toContainText("could not reach the server");
   await expect(bubbles(page, text)).toHaveCount(0);
+
+  await page.unroute("**/api/send_message*");
+  await failed.getByRole("button", { name: "Retry" }).click();
+  await expect(bubbles(page, text)).toHaveCount(1);
+  await expect(pendingBubble(page, text)).toHaveCount(0);
 });
 
 test("the username is remembered after a reload", async ({ page }) => {

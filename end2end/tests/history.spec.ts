@@ -1,6 +1,6 @@
 // Earlier messages: kept across reloads and rendered by the server.
 import { expect, test } from "@playwright/test";
-import { bubbles, openChat, send, unique } from "./fixtures/chat";
+import { bubbles, messageList, openChat, send, unique } from "./fixtures/chat";
 
 test("a reload still shows earlier messages", async ({ page }) => {
   await openChat(page, "ada");
@@ -23,6 +23,47 @@ test("the server renders the latest messages into the HTML", async ({ page, brow
   const noScript = await context.newPage();
   await noScript.goto("/");
   await expect(bubbles(noScript, text)).toHaveCount(1);
-  await expect(noScript.locator("[data-test=subtitle]")).toHaveText("Disconnected");
+  await expect(noScript.locator("[data-test=subtitle]")).toHaveText("Connecting…");
   await context.close();
+});
+
+test("scrolling up loads older messages without moving the view", async ({ page, request }) => {
+  const tag = unique("page");
+  for (let i = 0; i < 120; i++) {
+    const response = await request.post("/api/messages", { data: { username: "pager", text: `${tag} #${i}` } });
+    expect(response.status()).toBe(201);
+  }
+  await openChat(page);
+  await expect(page.locator("[data-test=message]")).toHaveCount(50);
+  await expect(bubbles(page, `${tag} #119`)).toBeInViewport();
+  await expect(bubbles(page, `${tag} #69`)).toHaveCount(0);
+
+  await messageList(page).evaluate((list) => (list.scrollTop = 0));
+  await expect(bubbles(page, `${tag} #69`)).toHaveCount(1);
+  await expect(page.locator("[data-test=message]")).toHaveCount(100);
+  // What was at the top before the older page came is still in view.
+  await expect(bubbles(page, `${tag} #70`)).toBeInViewport();
+
+  await messageList(page).evaluate((list) => (list.scrollTop = 0));
+  await expect(bubbles(page, `${tag} #0`)).toHaveCount(1);
+});
+
+test("new messages below a reader who scrolled up are counted on a button", async ({ page, request }) => {
+  const tag = unique("scrolled");
+  for (let i = 0; i < 60; i++) {
+    await request.post("/api/messages", { data: { username: "filler", text: `${tag} #${i}` } });
+  }
+  await openChat(page);
+  const button = page.locator("[data-test=new-messages]");
+  await expect(button).toBeHidden();
+  await messageList(page).evaluate((list) => (list.scrollTop = 200));
+
+  await request.post("/api/messages", { data: { username: "bob", text: `${tag} new 1` } });
+  await request.post("/api/messages", { data: { username: "bob", text: `${tag} new 2` } });
+  await expect(button).toHaveText("2 new messages");
+  await expect(bubbles(page, `${tag} new 2`)).not.toBeInViewport();
+
+  await button.click();
+  await expect(bubbles(page, `${tag} new 2`)).toBeInViewport();
+  await expect(button).toBeHidden();
 });

@@ -55,3 +55,13 @@ test("message times are shown in the browser's time zone", async ({ browser }) =
   await expect(time).toHaveText(expected);
   await context.close();
 });
+
+test("the newest message stays in view as messages arrive", async ({ page, request }) => {
+  await openChat(page, "ada");
+  const tag = unique("flood");
+  for (let i = 0; i < 40; i++) {
+    await request.post("/api/messages", { data: { username: "bob", text: `${tag} #${i}` } });
+  }
+  await expect(bubbles(page, `${tag} #39`)).toBeInViewport();
+  await expect(page.locator("[data-test=new-messages]")).toBeHidden();
+});

@@ -8,6 +8,8 @@ use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{EventSource, MessageEvent};
 
 const USERNAME_KEY: &str = "chat.username";
+/// The SSE event type of the server's keep-alive.
+const PING_EVENT: &str = "ping";
 
 /// A fresh random (v4) client id. `crypto.getRandomValues` works in
 /// insecure contexts too, unlike `crypto.randomUUID`.
@@ -50,31 +52,89 @@ pub(crate) fn local_time(timestamp: DateTime<Utc>) -> String {
     format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
 }
 
+/// Whether the browser believes it is online (`navigator.onLine`).
+pub(crate) fn is_online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+/// Whether the page is visible (`document.visibilityState`).
+pub(crate) fn is_visible() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_none_or(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
+}
+
+/// Milliseconds since the epoch.
+pub(crate) fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// A random number in `[0, 1)`, for jitter.
+pub(crate) fn random() -> f64 {
+    js_sys::Math::random()
+}
+
+/// Calls `handler` on every `event` of the document, for the page's lifetime.
+pub(crate) fn on_document_event(event: &str, handler: impl FnMut() + 'static) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let handler = Closure::<dyn FnMut()>::new(handler);
+    if document
+        .add_event_listener_with_callback(event, handler.as_ref().unchecked_ref())
+        .is_ok()
+    {
+        // The page lives as long as the document: keep the handler forever.
+        handler.forget();
+    }
+}
+
+/// The callbacks of an [`EventStream`].
+pub(crate) struct StreamHandlers<M, A, O, E> {
+    /// A message event.
+    pub(crate) message: M,
+    /// Any sign of life: a message or a keep-alive ping.
+    pub(crate) activity: A,
+    pub(crate) open: O,
+    pub(crate) error: E,
+}
+
 /// An open `EventSource` on `/api/events` and the callbacks it calls.
 /// Dropping it closes the stream.
 pub(crate) struct EventStream {
     source: EventSource,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_ping: Closure<dyn FnMut(JsValue)>,
     _on_open: Closure<dyn FnMut(JsValue)>,
     _on_error: Closure<dyn FnMut(JsValue)>,
 }
 
 impl EventStream {
     /// Opens the stream of every message after `after` (or only new ones).
-    /// The browser reconnects by itself after a dropped connection and then
-    /// resumes from the last event id it saw.
     pub(crate) fn open(
         after: Option<MessageId>,
-        mut on_message: impl FnMut(ChatMessage) + 'static,
-        mut on_open: impl FnMut() + 'static,
-        mut on_error: impl FnMut() + 'static,
+        handlers: StreamHandlers<
+            impl FnMut(ChatMessage) + 'static,
+            impl Fn() + 'static,
+            impl FnMut() + 'static,
+            impl FnMut() + 'static,
+        >,
     ) -> Result<Self, JsValue> {
+        let StreamHandlers {
+            message: mut on_message,
+            activity,
+            open: mut on_open,
+            error: mut on_error,
+        } = handlers;
+        let activity = std::rc::Rc::new(activity);
         let url = match after {
             Some(id) => format!("/api/events?after={id}"),
             None => "/api/events".to_owned(),
         };
         let source = EventSource::new(&url)?;
+        let message_activity = activity.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            message_activity();
             let Some(data) = event.data().as_string() else {
                 return;
             };
@@ -83,17 +143,28 @@ impl EventStream {
                 Err(err) => leptos::logging::warn!("ignoring malformed event: {err}"),
             }
         });
+        let on_ping = Closure::<dyn FnMut(JsValue)>::new(move |_| activity());
         let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| on_open());
         let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_| on_error());
         source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        source.add_event_listener_with_callback(PING_EVENT, on_ping.as_ref().unchecked_ref())?;
         Ok(Self {
             source,
             _on_message: on_message,
+            _on_ping: on_ping,
             _on_open: on_open,
             _on_error: on_error,
         })
+    }
+}
+
+impl EventStream {
+    /// Stops the stream (and the browser's own retries) without dropping
+    /// the callbacks, which may be running right now.
+    pub(crate) fn close(&self) {
+        self.source.close();
     }
 }
 

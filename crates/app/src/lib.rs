@@ -2,6 +2,9 @@
 //!
 //! - [`App`] / [`shell`]: the document and its single route;
 //! - [`components`]: the page (`ChatPage`) and its parts;
+//! - [`state`]: the page's signals and the rules for changing them;
+//! - `live` (browser only): the event stream with reconnects, and the
+//!   outbox that sends messages exactly once;
 //! - [`api`]: the server functions the page calls (`get_messages`,
 //!   `send_message`), compiled into both the server and the WASM bundle;
 //! - [`service`] (server only): the interface through which the server crate
@@ -26,6 +29,7 @@ pub mod components;
 mod live;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod state;
 
 use components::ChatPage;
 

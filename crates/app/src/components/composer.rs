@@ -1,22 +1,21 @@
 //! The input bar: username, message text, `Send`.
 
-use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
-use shared::{ChatMessage, NewMessage, timeline};
-use uuid::Uuid;
+use leptos::{ev::SubmitEvent, prelude::*};
+use shared::NewMessage;
 
-use crate::api::send_message;
+use super::InBrowser;
+use crate::state::{ChatState, Outbox};
 
 /// Sends on `Send` or Enter. Does nothing while either field is blank;
-/// shows why a message was refused next to the inputs.
+/// shows next to the inputs why a message breaks the rules.
 #[component]
-pub(super) fn Composer(
-    username: RwSignal<String>,
-    text: RwSignal<String>,
-    messages: RwSignal<Vec<ChatMessage>>,
-) -> impl IntoView {
-    let error = RwSignal::new(None::<String>);
+pub(super) fn Composer() -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    let (username, text) = (state.username, state.text);
     // Before hydration a submit would be a plain form GET that loses the text.
-    let super::InBrowser(in_browser) = expect_context();
+    let InBrowser(in_browser) = expect_context();
+    let outbox = use_context::<Outbox>();
+    let error = RwSignal::new(None::<String>);
 
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
@@ -36,28 +35,10 @@ pub(super) fn Composer(
             error.set(Some(invalid.to_string()));
             return;
         }
+        let Some(outbox) = outbox else { return };
         error.set(None);
         text.set(String::new());
-        let client_id = new_client_id();
-        spawn_local(async move {
-            match send_message(name.clone(), body.clone(), client_id).await {
-                Ok(stored) => {
-                    remember_username(&name);
-                    messages.update(|list| {
-                        timeline::insert(list, stored);
-                    });
-                }
-                Err(err) => {
-                    // Give the text back unless the user already typed a new one.
-                    text.update(|current| {
-                        if current.is_empty() {
-                            *current = body;
-                        }
-                    });
-                    error.set(Some(err.to_string()));
-                }
-            }
-        });
+        outbox.submit.run((name, body));
     };
 
     view! {
@@ -81,24 +62,14 @@ pub(super) fn Composer(
             <button type="submit" disabled=move || !in_browser.get()>
                 "Send"
             </button>
-            <p class="send-error" role="alert" data-test="send-error" hidden=move || error.with(Option::is_none)>
+            <p
+                class="send-error"
+                role="alert"
+                data-test="send-error"
+                hidden=move || error.with(Option::is_none)
+            >
                 {move || error.get()}
             </p>
         </form>
     }
-}
-
-fn new_client_id() -> Uuid {
-    #[cfg(feature = "hydrate")]
-    return crate::browser::random_uuid();
-    // Event handlers run only in the browser; the server never sends.
-    #[cfg(not(feature = "hydrate"))]
-    Uuid::nil()
-}
-
-fn remember_username(name: &str) {
-    #[cfg(feature = "hydrate")]
-    crate::browser::save_username(name.trim());
-    #[cfg(not(feature = "hydrate"))]
-    let _ = name;
 }

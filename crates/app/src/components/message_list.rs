@@ -1,38 +1,131 @@
-//! The scrolling list of message bubbles.
+//! The scrolling list: stored messages, then the user's unconfirmed ones.
+//!
+//! It keeps the newest message in view while the reader is at the bottom;
+//! when they have scrolled up, new messages are counted on a `N new
+//! messages` button instead. Scrolling near the top loads the page of older
+//! history and keeps the view where it was.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use leptos::{html, prelude::*};
-use shared::ChatMessage;
+use leptos::{html, prelude::*, task::spawn_local};
+use shared::{ChatMessage, MessageId};
 
-use super::{InBrowser, Username};
+use super::InBrowser;
+use crate::state::{ChatState, Delivery, Outbox, Outgoing};
 
-/// Every message in id order, keeping the newest in view.
+/// Within this many pixels of the bottom counts as "at the bottom".
+const BOTTOM_SLACK_PX: i32 = 40;
+/// Within this many pixels of the top, older history is loaded.
+const TOP_SLACK_PX: i32 = 120;
+
 #[component]
-pub(super) fn MessageList(messages: RwSignal<Vec<ChatMessage>>) -> impl IntoView {
+pub(super) fn MessageList() -> impl IntoView {
+    let state = expect_context::<ChatState>();
     let list = NodeRef::<html::Ol>::new();
-    // Runs after the list has been updated in the DOM.
-    Effect::new(move |_| {
-        messages.track();
-        if let Some(list) = list.get() {
+    let at_bottom = StoredValue::new(true);
+    let newest_shown = StoredValue::new(None::<MessageId>);
+    let unseen = RwSignal::new(0usize);
+    let loading_older = RwSignal::new(false);
+
+    let scroll_to_bottom = move || {
+        if let Some(list) = list.get_untracked() {
             list.set_scroll_top(list.scroll_height());
         }
+        at_bottom.set_value(true);
+        unseen.set(0);
+    };
+
+    // Runs after the list changed in the DOM.
+    Effect::new(move |_| {
+        let previous = newest_shown.get_value();
+        let (newest, arrived) = state.messages.with(|all| {
+            let arrived = all
+                .iter()
+                .rev()
+                .take_while(|m| Some(m.id) > previous)
+                .count();
+            (all.last().map(|m| m.id), arrived)
+        });
+        newest_shown.set_value(newest);
+        if at_bottom.get_value() {
+            scroll_to_bottom();
+        } else if arrived > 0 {
+            unseen.update(|n| *n += arrived);
+        }
     });
+    // The user's own new message always brings the view to the bottom.
+    Effect::new(move |previous: Option<usize>| {
+        let pending = state.outbox.with(Vec::len);
+        if previous.is_some_and(|previous| pending > previous) {
+            scroll_to_bottom();
+        }
+        pending
+    });
+
+    let on_scroll = move |_| {
+        let Some(el) = list.get_untracked() else {
+            return;
+        };
+        let bottom = el.scroll_height() - el.scroll_top() - el.client_height() < BOTTOM_SLACK_PX;
+        at_bottom.set_value(bottom);
+        if bottom {
+            unseen.set(0);
+        }
+        let wants_older = el.scroll_top() < TOP_SLACK_PX
+            && state.more_history.get_untracked()
+            && !loading_older.get_untracked();
+        if wants_older {
+            loading_older.set(true);
+            let (height, top) = (el.scroll_height(), el.scroll_top());
+            spawn_local(async move {
+                if let Err(err) = state.load_older().await {
+                    leptos::logging::warn!("could not load older messages: {err}");
+                }
+                loading_older.set(false);
+                // Keep the messages the reader was looking at where they were.
+                request_animation_frame(move || {
+                    if let Some(el) = list.get_untracked() {
+                        el.set_scroll_top(top + el.scroll_height() - height);
+                    }
+                });
+            });
+        }
+    };
+
     view! {
-        <ol class="messages" node_ref=list data-test="messages" aria-live="polite">
-            <For each=move || messages.get() key=|message| message.id let:message>
-                <MessageItem message />
-            </For>
-        </ol>
+        <div class="messages-pane">
+            <ol class="messages" node_ref=list on:scroll=on_scroll data-test="messages" aria-live="polite">
+                <li class="history-status" hidden=move || !loading_older.get()>
+                    "Loading earlier messages…"
+                </li>
+                <For each=move || state.messages.get() key=|message| message.id let:message>
+                    <MessageItem message />
+                </For>
+                <For each=move || state.outbox.get() key=|outgoing| outgoing.client_id let:outgoing>
+                    <PendingItem outgoing />
+                </For>
+            </ol>
+            <button
+                class="new-messages"
+                data-test="new-messages"
+                hidden=move || unseen.get() == 0
+                on:click=move |_| scroll_to_bottom()
+            >
+                {move || match unseen.get() {
+                    1 => "1 new message".to_owned(),
+                    n => format!("{n} new messages"),
+                }}
+            </button>
+        </div>
     }
 }
 
 #[component]
 fn MessageItem(message: ChatMessage) -> impl IntoView {
     let InBrowser(in_browser) = expect_context();
-    let Username(username) = expect_context();
+    let state = expect_context::<ChatState>();
     let timestamp = message.timestamp;
     let author = message.username.clone();
-    let mine = move || username.with(|name| name.trim() == author);
+    let mine = move || state.username.with(|name| name.trim() == author);
     view! {
         <li class="message" class:mine=mine data-test="message" data-id=message.id>
             <div class="meta">
@@ -49,6 +142,73 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
             <p class="text" data-test="message-text">
                 {message.text}
             </p>
+        </li>
+    }
+}
+
+/// A message the server has not confirmed: sending, queued, or failed with
+/// the reason and `Retry`.
+#[component]
+fn PendingItem(outgoing: Outgoing) -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    // Absent while rendering on the server, where nobody clicks.
+    let outbox = use_context::<Outbox>();
+    let client_id = outgoing.client_id;
+    let delivery = Memo::new(move |_| {
+        state.outbox.with(|out| {
+            out.iter()
+                .find(|o| o.client_id == client_id)
+                .map_or(Delivery::Sending, |o| o.delivery.clone())
+        })
+    });
+    let failure = move || match delivery.get() {
+        Delivery::Failed(reason) => Some(reason),
+        _ => None,
+    };
+    view! {
+        <li
+            class="message mine pending"
+            class:failed=move || failure().is_some()
+            data-test="pending-message"
+            data-state=move || match delivery.get() {
+                Delivery::Queued => "queued",
+                Delivery::Sending => "sending",
+                Delivery::Failed(_) => "failed",
+            }
+        >
+            <div class="meta">
+                <span class="username">{outgoing.username}</span>
+                <span class="delivery">
+                    {move || match delivery.get() {
+                        Delivery::Queued => "waiting for the connection",
+                        Delivery::Sending => "sending…",
+                        Delivery::Failed(_) => "not sent",
+                    }}
+                </span>
+            </div>
+            <p class="text" data-test="message-text">
+                {outgoing.text}
+            </p>
+            {move || {
+                failure()
+                    .map(|reason| {
+                        view! {
+                            <p class="failure" data-test="failure-reason">
+                                {reason}
+                            </p>
+                            <button
+                                class="retry"
+                                on:click=move |_| {
+                                    if let Some(outbox) = outbox {
+                                        outbox.retry.run(client_id);
+                                    }
+                                }
+                            >
+                                "Retry"
+                            </button>
+                        }
+                    })
+            }}
         </li>
     }
 }

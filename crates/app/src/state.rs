@@ -1,0 +1,199 @@
+//! The page's state, shared by its components through context.
+//!
+//! It mirrors the original demo's `state` block (messages, username, text,
+//! connected) and adds what exact delivery needs: the link's status and the
+//! outbox of messages sent but not yet confirmed as stored.
+
+use leptos::prelude::*;
+use shared::{ChatMessage, MessageId, timeline};
+use uuid::Uuid;
+
+use crate::api::get_messages;
+
+/// The state of the page's live link to the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkStatus {
+    /// Not connected yet (server rendering, hydrating, first attempt).
+    Connecting,
+    /// The event stream is open.
+    Connected,
+    /// The stream broke; trying again with backoff.
+    Reconnecting,
+    /// The browser is offline; waiting for it to come back.
+    Offline,
+}
+
+/// Where a message the user sent stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Waiting to go out (offline, or behind earlier messages).
+    Queued,
+    /// On its way to the server.
+    Sending,
+    /// Refused or lost; `Retry` sends it again under the same client id.
+    Failed(String),
+}
+
+/// A message the user sent that the server has not confirmed yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    pub client_id: Uuid,
+    pub username: String,
+    pub text: String,
+    pub delivery: Delivery,
+}
+
+/// What the composer and the pending bubbles can ask of the outbox. In the
+/// browser, `crate::live` provides it in context; while rendering on the
+/// server there is none (nobody can click there).
+#[derive(Clone, Copy)]
+pub struct Outbox {
+    /// Queue `(username, text)` and start sending.
+    pub submit: Callback<(String, String)>,
+    /// Send a failed message again under its client id.
+    pub retry: Callback<Uuid>,
+}
+
+/// The page's signals, `Copy` so every closure can hold them.
+#[derive(Clone, Copy)]
+pub struct ChatState {
+    /// Stored messages, sorted by id, each once.
+    pub messages: RwSignal<Vec<ChatMessage>>,
+    pub username: RwSignal<String>,
+    pub text: RwSignal<String>,
+    pub status: RwSignal<LinkStatus>,
+    /// Sent but not yet confirmed, in the order they were sent.
+    pub outbox: RwSignal<Vec<Outgoing>>,
+    /// Whether older history exists beyond the first message held.
+    pub more_history: RwSignal<bool>,
+}
+
+impl ChatState {
+    pub fn new() -> Self {
+        Self {
+            messages: RwSignal::new(Vec::new()),
+            username: RwSignal::new(String::new()),
+            text: RwSignal::new(String::new()),
+            status: RwSignal::new(LinkStatus::Connecting),
+            outbox: RwSignal::new(Vec::new()),
+            more_history: RwSignal::new(false),
+        }
+    }
+
+    /// Adds a stored message (from history, the stream, or a send's reply)
+    /// and retires its outbox entry, so it shows once whichever came first.
+    pub fn confirm(&self, message: ChatMessage) {
+        let client_id = message.client_id;
+        if self
+            .outbox
+            .with_untracked(|out| out.iter().any(|o| o.client_id == client_id))
+        {
+            self.outbox
+                .update(|out| out.retain(|o| o.client_id != client_id));
+        }
+        self.messages.update(|list| {
+            timeline::insert(list, message);
+        });
+    }
+
+    /// Adds a page of stored messages (history or catch-up) at once.
+    pub fn confirm_all(&self, page: Vec<ChatMessage>) {
+        if page.is_empty() {
+            return;
+        }
+        let confirmed = |o: &Outgoing| page.iter().any(|m| m.client_id == o.client_id);
+        if self.outbox.with_untracked(|out| out.iter().any(confirmed)) {
+            self.outbox.update(|out| out.retain(|o| !confirmed(o)));
+        }
+        self.messages.update(|list| {
+            timeline::extend(list, page);
+        });
+    }
+
+    /// Loads the page of history before the oldest message held and
+    /// records whether still older history remains.
+    pub async fn load_older(&self) -> Result<(), ServerFnError> {
+        let Some(oldest) = self.oldest_id() else {
+            self.more_history.set(false);
+            return Ok(());
+        };
+        let page = get_messages(Some(oldest), None).await?;
+        self.more_history
+            .set(page.len() == shared::DEFAULT_PAGE_SIZE as usize);
+        self.confirm_all(page);
+        Ok(())
+    }
+
+    /// The id of the oldest message held, where older history would start.
+    pub fn oldest_id(&self) -> Option<MessageId> {
+        self.messages
+            .with_untracked(|list| list.first().map(|m| m.id))
+    }
+
+    /// Sets the delivery of the outbox entry `client_id`, if still there.
+    pub fn set_delivery(&self, client_id: Uuid, delivery: Delivery) {
+        self.outbox.update(|out| {
+            if let Some(entry) = out.iter_mut().find(|o| o.client_id == client_id) {
+                entry.delivery = delivery;
+            }
+        });
+    }
+}
+
+impl Default for ChatState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The subtitle under the header.
+pub fn subtitle(status: LinkStatus, message_count: usize) -> String {
+    match status {
+        LinkStatus::Connected => format!("Connected -- {message_count} messages"),
+        LinkStatus::Connecting => "Connecting…".to_owned(),
+        LinkStatus::Reconnecting => "Reconnecting…".to_owned(),
+        LinkStatus::Offline => "Disconnected".to_owned(),
+    }
+}
+
+/// The first reconnect waits about this long; each further one twice as long.
+const RETRY_BASE_MS: f64 = 500.0;
+/// No reconnect waits longer than this.
+const RETRY_MAX_MS: f64 = 15_000.0;
+
+/// How long to wait before reconnect attempt `attempt` (0-based), given a
+/// `random` number in `[0, 1)`: exponential backoff with "equal jitter",
+/// half fixed and half random, so that many pages cut off at once do not
+/// all come back at the same moment.
+pub fn retry_delay_ms(attempt: u32, random: f64) -> f64 {
+    let ceiling = (RETRY_BASE_MS * 2f64.powi(attempt.min(16) as i32)).min(RETRY_MAX_MS);
+    ceiling / 2.0 + ceiling / 2.0 * random.clamp(0.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_doubles_then_stays_under_the_cap() {
+        assert_eq!(retry_delay_ms(0, 0.0), 250.0);
+        assert_eq!(retry_delay_ms(0, 1.0), 500.0);
+        assert_eq!(retry_delay_ms(1, 0.0), 500.0);
+        assert_eq!(retry_delay_ms(3, 1.0), 4_000.0);
+        for attempt in [5, 10, 100, u32::MAX] {
+            let delay = retry_delay_ms(attempt, 0.999);
+            assert!((7_500.0..=15_000.0).contains(&delay), "{attempt}: {delay}");
+        }
+    }
+
+    #[test]
+    fn subtitle_says_disconnected_only_when_offline() {
+        assert_eq!(
+            subtitle(LinkStatus::Connected, 3),
+            "Connected -- 3 messages"
+        );
+        assert_eq!(subtitle(LinkStatus::Reconnecting, 3), "Reconnecting…");
+        assert_eq!(subtitle(LinkStatus::Connecting, 3), "Connecting…");
+        assert_eq!(subtitle(LinkStatus::Offline, 3), "Disconnected");
+    }
+}
