@@ -44,8 +44,22 @@ pub async fn get_messages(
     before: Option<MessageId>,
     limit: Option<u32>,
 ) -> Result<Vec<ChatMessage>, ServerFnError> {
+    use crate::service::Page;
     let service = crate::service::use_chat_service()?;
-    service.history(before, page_size(limit)).await
+    let page = before.map_or(Page::Latest, Page::Before);
+    service.history(page, page_size(limit)).await
+}
+
+/// The first `limit` messages newer than `after`, oldest first: how a tab
+/// that does not hold the event stream itself catches up.
+#[server]
+pub async fn get_messages_after(
+    after: MessageId,
+    limit: Option<u32>,
+) -> Result<Vec<ChatMessage>, ServerFnError> {
+    use crate::service::Page;
+    let service = crate::service::use_chat_service()?;
+    service.history(Page::After(after), page_size(limit)).await
 }
 
 /// Stores a message and broadcasts it to every open stream. Sending the same

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use shared::{ChatMessage, MessageId};
 use uuid::Uuid;
-use wasm_bindgen::{JsCast, JsValue, closure::Closure};
-use web_sys::{EventSource, MessageEvent};
+use wasm_bindgen::{JsCast, JsValue, closure::Closure, prelude::wasm_bindgen};
+use web_sys::{BroadcastChannel, EventSource, MessageEvent};
 
 const USERNAME_KEY: &str = "chat.username";
 /// The SSE event type of the server's keep-alive.
@@ -171,5 +171,74 @@ impl EventStream {
 impl Drop for EventStream {
     fn drop(&mut self) {
         self.source.close();
+    }
+}
+
+// The Web Locks API is behind `web_sys_unstable_apis`, which cannot be set
+// for cargo-leptos builds; these two declarations are all the page needs.
+#[wasm_bindgen]
+extern "C" {
+    type LockManager;
+
+    #[wasm_bindgen(method)]
+    fn request(this: &LockManager, name: &str, callback: &js_sys::Function) -> js_sys::Promise;
+}
+
+/// Asks for the browser-wide lock `name` and calls `on_granted` once this
+/// tab holds it. The lock is then held until the tab closes, when the
+/// browser passes it to the next tab waiting. Returns `false` where the
+/// Web Locks API is missing.
+pub(crate) fn hold_lock_while_open(name: &str, on_granted: impl FnOnce() + 'static) -> bool {
+    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else {
+        return false;
+    };
+    let locks = js_sys::Reflect::get(&navigator, &JsValue::from_str("locks")).unwrap_or_default();
+    if locks.is_undefined() || locks.is_null() {
+        return false;
+    }
+    let locks: LockManager = locks.unchecked_into();
+    let callback = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
+        on_granted();
+        // Never settles: the lock is released only when the tab goes away.
+        js_sys::Promise::new(&mut |_, _| {}).into()
+    });
+    let _ = locks.request(name, callback.unchecked_ref());
+    true
+}
+
+/// A `BroadcastChannel` to this site's other tabs, carrying JSON strings.
+/// Dropping it closes the channel.
+pub(crate) struct TabChannel {
+    channel: BroadcastChannel,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+}
+
+impl TabChannel {
+    /// Opens the channel `name`, or `None` where the API is missing.
+    pub(crate) fn open(name: &str, mut on_message: impl FnMut(String) + 'static) -> Option<Self> {
+        let channel = BroadcastChannel::new(name).ok()?;
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            if let Some(data) = event.data().as_string() {
+                on_message(data);
+            }
+        });
+        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        Some(Self {
+            channel,
+            _on_message: on_message,
+        })
+    }
+
+    /// Sends `json` to every other tab (not to this one).
+    pub(crate) fn post(&self, json: &str) {
+        if let Err(err) = self.channel.post_message(&JsValue::from_str(json)) {
+            leptos::logging::warn!("could not post to other tabs: {err:?}");
+        }
+    }
+}
+
+impl Drop for TabChannel {
+    fn drop(&mut self) {
+        self.channel.close();
     }
 }

@@ -1,41 +1,69 @@
 //! The page's live link to the server. Browser only (`hydrate`).
 //!
-//! - **Stream.** After the history it rendered, the page follows
+//! - **One stream per browser.** Tabs elect a leader with the Web Locks API
+//!   (the lock is held until the tab closes, then passes to a waiting tab).
+//!   Only the leader opens the event stream; it relays every message and
+//!   its link status to the other tabs over a `BroadcastChannel`, so any
+//!   number of tabs uses one of the browser's six connections per host. A
+//!   follower catches up once over HTTP when it starts, for what came
+//!   between its server-rendered history and its joining the channel.
+//!   Where either API is missing, every tab holds its own stream.
+//! - **Stream.** After the history it rendered, the stream holder follows
 //!   `/api/events?after=<cursor>`, where the cursor is the newest id it
-//!   received in order (from history or the stream; not from its own sends,
-//!   whose replies can overtake older messages). On any error the page
-//!   closes the stream itself and reopens it after a backoff with jitter,
-//!   so it also recovers from the non-2xx answers after which a browser's
-//!   `EventSource` gives up for good. A watchdog reopens a stream that has
-//!   been silent (no message, no ping) for twice the keep-alive interval;
-//!   `online` and a page becoming visible reconnect at once.
+//!   received in order (from history, the stream, or the leader; not from
+//!   its own sends, whose replies can overtake older messages). On any error
+//!   it closes the stream itself and reopens it after a backoff with
+//!   jitter, so it also recovers from the non-2xx answers after which a
+//!   browser's `EventSource` gives up for good. A watchdog reopens a stream
+//!   silent (no message, no ping) for twice the keep-alive interval;
+//!   `online` and the page becoming visible reconnect at once.
 //! - **Outbox.** A sent message shows at once as pending; one flusher sends
 //!   the queue in order, each under its client id, so a retry never stores
 //!   twice. Sends that fail while offline or disconnected wait in the queue
 //!   for the connection to return; other failures show `Retry`.
 
 use leptos::{ev, prelude::*, task::spawn_local};
-use shared::{ChatMessage, KEEP_ALIVE_SECS, MessageId};
+use serde::{Deserialize, Serialize};
+use shared::{ChatMessage, KEEP_ALIVE_SECS, MAX_PAGE_SIZE, MessageId};
 use uuid::Uuid;
 
 use crate::{
-    api::{SendError, send_message},
-    browser::{self, EventStream, StreamHandlers},
-    state::{ChatState, Delivery, LinkStatus, Outbox, Outgoing, retry_delay_ms},
+    api::{SendError, get_messages_after, send_message},
+    browser::{self, EventStream, StreamHandlers, TabChannel},
+    state::{ChatState, Delivery, LinkStatus, Outbox, Outgoing, TabRole, retry_delay_ms},
 };
 
 /// How often the watchdog looks at the stream.
 const WATCHDOG_EVERY_MS: u64 = 5_000;
+/// The Web Lock whose holder is the leader tab.
+const LEADER_LOCK: &str = "chat-stream-leader";
+/// The `BroadcastChannel` between this site's tabs.
+const TAB_CHANNEL: &str = "chat-stream";
+
+/// What tabs tell each other.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum TabSignal {
+    /// The leader received a message.
+    Message { message: ChatMessage },
+    /// The leader's link status changed.
+    Status { status: LinkStatus },
+    /// A new tab asks the leader for its status.
+    Hello,
+}
 
 struct Link {
     stream: Option<EventStream>,
     /// Where a reconnect resumes: the newest id received in order.
     cursor: Option<MessageId>,
+    /// Whether the history has loaded, so the cursor is known.
+    ready: bool,
     /// Failed attempts since the stream was last open.
     attempt: u32,
     retry: Option<TimeoutHandle>,
     last_heard_ms: f64,
     flushing: bool,
+    tabs: Option<TabChannel>,
 }
 
 /// A handle to the live link; `Copy`.
@@ -45,8 +73,9 @@ pub(crate) struct Live {
     link: StoredValue<Link, LocalStorage>,
 }
 
-/// Starts the link once `history` has loaded, and provides the [`Outbox`]
-/// in context for the composer and the pending bubbles.
+/// Joins the other tabs (or goes solo), starts the link once `history` has
+/// loaded, and provides the [`Outbox`] in context for the composer and the
+/// pending bubbles.
 pub(crate) fn start(
     state: ChatState,
     history: OnceResource<Result<Vec<ChatMessage>, ServerFnError>>,
@@ -56,10 +85,12 @@ pub(crate) fn start(
         link: StoredValue::new_local(Link {
             stream: None,
             cursor: None,
+            ready: false,
             attempt: 0,
             retry: None,
             last_heard_ms: browser::now_ms(),
             flushing: false,
+            tabs: None,
         }),
     };
     provide_context(Outbox {
@@ -67,7 +98,11 @@ pub(crate) fn start(
         retry: Callback::new(move |client_id| live.retry(client_id)),
     });
 
+    // Effects run after hydration: the role changes what the page shows.
     Effect::new(move |started: Option<bool>| {
+        if started.is_none() {
+            live.join_tabs();
+        }
         if started == Some(true) {
             return true;
         }
@@ -75,12 +110,19 @@ pub(crate) fn start(
             return false;
         };
         // An empty history still fixes the start: everything after id 0.
-        let cursor = match loaded {
-            Ok(page) => Some(page.last().map_or(0, |m| m.id)),
-            Err(_) => None,
-        };
-        live.link.update_value(|link| link.cursor = cursor);
-        live.connect();
+        let loaded_cursor = loaded.ok().map(|page| page.last().map_or(0, |m| m.id));
+        live.link.update_value(|link| {
+            link.cursor = link.cursor.max(loaded_cursor);
+            link.ready = true;
+        });
+        match state.tab_role.get_untracked() {
+            TabRole::Follower => {
+                if let Some(after) = loaded_cursor {
+                    live.catch_up(after);
+                }
+            }
+            TabRole::Solo | TabRole::Leader => live.connect(),
+        }
         true
     });
 
@@ -103,8 +145,117 @@ pub(crate) fn start(
 }
 
 impl Live {
+    /// Joins this browser's other tabs as a follower, waiting for the
+    /// leader lock; stays solo where the APIs are missing.
+    fn join_tabs(self) {
+        let Some(tabs) = TabChannel::open(TAB_CHANNEL, move |json| self.on_tab_signal(&json))
+        else {
+            return;
+        };
+        self.link.update_value(|link| link.tabs = Some(tabs));
+        self.state.tab_role.set(TabRole::Follower);
+        if browser::hold_lock_while_open(LEADER_LOCK, move || self.become_leader()) {
+            self.tell_tabs(&TabSignal::Hello);
+        } else {
+            self.link.update_value(|link| link.tabs = None);
+            self.state.tab_role.set(TabRole::Solo);
+        }
+    }
+
+    fn role(self) -> TabRole {
+        self.state.tab_role.get_untracked()
+    }
+
+    fn holds_stream(self) -> bool {
+        self.role() != TabRole::Follower
+    }
+
+    fn tell_tabs(self, signal: &TabSignal) {
+        let Ok(json) = serde_json::to_string(signal) else {
+            return;
+        };
+        self.link.with_value(|link| {
+            if let Some(tabs) = &link.tabs {
+                tabs.post(&json);
+            }
+        });
+    }
+
+    fn set_status(self, status: LinkStatus) {
+        self.state.status.set(status);
+        if self.role() == TabRole::Leader {
+            self.tell_tabs(&TabSignal::Status { status });
+        }
+    }
+
+    fn receive(self, message: ChatMessage) {
+        self.link
+            .update_value(|link| link.cursor = link.cursor.max(Some(message.id)));
+        self.state.confirm(message);
+    }
+
+    fn on_tab_signal(self, json: &str) {
+        let signal = match serde_json::from_str::<TabSignal>(json) {
+            Ok(signal) => signal,
+            Err(err) => {
+                leptos::logging::warn!("ignoring a malformed tab signal: {err}");
+                return;
+            }
+        };
+        match (signal, self.role()) {
+            (TabSignal::Message { message }, TabRole::Follower) => self.receive(message),
+            (TabSignal::Status { status }, TabRole::Follower) => {
+                self.state.status.set(status);
+                if status == LinkStatus::Connected {
+                    self.flush();
+                }
+            }
+            (TabSignal::Hello, TabRole::Leader) => self.tell_tabs(&TabSignal::Status {
+                status: self.state.status.get_untracked(),
+            }),
+            _ => {}
+        }
+    }
+
+    /// This tab now holds the lock: it opens the stream for every tab.
+    fn become_leader(self) {
+        self.state.tab_role.set(TabRole::Leader);
+        if self.link.with_value(|link| link.ready) {
+            self.connect();
+        }
+    }
+
+    /// Reads what came after `after` over HTTP, page by page.
+    fn catch_up(self, mut after: MessageId) {
+        spawn_local(async move {
+            loop {
+                match get_messages_after(after, Some(MAX_PAGE_SIZE)).await {
+                    Ok(page) => {
+                        let full = page.len() == MAX_PAGE_SIZE as usize;
+                        if let Some(last) = page.last() {
+                            after = last.id;
+                            self.link
+                                .update_value(|link| link.cursor = link.cursor.max(Some(after)));
+                        }
+                        self.state.confirm_all(page);
+                        if !full {
+                            break;
+                        }
+                    }
+                    Err(err) => {
+                        leptos::logging::warn!("could not catch up: {err}");
+                        break;
+                    }
+                }
+            }
+        });
+    }
+
     /// Opens a fresh stream after the cursor, replacing any open one.
     fn connect(self) {
+        if !self.holds_stream() {
+            return;
+        }
         self.link.update_value(|link| {
             link.stream = None;
             if let Some(retry) = link.retry.take() {
@@ -112,7 +263,7 @@ impl Live {
             }
         });
         if !browser::is_online() {
-            self.state.status.set(LinkStatus::Offline);
+            self.set_status(LinkStatus::Offline);
             return;
         }
         let after = self.link.with_value(|link| link.cursor);
@@ -120,10 +271,12 @@ impl Live {
             after,
             StreamHandlers {
                 message: move |message: ChatMessage| {
-                    self.link.update_value(|link| {
-                        link.cursor = link.cursor.max(Some(message.id));
-                    });
-                    self.state.confirm(message);
+                    if self.role() == TabRole::Leader {
+                        self.tell_tabs(&TabSignal::Message {
+                            message: message.clone(),
+                        });
+                    }
+                    self.receive(message);
                 },
                 activity: move || {
                     self.link
@@ -134,7 +287,7 @@ impl Live {
                         link.attempt = 0;
                         link.last_heard_ms = browser::now_ms();
                     });
-                    self.state.status.set(LinkStatus::Connected);
+                    self.set_status(LinkStatus::Connected);
                     self.flush();
                 },
                 error: move || self.stream_failed(),
@@ -158,7 +311,7 @@ impl Live {
                 stream.close();
             }
         });
-        self.state.status.set(if browser::is_online() {
+        self.set_status(if browser::is_online() {
             LinkStatus::Reconnecting
         } else {
             LinkStatus::Offline
@@ -182,10 +335,17 @@ impl Live {
         });
     }
 
-    /// Reconnects without waiting for the backoff (back online, page shown).
+    /// Back online, or the page became visible: reconnect (or, in a
+    /// follower, send what waits) without waiting for the backoff.
     fn reconnect_now(self) {
+        if !self.holds_stream() {
+            self.flush();
+            return;
+        }
         self.link.update_value(|link| link.attempt = 0);
-        self.connect();
+        if self.link.with_value(|link| link.ready) {
+            self.connect();
+        }
     }
 
     fn went_offline(self) {
@@ -195,19 +355,19 @@ impl Live {
                 retry.clear();
             }
         });
-        self.state.status.set(LinkStatus::Offline);
+        self.set_status(LinkStatus::Offline);
     }
 
     /// Reopens a stream that went silent: the connection may be dead
     /// without the browser noticing.
     fn check_alive(self) {
-        if self.state.status.get_untracked() != LinkStatus::Connected {
+        if !self.holds_stream() || self.state.status.get_untracked() != LinkStatus::Connected {
             return;
         }
         let silent_ms = browser::now_ms() - self.link.with_value(|link| link.last_heard_ms);
         if silent_ms > 2.0 * (KEEP_ALIVE_SECS as f64) * 1000.0 {
             leptos::logging::warn!("event stream silent for {silent_ms} ms; reconnecting");
-            self.state.status.set(LinkStatus::Reconnecting);
+            self.set_status(LinkStatus::Reconnecting);
             self.connect();
         }
     }
@@ -252,7 +412,7 @@ impl Live {
                         if !browser::is_online()
                             || state.status.get_untracked() != LinkStatus::Connected =>
                     {
-                        // Goes out when the connection returns (the stream's `open`).
+                        // Goes out when the connection returns.
                         state.set_delivery(entry.client_id, Delivery::Queued);
                         break;
                     }

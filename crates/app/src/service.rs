@@ -12,13 +12,23 @@ use shared::{ChatMessage, MessageId, SendMessage};
 
 use crate::api::SendError;
 
+/// Which page of history to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Page {
+    /// The newest messages.
+    Latest,
+    /// The messages just older than this id.
+    Before(MessageId),
+    /// The messages just newer than this id.
+    After(MessageId),
+}
+
 /// What the page needs from the server.
 pub trait ChatService: Send + Sync + 'static {
-    /// Up to `limit` messages, oldest first: the latest ones, or those just
-    /// older than `before`.
+    /// Up to `limit` messages of `page`, oldest first.
     fn history(
         &self,
-        before: Option<MessageId>,
+        page: Page,
         limit: u32,
     ) -> BoxFuture<'_, Result<Vec<ChatMessage>, ServerFnError>>;
 

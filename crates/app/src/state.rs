@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::api::get_messages;
 
 /// The state of the page's live link to the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LinkStatus {
     /// Not connected yet (server rendering, hydrating, first attempt).
     Connecting,
@@ -21,6 +21,28 @@ pub enum LinkStatus {
     Reconnecting,
     /// The browser is offline; waiting for it to come back.
     Offline,
+}
+
+/// How this tab takes part in the browser's one shared event stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TabRole {
+    /// Holds a stream of its own (rendering on the server, or a browser
+    /// without Web Locks or `BroadcastChannel`).
+    Solo,
+    /// Holds the stream for every tab of this browser and relays it.
+    Leader,
+    /// Receives messages from the leader tab.
+    Follower,
+}
+
+impl TabRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Solo => "solo",
+            Self::Leader => "leader",
+            Self::Follower => "follower",
+        }
+    }
 }
 
 /// Where a message the user sent stands.
@@ -66,6 +88,7 @@ pub struct ChatState {
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// Whether older history exists beyond the first message held.
     pub more_history: RwSignal<bool>,
+    pub tab_role: RwSignal<TabRole>,
 }
 
 impl ChatState {
@@ -77,6 +100,7 @@ impl ChatState {
             status: RwSignal::new(LinkStatus::Connecting),
             outbox: RwSignal::new(Vec::new()),
             more_history: RwSignal::new(false),
+            tab_role: RwSignal::new(TabRole::Solo),
         }
     }
 

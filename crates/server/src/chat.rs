@@ -7,10 +7,13 @@
 //! hub sees messages in exactly the order of their ids, and a send is never
 //! acknowledged or broadcast before it is durable.
 
-use app::{api::SendError, service::ChatService};
+use app::{
+    api::SendError,
+    service::{ChatService, Page},
+};
 use futures::{FutureExt, future::BoxFuture};
 use leptos::prelude::ServerFnError;
-use shared::{ChatMessage, MessageId, NewMessage, SendMessage, ValidationError};
+use shared::{ChatMessage, NewMessage, SendMessage, ValidationError};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -111,13 +114,14 @@ async fn write_loop(store: Store, hub: Hub, mut jobs: mpsc::Receiver<SendJob>) {
 impl ChatService for Chat {
     fn history(
         &self,
-        before: Option<MessageId>,
+        page: Page,
         limit: u32,
     ) -> BoxFuture<'_, Result<Vec<ChatMessage>, ServerFnError>> {
         async move {
-            let page = match before {
-                Some(before) => self.store.before(before, limit).await,
-                None => self.store.latest(limit).await,
+            let page = match page {
+                Page::Latest => self.store.latest(limit).await,
+                Page::Before(before) => self.store.before(before, limit).await,
+                Page::After(after) => self.store.after(after, limit).await,
             };
             page.map_err(|err| {
                 tracing::error!(error = %err, "reading history failed");

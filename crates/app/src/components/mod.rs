@@ -45,7 +45,7 @@ pub fn ChatPage() -> impl IntoView {
     crate::live::start(state, history);
 
     view! {
-        <main class="chat">
+        <main class="chat" data-tab-role=move || state.tab_role.get().as_str()>
             <header class="chat-header">
                 <h1>"Chat"</h1>
                 <p class="subtitle" class:online=connected data-test="subtitle">
