@@ -1,0 +1,91 @@
+//! `loadgen`: measures the chat server under load, on this machine only.
+//!
+//! Every scenario targets a server URL on a loopback address (127.0.0.0/8;
+//! anything else is refused), bounds every loop by a count and a deadline,
+//! prints a summary and, with `--json`, writes the numbers to a file. See
+//! BENCHMARKS.md for the scenarios and how to run them.
+//!
+//! - [`target`]: the server's URL and the loopback source addresses;
+//! - [`sse`]: one SSE subscriber that records what it receives;
+//! - [`scenario`]: the scenarios;
+//! - [`stats`]: percentiles, and the server's memory from `/proc`.
+
+mod scenario;
+mod sse;
+mod stats;
+mod target;
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "loadgen", about = "Load generator for the chat server")]
+struct Cli {
+    /// The server, e.g. http://127.0.0.1:3000 (loopback only).
+    #[arg(long, default_value = "http://127.0.0.1:3000", global = true)]
+    url: String,
+    /// The server's pid, to read its memory from /proc/<pid>/status.
+    #[arg(long, global = true)]
+    server_pid: Option<u32>,
+    /// Spread connections over this many source addresses 127.0.0.2, .3, …
+    #[arg(long, default_value_t = 4, global = true)]
+    source_addrs: u8,
+    /// Give up (and fail) after this many seconds.
+    #[arg(long, default_value_t = 300, global = true)]
+    deadline_secs: u64,
+    /// Also write the results as JSON to this file.
+    #[arg(long, global = true)]
+    json: Option<PathBuf>,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// Subscribers receive messages from concurrent senders (scenarios 1 and 2).
+    Fanout(scenario::fanout::Args),
+    /// Concurrent senders as fast as the server acknowledges (scenario 3).
+    Send(scenario::send::Args),
+    /// Concurrent readers of the latest page and a deep page (scenario 4).
+    History(scenario::history::Args),
+    /// The bytes a browser transfers for the first load of the page (scenario 5).
+    PageWeight,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let target = target::Target::new(&cli.url, cli.source_addrs, cli.server_pid)?;
+    let deadline = Duration::from_secs(cli.deadline_secs);
+    let report = tokio::time::timeout(deadline, async {
+        match cli.scenario {
+            Scenario::Fanout(args) => scenario::fanout::run(&target, args).await,
+            Scenario::Send(args) => scenario::send::run(&target, args).await,
+            Scenario::History(args) => scenario::history::run(&target, args).await,
+            Scenario::PageWeight => scenario::page_weight::run(&target).await,
+        }
+    })
+    .await
+    .map_err(|_| anyhow::anyhow!("gave up after {} s", cli.deadline_secs))??;
+
+    println!("{}", report.summary);
+    if let Some(path) = cli.json {
+        std::fs::write(&path, serde_json::to_string_pretty(&report.json)?)?;
+        println!("wrote {}", path.display());
+    }
+    if let Some(failure) = report.failure {
+        anyhow::bail!("FAILED: {failure}");
+    }
+    Ok(())
+}
+
+/// What a scenario found.
+pub struct Report {
+    /// For people.
+    pub summary: String,
+    /// For machines.
+    pub json: serde_json::Value,
+    /// Loss, duplicates, reordering or errors: the run failed.
+    pub failure: Option<String>,
+}

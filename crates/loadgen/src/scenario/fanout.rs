@@ -1,0 +1,186 @@
+//! Scenarios 1 and 2: N subscribers, M messages from K senders at a rate.
+//! Every subscriber must receive every acknowledged message exactly once,
+//! in id order; anything else fails the run.
+
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, stream};
+use serde_json::json;
+
+use crate::{
+    Report,
+    sse::{self, Received},
+    stats::{describe, percentiles, resident_kib},
+    target::Target,
+};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(long, default_value_t = 1000)]
+    subscribers: usize,
+    #[arg(long, default_value_t = 5000)]
+    messages: usize,
+    #[arg(long, default_value_t = 8)]
+    senders: usize,
+    /// Messages per second offered in total; 0 sends as fast as possible.
+    #[arg(long, default_value_t = 1000)]
+    rate: u32,
+    /// How many connections are opened at once while connecting.
+    #[arg(long, default_value_t = 200)]
+    connect_concurrency: usize,
+    /// How long subscribers may take after the last send.
+    #[arg(long, default_value_t = 60)]
+    drain_secs: u64,
+}
+
+pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
+    let rss_before = resident_kib(target.server_pid);
+    let url = target.url("/api/events");
+    let connect_started = Instant::now();
+    let responses: Vec<_> = stream::iter(0..args.subscribers)
+        .map(|n| sse::connect(target.client(n), &url))
+        .buffer_unordered(args.connect_concurrency)
+        .collect()
+        .await;
+    let connect_time = connect_started.elapsed();
+    let connect_errors = responses.iter().filter(|r| r.is_err()).count();
+    let responses: Vec<_> = responses.into_iter().filter_map(Result::ok).collect();
+    // Let the server settle before reading its memory.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_connected = resident_kib(target.server_pid);
+
+    let origin = Instant::now();
+    // Generous bound for collectors; the scenario's own deadline is the hard one.
+    let offered_secs = if args.rate == 0 { 0 } else { args.messages as u64 / u64::from(args.rate) };
+    let until = tokio::time::Instant::now() + Duration::from_secs(offered_secs + args.drain_secs);
+    let collectors: Vec<_> = responses
+        .into_iter()
+        .map(|response| tokio::spawn(sse::collect(response, args.messages, origin, until)))
+        .collect();
+
+    let (acked, send_errors) = send_all(target, &args, origin).await;
+    let send_secs = origin.elapsed().as_secs_f64();
+
+    let mut received: Vec<Received> = Vec::with_capacity(collectors.len());
+    for collector in collectors {
+        received.push(collector.await?);
+    }
+    let delivery_secs = origin.elapsed().as_secs_f64();
+
+    let mut expected = acked;
+    expected.sort_unstable();
+    let (mut lost, mut duplicated, mut out_of_order, mut exact) = (0usize, 0usize, 0usize, 0usize);
+    let mut stream_errors = Vec::new();
+    let mut latencies = Vec::new();
+    let mut deliveries = 0usize;
+    for subscriber in &mut received {
+        deliveries += subscriber.ids.len();
+        if subscriber.ids == expected {
+            exact += 1;
+        } else {
+            let mut sorted = subscriber.ids.clone();
+            if !subscriber.ids.is_sorted() {
+                out_of_order += 1;
+            }
+            sorted.sort_unstable();
+            let before = sorted.len();
+            sorted.dedup();
+            duplicated += before - sorted.len();
+            lost += expected.iter().filter(|id| sorted.binary_search(id).is_err()).count();
+        }
+        if let Some(err) = subscriber.error.take() {
+            stream_errors.push(err);
+        }
+        latencies.append(&mut subscriber.latencies_ms);
+    }
+    let latency = percentiles(&mut latencies);
+    let per_connection_kib = match (rss_before, rss_connected) {
+        (Some(before), Some(after)) if !received.is_empty() => {
+            Some((after.saturating_sub(before)) as f64 / received.len() as f64)
+        }
+        _ => None,
+    };
+    let deliveries_per_sec = deliveries as f64 / delivery_secs;
+
+    let failure = (connect_errors + send_errors + lost + duplicated + out_of_order > 0
+        || exact != received.len())
+    .then(|| {
+        format!(
+            "{connect_errors} connect errors, {send_errors} send errors, {lost} lost, \
+             {duplicated} duplicated, {out_of_order} subscribers out of order, \
+             {exact}/{} exact; first stream errors: {:?}",
+            received.len(),
+            stream_errors.iter().take(3).collect::<Vec<_>>()
+        )
+    });
+    let summary = format!(
+        "fan-out: {subs} subscribers connected in {connect:.2} s ({connect_errors} errors)\n\
+         sent {sent} messages in {send_secs:.2} s ({send_errors} errors) by {senders} senders at {rate}/s offered\n\
+         {deliveries} deliveries in {delivery_secs:.2} s: {deliveries_per_sec:.0} deliveries/s\n\
+         exactly once and in order: {exact}/{subs} subscribers\n\
+         latency: {latency_line}\n\
+         server memory: {rss_before:?} KiB before, {rss_connected:?} KiB connected, {per_connection:?} KiB per connection",
+        subs = received.len(),
+        connect = connect_time.as_secs_f64(),
+        sent = expected.len(),
+        senders = args.senders,
+        rate = args.rate,
+        latency_line = describe(&latency, "ms"),
+        per_connection = per_connection_kib.map(|k| (k * 100.0).round() / 100.0),
+    );
+    let json = json!({
+        "scenario": "fanout",
+        "subscribers": received.len(),
+        "connect_secs": connect_time.as_secs_f64(),
+        "connect_errors": connect_errors,
+        "messages": expected.len(),
+        "senders": args.senders,
+        "rate_offered": args.rate,
+        "send_errors": send_errors,
+        "send_secs": send_secs,
+        "deliveries": deliveries,
+        "delivery_secs": delivery_secs,
+        "deliveries_per_sec": deliveries_per_sec,
+        "exact_subscribers": exact,
+        "lost": lost,
+        "duplicated": duplicated,
+        "out_of_order_subscribers": out_of_order,
+        "latency_ms": latency,
+        "server_rss_kib_before": rss_before,
+        "server_rss_kib_connected": rss_connected,
+        "server_kib_per_connection": per_connection_kib,
+    });
+    Ok(Report {
+        summary,
+        json,
+        failure,
+    })
+}
+
+/// Sends `args.messages` from `args.senders` tasks, paced to `args.rate`.
+async fn send_all(target: &Target, args: &Args, origin: Instant) -> (Vec<i64>, usize) {
+    let senders = args.senders.max(1);
+    let tasks = (0..senders).map(|sender| {
+        let count = (sender..args.messages).step_by(senders).count();
+        let interval = (args.rate > 0)
+            .then(|| Duration::from_secs_f64(senders as f64 / f64::from(args.rate)));
+        async move {
+            let mut ids = Vec::with_capacity(count);
+            let mut errors = 0;
+            let mut ticker = interval.map(tokio::time::interval);
+            for i in 0..count {
+                if let Some(ticker) = &mut ticker {
+                    ticker.tick().await;
+                }
+                match super::send_stamped(target, sender + i * senders, origin).await {
+                    Ok(id) => ids.push(id),
+                    Err(_) => errors += 1,
+                }
+            }
+            (ids, errors)
+        }
+    });
+    let results = futures::future::join_all(tasks).await;
+    let errors = results.iter().map(|(_, e)| e).sum();
+    (results.into_iter().flat_map(|(ids, _)| ids).collect(), errors)
+}

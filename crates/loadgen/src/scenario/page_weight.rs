@@ -1,0 +1,83 @@
+//! Scenario 5: the bytes a browser transfers for the first load of the
+//! page, as served (compressed where the browser asks for it).
+
+use serde_json::json;
+
+use crate::{Report, target::Target};
+
+/// What Chromium sends.
+const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
+
+pub async fn run(target: &Target) -> anyhow::Result<Report> {
+    // No automatic decompression: the body's length is what crossed the wire.
+    let client = reqwest::Client::builder().build()?;
+    let fetch = |path: String| {
+        let client = client.clone();
+        let url = target.url(&path);
+        async move {
+            let response = client.get(&url).header("accept-encoding", ACCEPT_ENCODING).send().await?;
+            anyhow::ensure!(response.status().is_success(), "{url}: {}", response.status());
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-")
+                    .to_owned()
+            };
+            let (encoding, cache) = (header("content-encoding"), header("cache-control"));
+            let body = response.bytes().await?;
+            anyhow::Ok((path, body, encoding, cache))
+        }
+    };
+
+    let (_, html, html_encoding, html_cache) = fetch("/".to_owned()).await?;
+    let mut rows = vec![("/".to_owned(), html.len(), html_encoding, html_cache)];
+    // The compressed page cannot be searched for its assets: fetch it plain.
+    let plain = client.get(target.url("/")).send().await?.text().await?;
+    for path in asset_paths(&plain) {
+        let (path, body, encoding, cache) = fetch(path).await?;
+        rows.push((path, body.len(), encoding, cache));
+    }
+    let total: usize = rows.iter().map(|(_, bytes, _, _)| bytes).sum();
+    let mut summary = format!("page weight: {total} bytes transferred for the first load");
+    for (path, bytes, encoding, cache) in &rows {
+        summary.push_str(&format!("\n  {path}: {bytes} bytes, encoding {encoding}, cache-control {cache}"));
+    }
+    Ok(Report {
+        summary,
+        json: json!({
+            "scenario": "page-weight",
+            "total_bytes": total,
+            "files": rows.iter().map(|(path, bytes, encoding, cache)| json!({
+                "path": path, "bytes": bytes, "encoding": encoding, "cache_control": cache,
+            })).collect::<Vec<_>>(),
+        }),
+        failure: None,
+    })
+}
+
+/// The site assets (`/pkg/…`, `/favicon…`) a page references, once each.
+fn asset_paths(html: &str) -> Vec<String> {
+    let mut paths = Vec::new();
+    for prefix in ["\"/pkg/", "\"/favicon"] {
+        let mut rest = html;
+        while let Some(at) = rest.find(prefix) {
+            let candidate = &rest[at + 1..];
+            let end = candidate.find(['"', '?']).unwrap_or(candidate.len());
+            let path = candidate[..end].to_owned();
+            if !paths.contains(&path) {
+                paths.push(path);
+            }
+            rest = &candidate[end..];
+        }
+    }
+    // The hydration script imports the JS, which loads the WASM next to it.
+    let wasm: Vec<String> = paths
+        .iter()
+        .filter_map(|p| p.strip_suffix(".js").map(|stem| format!("{stem}.wasm")))
+        .filter(|w| !paths.contains(w))
+        .collect();
+    paths.extend(wasm);
+    paths
+}

@@ -1,0 +1,101 @@
+//! One SSE subscriber: connects, then records the id and latency of every
+//! message event until it has the expected number or time runs out.
+
+use std::time::Instant;
+
+use futures::StreamExt;
+
+/// The prefix of every text the load generator sends: `lg <µs since origin>`.
+pub const TEXT_PREFIX: &str = "lg ";
+
+/// What one subscriber received, in order.
+#[derive(Default)]
+pub struct Received {
+    pub ids: Vec<i64>,
+    /// Send → receipt, in milliseconds.
+    pub latencies_ms: Vec<f64>,
+    pub error: Option<String>,
+}
+
+/// Opens the stream; resolves once the response headers arrived.
+pub async fn connect(client: &reqwest::Client, url: &str) -> anyhow::Result<reqwest::Response> {
+    let response = client.get(url).send().await?;
+    anyhow::ensure!(response.status().is_success(), "status {}", response.status());
+    Ok(response)
+}
+
+/// Reads message events until `expected` arrived or `until` passed.
+pub async fn collect(
+    response: reqwest::Response,
+    expected: usize,
+    origin: Instant,
+    until: tokio::time::Instant,
+) -> Received {
+    let mut received = Received {
+        ids: Vec::with_capacity(expected),
+        latencies_ms: Vec::with_capacity(expected),
+        error: None,
+    };
+    let mut body = response.bytes_stream();
+    let mut buffer: Vec<u8> = Vec::new();
+    while received.ids.len() < expected {
+        let chunk = match tokio::time::timeout_at(until, body.next()).await {
+            Ok(Some(Ok(chunk))) => chunk,
+            Ok(Some(Err(err))) => {
+                received.error = Some(err.to_string());
+                break;
+            }
+            Ok(None) => {
+                received.error = Some("stream ended".into());
+                break;
+            }
+            Err(_) => {
+                received.error = Some("timed out".into());
+                break;
+            }
+        };
+        let now_us = origin.elapsed().as_micros() as f64;
+        buffer.extend_from_slice(&chunk);
+        let mut start = 0;
+        while let Some(end) = find(&buffer[start..], b"\n\n") {
+            record(&buffer[start..start + end], now_us, &mut received);
+            start += end + 2;
+        }
+        buffer.drain(..start);
+    }
+    received
+}
+
+fn record(block: &[u8], now_us: f64, received: &mut Received) {
+    let Ok(block) = std::str::from_utf8(block) else {
+        return;
+    };
+    let mut id = None;
+    let mut sent_us = None;
+    for line in block.lines() {
+        if line.starts_with("event:") {
+            return; // keep-alive ping
+        } else if let Some(value) = line.strip_prefix("id:") {
+            id = value.trim().parse().ok();
+        } else if let Some(data) = line.strip_prefix("data:") {
+            sent_us = sent_at(data);
+        }
+    }
+    if let Some(id) = id {
+        received.ids.push(id);
+        if let Some(sent_us) = sent_us {
+            received.latencies_ms.push((now_us - sent_us) / 1000.0);
+        }
+    }
+}
+
+/// The send time in a message's JSON, found without parsing all of it.
+fn sent_at(data: &str) -> Option<f64> {
+    let key = format!("\"text\":\"{TEXT_PREFIX}");
+    let rest = &data[data.find(&key)? + key.len()..];
+    rest[..rest.find('"')?].parse().ok()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}

@@ -1,0 +1,54 @@
+//! The server under test, and the loopback addresses connections come from.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use anyhow::{Context, bail};
+use url::{Host, Url};
+
+pub struct Target {
+    pub base: Url,
+    pub server_pid: Option<u32>,
+    /// One HTTP client per source address, so that many connections do not
+    /// run out of ephemeral ports on a single address pair.
+    clients: Vec<reqwest::Client>,
+}
+
+impl Target {
+    /// Refuses any server that is not on 127.0.0.0/8.
+    pub fn new(url: &str, source_addrs: u8, server_pid: Option<u32>) -> anyhow::Result<Self> {
+        let base = Url::parse(url).context("--url")?;
+        let loopback = match base.host() {
+            Some(Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(Host::Domain("localhost")) => true,
+            _ => false,
+        };
+        if !loopback {
+            bail!("refusing to load {url}: only 127.0.0.0/8 may be targeted");
+        }
+        let clients = (0..source_addrs.max(1))
+            .map(|i| {
+                reqwest::Client::builder()
+                    .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + i)))
+                    .pool_max_idle_per_host(64)
+                    .build()
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            base,
+            server_pid,
+            clients,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        let mut url = self.base.clone();
+        url.set_path(path);
+        url.to_string()
+    }
+
+    /// The client for connection number `n`, spreading them over the
+    /// source addresses.
+    pub fn client(&self, n: usize) -> &reqwest::Client {
+        &self.clients[n % self.clients.len()]
+    }
+}
