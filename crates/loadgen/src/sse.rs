@@ -20,7 +20,11 @@ pub struct Received {
 /// Opens the stream; resolves once the response headers arrived.
 pub async fn connect(client: &reqwest::Client, url: &str) -> anyhow::Result<reqwest::Response> {
     let response = client.get(url).send().await?;
-    anyhow::ensure!(response.status().is_success(), "status {}", response.status());
+    anyhow::ensure!(
+        response.status().is_success(),
+        "status {}",
+        response.status()
+    );
     Ok(response)
 }
 

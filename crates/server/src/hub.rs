@@ -1,13 +1,14 @@
 //! The broadcast hub: fans each stored message out to every open stream.
 //!
-//! A message is serialized once, here, and every subscriber shares the same
-//! bytes. The channel is bounded; a subscriber that falls more than
+//! A message is serialized and framed as an SSE event once, here, and every
+//! subscriber writes the same reference-counted bytes. The channel is bounded; a subscriber that falls more than
 //! [`CAPACITY`] messages behind is told it lagged and catches up from the
 //! store (see [`crate::sse`]), so a slow reader never slows the others and
 //! never holds more than the shared buffer.
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use shared::{ChatMessage, MessageId};
 use tokio::sync::broadcast;
 
@@ -18,15 +19,18 @@ pub const CAPACITY: usize = 4096;
 #[derive(Debug)]
 pub struct Published {
     pub id: MessageId,
-    /// The message as JSON, the `data:` of its event.
-    pub json: String,
+    /// The whole SSE event: `id: <id>\ndata: <ChatMessage JSON>\n\n`.
+    pub frame: Bytes,
 }
 
 impl Published {
     pub fn new(message: &ChatMessage) -> Self {
+        // Compact JSON escapes newlines inside strings, so one `data:` line
+        // holds the whole message.
+        let json = serde_json::to_string(message).expect("a ChatMessage always serializes");
         Self {
             id: message.id,
-            json: serde_json::to_string(message).expect("a ChatMessage always serializes"),
+            frame: Bytes::from(format!("id: {}\ndata: {json}\n\n", message.id)),
         }
     }
 }

@@ -6,21 +6,25 @@
 //! that id, then continues live. The feed subscribes to the hub *before* it
 //! reads the store and skips ids it already sent, so there is no gap and no
 //! duplicate at the seam. A subscriber that lags behind the hub's buffer is
-//! caught up from the store the same way. An idle stream carries a `ping`
-//! event every 15 s.
+//! caught up from the store the same way. Every stream also carries a
+//! `ping` event every 15 s, which a page can watch (comments are invisible
+//! to `EventSource`).
+//!
+//! The body is written by hand rather than with axum's `Sse`: each event is
+//! framed once by the hub, and every stream sends those same bytes, so a
+//! delivery costs a reference count, not an allocation and a copy.
 
 use std::{collections::VecDeque, convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{
     Router,
+    body::Body,
     extract::{FromRequestParts, State},
-    http::{HeaderMap, HeaderName, HeaderValue},
-    response::{
-        IntoResponse,
-        sse::{Event, KeepAlive, Sse},
-    },
+    http::{HeaderMap, HeaderValue, header},
+    response::Response,
     routing::get,
 };
+use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use shared::{KEEP_ALIVE_SECS, MessageId};
@@ -28,8 +32,9 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::{AppState, error::ApiError, hub::Published, store::Store};
 
-/// The SSE event type of the keep-alive sent every [`KEEP_ALIVE_SECS`].
-pub const PING_EVENT: &str = "ping";
+/// The keep-alive sent every [`KEEP_ALIVE_SECS`]: a named event rather than
+/// a comment, so that the page can tell a quiet stream from a dead one.
+pub const PING_FRAME: &[u8] = b"event: ping\ndata: keep-alive\n\n";
 
 /// How many stored messages one catch-up query reads.
 const CATCH_UP_PAGE: u32 = 500;
@@ -51,7 +56,7 @@ async fn stream_events(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<EventsQuery>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     // A reconnecting browser knows better than the URL it first opened.
     let resume_after = last_event_id(&headers).or(query.after);
     let live = state.chat.hub().subscribe();
@@ -62,29 +67,17 @@ async fn stream_events(
         None => store.newest_id().await?,
     };
     let feed = Feed::new(store, live, start_after, resume_after.is_some());
-    let events = feed
+    let frames = feed
         .into_stream()
-        .map(|published| {
-            Ok::<_, Infallible>(
-                Event::default()
-                    .id(published.id.to_string())
-                    .data(&published.json),
-            )
-        })
+        .map(Ok::<_, Infallible>)
         .take_until(state.shutdown.clone().cancelled_owned());
-    // A named event rather than a comment, so that the page can see it and
-    // tell a quiet stream from a dead one.
-    let keep_alive = KeepAlive::new()
-        .interval(Duration::from_secs(KEEP_ALIVE_SECS))
-        .event(Event::default().event(PING_EVENT).data("keep-alive"));
-    Ok((
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
         // Tell reverse proxies not to buffer the stream.
-        [(
-            HeaderName::from_static("x-accel-buffering"),
-            HeaderValue::from_static("no"),
-        )],
-        Sse::new(events).keep_alive(keep_alive),
-    ))
+        .header("x-accel-buffering", HeaderValue::from_static("no"))
+        .body(Body::from_stream(frames))
+        .map_err(|err| ApiError::Internal(err.into()))
 }
 
 /// The id in a `Last-Event-ID` header, if it holds one.
@@ -110,6 +103,7 @@ struct Feed {
     /// Whether the store may hold messages newer than `last_sent` that the
     /// hub will not deliver.
     catching_up: bool,
+    keep_alive: tokio::time::Interval,
 }
 
 impl Feed {
@@ -119,29 +113,34 @@ impl Feed {
         last_sent: Option<MessageId>,
         catching_up: bool,
     ) -> Self {
+        let every = Duration::from_secs(KEEP_ALIVE_SECS);
+        let mut keep_alive = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Self {
             store,
             live,
             last_sent,
             backlog: VecDeque::new(),
             catching_up,
+            keep_alive,
         }
     }
 
-    fn into_stream(self) -> impl Stream<Item = Arc<Published>> + Send {
+    fn into_stream(self) -> impl Stream<Item = Bytes> + Send {
         futures::stream::unfold(self, |mut feed| async move {
             let next = feed.next().await?;
             Some((next, feed))
         })
     }
 
-    /// The next message in id order, or `None` when the stream must end
-    /// (the hub closed, or the store failed: the client resumes by id).
-    async fn next(&mut self) -> Option<Arc<Published>> {
+    /// The next frame: a message in id order or a keep-alive; `None` when
+    /// the stream must end (the hub closed, or the store failed: the client
+    /// resumes by id).
+    async fn next(&mut self) -> Option<Bytes> {
         loop {
             if let Some(published) = self.backlog.pop_front() {
                 self.last_sent = Some(published.id);
-                return Some(published);
+                return Some(published.frame.clone());
             }
             if self.catching_up {
                 let after = self.last_sent.unwrap_or(0);
@@ -158,11 +157,15 @@ impl Feed {
                 }
                 continue;
             }
-            match self.live.recv().await {
+            let received = tokio::select! {
+                received = self.live.recv() => received,
+                _ = self.keep_alive.tick() => return Some(Bytes::from_static(PING_FRAME)),
+            };
+            match received {
                 Ok(published) if self.last_sent.is_some_and(|last| published.id <= last) => {}
                 Ok(published) => {
                     self.last_sent = Some(published.id);
-                    return Some(published);
+                    return Some(published.frame.clone());
                 }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::debug!(missed, "stream lagged; catching up from the store");

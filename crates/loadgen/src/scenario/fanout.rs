@@ -51,7 +51,11 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
 
     let origin = Instant::now();
     // Generous bound for collectors; the scenario's own deadline is the hard one.
-    let offered_secs = if args.rate == 0 { 0 } else { args.messages as u64 / u64::from(args.rate) };
+    let offered_secs = if args.rate == 0 {
+        0
+    } else {
+        args.messages as u64 / u64::from(args.rate)
+    };
     let until = tokio::time::Instant::now() + Duration::from_secs(offered_secs + args.drain_secs);
     let collectors: Vec<_> = responses
         .into_iter()
@@ -86,7 +90,10 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
             let before = sorted.len();
             sorted.dedup();
             duplicated += before - sorted.len();
-            lost += expected.iter().filter(|id| sorted.binary_search(id).is_err()).count();
+            lost += expected
+                .iter()
+                .filter(|id| sorted.binary_search(id).is_err())
+                .count();
         }
         if let Some(err) = subscriber.error.take() {
             stream_errors.push(err);
@@ -162,8 +169,8 @@ async fn send_all(target: &Target, args: &Args, origin: Instant) -> (Vec<i64>, u
     let senders = args.senders.max(1);
     let tasks = (0..senders).map(|sender| {
         let count = (sender..args.messages).step_by(senders).count();
-        let interval = (args.rate > 0)
-            .then(|| Duration::from_secs_f64(senders as f64 / f64::from(args.rate)));
+        let interval =
+            (args.rate > 0).then(|| Duration::from_secs_f64(senders as f64 / f64::from(args.rate)));
         async move {
             let mut ids = Vec::with_capacity(count);
             let mut errors = 0;
@@ -182,5 +189,8 @@ async fn send_all(target: &Target, args: &Args, origin: Instant) -> (Vec<i64>, u
     });
     let results = futures::future::join_all(tasks).await;
     let errors = results.iter().map(|(_, e)| e).sum();
-    (results.into_iter().flat_map(|(ids, _)| ids).collect(), errors)
+    (
+        results.into_iter().flat_map(|(ids, _)| ids).collect(),
+        errors,
+    )
 }

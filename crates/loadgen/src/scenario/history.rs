@@ -30,7 +30,13 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
         .await?
         .json()
         .await?;
-    let latest: Vec<Value> = target.client(0).get(target.url("/api/messages")).send().await?.json().await?;
+    let latest: Vec<Value> = target
+        .client(0)
+        .get(target.url("/api/messages"))
+        .send()
+        .await?
+        .json()
+        .await?;
     let (Some(oldest), Some(newest)) = (
         first.first().and_then(|m| m["id"].as_i64()),
         latest.last().and_then(|m| m["id"].as_i64()),
@@ -43,7 +49,10 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
     let mut results = json!({ "scenario": "history", "readers": args.readers, "oldest_id": oldest, "newest_id": newest });
     let mut summary = format!("history: ids {oldest}..={newest}, {} readers", args.readers);
     let mut errors = 0;
-    for (name, query) in [("latest", vec![]), ("deep", vec![("before", deep_before.as_str())])] {
+    for (name, query) in [
+        ("latest", vec![]),
+        ("deep", vec![("before", deep_before.as_str())]),
+    ] {
         let started = Instant::now();
         let outcomes: Vec<Result<f64, ()>> = stream::iter(0..args.requests)
             .map(|n| {
@@ -72,7 +81,10 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
         let mut latencies: Vec<f64> = outcomes.into_iter().filter_map(Result::ok).collect();
         let per_sec = latencies.len() as f64 / elapsed;
         let latency = percentiles(&mut latencies);
-        summary.push_str(&format!("\n{name} page: {per_sec:.0} requests/s, {}", describe(&latency, "ms")));
+        summary.push_str(&format!(
+            "\n{name} page: {per_sec:.0} requests/s, {}",
+            describe(&latency, "ms")
+        ));
         results[name] = json!({ "requests_per_sec": per_sec, "latency_ms": latency });
     }
     results["errors"] = json!(errors);

@@ -12,11 +12,7 @@ use serde_json::json;
 use crate::{sse::TEXT_PREFIX, target::Target};
 
 /// Sends one message stamped with its send time; returns the stored id.
-pub async fn send_stamped(
-    target: &Target,
-    n: usize,
-    origin: Instant,
-) -> anyhow::Result<i64> {
+pub async fn send_stamped(target: &Target, n: usize, origin: Instant) -> anyhow::Result<i64> {
     let body = json!({
         "username": format!("loadgen{}", n % 100),
         "text": format!("{TEXT_PREFIX}{}", origin.elapsed().as_micros()),
@@ -27,7 +23,13 @@ pub async fn send_stamped(
         .json(&body)
         .send()
         .await?;
-    anyhow::ensure!(response.status() == 201, "send answered {}", response.status());
+    anyhow::ensure!(
+        response.status() == 201,
+        "send answered {}",
+        response.status()
+    );
     let message: serde_json::Value = response.json().await?;
-    message["id"].as_i64().ok_or_else(|| anyhow::anyhow!("no id in {message}"))
+    message["id"]
+        .as_i64()
+        .ok_or_else(|| anyhow::anyhow!("no id in {message}"))
 }

@@ -15,8 +15,16 @@ pub async fn run(target: &Target) -> anyhow::Result<Report> {
         let client = client.clone();
         let url = target.url(&path);
         async move {
-            let response = client.get(&url).header("accept-encoding", ACCEPT_ENCODING).send().await?;
-            anyhow::ensure!(response.status().is_success(), "{url}: {}", response.status());
+            let response = client
+                .get(&url)
+                .header("accept-encoding", ACCEPT_ENCODING)
+                .send()
+                .await?;
+            anyhow::ensure!(
+                response.status().is_success(),
+                "{url}: {}",
+                response.status()
+            );
             let header = |name: &str| {
                 response
                     .headers()
@@ -42,7 +50,9 @@ pub async fn run(target: &Target) -> anyhow::Result<Report> {
     let total: usize = rows.iter().map(|(_, bytes, _, _)| bytes).sum();
     let mut summary = format!("page weight: {total} bytes transferred for the first load");
     for (path, bytes, encoding, cache) in &rows {
-        summary.push_str(&format!("\n  {path}: {bytes} bytes, encoding {encoding}, cache-control {cache}"));
+        summary.push_str(&format!(
+            "\n  {path}: {bytes} bytes, encoding {encoding}, cache-control {cache}"
+        ));
     }
     Ok(Report {
         summary,

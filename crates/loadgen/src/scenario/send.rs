@@ -60,4 +60,3 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
         failure: (errors > 0).then(|| format!("{errors} sends failed")),
     })
 }
-
