@@ -24,17 +24,23 @@ use axum::{
     response::Response,
     routing::get,
 };
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use shared::{KEEP_ALIVE_SECS, MessageId};
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast::{
+    self,
+    error::{RecvError, TryRecvError},
+};
 
 use crate::{AppState, error::ApiError, hub::Published, store::Store};
 
 /// The keep-alive sent every [`KEEP_ALIVE_SECS`]: a named event rather than
 /// a comment, so that the page can tell a quiet stream from a dead one.
 pub const PING_FRAME: &[u8] = b"event: ping\ndata: keep-alive\n\n";
+
+/// Up to how many bytes of waiting messages go out in one write.
+const BATCH_BYTES: usize = 32 * 1024;
 
 /// How many stored messages one catch-up query reads.
 const CATCH_UP_PAGE: u32 = 500;
@@ -129,8 +135,38 @@ impl Feed {
     fn into_stream(self) -> impl Stream<Item = Bytes> + Send {
         futures::stream::unfold(self, |mut feed| async move {
             let next = feed.next().await?;
-            Some((next, feed))
+            Some((feed.batch(next), feed))
         })
+    }
+
+    /// Appends to `first` the messages already waiting (up to
+    /// [`BATCH_BYTES`]), so that a subscriber that fell behind catches up
+    /// in a few large writes rather than one small write per message.
+    fn batch(&mut self, first: Bytes) -> Bytes {
+        let mut batch: Option<BytesMut> = None;
+        while batch.as_ref().map_or(first.len(), BytesMut::len) < BATCH_BYTES {
+            let published = match self.backlog.pop_front() {
+                Some(published) => published,
+                None if self.catching_up => break,
+                None => match self.live.try_recv() {
+                    Ok(published) if self.last_sent.is_some_and(|last| published.id <= last) => {
+                        continue;
+                    }
+                    Ok(published) => published,
+                    Err(TryRecvError::Lagged(_)) => {
+                        self.catching_up = true;
+                        break;
+                    }
+                    // Closed is noticed (and ends the stream) in `next`.
+                    Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+                },
+            };
+            self.last_sent = Some(published.id);
+            batch
+                .get_or_insert_with(|| BytesMut::from(&first[..]))
+                .extend_from_slice(&published.frame);
+        }
+        batch.map_or(first, BytesMut::freeze)
     }
 
     /// The next frame: a message in id order or a keep-alive; `None` when
