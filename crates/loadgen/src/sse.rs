@@ -103,3 +103,22 @@ fn sent_at(data: &str) -> Option<f64> {
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_message_events_and_skips_pings() {
+        let mut received = Received::default();
+        record(
+            br#"id: 7
+data: {"id":7,"username":"u","text":"lg 1500","timestamp":"t"}"#,
+            4_000.0,
+            &mut received,
+        );
+        record(b"event: ping\ndata: keep-alive", 5_000.0, &mut received);
+        assert_eq!(received.ids, [7]);
+        assert_eq!(received.latencies_ms, [2.5]);
+    }
+}

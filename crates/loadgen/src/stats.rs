@@ -43,3 +43,18 @@ pub fn resident_kib(pid: Option<u32>) -> Option<u64> {
         .parse()
         .ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_the_nearest_rank() {
+        let mut samples: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        let p = percentiles(&mut samples);
+        assert_eq!(p["p50"], 51.0);
+        assert_eq!(p["p99"], 99.0);
+        assert_eq!(p["max"], 100.0);
+        assert_eq!(p["count"], 100);
+    }
+}

@@ -52,3 +52,22 @@ impl Target {
         &self.clients[n % self.clients.len()]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_servers_may_be_targeted() {
+        assert!(Target::new("http://127.0.0.1:3000", 1, None).is_ok());
+        assert!(Target::new("http://127.5.6.7:3000", 1, None).is_ok());
+        assert!(Target::new("http://localhost:3000", 1, None).is_ok());
+        for url in [
+            "http://10.0.0.1:3000",
+            "http://example.com",
+            "http://[::1]:3000",
+        ] {
+            assert!(Target::new(url, 1, None).is_err(), "{url}");
+        }
+    }
+}
