@@ -3,14 +3,19 @@
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, FromRequest, FromRequestParts, State},
+    extract::{DefaultBodyLimit, State},
     http::StatusCode,
     routing::get,
 };
 use serde::Deserialize;
 use shared::{ChatMessage, MessageId, SendMessage};
 
-use crate::{AppState, error::ApiError, store::Stored};
+use crate::{
+    AppState,
+    error::ApiError,
+    extract::{ApiJson, ApiQuery},
+    store::Stored,
+};
 
 /// The largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -20,16 +25,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/messages", get(list_messages).post(create_message))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
-
-/// `Json`, with its rejections turned into [`ApiError`]s.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-struct ApiJson<T>(T);
-
-/// `Query`, with its rejections turned into [`ApiError`]s.
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
-struct ApiQuery<T>(T);
 
 #[derive(Debug, Deserialize)]
 struct HistoryQuery {

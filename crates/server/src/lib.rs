@@ -16,6 +16,7 @@ pub mod api;
 pub mod chat;
 pub mod config;
 pub mod error;
+mod extract;
 pub mod hub;
 pub mod sse;
 pub mod store;

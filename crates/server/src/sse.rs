@@ -19,7 +19,7 @@ use std::{collections::VecDeque, convert::Infallible, sync::Arc, time::Duration}
 use axum::{
     Router,
     body::Body,
-    extract::{FromRequestParts, State},
+    extract::State,
     http::{HeaderMap, HeaderValue, header},
     response::Response,
     routing::get,
@@ -33,7 +33,7 @@ use tokio::sync::broadcast::{
     error::{RecvError, TryRecvError},
 };
 
-use crate::{AppState, error::ApiError, hub::Published, store::Store};
+use crate::{AppState, error::ApiError, extract::ApiQuery, hub::Published, store::Store};
 
 /// The keep-alive sent every [`KEEP_ALIVE_SECS`]: a named event rather than
 /// a comment, so that the page can tell a quiet stream from a dead one.
@@ -53,10 +53,6 @@ pub fn router() -> Router<AppState> {
 struct EventsQuery {
     after: Option<MessageId>,
 }
-
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
-struct ApiQuery<T>(T);
 
 async fn stream_events(
     State(state): State<AppState>,

@@ -73,7 +73,16 @@ impl From<Row> for ChatMessage {
     }
 }
 
-const COLUMNS: &str = "id, client_id, username, text, created_at";
+// The statements, written out once (sqlx caches each prepared statement by its text).
+const INSERT: &str = "INSERT INTO messages (client_id, username, text, created_at) \
+     VALUES (?, ?, ?, ?) ON CONFLICT (client_id) DO NOTHING \
+     RETURNING id, client_id, username, text, created_at";
+const SELECT_BY_CLIENT_ID: &str =
+    "SELECT id, client_id, username, text, created_at FROM messages WHERE client_id = ?";
+const SELECT_BEFORE: &str = "SELECT id, client_id, username, text, created_at FROM messages \
+     WHERE id < ? ORDER BY id DESC LIMIT ?";
+const SELECT_AFTER: &str = "SELECT id, client_id, username, text, created_at FROM messages \
+     WHERE id > ? ORDER BY id ASC LIMIT ?";
 
 impl Store {
     /// Opens (creating it and its folder if needed) the database at `url`,
@@ -107,25 +116,20 @@ impl Store {
         for draft in drafts {
             // Milliseconds are all a reader sees, and they survive the round trip exactly.
             let now = Utc::now().trunc_subsecs(3);
-            let inserted: Option<Row> = sqlx::query_as(&format!(
-                "INSERT INTO messages (client_id, username, text, created_at) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (client_id) DO NOTHING RETURNING {COLUMNS}"
-            ))
-            .bind(draft.client_id)
-            .bind(draft.message.username())
-            .bind(draft.message.text())
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let inserted: Option<Row> = sqlx::query_as(INSERT)
+                .bind(draft.client_id)
+                .bind(draft.message.username())
+                .bind(draft.message.text())
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
             stored.push(match inserted {
                 Some(row) => Stored::New(row.into()),
                 None => {
-                    let row: Row = sqlx::query_as(&format!(
-                        "SELECT {COLUMNS} FROM messages WHERE client_id = ?"
-                    ))
-                    .bind(draft.client_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                    let row: Row = sqlx::query_as(SELECT_BY_CLIENT_ID)
+                        .bind(draft.client_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
                     Stored::Existing(row.into())
                 }
             });
@@ -153,13 +157,11 @@ impl Store {
         before: Option<MessageId>,
         limit: u32,
     ) -> Result<Vec<ChatMessage>, sqlx::Error> {
-        let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?"
-        ))
-        .bind(before.unwrap_or(MessageId::MAX))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<Row> = sqlx::query_as(SELECT_BEFORE)
+            .bind(before.unwrap_or(MessageId::MAX))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.into_iter().rev().map(ChatMessage::from).collect())
     }
 
@@ -170,13 +172,11 @@ impl Store {
         after: MessageId,
         limit: u32,
     ) -> Result<Vec<ChatMessage>, sqlx::Error> {
-        let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE id > ? ORDER BY id ASC LIMIT ?"
-        ))
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<Row> = sqlx::query_as(SELECT_AFTER)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.into_iter().map(ChatMessage::from).collect())
     }
 

@@ -1,0 +1,66 @@
+//! Micro-benchmarks of the server's hot paths: framing an event (once per
+//! message), validating a message (once per send) and storing a batch (once
+//! per group commit). Run with `cargo bench -p server`.
+
+use std::hint::black_box;
+
+use chrono::Utc;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use server::{
+    hub::Published,
+    store::{Draft, Store},
+};
+use shared::{ChatMessage, NewMessage};
+use uuid::Uuid;
+
+fn text() -> String {
+    "The quick brown fox jumps over the lazy dog; \"quotes\" and\nnewlines too. ".repeat(2)
+}
+
+fn frame_encoding(c: &mut Criterion) {
+    let message = ChatMessage {
+        id: 123_456,
+        client_id: Uuid::new_v4(),
+        username: "ada".into(),
+        text: text(),
+        timestamp: Utc::now(),
+    };
+    c.bench_function("frame an SSE event", |b| {
+        b.iter(|| Published::new(black_box(&message)))
+    });
+}
+
+fn validation(c: &mut Criterion) {
+    let text = text();
+    c.bench_function("validate a message", |b| {
+        b.iter(|| NewMessage::parse(black_box("  ada "), black_box(&text)))
+    });
+}
+
+fn insert_batch(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let store = runtime.block_on(Store::open(&url)).expect("store");
+    let message = NewMessage::parse("ada", &text()).expect("valid");
+    let mut group = c.benchmark_group("store");
+    group.sample_size(20);
+    group.bench_function("insert a batch of 256 (one commit)", |b| {
+        b.iter_batched(
+            || {
+                (0..256)
+                    .map(|_| Draft {
+                        client_id: Uuid::new_v4(),
+                        message: message.clone(),
+                    })
+                    .collect::<Vec<_>>()
+            },
+            |drafts| runtime.block_on(store.insert_batch(&drafts)).expect("stored"),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, frame_encoding, validation, insert_batch);
+criterion_main!(benches);
