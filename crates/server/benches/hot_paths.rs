@@ -8,7 +8,7 @@ use chrono::Utc;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use server::{
     hub::Published,
-    store::{Draft, Store},
+    store::{Draft, Durability, Store},
 };
 use shared::{ChatMessage, NewMessage};
 use uuid::Uuid;
@@ -39,26 +39,30 @@ fn validation(c: &mut Criterion) {
 
 fn insert_batch(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store = runtime.block_on(Store::open(&url)).expect("store");
     let message = NewMessage::parse("ada", &text()).expect("valid");
     let mut group = c.benchmark_group("store");
     group.sample_size(20);
-    group.bench_function("insert a batch of 256 (one commit)", |b| {
-        b.iter_batched(
-            || {
-                (0..256)
-                    .map(|_| Draft {
-                        client_id: Uuid::new_v4(),
-                        message: message.clone(),
-                    })
-                    .collect::<Vec<_>>()
-            },
-            |drafts| runtime.block_on(store.insert_batch(&drafts)).expect("stored"),
-            BatchSize::SmallInput,
-        )
-    });
+    for (name, durability) in [("full", Durability::Full), ("normal", Durability::Normal)] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let store = runtime
+            .block_on(Store::open(&url, durability))
+            .expect("store");
+        group.bench_function(format!("insert a batch of 256 (one commit, {name})"), |b| {
+            b.iter_batched(
+                || {
+                    (0..256)
+                        .map(|_| Draft {
+                            client_id: Uuid::new_v4(),
+                            message: message.clone(),
+                        })
+                        .collect::<Vec<_>>()
+                },
+                |drafts| runtime.block_on(store.insert_batch(&drafts)).expect("stored"),
+                BatchSize::SmallInput,
+            )
+        });
+    }
     group.finish();
 }
 

@@ -4,11 +4,12 @@
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, State},
-    http::StatusCode,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
     routing::get,
 };
 use serde::Deserialize;
-use shared::{ChatMessage, MessageId, SendMessage};
+use shared::{ChatMessage, DEFAULT_PAGE_SIZE, MessageId, SendMessage};
 
 use crate::{
     AppState,
@@ -35,22 +36,27 @@ struct HistoryQuery {
 
 /// The latest page of messages, the page just before `?before=<id>`, or
 /// the first page after `?after=<id>`; oldest first. `?limit=` defaults to
-/// 50 and is capped at 500.
+/// 50 and is capped at 500. The latest page comes from memory (see
+/// [`crate::recent`]); older and newer pages from the store.
 async fn list_messages(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<HistoryQuery>,
-) -> Result<Json<Vec<ChatMessage>>, ApiError> {
+) -> Result<Response, ApiError> {
     let limit = app::api::page_size(query.limit);
-    let store = state.chat.store();
+    let chat = &state.chat;
     let page = match (query.before, query.after) {
         (Some(_), Some(_)) => {
             return Err(ApiError::BadQuery("use either before or after, not both"));
         }
-        (Some(before), None) => store.before(before, limit).await?,
-        (None, Some(after)) => store.after(after, limit).await?,
-        (None, None) => store.latest(limit).await?,
+        (Some(before), None) => chat.store().before(before, limit).await?,
+        (None, Some(after)) => chat.store().after(after, limit).await?,
+        (None, None) if limit == DEFAULT_PAGE_SIZE => {
+            let json = chat.latest_json();
+            return Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response());
+        }
+        (None, None) => chat.latest(limit),
     };
-    Ok(Json(page))
+    Ok(Json(page).into_response())
 }
 
 /// Stores and broadcasts a message: `201` with the stored message, or `200`

@@ -11,14 +11,18 @@ use app::{
     api::SendError,
     service::{ChatService, Page},
 };
+use std::sync::Arc;
+
+use bytes::Bytes;
 use futures::{FutureExt, future::BoxFuture};
 use leptos::prelude::ServerFnError;
-use shared::{ChatMessage, NewMessage, SendMessage, ValidationError};
+use shared::{ChatMessage, MAX_PAGE_SIZE, NewMessage, SendMessage, ValidationError};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::{
     hub::Hub,
+    recent::Recent,
     store::{Draft, Store, Stored},
 };
 
@@ -49,15 +53,28 @@ struct SendJob {
 pub struct Chat {
     store: Store,
     hub: Hub,
+    recent: Arc<Recent>,
     writer: mpsc::Sender<SendJob>,
 }
 
 impl Chat {
-    /// Starts the writer task on the current Tokio runtime.
-    pub fn start(store: Store, hub: Hub) -> Self {
+    /// Reads the newest messages into memory and starts the writer task on
+    /// the current Tokio runtime.
+    pub async fn start(store: Store, hub: Hub) -> Result<Self, sqlx::Error> {
+        let recent = Arc::new(Recent::new(store.latest(MAX_PAGE_SIZE).await?));
         let (writer, jobs) = mpsc::channel(QUEUE);
-        tokio::spawn(write_loop(store.clone(), hub.clone(), jobs));
-        Self { store, hub, writer }
+        tokio::spawn(write_loop(
+            store.clone(),
+            hub.clone(),
+            Arc::clone(&recent),
+            jobs,
+        ));
+        Ok(Self {
+            store,
+            hub,
+            recent,
+            writer,
+        })
     }
 
     pub fn store(&self) -> &Store {
@@ -66,6 +83,17 @@ impl Chat {
 
     pub fn hub(&self) -> &Hub {
         &self.hub
+    }
+
+    /// The newest `limit` messages (at most [`MAX_PAGE_SIZE`]), oldest
+    /// first, from memory.
+    pub fn latest(&self, limit: u32) -> Vec<ChatMessage> {
+        self.recent.latest(limit)
+    }
+
+    /// `latest(DEFAULT_PAGE_SIZE)` as JSON, encoded once per commit.
+    pub fn latest_json(&self) -> Bytes {
+        self.recent.default_page_json()
     }
 
     /// Validates and stores a message, then broadcasts it if it is new.
@@ -84,13 +112,22 @@ impl Chat {
     }
 }
 
-async fn write_loop(store: Store, hub: Hub, mut jobs: mpsc::Receiver<SendJob>) {
+async fn write_loop(
+    store: Store,
+    hub: Hub,
+    recent: Arc<Recent>,
+    mut jobs: mpsc::Receiver<SendJob>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (drafts, replies): (Vec<_>, Vec<_>) =
             batch.drain(..).map(|job| (job.draft, job.reply)).unzip();
         match store.insert_batch(&drafts).await {
             Ok(results) => {
+                recent.extend(results.iter().filter_map(|stored| match stored {
+                    Stored::New(message) => Some(message),
+                    Stored::Existing(_) => None,
+                }));
                 for (reply, stored) in replies.into_iter().zip(results) {
                     if let Stored::New(message) = &stored {
                         hub.publish(message);
@@ -119,7 +156,7 @@ impl ChatService for Chat {
     ) -> BoxFuture<'_, Result<Vec<ChatMessage>, ServerFnError>> {
         async move {
             let page = match page {
-                Page::Latest => self.store.latest(limit).await,
+                Page::Latest => Ok(self.latest(limit)),
                 Page::Before(before) => self.store.before(before, limit).await,
                 Page::After(after) => self.store.after(after, limit).await,
             };

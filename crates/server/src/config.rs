@@ -5,6 +5,7 @@
 //! | `--addr` | `LEPTOS_SITE_ADDR` | `127.0.0.1:3000` |
 //! | `--database-url` | `DATABASE_URL` | `sqlite://data/chat.db` |
 //! | `--site-root` | `LEPTOS_SITE_ROOT` | `target/site` (where `cargo leptos build` puts the site) |
+//! | `--durability` | `CHAT_DURABILITY` | `full`: a send is acknowledged once its commit is on disk; `normal`: once it is in the WAL (see [`Durability`]) |
 //!
 //! The log filter comes from `RUST_LOG` (default `info`). The other
 //! `LEPTOS_*` variables that `cargo leptos watch` sets (reload port,
@@ -13,6 +14,8 @@
 use std::net::SocketAddr;
 
 use leptos::config::LeptosOptions;
+
+use crate::store::Durability;
 
 #[derive(Clone, Debug, clap::Parser)]
 #[command(name = "server", about = "The chat server", version)]
@@ -28,6 +31,12 @@ pub struct Config {
     /// The folder holding the built site (`pkg/` with the WASM, JS and CSS).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
+
+    /// When a send is acknowledged: `full` once its commit is on disk
+    /// (survives power loss), `normal` once it is in the write-ahead log
+    /// (survives a server crash or restart, not a power loss).
+    #[arg(long, env = "CHAT_DURABILITY", value_enum, default_value_t = Durability::Full)]
+    pub durability: Durability,
 }
 
 impl Config {
@@ -45,6 +54,19 @@ impl Config {
             configured.unwrap_or_else(|| LeptosOptions::builder().output_name("chat").build());
         options.site_addr = self.addr;
         options.site_root = self.site_root.as_str().into();
+        // `cargo leptos serve` says so in the environment; a binary started
+        // by itself knows from the hash file the build put beside it.
+        options.hash_files |= hash_file_beside_executable(&options.hash_file);
         options
     }
+}
+
+/// Whether the build that made this executable hashed the site's file
+/// names (`hash-files` in Cargo.toml): it then writes the hashes into a
+/// file next to the executable, where Leptos reads them.
+fn hash_file_beside_executable(name: &str) -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join(name)))
+        .is_some_and(|path| path.is_file())
 }

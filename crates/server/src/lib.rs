@@ -18,6 +18,7 @@ pub mod config;
 pub mod error;
 mod extract;
 pub mod hub;
+pub mod recent;
 pub mod sse;
 pub mod store;
 
@@ -100,9 +101,9 @@ pub async fn run(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let store = Store::open(&config.database_url).await?;
+    let store = Store::open(&config.database_url, config.durability).await?;
     let state = AppState {
-        chat: Chat::start(store.clone(), Hub::default()),
+        chat: Chat::start(store.clone(), Hub::default()).await?,
         leptos_options: config.leptos_options(),
         shutdown: CancellationToken::new(),
     };

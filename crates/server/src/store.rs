@@ -46,6 +46,30 @@ impl Stored {
     }
 }
 
+/// When a commit counts as done, and so when a send is acknowledged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+    /// The commit is on disk (`synchronous=FULL`: the WAL is fsynced at
+    /// every commit). An acknowledged message survives a power loss.
+    #[default]
+    Full,
+    /// The commit is in the WAL, written but not yet fsynced
+    /// (`synchronous=NORMAL`, SQLite's recommended setting with WAL). An
+    /// acknowledged message survives a crash or restart of the server, but
+    /// not a power loss or a crash of the operating system; commits stop
+    /// waiting for the disk.
+    Normal,
+}
+
+impl From<Durability> for SqliteSynchronous {
+    fn from(durability: Durability) -> Self {
+        match durability {
+            Durability::Full => Self::Full,
+            Durability::Normal => Self::Normal,
+        }
+    }
+}
+
 /// A handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -87,12 +111,11 @@ const SELECT_AFTER: &str = "SELECT id, client_id, username, text, created_at FRO
 impl Store {
     /// Opens (creating it and its folder if needed) the database at `url`,
     /// e.g. `sqlite://data/chat.db`, and brings its schema up to date.
-    pub async fn open(url: &str) -> Result<Self, sqlx::Error> {
+    pub async fn open(url: &str, durability: Durability) -> Result<Self, sqlx::Error> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // Every commit reaches the disk before a send is acknowledged.
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(durability.into())
             .foreign_keys(true);
         if let Some(folder) = options.get_filename().parent()
             && !folder.as_os_str().is_empty()
@@ -207,7 +230,9 @@ mod tests {
     async fn temp_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("chat.db").display());
-        let store = Store::open(&url).await.expect("opens");
+        let store = Store::open(&url, Durability::Full)
+            .await
+            .expect("opens");
         (dir, store)
     }
 

@@ -6,7 +6,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
-use server::config::Config;
+use server::{config::Config, store::Durability};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 /// A server running on its own port and database file.
@@ -33,6 +33,7 @@ pub async fn spawn_app(database: PathBuf) -> TestApp {
         addr,
         database_url: format!("sqlite://{}", database.display()),
         site_root: "target/site".into(),
+        durability: Durability::Full,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
