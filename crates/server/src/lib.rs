@@ -25,12 +25,21 @@ pub mod store;
 use std::{future::Future, time::Duration};
 
 use app::{App, shell};
-use axum::{Router, extract::FromRef, http::StatusCode, routing::get};
+use axum::{
+    Router,
+    extract::FromRef,
+    http::{HeaderValue, StatusCode, header},
+    routing::get,
+};
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_http::{compression::CompressionLayer, limit::RequestBodyLimitLayer, trace::TraceLayer};
+use tower::ServiceBuilder;
+use tower_http::{
+    compression::CompressionLayer, limit::RequestBodyLimitLayer,
+    set_header::SetResponseHeaderLayer, trace::TraceLayer,
+};
 
 use crate::{chat::Chat, config::Config, hub::Hub, store::Store};
 
@@ -64,6 +73,7 @@ pub fn app(state: AppState) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
+        .merge(site_pkg(&state.leptos_options))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Server functions read their bodies themselves: limit them here.
         .layer(RequestBodyLimitLayer::new(api::MAX_BODY_BYTES));
@@ -78,6 +88,27 @@ pub fn app(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The built JS, WASM and CSS under `/pkg/`, precompressed where the build
+/// made `.br`/`.gz` files (release), else compressed on the fly. Names
+/// that carry a content hash never change meaning, so browsers may keep
+/// them for a year without asking again; unhashed names must be revalidated.
+fn site_pkg<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Router<S> {
+    let cache_control = HeaderValue::from_static(if options.hash_files {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    });
+    Router::new().route_service(
+        &leptos_axum::site_pkg_dir_service_route_path(options),
+        ServiceBuilder::new()
+            .layer(SetResponseHeaderLayer::overriding(
+                header::CACHE_CONTROL,
+                cache_control,
+            ))
+            .service(leptos_axum::site_pkg_dir_service(options)),
+    )
 }
 
 /// `200 ok` while the database answers.
@@ -130,4 +161,66 @@ pub async fn run(
     }
     store.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::{body::Body, http::Request};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// A site root holding `pkg/chat.abc123.js` and its brotli version.
+    fn site() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pkg = dir.path().join("pkg");
+        std::fs::create_dir(&pkg).expect("pkg dir");
+        std::fs::write(pkg.join("chat.abc123.js"), "console.log(1)").expect("js");
+        std::fs::write(pkg.join("chat.abc123.js.br"), "brotli bytes").expect("br");
+        dir
+    }
+
+    async fn get_js(hash_files: bool, accept_encoding: &str) -> axum::response::Response {
+        let dir = site();
+        let options = LeptosOptions::builder()
+            .output_name("chat")
+            .site_root(dir.path().to_string_lossy().into_owned())
+            .hash_files(hash_files)
+            .build();
+        let request = Request::get("/pkg/chat.abc123.js")
+            .header(header::ACCEPT_ENCODING, accept_encoding)
+            .body(Body::empty())
+            .expect("request");
+        site_pkg::<()>(&options)
+            .oneshot(request)
+            .await
+            .expect("infallible")
+    }
+
+    #[tokio::test]
+    async fn hashed_site_files_are_cached_for_a_year() {
+        let response = get_js(true, "identity").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+    }
+
+    #[tokio::test]
+    async fn unhashed_site_files_are_revalidated() {
+        let response = get_js(false, "identity").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-cache");
+    }
+
+    #[tokio::test]
+    async fn precompressed_site_files_are_served_as_built() {
+        let response = get_js(true, "br, gzip").await;
+        assert_eq!(response.headers()[header::CONTENT_ENCODING], "br");
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .expect("body");
+        assert_eq!(&body[..], b"brotli bytes");
+    }
 }

@@ -82,12 +82,43 @@ fn asset_paths(html: &str) -> Vec<String> {
             rest = &candidate[end..];
         }
     }
-    // The hydration script imports the JS, which loads the WASM next to it.
-    let wasm: Vec<String> = paths
-        .iter()
-        .filter_map(|p| p.strip_suffix(".js").map(|stem| format!("{stem}.wasm")))
-        .filter(|w| !paths.contains(w))
-        .collect();
-    paths.extend(wasm);
+    // The page preloads the WASM; without that link, the hydration script
+    // imports the JS, which loads the WASM of the same name.
+    if !paths.iter().any(|p| p.ends_with(".wasm")) {
+        let wasm: Vec<String> = paths
+            .iter()
+            .filter_map(|p| p.strip_suffix(".js").map(|stem| format!("{stem}.wasm")))
+            .collect();
+        paths.extend(wasm);
+    }
     paths
+}
+
+#[cfg(test)]
+mod tests {
+    use super::asset_paths;
+
+    #[test]
+    fn hashed_assets_are_taken_from_the_page_as_named() {
+        let html = r#"<link id="leptos" rel="stylesheet" href="/pkg/chat.c1.css">
+            <link rel="modulepreload" href="/pkg/chat.j2.js">
+            <link rel="preload" href="/pkg/chat.w3.wasm" as="fetch">
+            <link rel="icon" href="/favicon.svg">
+            <script type="module">import("/pkg/chat.j2.js")</script>"#;
+        assert_eq!(
+            asset_paths(html),
+            [
+                "/pkg/chat.c1.css",
+                "/pkg/chat.j2.js",
+                "/pkg/chat.w3.wasm",
+                "/favicon.svg"
+            ]
+        );
+    }
+
+    #[test]
+    fn wasm_beside_the_script_is_counted_when_not_preloaded() {
+        let html = r#"<script type="module" src="/pkg/chat.js"></script>"#;
+        assert_eq!(asset_paths(html), ["/pkg/chat.js", "/pkg/chat.wasm"]);
+    }
 }
