@@ -58,7 +58,11 @@ fn insert_batch(c: &mut Criterion) {
                         })
                         .collect::<Vec<_>>()
                 },
-                |drafts| runtime.block_on(store.insert_batch(&drafts)).expect("stored"),
+                |drafts| {
+                    runtime
+                        .block_on(store.insert_batch(&drafts))
+                        .expect("stored")
+                },
                 BatchSize::SmallInput,
             )
         });

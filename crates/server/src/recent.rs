@@ -81,10 +81,7 @@ impl Recent {
 
 impl Window {
     fn trim_and_encode(&mut self) {
-        let excess = self
-            .messages
-            .len()
-            .saturating_sub(MAX_PAGE_SIZE as usize);
+        let excess = self.messages.len().saturating_sub(MAX_PAGE_SIZE as usize);
         self.messages.drain(..excess);
         let skip = self
             .messages

@@ -16,14 +16,7 @@
 
 use std::{collections::VecDeque, convert::Infallible, sync::Arc, time::Duration};
 
-use axum::{
-    Router,
-    body::Body,
-    extract::State,
-    http::{HeaderMap, HeaderValue, header},
-    response::Response,
-    routing::get,
-};
+use axum::{Router, body::Body, extract::State, http::HeaderMap, response::Response, routing::get};
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 use serde::Deserialize;
@@ -33,7 +26,9 @@ use tokio::sync::broadcast::{
     error::{RecvError, TryRecvError},
 };
 
-use crate::{AppState, error::ApiError, extract::ApiQuery, hub::Published, store::Store};
+use crate::{
+    AppState, chat::Chat, error::ApiError, extract::ApiQuery, hub::Published, store::Store,
+};
 
 /// The keep-alive sent every [`KEEP_ALIVE_SECS`]: a named event rather than
 /// a comment, so that the page can tell a quiet stream from a dead one.
@@ -45,13 +40,20 @@ const BATCH_BYTES: usize = 32 * 1024;
 /// How many stored messages one catch-up query reads.
 const CATCH_UP_PAGE: u32 = 500;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/events", get(stream_events))
-}
+/// Where the stream is served.
+pub(crate) const EVENTS_PATH: &str = "/api/events";
 
-#[derive(Debug, Deserialize)]
-struct EventsQuery {
-    after: Option<MessageId>,
+/// The headers of every event stream, whoever serves it (this handler or
+/// [`crate::listener`]): never cached, and not buffered by reverse proxies.
+/// Never compressed either: the compression layer skips `text/event-stream`.
+pub(crate) const STREAM_HEADERS: [(&str, &str); 3] = [
+    ("content-type", "text/event-stream"),
+    ("cache-control", "no-cache"),
+    ("x-accel-buffering", "no"),
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(EVENTS_PATH, get(stream_events))
 }
 
 async fn stream_events(
@@ -60,42 +62,38 @@ async fn stream_events(
     ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<Response, ApiError> {
     // A reconnecting browser knows better than the URL it first opened.
-    let resume_after = last_event_id(&headers).or(query.after);
-    let live = state.chat.hub().subscribe();
-    let store = state.chat.store().clone();
-    let start_after = match resume_after {
-        Some(id) => Some(id),
-        // Only messages from now on: everything up to the newest stored one is history.
-        None => store.newest_id().await?,
-    };
-    let feed = Feed::new(store, live, start_after, resume_after.is_some());
+    let resume_after = headers
+        .get("last-event-id")
+        .and_then(|value| parse_last_event_id(value.as_bytes()))
+        .or(query.after);
+    let feed = Feed::open(&state.chat, resume_after).await?;
     let frames = feed
         .into_stream()
         .map(Ok::<_, Infallible>)
         .take_until(state.shutdown.clone().cancelled_owned());
-    Response::builder()
-        .header(header::CONTENT_TYPE, "text/event-stream")
-        .header(header::CACHE_CONTROL, "no-cache")
-        // Tell reverse proxies not to buffer the stream.
-        .header("x-accel-buffering", HeaderValue::from_static("no"))
+    STREAM_HEADERS
+        .into_iter()
+        .fold(Response::builder(), |response, (name, value)| {
+            response.header(name, value)
+        })
         .body(Body::from_stream(frames))
         .map_err(|err| ApiError::Internal(err.into()))
 }
 
-/// The id in a `Last-Event-ID` header, if it holds one.
-fn last_event_id(headers: &HeaderMap) -> Option<MessageId> {
-    headers
-        .get("last-event-id")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+/// The query an event stream may carry: `?after=<id>`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct EventsQuery {
+    pub(crate) after: Option<MessageId>,
+}
+
+/// The id in a `Last-Event-ID` header's value, if it holds one.
+pub(crate) fn parse_last_event_id(value: &[u8]) -> Option<MessageId> {
+    std::str::from_utf8(value).ok()?.trim().parse().ok()
 }
 
 /// One subscriber's position: what it has been sent, and where the next
 /// message comes from (the store while catching up, else the hub).
-struct Feed {
+pub(crate) struct Feed {
     store: Store,
     live: broadcast::Receiver<Arc<Published>>,
     /// The newest id sent (or, before the first, the newest one not wanted).
@@ -109,6 +107,24 @@ struct Feed {
 }
 
 impl Feed {
+    /// Subscribes to the hub, then decides where the stream starts: after
+    /// `resume_after` if given (replaying what the store holds past it),
+    /// else after the newest stored message. Subscribing first means no
+    /// message can slip between the two.
+    pub(crate) async fn open(
+        chat: &Chat,
+        resume_after: Option<MessageId>,
+    ) -> Result<Self, sqlx::Error> {
+        let live = chat.hub().subscribe();
+        let store = chat.store().clone();
+        let start_after = match resume_after {
+            Some(id) => Some(id),
+            // Only messages from now on: everything up to the newest stored one is history.
+            None => store.newest_id().await?,
+        };
+        Ok(Self::new(store, live, start_after, resume_after.is_some()))
+    }
+
     fn new(
         store: Store,
         live: broadcast::Receiver<Arc<Published>>,
@@ -130,9 +146,16 @@ impl Feed {
 
     fn into_stream(self) -> impl Stream<Item = Bytes> + Send {
         futures::stream::unfold(self, |mut feed| async move {
-            let next = feed.next().await?;
-            Some((feed.batch(next), feed))
+            let frames = feed.next_frames().await?;
+            Some((frames, feed))
         })
+    }
+
+    /// What to write next: one or more events (or a keep-alive), or `None`
+    /// when the stream must end.
+    pub(crate) async fn next_frames(&mut self) -> Option<Bytes> {
+        let next = self.next().await?;
+        Some(self.batch(next))
     }
 
     /// Appends to `first` the messages already waiting (up to

@@ -230,9 +230,7 @@ mod tests {
     async fn temp_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("chat.db").display());
-        let store = Store::open(&url, Durability::Full)
-            .await
-            .expect("opens");
+        let store = Store::open(&url, Durability::Full).await.expect("opens");
         (dir, store)
     }
 

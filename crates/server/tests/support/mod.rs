@@ -98,8 +98,28 @@ impl TestApp {
     }
 
     /// Opens `GET /api/events` (with `query` and, if given, `Last-Event-ID`).
+    /// On this app's client, whose pooled connection is reused if idle.
     pub async fn events(&self, query: &str, last_event_id: Option<i64>) -> EventReader {
-        let mut request = self.client.get(self.url(&format!("/api/events{query}")));
+        self.events_with(&self.client, query, last_event_id).await
+    }
+
+    /// Like [`Self::events`], on a connection of its own.
+    pub async fn events_on_new_connection(
+        &self,
+        query: &str,
+        last_event_id: Option<i64>,
+    ) -> EventReader {
+        self.events_with(&reqwest::Client::new(), query, last_event_id)
+            .await
+    }
+
+    async fn events_with(
+        &self,
+        client: &reqwest::Client,
+        query: &str,
+        last_event_id: Option<i64>,
+    ) -> EventReader {
+        let mut request = client.get(self.url(&format!("/api/events{query}")));
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id.to_string());
         }

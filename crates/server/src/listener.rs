@@ -1,0 +1,285 @@
+//! The listener: accepts connections, serves the simplest event-stream
+//! requests itself, and hands every other connection to axum.
+//!
+//! An idle event stream is most of what a chat server holds, one per open
+//! tab. Served by hyper, each costs its connection's buffers (8 KiB to read
+//! requests, 8 KiB to write response heads), the body's adapters and the
+//! per-connection task; they are needed for other requests, not for a
+//! stream that never reads again and writes ready-made bytes. So when a new
+//! connection's first packet is a whole `GET /api/events` request (what an
+//! `EventSource` or the load generator sends on a fresh connection), this
+//! module answers it directly: it consumes the request head, writes the
+//! response head and then each frame the subscriber's [`Feed`] yields,
+//! straight to the socket, until the client leaves or the server shuts down.
+//!
+//! Everything else (other paths, a request split over packets, a request
+//! this module does not fully understand, a stream whose store read fails)
+//! goes to axum untouched, as the bytes were only peeked at, and axum's
+//! `/api/events` handler serves the same stream with the same [`Feed`].
+
+use std::{io, net::SocketAddr, time::Duration};
+
+use shared::MessageId;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    sync::mpsc,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    chat::Chat,
+    sse::{EVENTS_PATH, EventsQuery, Feed, STREAM_HEADERS, parse_last_event_id},
+};
+
+/// The most request-head bytes looked at; longer heads go to axum.
+const PEEK_BYTES: usize = 4096;
+/// How many accepted connections may wait for axum to take them.
+const HANDOFF_QUEUE: usize = 1024;
+
+/// A listener for `axum::serve` that keeps idle event streams cheap.
+pub struct Listener {
+    handoff: mpsc::Receiver<(TcpStream, SocketAddr)>,
+    local_addr: SocketAddr,
+}
+
+impl Listener {
+    /// Starts accepting on `listener`. Streams served here read the chat
+    /// and end when `shutdown` is cancelled, as axum's do.
+    pub fn new(listener: TcpListener, chat: Chat, shutdown: CancellationToken) -> io::Result<Self> {
+        let local_addr = listener.local_addr()?;
+        let (to_axum, handoff) = mpsc::channel(HANDOFF_QUEUE);
+        tokio::spawn(accept_loop(listener, chat, shutdown, to_axum));
+        Ok(Self {
+            handoff,
+            local_addr,
+        })
+    }
+}
+
+impl axum::serve::Listener for Listener {
+    type Io = TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (TcpStream, SocketAddr) {
+        match self.handoff.recv().await {
+            Some(accepted) => accepted,
+            // The accept loop only stops once this listener is dropped or
+            // the server shuts down; until axum notices, accept nothing.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.local_addr)
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    chat: Chat,
+    shutdown: CancellationToken,
+    to_axum: mpsc::Sender<(TcpStream, SocketAddr)>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = to_axum.closed() => break,
+            () = shutdown.cancelled() => break,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                tokio::spawn(triage(
+                    stream,
+                    peer,
+                    chat.clone(),
+                    shutdown.clone(),
+                    to_axum.clone(),
+                ));
+            }
+            Err(err) => {
+                // Out of file descriptors and the like: wait for some to close.
+                tracing::error!(error = %err, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Serves the connection's stream here if it asks for one in a way this
+/// module understands, else hands it to axum.
+async fn triage(
+    stream: TcpStream,
+    peer: SocketAddr,
+    chat: Chat,
+    shutdown: CancellationToken,
+    to_axum: mpsc::Sender<(TcpStream, SocketAddr)>,
+) {
+    if let Some(request) = peek_events_request(&stream).await
+        && let Ok(feed) = Feed::open(&chat, request.resume_after).await
+    {
+        tracing::debug!(%peer, resume_after = ?request.resume_after, "event stream");
+        serve_stream(stream, request.head_len, feed, shutdown).await;
+        return;
+    }
+    // axum gone means the server is shutting down: the connection just closes.
+    let _ = to_axum.send((stream, peer)).await;
+}
+
+/// A request head this module serves: `GET /api/events` over HTTP/1.1,
+/// with no body and nothing it would have to interpret differently.
+#[derive(Debug, PartialEq, Eq)]
+struct EventsRequest {
+    /// The length of the request head, to be consumed before answering.
+    head_len: usize,
+    resume_after: Option<MessageId>,
+}
+
+/// Looks at what has arrived on `stream` without consuming it.
+async fn peek_events_request(stream: &TcpStream) -> Option<EventsRequest> {
+    // On the heap, so that it is not part of the long-lived stream task.
+    let mut buffer = vec![0; PEEK_BYTES];
+    let peeked = stream.peek(&mut buffer).await.ok()?;
+    parse_events_request(&buffer[..peeked])
+}
+
+fn parse_events_request(bytes: &[u8]) -> Option<EventsRequest> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut request = httparse::Request::new(&mut headers);
+    let httparse::Status::Complete(head_len) = request.parse(bytes).ok()? else {
+        return None;
+    };
+    if request.method != Some("GET") || request.version != Some(1) {
+        return None;
+    }
+    let (path, query) = match request.path?.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (request.path?, None),
+    };
+    if path != EVENTS_PATH {
+        return None;
+    }
+    // axum answers a malformed query with its JSON error.
+    let after = match query {
+        Some(query) => serde_urlencoded::from_str::<EventsQuery>(query).ok()?.after,
+        None => None,
+    };
+    let mut last_event_id = None;
+    for header in request.headers.iter() {
+        let name = header.name;
+        if name.eq_ignore_ascii_case("content-length")
+            || name.eq_ignore_ascii_case("transfer-encoding")
+            || name.eq_ignore_ascii_case("upgrade")
+            || name.eq_ignore_ascii_case("expect")
+        {
+            return None;
+        }
+        if name.eq_ignore_ascii_case("last-event-id") {
+            last_event_id = parse_last_event_id(header.value);
+        }
+    }
+    Some(EventsRequest {
+        head_len,
+        // A reconnecting browser knows better than the URL it first opened.
+        resume_after: last_event_id.or(after),
+    })
+}
+
+/// Consumes the request head, then writes the stream until the client
+/// closes it, the feed ends, or the server shuts down.
+async fn serve_stream(
+    mut stream: TcpStream,
+    head_len: usize,
+    mut feed: Feed,
+    shutdown: CancellationToken,
+) {
+    // Every frame is written whole; do not let Nagle hold small ones back.
+    let _ = stream.set_nodelay(true);
+    if discard(&mut stream, head_len).await.is_err()
+        || stream.write_all(response_head().as_bytes()).await.is_err()
+    {
+        return;
+    }
+    let (mut reader, mut writer) = stream.split();
+    let mut probe = [0; 1];
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            // An event stream's client sends nothing more: any read, end of
+            // file included, means it is gone or not speaking our protocol.
+            _ = reader.read(&mut probe) => break,
+            frames = feed.next_frames() => match frames {
+                Some(frames) if writer.write_all(&frames).await.is_ok() => {}
+                _ => break,
+            },
+        }
+    }
+    let _ = writer.shutdown().await;
+}
+
+/// `200 OK` with the stream's headers; the body lasts until the
+/// connection closes.
+fn response_head() -> String {
+    let mut head = String::from("HTTP/1.1 200 OK\r\n");
+    for (name, value) in STREAM_HEADERS {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT");
+    head.push_str(&format!("date: {date}\r\nconnection: close\r\n\r\n"));
+    head
+}
+
+/// Reads and drops exactly `len` bytes: the request head peeked at before.
+async fn discard(stream: &mut TcpStream, len: usize) -> io::Result<()> {
+    let mut head = vec![0; len];
+    stream.read_exact(&mut head).await.map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(head: &str) -> Option<EventsRequest> {
+        parse_events_request(head.as_bytes())
+    }
+
+    #[test]
+    fn a_plain_stream_request_is_served_here() {
+        let head = "GET /api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n";
+        assert_eq!(
+            parse(head),
+            Some(EventsRequest {
+                head_len: head.len(),
+                resume_after: None
+            })
+        );
+    }
+
+    #[test]
+    fn last_event_id_wins_over_the_after_query() {
+        let head = "GET /api/events?after=3 HTTP/1.1\r\nlast-event-id: 7\r\n\r\n";
+        assert_eq!(parse(head).map(|r| r.resume_after), Some(Some(7)));
+        let head = "GET /api/events?after=3 HTTP/1.1\r\n\r\n";
+        assert_eq!(parse(head).map(|r| r.resume_after), Some(Some(3)));
+    }
+
+    #[test]
+    fn anything_else_goes_to_axum() {
+        for head in [
+            // Not whole yet.
+            "GET /api/events HTTP/1.1\r\nHost: x\r\n",
+            // Other paths, methods and versions.
+            "GET /api/messages HTTP/1.1\r\n\r\n",
+            "GET /api/events/x HTTP/1.1\r\n\r\n",
+            "POST /api/events HTTP/1.1\r\n\r\n",
+            "GET /api/events HTTP/1.0\r\n\r\n",
+            // A query axum rejects with its JSON error.
+            "GET /api/events?after=abc HTTP/1.1\r\n\r\n",
+            // A body, or an upgrade.
+            "GET /api/events HTTP/1.1\r\ncontent-length: 3\r\n\r\nabc",
+            "GET /api/events HTTP/1.1\r\nupgrade: h2c\r\n\r\n",
+        ] {
+            assert_eq!(parse(head), None, "{head:?}");
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! An event stream behaves the same whichever way it is served: on a fresh
+//! connection the listener serves it directly (its response says
+//! `connection: close`); on a connection that carried other requests
+//! first, or a request that arrives in pieces, axum does (chunked).
+
+mod support;
+
+use std::time::Duration;
+
+use support::{spawn_app, temp_database};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+#[tokio::test]
+async fn a_stream_on_a_new_connection_is_served_directly_with_the_stream_headers() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let mut events = app.events_on_new_connection("", None).await;
+    let headers = &events.response_headers;
+    assert_eq!(headers["connection"], "close", "served by the listener");
+    assert_eq!(headers["content-type"], "text/event-stream");
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert_eq!(headers["x-accel-buffering"], "no");
+    assert!(headers.contains_key("date"));
+    assert!(headers.get("content-encoding").is_none());
+
+    let sent = app.send("ada", "hello").await;
+    let received = events.take(1).await;
+    assert_eq!(received[0].0, sent["id"].as_i64().expect("id"));
+    assert_eq!(received[0].1, sent);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stream_on_a_reused_connection_is_served_by_axum_alike() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    // spawn_app's health check left an idle connection in the client's pool.
+    let mut events = app.events("", None).await;
+    assert_eq!(events.response_headers["transfer-encoding"], "chunked");
+    assert_eq!(events.response_headers["content-type"], "text/event-stream");
+
+    let sent = app.send("ada", "hello").await;
+    assert_eq!(events.take(1).await[0].1, sent);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_new_connection_resumes_after_its_last_event_id() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let first = app.send("ada", "one").await;
+    let second = app.send("ada", "two").await;
+    let id = |m: &serde_json::Value| m["id"].as_i64().expect("id");
+
+    let mut resumed = app
+        .events_on_new_connection("?after=0", Some(id(&first)))
+        .await;
+    assert_eq!(resumed.response_headers["connection"], "close");
+    assert_eq!(resumed.take(1).await[0].1, second);
+    let third = app.send("ada", "three").await;
+    assert_eq!(resumed.take(1).await[0].1, third);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_request_split_over_packets_is_still_served() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let mut socket = TcpStream::connect(app.addr).await.expect("connect");
+    socket.set_nodelay(true).expect("nodelay");
+    socket
+        .write_all(b"GET /api/events HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("first part");
+    // Let the first part arrive on its own before the rest.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    socket
+        .write_all(b"Accept: text/event-stream\r\n\r\n")
+        .await
+        .expect("second part");
+
+    let sent = app.send("ada", "split").await;
+    let expected = format!("id: {}\n", sent["id"]);
+    let mut received = Vec::new();
+    let mut chunk = [0; 4096];
+    let read_until_event = async {
+        while !String::from_utf8_lossy(&received).contains(&expected) {
+            let n = socket.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "stream ended early");
+            received.extend_from_slice(&chunk[..n]);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read_until_event)
+        .await
+        .expect("the event within 10 s");
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.contains("text/event-stream"), "{text}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_ends_streams_served_either_way() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let mut by_axum = app.events("", None).await;
+    let mut direct = app.events_on_new_connection("", None).await;
+    assert_eq!(by_axum.response_headers["transfer-encoding"], "chunked");
+    assert_eq!(direct.response_headers["connection"], "close");
+
+    tokio::time::timeout(Duration::from_secs(5), app.shutdown())
+        .await
+        .expect("shutdown finishes while streams are open");
+    assert!(by_axum.next().await.is_none(), "the axum stream ended");
+    assert!(direct.next().await.is_none(), "the direct stream ended");
+}
