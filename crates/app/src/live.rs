@@ -377,7 +377,7 @@ impl Live {
         browser::save_username(username.trim());
         self.state.outbox.update(|out| {
             out.push(Outgoing {
-                client_id: browser::random_uuid(),
+                client_id: browser::new_client_id(),
                 username,
                 text,
                 delivery: Delivery::Queued,

@@ -10,7 +10,10 @@
 //! The window is right only while this process is the database's one
 //! writer, which the server is (see [`crate::chat`]).
 
-use std::{collections::VecDeque, sync::RwLock};
+use std::{
+    collections::VecDeque,
+    sync::{OnceLock, RwLock},
+};
 
 use bytes::Bytes;
 use shared::{ChatMessage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
@@ -26,8 +29,10 @@ struct Window {
     /// The newest `MAX_PAGE_SIZE` stored messages (all of them if fewer),
     /// oldest first.
     messages: VecDeque<ChatMessage>,
-    /// `messages`' newest [`DEFAULT_PAGE_SIZE`] as a JSON array.
-    default_page: Bytes,
+    /// `messages`' newest [`DEFAULT_PAGE_SIZE`] as a JSON array, encoded
+    /// by the first reader after a change (not by the writer after every
+    /// commit, which would be wasted while sends outpace reads).
+    default_page: OnceLock<Bytes>,
 }
 
 impl Recent {
@@ -36,9 +41,9 @@ impl Recent {
     pub fn new(newest: Vec<ChatMessage>) -> Self {
         let mut window = Window {
             messages: newest.into(),
-            default_page: Bytes::new(),
+            default_page: OnceLock::new(),
         };
-        window.trim_and_encode();
+        window.trim();
         Self {
             window: RwLock::new(window),
         }
@@ -54,7 +59,11 @@ impl Recent {
 
     /// The JSON of `latest(DEFAULT_PAGE_SIZE)`, shared, not re-encoded.
     pub fn default_page_json(&self) -> Bytes {
-        self.read().default_page.clone()
+        let window = self.read();
+        window
+            .default_page
+            .get_or_init(|| window.encode_default_page())
+            .clone()
     }
 
     /// Adds messages just committed, in id order.
@@ -66,7 +75,8 @@ impl Recent {
         let before = window.messages.len();
         window.messages.extend(committed.into_iter().cloned());
         if window.messages.len() != before {
-            window.trim_and_encode();
+            window.trim();
+            window.default_page = OnceLock::new();
         }
     }
 
@@ -80,16 +90,18 @@ impl Recent {
 }
 
 impl Window {
-    fn trim_and_encode(&mut self) {
+    fn trim(&mut self) {
         let excess = self.messages.len().saturating_sub(MAX_PAGE_SIZE as usize);
         self.messages.drain(..excess);
+    }
+
+    fn encode_default_page(&self) -> Bytes {
         let skip = self
             .messages
             .len()
             .saturating_sub(DEFAULT_PAGE_SIZE as usize);
         let page: Vec<&ChatMessage> = self.messages.iter().skip(skip).collect();
-        let json = serde_json::to_vec(&page).expect("a ChatMessage always serializes");
-        self.default_page = Bytes::from(json);
+        Bytes::from(serde_json::to_vec(&page).expect("a ChatMessage always serializes"))
     }
 }
 

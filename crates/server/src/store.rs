@@ -6,12 +6,12 @@
 //! (history pages, stream catch-up) run on the pool's other connections
 //! concurrently, which SQLite's WAL mode allows.
 
-use std::str::FromStr;
+use std::{collections::HashMap, str::FromStr};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use shared::{ChatMessage, MessageId, NewMessage};
 use sqlx::{
-    SqlitePool,
+    QueryBuilder, Sqlite, SqlitePool,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 use uuid::Uuid;
@@ -97,10 +97,7 @@ impl From<Row> for ChatMessage {
     }
 }
 
-// The statements, written out once (sqlx caches each prepared statement by its text).
-const INSERT: &str = "INSERT INTO messages (client_id, username, text, created_at) \
-     VALUES (?, ?, ?, ?) ON CONFLICT (client_id) DO NOTHING \
-     RETURNING id, client_id, username, text, created_at";
+// The fixed statements, written out once (sqlx caches each prepared statement by its text).
 const SELECT_BY_CLIENT_ID: &str =
     "SELECT id, client_id, username, text, created_at FROM messages WHERE client_id = ?";
 const SELECT_BEFORE: &str = "SELECT id, client_id, username, text, created_at FROM messages \
@@ -124,6 +121,10 @@ impl Store {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A local file does not go away under an open connection: skip
+            // the round trip to the connection's thread that a check costs
+            // on every acquire.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
@@ -133,31 +134,60 @@ impl Store {
     /// Stores every draft in one transaction, in order, and reports for each
     /// whether it was new or already stored under its client id. Either all
     /// drafts are committed or none is.
+    ///
+    /// All new rows go in with one multi-row `INSERT`, its own transaction: a
+    /// statement costs far more than a row. SQLite inserts the rows in
+    /// `VALUES` order, so ids increase in the order of `drafts`. Drafts whose
+    /// client id was stored before are looked up after the commit; stored
+    /// messages never change, so what is read is what was there.
     pub async fn insert_batch(&self, drafts: &[Draft]) -> Result<Vec<Stored>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let mut stored = Vec::with_capacity(drafts.len());
-        for draft in drafts {
-            // Milliseconds are all a reader sees, and they survive the round trip exactly.
-            let now = Utc::now().trunc_subsecs(3);
-            let inserted: Option<Row> = sqlx::query_as(INSERT)
-                .bind(draft.client_id)
-                .bind(draft.message.username())
-                .bind(draft.message.text())
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-            stored.push(match inserted {
-                Some(row) => Stored::New(row.into()),
-                None => {
-                    let row: Row = sqlx::query_as(SELECT_BY_CLIENT_ID)
-                        .bind(draft.client_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    Stored::Existing(row.into())
-                }
-            });
+        if drafts.is_empty() {
+            return Ok(Vec::new());
         }
-        tx.commit().await?;
+        // Milliseconds are all a reader sees, and they survive the round trip exactly.
+        let now = Utc::now().trunc_subsecs(3);
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO messages (client_id, username, text, created_at) ",
+        );
+        insert.push_values(drafts, |mut row, draft| {
+            row.push_bind(draft.client_id)
+                .push_bind(draft.message.username())
+                .push_bind(draft.message.text())
+                .push_bind(now);
+        });
+        insert.push(
+            " ON CONFLICT (client_id) DO NOTHING \
+             RETURNING id, client_id, username, text, created_at",
+        );
+
+        // RETURNING gives no order: match the new rows to drafts by client id.
+        let mut new: HashMap<Uuid, ChatMessage> = insert
+            .build_query_as::<Row>()
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|row| (row.client_id, row.into()))
+            .collect();
+        let mut stored = Vec::with_capacity(drafts.len());
+        let mut seen: HashMap<Uuid, ChatMessage> = HashMap::new();
+        for draft in drafts {
+            let result = if let Some(message) = new.remove(&draft.client_id) {
+                seen.insert(draft.client_id, message.clone());
+                Stored::New(message)
+            } else if let Some(message) = seen.get(&draft.client_id) {
+                // Sent twice in this batch: the first one was stored.
+                Stored::Existing(message.clone())
+            } else {
+                let row: Row = sqlx::query_as(SELECT_BY_CLIENT_ID)
+                    .bind(draft.client_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                let message = ChatMessage::from(row);
+                seen.insert(draft.client_id, message.clone());
+                Stored::Existing(message)
+            };
+            stored.push(result);
+        }
         Ok(stored)
     }
 
@@ -277,6 +307,23 @@ mod tests {
             ]
         );
         assert_eq!(store.latest(10).await.expect("reads").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_client_id_twice_in_one_batch_is_stored_once() {
+        let (_dir, store) = temp_store().await;
+        let id = Uuid::new_v4();
+        let other = Uuid::new_v4();
+        let stored = store
+            .insert_batch(&[draft(id, "one"), draft(other, "x"), draft(id, "two")])
+            .await
+            .expect("stores");
+        let Stored::New(first) = &stored[0] else {
+            panic!("first send should be new: {stored:?}");
+        };
+        assert!(matches!(&stored[1], Stored::New(m) if m.text == "x"));
+        assert_eq!(stored[2], Stored::Existing(first.clone()));
+        assert_eq!(store.latest(10).await.expect("reads").len(), 2);
     }
 
     #[tokio::test]
