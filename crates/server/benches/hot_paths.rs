@@ -45,7 +45,8 @@ fn insert_batch(c: &mut Criterion) {
     // Time-ordered client ids (what the page and the server make) and
     // random ones (what another client might send), which land all over
     // the unique index.
-    let cases: [(&str, Durability, fn() -> Uuid); 3] = [
+    type NewId = fn() -> Uuid;
+    let cases: [(&str, Durability, NewId); 3] = [
         ("full, v7 ids", Durability::Full, Uuid::now_v7),
         ("normal, v7 ids", Durability::Normal, Uuid::now_v7),
         ("full, v4 ids", Durability::Full, Uuid::new_v4),
