@@ -34,6 +34,8 @@ use crate::{
 
 /// The most request-head bytes looked at; longer heads go to axum.
 const PEEK_BYTES: usize = 4096;
+/// How long a new connection may stay silent before it goes to axum.
+const PEEK_WAIT: Duration = Duration::from_secs(5);
 /// How many accepted connections may wait for axum to take them.
 const HANDOFF_QUEUE: usize = 1024;
 
@@ -135,9 +137,15 @@ struct EventsRequest {
     resume_after: Option<MessageId>,
 }
 
-/// Looks at what has arrived on `stream` without consuming it.
+/// Looks at what has arrived on `stream` without consuming it. A client
+/// that sends nothing for [`PEEK_WAIT`] is left to axum's own timeouts.
 async fn peek_events_request(stream: &TcpStream) -> Option<EventsRequest> {
-    // On the heap, so that it is not part of the long-lived stream task.
+    tokio::time::timeout(PEEK_WAIT, stream.readable())
+        .await
+        .ok()?
+        .ok()?;
+    // Allocated once bytes are there, on the heap, so that neither a quiet
+    // connection nor the long-lived stream task holds it.
     let mut buffer = vec![0; PEEK_BYTES];
     let peeked = stream.peek(&mut buffer).await.ok()?;
     parse_events_request(&buffer[..peeked])
