@@ -57,6 +57,7 @@ fn insert_batch(c: &mut Criterion) {
         let store = runtime
             .block_on(Store::open(&url, durability))
             .expect("store");
+        let mut writer = runtime.block_on(store.writer()).expect("writer");
         group.bench_function(format!("insert a batch of 256 ({name})"), |b| {
             b.iter_batched(
                 || {
@@ -69,7 +70,7 @@ fn insert_batch(c: &mut Criterion) {
                 },
                 |drafts| {
                     runtime
-                        .block_on(store.insert_batch(&drafts))
+                        .block_on(writer.insert_batch(&drafts))
                         .expect("stored")
                 },
                 BatchSize::SmallInput,

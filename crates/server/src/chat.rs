@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::{
     hub::Hub,
     recent::Recent,
-    store::{Draft, Store, Stored},
+    store::{Draft, Store, Stored, Writer},
 };
 
 /// The most sends stored in one transaction.
@@ -62,9 +62,10 @@ impl Chat {
     /// the current Tokio runtime.
     pub async fn start(store: Store, hub: Hub) -> Result<Self, sqlx::Error> {
         let recent = Arc::new(Recent::new(store.latest(MAX_PAGE_SIZE).await?));
+        let connection = store.writer().await?;
         let (writer, jobs) = mpsc::channel(QUEUE);
         tokio::spawn(write_loop(
-            store.clone(),
+            connection,
             hub.clone(),
             Arc::clone(&recent),
             jobs,
@@ -115,7 +116,7 @@ impl Chat {
 }
 
 async fn write_loop(
-    store: Store,
+    mut store: Writer,
     hub: Hub,
     recent: Arc<Recent>,
     mut jobs: mpsc::Receiver<SendJob>,

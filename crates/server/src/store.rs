@@ -6,12 +6,13 @@
 //! (history pages, stream catch-up) run on the pool's other connections
 //! concurrently, which SQLite's WAL mode allows.
 
-use std::{collections::HashMap, str::FromStr};
+use std::{collections::HashSet, str::FromStr};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use shared::{ChatMessage, MessageId, NewMessage};
 use sqlx::{
-    QueryBuilder, Sqlite, SqlitePool,
+    QueryBuilder, Sqlite, SqliteConnection, SqlitePool,
+    pool::PoolConnection,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 use uuid::Uuid;
@@ -131,64 +132,22 @@ impl Store {
         Ok(Self { pool })
     }
 
-    /// Stores every draft in one transaction, in order, and reports for each
-    /// whether it was new or already stored under its client id. Either all
-    /// drafts are committed or none is.
-    ///
-    /// All new rows go in with one multi-row `INSERT`, its own transaction: a
-    /// statement costs far more than a row. SQLite inserts the rows in
-    /// `VALUES` order, so ids increase in the order of `drafts`. Drafts whose
-    /// client id was stored before are looked up after the commit; stored
-    /// messages never change, so what is read is what was there.
+    /// Stores every draft in one transaction; see [`Writer::insert_batch`].
+    /// (The server stores through its one [`Writer`]; this is for tools.)
     pub async fn insert_batch(&self, drafts: &[Draft]) -> Result<Vec<Stored>, sqlx::Error> {
-        if drafts.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Milliseconds are all a reader sees, and they survive the round trip exactly.
-        let now = Utc::now().trunc_subsecs(3);
-        let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO messages (client_id, username, text, created_at) ",
-        );
-        insert.push_values(drafts, |mut row, draft| {
-            row.push_bind(draft.client_id)
-                .push_bind(draft.message.username())
-                .push_bind(draft.message.text())
-                .push_bind(now);
-        });
-        insert.push(
-            " ON CONFLICT (client_id) DO NOTHING \
-             RETURNING id, client_id, username, text, created_at",
-        );
+        self.writer().await?.insert_batch(drafts).await
+    }
 
-        // RETURNING gives no order: match the new rows to drafts by client id.
-        let mut new: HashMap<Uuid, ChatMessage> = insert
-            .build_query_as::<Row>()
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(|row| (row.client_id, row.into()))
-            .collect();
-        let mut stored = Vec::with_capacity(drafts.len());
-        let mut seen: HashMap<Uuid, ChatMessage> = HashMap::new();
-        for draft in drafts {
-            let result = if let Some(message) = new.remove(&draft.client_id) {
-                seen.insert(draft.client_id, message.clone());
-                Stored::New(message)
-            } else if let Some(message) = seen.get(&draft.client_id) {
-                // Sent twice in this batch: the first one was stored.
-                Stored::Existing(message.clone())
-            } else {
-                let row: Row = sqlx::query_as(SELECT_BY_CLIENT_ID)
-                    .bind(draft.client_id)
-                    .fetch_one(&self.pool)
-                    .await?;
-                let message = ChatMessage::from(row);
-                seen.insert(draft.client_id, message.clone());
-                Stored::Existing(message)
-            };
-            stored.push(result);
-        }
-        Ok(stored)
+    /// A connection of the pool, held for good by the single writer.
+    pub async fn writer(&self) -> Result<Writer, sqlx::Error> {
+        let mut connection = self.pool.acquire().await?;
+        let newest: Option<MessageId> = sqlx::query_scalar("SELECT max(id) FROM messages")
+            .fetch_one(&mut *connection)
+            .await?;
+        Ok(Writer {
+            connection,
+            newest: newest.unwrap_or(0),
+        })
     }
 
     /// The newest `limit` messages, oldest first.
@@ -251,6 +210,102 @@ impl Store {
     }
 }
 
+/// The single writer's own connection: batches go to the same connection
+/// (and the same SQLite thread) every time, with no pool in between.
+#[derive(Debug)]
+pub struct Writer {
+    connection: PoolConnection<Sqlite>,
+    /// The newest id stored (0 if none): a stored row with a greater id
+    /// was inserted by the statement that just ran.
+    newest: MessageId,
+}
+
+impl Writer {
+    /// Stores every draft in one transaction, in order, and reports for each
+    /// whether it was new or already stored under its client id. Either all
+    /// drafts are committed or none is.
+    ///
+    /// All new rows go in with one multi-row `INSERT`, its own transaction: a
+    /// statement costs far more than a row, and every row read back costs a
+    /// hand-off from SQLite's thread. SQLite inserts the rows in `VALUES`
+    /// order, so ids increase in the order of `drafts`, and when every draft
+    /// is new the ids follow from the last one; nothing is read back. Drafts
+    /// whose client id was stored before are looked up after the commit;
+    /// stored messages never change, so what is read is what was there.
+    pub async fn insert_batch(&mut self, drafts: &[Draft]) -> Result<Vec<Stored>, sqlx::Error> {
+        let stored = insert_batch(&mut self.connection, self.newest, drafts).await?;
+        for result in &stored {
+            if let Stored::New(message) = result {
+                self.newest = self.newest.max(message.id);
+            }
+        }
+        Ok(stored)
+    }
+}
+
+/// See [`Writer::insert_batch`]; `newest` is the newest id stored before.
+async fn insert_batch(
+    connection: &mut SqliteConnection,
+    newest: MessageId,
+    drafts: &[Draft],
+) -> Result<Vec<Stored>, sqlx::Error> {
+    if drafts.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Milliseconds are all a reader sees, and they survive the round trip exactly.
+    let now = Utc::now().trunc_subsecs(3);
+    let mut insert = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO messages (client_id, username, text, created_at) ",
+    );
+    insert.push_values(drafts, |mut row, draft| {
+        row.push_bind(draft.client_id)
+            .push_bind(draft.message.username())
+            .push_bind(draft.message.text())
+            .push_bind(now);
+    });
+    insert.push(" ON CONFLICT (client_id) DO NOTHING");
+    let done = insert.build().execute(&mut *connection).await?;
+
+    let inserted = i64::try_from(done.rows_affected()).expect("at most MAX_BATCH rows");
+    if inserted == drafts.len() as i64 {
+        // Every draft was new. Their rows got consecutive ids in `VALUES`
+        // order, ending at the last inserted rowid: the statement held
+        // SQLite's write lock throughout, AUTOINCREMENT takes the next id
+        // for each row, and only a conflicting row leaves a gap. So
+        // nothing needs to be read back.
+        let first_new = done.last_insert_rowid() - inserted + 1;
+        let messages = drafts.iter().zip(first_new..).map(|(draft, id)| {
+            Stored::New(ChatMessage {
+                id,
+                client_id: draft.client_id,
+                username: draft.message.username().to_owned(),
+                text: draft.message.text().to_owned(),
+                timestamp: now,
+            })
+        });
+        return Ok(messages.collect());
+    }
+    // Some client ids were stored before, or come twice in this batch: read
+    // each back. A row newer than `newest` is this statement's, and new to
+    // the first draft that holds its client id.
+    let mut stored = Vec::with_capacity(drafts.len());
+    let mut seen = HashSet::new();
+    for draft in drafts {
+        let row: Row = sqlx::query_as(SELECT_BY_CLIENT_ID)
+            .bind(draft.client_id)
+            .fetch_one(&mut *connection)
+            .await?;
+        let message = ChatMessage::from(row);
+        let first_time = seen.insert(draft.client_id);
+        stored.push(if first_time && message.id > newest {
+            Stored::New(message)
+        } else {
+            Stored::Existing(message)
+        });
+    }
+    Ok(stored)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,6 +362,39 @@ mod tests {
             ]
         );
         assert_eq!(store.latest(10).await.expect("reads").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn what_a_batch_returns_is_what_a_reader_reads() {
+        let (_dir, store) = temp_store().await;
+        let old = store
+            .insert_batch(&[draft(Uuid::now_v7(), "older")])
+            .await
+            .expect("stores");
+        // One repeated id among new ones: the batch is read back.
+        let mixed = store
+            .insert_batch(&[
+                draft(Uuid::now_v7(), "a"),
+                draft(old[0].message().client_id, "again"),
+                draft(Uuid::now_v7(), "b"),
+            ])
+            .await
+            .expect("stores");
+        // All new: the ids follow from the last one, nothing is read.
+        let fresh = store
+            .insert_batch(&[draft(Uuid::now_v7(), "c"), draft(Uuid::now_v7(), "d")])
+            .await
+            .expect("stores");
+        assert!(matches!(mixed[1], Stored::Existing(_)));
+        let returned: Vec<ChatMessage> = [&old[..], &mixed[..], &fresh[..]]
+            .concat()
+            .into_iter()
+            .filter_map(|s| match s {
+                Stored::New(message) => Some(message),
+                Stored::Existing(_) => None,
+            })
+            .collect();
+        assert_eq!(store.latest(10).await.expect("reads"), returned);
     }
 
     #[tokio::test]
