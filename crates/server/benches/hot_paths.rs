@@ -39,6 +39,8 @@ fn validation(c: &mut Criterion) {
 
 fn insert_batch(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    // Pooled connections return themselves to the pool on a Tokio task.
+    let _in_runtime = runtime.enter();
     let message = NewMessage::parse("ada", &text()).expect("valid");
     let mut group = c.benchmark_group("store");
     group.sample_size(20);
