@@ -58,6 +58,11 @@ impl Hub {
         let _ = self.sender.send(Arc::new(Published::new(message)));
     }
 
+    /// How many streams are subscribed right now.
+    pub fn subscribers(&self) -> usize {
+        self.sender.receiver_count()
+    }
+
     /// A receiver of every message published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
         self.sender.subscribe()

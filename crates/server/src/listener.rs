@@ -245,7 +245,70 @@ async fn discard(stream: &mut TcpStream, len: usize) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::AsyncBufReadExt;
+
     use super::*;
+    use crate::{
+        hub::Hub,
+        store::{Durability, Store},
+    };
+
+    /// A listener on `127.0.0.1:0` over a fresh store, and its chat.
+    async fn listen() -> (tempfile::TempDir, SocketAddr, Chat, Listener) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("chat.db").display());
+        let store = Store::open(&url, Durability::Full).await.expect("store");
+        let chat = Chat::start(store, Hub::default()).await.expect("chat");
+        let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = tcp.local_addr().expect("addr");
+        let listener =
+            Listener::new(tcp, chat.clone(), CancellationToken::new()).expect("listener");
+        (dir, addr, chat, listener)
+    }
+
+    /// Waits (at most 5 s) until the hub has `n` subscribers.
+    async fn until_subscribers(chat: &Chat, n: usize) {
+        let wait = async {
+            while chat.hub().subscribers() != n {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), wait)
+            .await
+            .unwrap_or_else(|_| panic!("expected {n} subscribers"));
+    }
+
+    #[tokio::test]
+    async fn a_client_that_leaves_frees_its_subscription() {
+        let (_dir, addr, chat, _listener) = listen().await;
+        let mut client = TcpStream::connect(addr).await.expect("connect");
+        client
+            .write_all(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("request");
+        let mut status = String::new();
+        tokio::io::BufReader::new(&mut client)
+            .read_line(&mut status)
+            .await
+            .expect("status line");
+        assert_eq!(status, "HTTP/1.1 200 OK\r\n");
+        until_subscribers(&chat, 1).await;
+
+        drop(client);
+        until_subscribers(&chat, 0).await;
+    }
+
+    #[tokio::test]
+    async fn other_requests_are_handed_to_axum_untouched() {
+        let (_dir, addr, _chat, mut listener) = listen().await;
+        let head = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+        let mut client = TcpStream::connect(addr).await.expect("connect");
+        client.write_all(head).await.expect("request");
+        let (mut handed, _) = axum::serve::Listener::accept(&mut listener).await;
+        let mut received = vec![0; head.len()];
+        handed.read_exact(&mut received).await.expect("the request");
+        assert_eq!(received, head);
+    }
 
     fn parse(head: &str) -> Option<EventsRequest> {
         parse_events_request(head.as_bytes())
