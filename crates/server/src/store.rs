@@ -58,7 +58,9 @@ pub enum Durability {
     /// (`synchronous=NORMAL`, SQLite's recommended setting with WAL). An
     /// acknowledged message survives a crash or restart of the server, but
     /// not a power loss or a crash of the operating system; commits stop
-    /// waiting for the disk.
+    /// waiting for the disk. Messages lost that way had been broadcast, and
+    /// their ids are given out again after the restart, so a page that had
+    /// received them skips as many new ones until it reloads.
     Normal,
 }
 
