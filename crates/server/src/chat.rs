@@ -7,16 +7,16 @@
 //! hub sees messages in exactly the order of their ids, and a send is never
 //! acknowledged or broadcast before it is durable.
 
+use std::sync::Arc;
+
 use app::{
     api::SendError,
     service::{ChatService, Page},
 };
-use std::sync::Arc;
-
 use bytes::Bytes;
 use futures::{FutureExt, future::BoxFuture};
 use leptos::prelude::ServerFnError;
-use shared::{ChatMessage, MAX_PAGE_SIZE, NewMessage, SendMessage, ValidationError};
+use shared::{ChatMessage, MAX_PAGE_SIZE, MessageId, NewMessage, SendMessage, ValidationError};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -92,7 +92,12 @@ impl Chat {
         self.recent.latest(limit)
     }
 
-    /// `latest(DEFAULT_PAGE_SIZE)` as JSON, encoded once per commit.
+    /// The id of the newest stored message, if any, from memory.
+    pub fn newest_id(&self) -> Option<MessageId> {
+        self.recent.newest_id()
+    }
+
+    /// `latest(DEFAULT_PAGE_SIZE)` as JSON, encoded once per change.
     pub fn latest_json(&self) -> Bytes {
         self.recent.default_page_json()
     }

@@ -13,8 +13,7 @@
 //! straight to the socket, until the client leaves or the server shuts down.
 //!
 //! Everything else (other paths, a request split over packets, a request
-//! this module does not fully understand, a stream whose store read fails)
-//! goes to axum untouched, as the bytes were only peeked at, and axum's
+//! this module does not fully understand) goes to axum untouched, as the bytes were only peeked at, and axum's
 //! `/api/events` handler serves the same stream with the same [`Feed`].
 
 use std::{io, net::SocketAddr, time::Duration};
@@ -117,10 +116,9 @@ async fn triage(
     shutdown: CancellationToken,
     to_axum: mpsc::Sender<(TcpStream, SocketAddr)>,
 ) {
-    if let Some(request) = peek_events_request(&stream).await
-        && let Ok(feed) = Feed::open(&chat, request.resume_after).await
-    {
+    if let Some(request) = peek_events_request(&stream).await {
         tracing::debug!(%peer, resume_after = ?request.resume_after, "event stream");
+        let feed = Feed::open(&chat, request.resume_after);
         serve_stream(stream, request.head_len, feed, shutdown).await;
         return;
     }

@@ -16,7 +16,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use shared::{ChatMessage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use shared::{ChatMessage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MessageId};
 
 /// The newest messages; shared by the writer and every reader.
 #[derive(Debug)]
@@ -55,6 +55,11 @@ impl Recent {
         let window = self.read();
         let skip = window.messages.len().saturating_sub(limit as usize);
         window.messages.iter().skip(skip).cloned().collect()
+    }
+
+    /// The id of the newest stored message, if any.
+    pub fn newest_id(&self) -> Option<MessageId> {
+        self.read().messages.back().map(|message| message.id)
     }
 
     /// The JSON of `latest(DEFAULT_PAGE_SIZE)`, shared, not re-encoded.
@@ -131,6 +136,7 @@ mod tests {
         let recent = Recent::new((1..=5).map(message).collect());
         recent.extend(&[message(6), message(7)]);
         assert_eq!(ids(&recent.latest(3)), [5, 6, 7]);
+        assert_eq!(recent.newest_id(), Some(7));
         assert_eq!(ids(&recent.latest(50)), [1, 2, 3, 4, 5, 6, 7]);
     }
 
@@ -161,5 +167,6 @@ mod tests {
         let recent = Recent::new(Vec::new());
         assert_eq!(&recent.default_page_json()[..], b"[]");
         assert!(recent.latest(10).is_empty());
+        assert_eq!(recent.newest_id(), None);
     }
 }

@@ -77,7 +77,7 @@ async fn stream_events(
         .get("last-event-id")
         .and_then(|value| parse_last_event_id(value.as_bytes()))
         .or(query.after);
-    let feed = Feed::open(&state.chat, resume_after).await?;
+    let feed = Feed::open(&state.chat, resume_after);
     let frames = feed
         .into_stream()
         .map(Ok::<_, Infallible>)
@@ -123,19 +123,18 @@ impl Feed {
     /// Subscribes to the hub, then decides where the stream starts: after
     /// `resume_after` if given (replaying what the store holds past it),
     /// else after the newest stored message. Subscribing first means no
-    /// message can slip between the two.
-    pub(crate) async fn open(
-        chat: &Chat,
-        resume_after: Option<MessageId>,
-    ) -> Result<Self, sqlx::Error> {
+    /// message can slip between the two: the writer records a message as
+    /// the newest before it publishes it.
+    pub(crate) fn open(chat: &Chat, resume_after: Option<MessageId>) -> Self {
         let live = chat.hub().subscribe();
-        let store = chat.store().clone();
-        let start_after = match resume_after {
-            Some(id) => Some(id),
-            // Only messages from now on: everything up to the newest stored one is history.
-            None => store.newest_id().await?,
-        };
-        Ok(Self::new(store, live, start_after, resume_after.is_some()))
+        // Only messages from now on: everything up to the newest stored one is history.
+        let start_after = resume_after.or_else(|| chat.newest_id());
+        Self::new(
+            chat.store().clone(),
+            live,
+            start_after,
+            resume_after.is_some(),
+        )
     }
 
     fn new(
