@@ -11,7 +11,7 @@ use std::{collections::HashSet, str::FromStr};
 use chrono::{DateTime, SubsecRound, Utc};
 use shared::{ChatMessage, MessageId, NewMessage};
 use sqlx::{
-    QueryBuilder, Sqlite, SqliteConnection, SqlitePool,
+    QueryBuilder, Sqlite, SqlitePool,
     pool::PoolConnection,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
@@ -142,13 +142,9 @@ impl Store {
 
     /// A connection of the pool, held for good by the single writer.
     pub async fn writer(&self) -> Result<Writer, sqlx::Error> {
-        let mut connection = self.pool.acquire().await?;
-        let newest: Option<MessageId> = sqlx::query_scalar("SELECT max(id) FROM messages")
-            .fetch_one(&mut *connection)
-            .await?;
         Ok(Writer {
-            connection,
-            newest: newest.unwrap_or(0),
+            newest: self.newest_id().await?.unwrap_or(0),
+            connection: self.pool.acquire().await?,
         })
     }
 
@@ -235,7 +231,7 @@ impl Writer {
     /// whose client id was stored before are looked up after the commit;
     /// stored messages never change, so what is read is what was there.
     pub async fn insert_batch(&mut self, drafts: &[Draft]) -> Result<Vec<Stored>, sqlx::Error> {
-        let stored = insert_batch(&mut self.connection, self.newest, drafts).await?;
+        let stored = self.insert(drafts).await?;
         for result in &stored {
             if let Stored::New(message) = result {
                 self.newest = self.newest.max(message.id);
@@ -243,69 +239,64 @@ impl Writer {
         }
         Ok(stored)
     }
-}
 
-/// See [`Writer::insert_batch`]; `newest` is the newest id stored before.
-async fn insert_batch(
-    connection: &mut SqliteConnection,
-    newest: MessageId,
-    drafts: &[Draft],
-) -> Result<Vec<Stored>, sqlx::Error> {
-    if drafts.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Milliseconds are all a reader sees, and they survive the round trip exactly.
-    let now = Utc::now().trunc_subsecs(3);
-    let mut insert = QueryBuilder::<Sqlite>::new(
-        "INSERT INTO messages (client_id, username, text, created_at) ",
-    );
-    insert.push_values(drafts, |mut row, draft| {
-        row.push_bind(draft.client_id)
-            .push_bind(draft.message.username())
-            .push_bind(draft.message.text())
-            .push_bind(now);
-    });
-    insert.push(" ON CONFLICT (client_id) DO NOTHING");
-    let done = insert.build().execute(&mut *connection).await?;
+    async fn insert(&mut self, drafts: &[Draft]) -> Result<Vec<Stored>, sqlx::Error> {
+        if drafts.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Milliseconds are all a reader sees, and they survive the round trip exactly.
+        let now = Utc::now().trunc_subsecs(3);
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO messages (client_id, username, text, created_at) ",
+        );
+        insert.push_values(drafts, |mut row, draft| {
+            row.push_bind(draft.client_id)
+                .push_bind(draft.message.username())
+                .push_bind(draft.message.text())
+                .push_bind(now);
+        });
+        insert.push(" ON CONFLICT (client_id) DO NOTHING");
+        let done = insert.build().execute(&mut *self.connection).await?;
 
-    let inserted = i64::try_from(done.rows_affected()).expect("at most MAX_BATCH rows");
-    if inserted == drafts.len() as i64 {
-        // Every draft was new. Their rows got consecutive ids in `VALUES`
-        // order, ending at the last inserted rowid: the statement held
-        // SQLite's write lock throughout, AUTOINCREMENT takes the next id
-        // for each row, and only a conflicting row leaves a gap. So
-        // nothing needs to be read back.
-        let first_new = done.last_insert_rowid() - inserted + 1;
-        let messages = drafts.iter().zip(first_new..).map(|(draft, id)| {
-            Stored::New(ChatMessage {
-                id,
-                client_id: draft.client_id,
-                username: draft.message.username().to_owned(),
-                text: draft.message.text().to_owned(),
-                timestamp: now,
-            })
-        });
-        return Ok(messages.collect());
+        let inserted = i64::try_from(done.rows_affected()).expect("at most MAX_BATCH rows");
+        if inserted == drafts.len() as i64 {
+            // Every draft was new. Their rows got consecutive ids in `VALUES`
+            // order, ending at the last inserted rowid: the statement held
+            // SQLite's write lock throughout, AUTOINCREMENT takes the next id
+            // for each row, and only a conflicting row leaves a gap. So
+            // nothing needs to be read back.
+            let first_new = done.last_insert_rowid() - inserted + 1;
+            let messages = drafts.iter().zip(first_new..).map(|(draft, id)| {
+                Stored::New(ChatMessage {
+                    id,
+                    client_id: draft.client_id,
+                    username: draft.message.username().to_owned(),
+                    text: draft.message.text().to_owned(),
+                    timestamp: now,
+                })
+            });
+            return Ok(messages.collect());
+        }
+        // Some client ids were stored before, or come twice in this batch: read
+        // each back. A row newer than `newest` is this statement's, and new to
+        // the first draft that holds its client id.
+        let mut stored = Vec::with_capacity(drafts.len());
+        let mut seen = HashSet::new();
+        for draft in drafts {
+            let row: Row = sqlx::query_as(SELECT_BY_CLIENT_ID)
+                .bind(draft.client_id)
+                .fetch_one(&mut *self.connection)
+                .await?;
+            let message = ChatMessage::from(row);
+            let first_time = seen.insert(draft.client_id);
+            stored.push(if first_time && message.id > self.newest {
+                Stored::New(message)
+            } else {
+                Stored::Existing(message)
+            });
+        }
+        Ok(stored)
     }
-    // Some client ids were stored before, or come twice in this batch: read
-    // each back. A row newer than `newest` is this statement's, and new to
-    // the first draft that holds its client id.
-    let mut stored = Vec::with_capacity(drafts.len());
-    let mut seen = HashSet::new();
-    for draft in drafts {
-        let row: Row = sqlx::query_as(SELECT_BY_CLIENT_ID)
-            .bind(draft.client_id)
-            .fetch_one(&mut *connection)
-            .await?;
-        let message = ChatMessage::from(row);
-        let first_time = seen.insert(draft.client_id);
-        stored.push(if first_time && message.id > newest {
-            Stored::New(message)
-        } else {
-            Stored::Existing(message)
-        });
-    }
-    Ok(stored)
 }
 
 #[cfg(test)]
