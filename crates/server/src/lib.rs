@@ -24,6 +24,8 @@ mod listener;
 pub mod recent;
 pub mod sse;
 pub mod store;
+#[cfg(test)]
+mod testing;
 
 use std::{future::Future, time::Duration};
 

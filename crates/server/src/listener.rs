@@ -246,16 +246,11 @@ mod tests {
     use tokio::io::AsyncBufReadExt;
 
     use super::*;
-    use crate::{
-        hub::Hub,
-        store::{Durability, Store},
-    };
+    use crate::{hub::Hub, testing::temp_store};
 
     /// A listener on `127.0.0.1:0` over a fresh store, and its chat.
     async fn listen() -> (tempfile::TempDir, SocketAddr, Chat, Listener) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("chat.db").display());
-        let store = Store::open(&url, Durability::Full).await.expect("store");
+        let (dir, store) = temp_store().await;
         let chat = Chat::start(store, Hub::default()).await.expect("chat");
         let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = tcp.local_addr().expect("addr");

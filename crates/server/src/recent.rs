@@ -112,20 +112,8 @@ impl Window {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
-    use uuid::Uuid;
-
     use super::*;
-
-    fn message(id: i64) -> ChatMessage {
-        ChatMessage {
-            id,
-            client_id: Uuid::new_v4(),
-            username: "ada".into(),
-            text: format!("m{id}"),
-            timestamp: Utc::now(),
-        }
-    }
+    use crate::testing::message;
 
     fn ids(page: &[ChatMessage]) -> Vec<i64> {
         page.iter().map(|m| m.id).collect()

@@ -254,25 +254,11 @@ impl Feed {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
-    use shared::ChatMessage;
-    use uuid::Uuid;
-
     use super::*;
     use crate::{
         hub::Hub,
-        store::{Durability, Store},
+        testing::{message, temp_store},
     };
-
-    fn message(id: MessageId) -> ChatMessage {
-        ChatMessage {
-            id,
-            client_id: Uuid::now_v7(),
-            username: "ada".into(),
-            text: format!("m{id}"),
-            timestamp: Utc::now(),
-        }
-    }
 
     fn ids(frames: &Bytes) -> Vec<MessageId> {
         String::from_utf8_lossy(frames)
@@ -283,9 +269,7 @@ mod tests {
 
     #[tokio::test]
     async fn messages_arriving_soon_after_a_write_go_out_together() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("chat.db").display());
-        let store = Store::open(&url, Durability::Full).await.expect("store");
+        let (_dir, store) = temp_store().await;
         let hub = Hub::default();
         let mut feed = Feed::new(store, hub.subscribe(), None, false);
         // From here on, sleeping advances the clock at once.

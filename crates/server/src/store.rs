@@ -302,15 +302,7 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A store on a fresh file (an in-memory database would be one per
-    /// pooled connection).
-    async fn temp_store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("chat.db").display());
-        let store = Store::open(&url, Durability::Full).await.expect("opens");
-        (dir, store)
-    }
+    use crate::testing::temp_store;
 
     fn draft(client_id: Uuid, text: &str) -> Draft {
         Draft {

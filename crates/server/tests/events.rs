@@ -5,7 +5,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use support::{spawn_app, temp_database};
+use support::{assert_stream_headers, spawn_app, temp_database};
 
 #[tokio::test]
 async fn subscriber_receives_a_posted_message_with_its_id() {
@@ -36,11 +36,7 @@ async fn stream_headers_arrive_at_once_uncompressed_and_uncached() {
     .expect("headers without waiting for a message")
     .expect("request");
     assert_eq!(response.status(), 200);
-    let headers = response.headers();
-    assert_eq!(headers["content-type"], "text/event-stream");
-    assert_eq!(headers["cache-control"], "no-cache");
-    assert_eq!(headers["x-accel-buffering"], "no");
-    assert!(headers.get("content-encoding").is_none(), "{headers:?}");
+    assert_stream_headers(response.headers());
     drop(response);
     app.shutdown().await;
 }

@@ -140,6 +140,15 @@ impl TestApp {
     }
 }
 
+/// Asserts what every event stream's response carries, whoever served it:
+/// its content type, no caching, no buffering by proxies, no compression.
+pub fn assert_stream_headers(headers: &reqwest::header::HeaderMap) {
+    assert_eq!(headers["content-type"], "text/event-stream");
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert_eq!(headers["x-accel-buffering"], "no");
+    assert!(headers.get("content-encoding").is_none(), "{headers:?}");
+}
+
 /// One parsed SSE event.
 #[derive(Debug)]
 pub struct SseEvent {

@@ -1,0 +1,27 @@
+//! Helpers for this crate's unit tests.
+
+use chrono::Utc;
+use shared::{ChatMessage, MessageId};
+use uuid::Uuid;
+
+use crate::store::{Durability, Store};
+
+/// A store on a fresh file (an in-memory database would be one per pooled
+/// connection), living as long as the returned folder.
+pub async fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("chat.db").display());
+    let store = Store::open(&url, Durability::Full).await.expect("opens");
+    (dir, store)
+}
+
+/// A stored-looking message with id `id` and text `m<id>`.
+pub fn message(id: MessageId) -> ChatMessage {
+    ChatMessage {
+        id,
+        client_id: Uuid::now_v7(),
+        username: "ada".into(),
+        text: format!("m{id}"),
+        timestamp: Utc::now(),
+    }
+}
