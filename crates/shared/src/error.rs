@@ -13,9 +13,8 @@ pub struct ErrorBody {
 /// The fields of an [`ErrorBody`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
-    /// A stable, machine-readable kind: `validation`, `payload_too_large`,
-    /// `unsupported_media_type`, `malformed_json`, `invalid_body`,
-    /// `invalid_query`, `internal`.
+    /// A stable, machine-readable kind; [`ErrorBody::status`] lists them
+    /// with the status each comes with.
     pub code: String,
     /// A sentence a person can read.
     pub message: String,
@@ -35,6 +34,24 @@ impl ErrorBody {
                 field: None,
                 rule: None,
             },
+        }
+    }
+}
+
+impl ErrorBody {
+    /// The HTTP status that comes with this error's code, the same for the
+    /// JSON API and the server functions.
+    pub fn status(&self) -> u16 {
+        match self.error.code.as_str() {
+            "malformed_json" | "invalid_query" | "invalid_arguments" | "unreadable_body" => 400,
+            "cross_site" => 403,
+            "payload_too_large" => 413,
+            "unsupported_media_type" => 415,
+            "wrong_host" => 421,
+            "validation" | "invalid_body" => 422,
+            "rate_limited" => 429,
+            "unavailable" => 503,
+            _ => 500,
         }
     }
 }

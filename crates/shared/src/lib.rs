@@ -7,11 +7,13 @@
 //! - [`message`]: [`ChatMessage`] (what is stored and streamed) and
 //!   [`SendMessage`] (what a client asks to send);
 //! - [`validate`]: the rules a message must pass before it is stored;
+//! - [`invisible`]: which characters show nothing, and so may not hide in a name;
 //! - [`timeline`]: how a client merges messages from several sources into one
 //!   ordered list without duplicates;
 //! - [`error`]: the JSON error body every API error uses.
 
 pub mod error;
+pub mod invisible;
 pub mod message;
 pub mod timeline;
 pub mod validate;

@@ -2,8 +2,16 @@
 //!
 //! The browser checks them to give quick feedback; the server checks them
 //! again because it cannot trust the browser. Both call [`NewMessage::parse`].
+//!
+//! A username is normalized to NFC (so that one name has one spelling) and
+//! may hold no invisible characters (see [`crate::invisible`]): people must
+//! be able to tell two names apart by looking at them. A text may hold any
+//! script and any character but controls; the page isolates its direction.
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::invisible;
 
 /// The most characters (Unicode scalar values) a username may have.
 pub const USERNAME_MAX_CHARS: usize = 32;
@@ -28,6 +36,9 @@ pub enum Rule {
     TooLong,
     /// Holds a control character (the text may hold newlines).
     ControlCharacter,
+    /// A username that holds a character showing nothing (zero-width,
+    /// bidi control, filler), or nothing visible at all.
+    InvisibleCharacter,
 }
 
 /// Why a message was rejected: one field, one rule.
@@ -51,6 +62,9 @@ impl ValidationError {
                 format!("{name} must not contain control characters other than newlines")
             }
             Rule::ControlCharacter => format!("{name} must not contain control characters"),
+            Rule::InvisibleCharacter => format!(
+                "{name} must not contain invisible characters (zero-width spaces, direction controls, fillers)"
+            ),
         }
     }
 }
@@ -67,9 +81,18 @@ impl NewMessage {
     /// Checks the username first, then the text, and reports the first
     /// broken rule.
     pub fn parse(username: &str, text: &str) -> Result<Self, ValidationError> {
-        let username = check(Field::Username, username.trim(), USERNAME_MAX_CHARS, |c| {
+        let username: String = username.trim().nfc().collect();
+        let username = check(Field::Username, &username, USERNAME_MAX_CHARS, |c| {
             c.is_control()
         })?;
+        if invisible::hidden_character(username).is_some()
+            || !username.chars().any(invisible::is_visible)
+        {
+            return Err(ValidationError {
+                field: Field::Username,
+                rule: Rule::InvisibleCharacter,
+            });
+        }
         let text = text.replace("\r\n", "\n");
         let text = check(Field::Text, text.trim(), TEXT_MAX_CHARS, |c| {
             c.is_control() && c != '\n'
@@ -179,6 +202,37 @@ mod tests {
             (err.field, err.rule),
             (Field::Username, Rule::ControlCharacter)
         );
+    }
+
+    #[test]
+    fn username_is_normalized_to_nfc() {
+        // "é" as "e" and a combining acute accent, then as one character.
+        let message = NewMessage::parse("jose\u{301}", "hi").expect("valid");
+        assert_eq!(message.username(), "jos\u{e9}");
+    }
+
+    #[test]
+    fn usernames_hiding_invisible_characters_are_rejected() {
+        for username in [
+            &"\u{200B}".repeat(USERNAME_MAX_CHARS),
+            "ada\u{200B}",
+            "\u{202E}ada",
+            "\u{3164}",
+            "\u{2800}",
+        ] {
+            let err = rejects(username, "hi");
+            assert_eq!(
+                (err.field, err.rule),
+                (Field::Username, Rule::InvisibleCharacter),
+                "{username:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn texts_may_hold_any_script_and_direction() {
+        let text = "\u{202E}שלום\u{202C} and مرحبا\u{200B}";
+        assert_eq!(NewMessage::parse("ada", text).expect("valid").text(), text);
     }
 
     #[test]

@@ -129,9 +129,12 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
     view! {
         <li class="message" class:mine=mine data-test="message" data-id=message.id>
             <div class="meta">
-                <span class="username" data-test="message-username">
+                // Isolated, like the text: a name or text written right to
+                // left, or holding direction controls, cannot reorder
+                // anything around it.
+                <bdi class="username" data-test="message-username">
                     {message.username}
-                </span>
+                </bdi>
                 <time
                     datetime=timestamp.to_rfc3339_opts(SecondsFormat::Millis, true)
                     data-test="message-time"
@@ -139,7 +142,7 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                     {move || clock_time(timestamp, in_browser.get())}
                 </time>
             </div>
-            <p class="text" data-test="message-text">
+            <p class="text" dir="auto" data-test="message-text">
                 {message.text}
             </p>
         </li>
@@ -177,7 +180,7 @@ fn PendingItem(outgoing: Outgoing) -> impl IntoView {
             }
         >
             <div class="meta">
-                <span class="username">{outgoing.username}</span>
+                <bdi class="username">{outgoing.username}</bdi>
                 <span class="delivery">
                     {move || match delivery.get() {
                         Delivery::Queued => "waiting for the connection",
@@ -186,7 +189,7 @@ fn PendingItem(outgoing: Outgoing) -> impl IntoView {
                     }}
                 </span>
             </div>
-            <p class="text" data-test="message-text">
+            <p class="text" dir="auto" data-test="message-text">
                 {outgoing.text}
             </p>
             {move || {
