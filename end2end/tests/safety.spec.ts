@@ -1,6 +1,7 @@
-// Text is shown as text, never run as HTML.
+// Text is shown as text, never run as HTML; the page runs only its own
+// scripts; other sites cannot post through it; names cannot hide.
 import { expect, test } from "@playwright/test";
-import { bubbles, openChat, send } from "./fixtures/chat";
+import { bubbles, openChat, send, sendError, subtitle, unique, usernameInput } from "./fixtures/chat";
 
 test("markup in a message is shown literally", async ({ page, browser }) => {
   let dialogs = 0;
@@ -25,4 +26,71 @@ test("markup in a message is shown literally", async ({ page, browser }) => {
   await expect(bubbles(otherPage, text)).toHaveCount(1);
   expect(dialogs).toBe(0);
   await other.close();
+});
+
+test("the page runs under its Content-Security-Policy without violations", async ({ page }) => {
+  const violations: string[] = [];
+  page.on("console", (message) => {
+    if (message.text().includes("Content Security Policy")) violations.push(message.text());
+  });
+  await page.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (event) => {
+      console.error(`Content Security Policy violation: ${event.violatedDirective} ${event.blockedURI}`);
+    });
+  });
+  const response = await page.goto("/");
+  const policy = response?.headers()["content-security-policy"] ?? "";
+  expect(policy).toContain("frame-ancestors 'none'");
+  expect(policy).toMatch(/script-src 'self' 'nonce-[^']+'/);
+
+  // Hydrated (Send works) and live (the stream is open) under the policy.
+  await expect(subtitle(page)).toHaveText(/^Connected -- \d+ messages$/);
+  await usernameInput(page).fill("ada");
+  const text = unique("under csp");
+  await send(page, text);
+  await expect(bubbles(page, text)).toHaveCount(1);
+  expect(violations).toEqual([]);
+});
+
+test("another site's page cannot post through a visitor's browser", async ({ page, request }) => {
+  // Learn where the page's send goes, by sending once for real.
+  await openChat(page, "ada");
+  const call = page.waitForRequest(/\/api\/send_message/);
+  await send(page, unique("own page"));
+  const sendUrl = (await call).url();
+
+  // A page on another origin (served here by Playwright itself) posts a
+  // message as a simple request: no preflight, so the browser sends it.
+  const text = unique("cross-site");
+  const evil = "http://127.0.0.1:3999/";
+  await page.route(evil, (route) =>
+    route.fulfill({ contentType: "text/html", body: "<!doctype html><title>elsewhere</title>" }),
+  );
+  await page.goto(evil);
+  const refused = page.waitForResponse((response) => response.url() === sendUrl);
+  await page.evaluate(
+    ([url, body]) => fetch(url, { method: "POST", mode: "no-cors", headers: { "content-type": "text/plain" }, body }),
+    [sendUrl, JSON.stringify({ username: "mallory", text, client_id: crypto.randomUUID() })],
+  );
+  expect((await refused).status()).toBe(403);
+
+  const stored = await (await request.get("/api/messages?limit=500")).json();
+  expect(stored.map((message: { text: string }) => message.text)).not.toContain(text);
+});
+
+test("names and texts are isolated so direction controls cannot spill", async ({ page }) => {
+  await openChat(page, "ada");
+  const text = `\u202E${unique("reversed")}`;
+  await send(page, text);
+  const bubble = bubbles(page, text);
+  await expect(bubble).toHaveCount(1);
+  const name = bubble.locator("[data-test=message-username]");
+  expect(await name.evaluate((element) => element.tagName)).toBe("BDI");
+  const body = bubble.locator("[data-test=message-text]");
+  expect(await body.evaluate((element) => getComputedStyle(element).unicodeBidi)).toBe("isolate");
+
+  // A name that hides a zero-width space is refused with its rule.
+  await usernameInput(page).fill("ada\u200B");
+  await send(page, unique("hidden name"));
+  await expect(sendError(page)).toContainText("username must not contain invisible characters");
 });

@@ -6,44 +6,100 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::{
-    codec::JsonEncoding,
+    codec::{Json, JsonEncoding},
     error::{FromServerFnError, ServerFnErrorErr},
 };
 use serde::{Deserialize, Serialize};
-use shared::{ChatMessage, MessageId, ValidationError};
+use shared::{ChatMessage, ErrorBody, MessageId, ValidationError};
 use uuid::Uuid;
 
-/// Why a send failed, kept structured across the wire so the page can show
-/// which field broke which rule.
+/// Why a server function call failed. On the wire it is the JSON API's
+/// error body (`{"error": {"code": ..., "message": ...}}`), and the server
+/// answers it with the API's status for that code (see
+/// [`ErrorBody::status`]), so a refused call reads the same whichever way it
+/// was made.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum SendError {
+#[serde(into = "ErrorBody", from = "ErrorBody")]
+pub enum CallError {
     /// The message broke a validation rule; nothing was stored.
     #[error(transparent)]
     Invalid(ValidationError),
-    /// The server could not store the message (the cause is in its log).
+    /// The server could not store or read messages (the cause is in its log).
     #[error("the server could not store the message, please retry")]
     Unavailable,
+    /// The server refused the request for another reason: its arguments
+    /// were malformed, it came from another site, it was too large.
+    #[error("{message}")]
+    Refused { code: String, message: String },
     /// The request did not reach the server, or its answer did not come back.
     #[error("could not reach the server: {0}")]
     Transport(String),
 }
 
-impl FromServerFnError for SendError {
+impl From<CallError> for ErrorBody {
+    fn from(err: CallError) -> Self {
+        match err {
+            CallError::Invalid(invalid) => ErrorBody::from(&invalid),
+            CallError::Unavailable => ErrorBody::new("unavailable", err.to_string()),
+            CallError::Refused { code, message } => ErrorBody::new(code, message),
+            CallError::Transport(_) => ErrorBody::new("unreachable", err.to_string()),
+        }
+    }
+}
+
+impl From<ErrorBody> for CallError {
+    fn from(body: ErrorBody) -> Self {
+        let detail = body.error;
+        match (detail.code.as_str(), detail.field, detail.rule) {
+            ("validation", Some(field), Some(rule)) => {
+                Self::Invalid(ValidationError { field, rule })
+            }
+            ("unavailable", _, _) => Self::Unavailable,
+            _ => Self::Refused {
+                code: detail.code,
+                message: detail.message,
+            },
+        }
+    }
+}
+
+impl FromServerFnError for CallError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        Self::Transport(value.to_string())
+        let refused = |code: &str| Self::Refused {
+            code: code.to_owned(),
+            message: value.to_string(),
+        };
+        match &value {
+            // On the server: the request's arguments could not be read.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                refused("invalid_arguments")
+            }
+            ServerFnErrorErr::Deserialization(_) if cfg!(feature = "ssr") => {
+                refused("invalid_arguments")
+            }
+            ServerFnErrorErr::ServerError(_)
+            | ServerFnErrorErr::MiddlewareError(_)
+            | ServerFnErrorErr::Registration(_)
+                if cfg!(feature = "ssr") =>
+            {
+                refused("internal")
+            }
+            // In the browser: the call or its answer went wrong on the way.
+            _ => Self::Transport(value.to_string()),
+        }
     }
 }
 
 /// The latest messages (oldest first), or with `before`, the page of
 /// messages just older than that id. `limit` defaults to
 /// [`shared::DEFAULT_PAGE_SIZE`] and is capped at [`shared::MAX_PAGE_SIZE`].
-#[server]
+#[server(input = Json)]
 pub async fn get_messages(
     before: Option<MessageId>,
     limit: Option<u32>,
-) -> Result<Vec<ChatMessage>, ServerFnError> {
+) -> Result<Vec<ChatMessage>, CallError> {
     use crate::service::Page;
     let service = crate::service::use_chat_service()?;
     let page = before.map_or(Page::Latest, Page::Before);
@@ -52,11 +108,11 @@ pub async fn get_messages(
 
 /// The first `limit` messages newer than `after`, oldest first: how a tab
 /// that does not hold the event stream itself catches up.
-#[server]
+#[server(input = Json)]
 pub async fn get_messages_after(
     after: MessageId,
     limit: Option<u32>,
-) -> Result<Vec<ChatMessage>, ServerFnError> {
+) -> Result<Vec<ChatMessage>, CallError> {
     use crate::service::Page;
     let service = crate::service::use_chat_service()?;
     service.history(Page::After(after), page_size(limit)).await
@@ -64,13 +120,17 @@ pub async fn get_messages_after(
 
 /// Stores a message and broadcasts it to every open stream. Sending the same
 /// `client_id` again returns the stored message and changes nothing.
-#[server]
+///
+/// Every server function takes JSON: a JSON body is UTF-8 or refused (a
+/// form body would be decoded lossily), and a browser sends it cross-site
+/// only after a preflight (the site guard refuses such requests anyway).
+#[server(input = Json)]
 pub async fn send_message(
     username: String,
     text: String,
     client_id: Uuid,
-) -> Result<ChatMessage, SendError> {
-    let service = crate::service::use_chat_service().map_err(|_| SendError::Unavailable)?;
+) -> Result<ChatMessage, CallError> {
+    let service = crate::service::use_chat_service()?;
     service
         .send(shared::SendMessage {
             username,
@@ -85,4 +145,38 @@ pub fn page_size(limit: Option<u32>) -> u32 {
     limit
         .unwrap_or(shared::DEFAULT_PAGE_SIZE)
         .clamp(1, shared::MAX_PAGE_SIZE)
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::{Field, Rule};
+
+    use super::*;
+
+    #[test]
+    fn call_errors_travel_as_the_api_error_body() {
+        let invalid = CallError::Invalid(ValidationError {
+            field: Field::Text,
+            rule: Rule::TooLong,
+        });
+        let json = serde_json::to_value(&invalid).expect("serializes");
+        assert_eq!(json["error"]["code"], "validation");
+        assert_eq!(json["error"]["field"], "text");
+        assert_eq!(json["error"]["rule"], "too_long");
+        assert_eq!(
+            serde_json::from_value::<CallError>(json).expect("reads"),
+            invalid
+        );
+
+        let refused = CallError::Refused {
+            code: "cross_site".into(),
+            message: "no".into(),
+        };
+        let json = serde_json::to_value(&refused).expect("serializes");
+        assert_eq!(json["error"]["code"], "cross_site");
+        assert_eq!(
+            serde_json::from_value::<CallError>(json).expect("reads"),
+            refused
+        );
+    }
 }

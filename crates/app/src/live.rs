@@ -28,7 +28,7 @@ use shared::{ChatMessage, KEEP_ALIVE_SECS, MAX_PAGE_SIZE, MessageId};
 use uuid::Uuid;
 
 use crate::{
-    api::{SendError, get_messages_after, send_message},
+    api::{CallError, get_messages_after, send_message},
     browser::{self, EventStream, StreamHandlers, TabChannel},
     state::{ChatState, Delivery, LinkStatus, Outbox, Outgoing, TabRole, retry_delay_ms},
 };
@@ -76,10 +76,7 @@ pub(crate) struct Live {
 /// Joins the other tabs (or goes solo), starts the link once `history` has
 /// loaded, and provides the [`Outbox`] in context for the composer and the
 /// pending bubbles.
-pub(crate) fn start(
-    state: ChatState,
-    history: OnceResource<Result<Vec<ChatMessage>, ServerFnError>>,
-) {
+pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessage>, CallError>>) {
     let live = Live {
         state,
         link: StoredValue::new_local(Link {
@@ -408,7 +405,7 @@ impl Live {
                 state.set_delivery(entry.client_id, Delivery::Sending);
                 match send_message(entry.username, entry.text, entry.client_id).await {
                     Ok(stored) => state.confirm(stored),
-                    Err(SendError::Transport(_))
+                    Err(CallError::Transport(_))
                         if !browser::is_online()
                             || state.status.get_untracked() != LinkStatus::Connected =>
                     {

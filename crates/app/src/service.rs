@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use leptos::prelude::*;
 use shared::{ChatMessage, MessageId, SendMessage};
 
-use crate::api::SendError;
+use crate::api::CallError;
 
 /// Which page of history to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,14 +26,11 @@ pub enum Page {
 /// What the page needs from the server.
 pub trait ChatService: Send + Sync + 'static {
     /// Up to `limit` messages of `page`, oldest first.
-    fn history(
-        &self,
-        page: Page,
-        limit: u32,
-    ) -> BoxFuture<'_, Result<Vec<ChatMessage>, ServerFnError>>;
+    fn history(&self, page: Page, limit: u32)
+    -> BoxFuture<'_, Result<Vec<ChatMessage>, CallError>>;
 
     /// Validates, stores and broadcasts a message; returns it as stored.
-    fn send(&self, request: SendMessage) -> BoxFuture<'_, Result<ChatMessage, SendError>>;
+    fn send(&self, request: SendMessage) -> BoxFuture<'_, Result<ChatMessage, CallError>>;
 }
 
 /// The handle the server puts into Leptos context.
@@ -41,8 +38,9 @@ pub trait ChatService: Send + Sync + 'static {
 pub struct Chat(pub Arc<dyn ChatService>);
 
 /// The [`ChatService`] the server provided for this request.
-pub fn use_chat_service() -> Result<Arc<dyn ChatService>, ServerFnError> {
+pub fn use_chat_service() -> Result<Arc<dyn ChatService>, CallError> {
+    // Missing only if the server forgot to provide it: a bug, not bad input.
     use_context::<Chat>()
         .map(|chat| chat.0)
-        .ok_or_else(|| ServerFnError::new("chat service missing from context"))
+        .ok_or(CallError::Unavailable)
 }

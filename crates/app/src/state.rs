@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use shared::{ChatMessage, MessageId, timeline};
 use uuid::Uuid;
 
-use crate::api::get_messages;
+use crate::api::{CallError, get_messages};
 
 /// The state of the page's live link to the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -136,7 +136,7 @@ impl ChatState {
 
     /// Loads the page of history before the oldest message held and
     /// records whether still older history remains.
-    pub async fn load_older(&self) -> Result<(), ServerFnError> {
+    pub async fn load_older(&self) -> Result<(), CallError> {
         let Some(oldest) = self.oldest_id() else {
             self.more_history.set(false);
             return Ok(());

@@ -10,12 +10,11 @@
 use std::sync::Arc;
 
 use app::{
-    api::SendError,
+    api::CallError,
     service::{ChatService, Page},
 };
 use bytes::Bytes;
 use futures::{FutureExt, future::BoxFuture};
-use leptos::prelude::ServerFnError;
 use shared::{ChatMessage, MAX_PAGE_SIZE, MessageId, NewMessage, SendMessage, ValidationError};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -23,7 +22,7 @@ use uuid::Uuid;
 use crate::{
     hub::Hub,
     recent::Recent,
-    store::{Draft, Store, Stored, Writer},
+    store::{Draft, Store, StoreError, Stored, Writer},
 };
 
 /// The most sends stored in one transaction.
@@ -60,7 +59,7 @@ pub struct Chat {
 impl Chat {
     /// Reads the newest messages into memory and starts the writer task on
     /// the current Tokio runtime.
-    pub async fn start(store: Store, hub: Hub) -> Result<Self, sqlx::Error> {
+    pub async fn start(store: Store, hub: Hub) -> Result<Self, StoreError> {
         let recent = Arc::new(Recent::new(store.latest(MAX_PAGE_SIZE).await?));
         let connection = store.writer().await?;
         let (writer, jobs) = mpsc::channel(QUEUE);
@@ -161,7 +160,7 @@ impl ChatService for Chat {
         &self,
         page: Page,
         limit: u32,
-    ) -> BoxFuture<'_, Result<Vec<ChatMessage>, ServerFnError>> {
+    ) -> BoxFuture<'_, Result<Vec<ChatMessage>, CallError>> {
         async move {
             let page = match page {
                 Page::Latest => Ok(self.latest(limit)),
@@ -170,18 +169,18 @@ impl ChatService for Chat {
             };
             page.map_err(|err| {
                 tracing::error!(error = %err, "reading history failed");
-                ServerFnError::new("could not read messages")
+                CallError::Unavailable
             })
         }
         .boxed()
     }
 
-    fn send(&self, request: SendMessage) -> BoxFuture<'_, Result<ChatMessage, SendError>> {
+    fn send(&self, request: SendMessage) -> BoxFuture<'_, Result<ChatMessage, CallError>> {
         async move {
             match Chat::send(self, request).await {
                 Ok(stored) => Ok(stored.into_message()),
-                Err(ChatError::Invalid(invalid)) => Err(SendError::Invalid(invalid)),
-                Err(ChatError::Storage) => Err(SendError::Unavailable),
+                Err(ChatError::Invalid(invalid)) => Err(CallError::Invalid(invalid)),
+                Err(ChatError::Storage) => Err(CallError::Unavailable),
             }
         }
         .boxed()

@@ -5,6 +5,7 @@
 //! | `--addr` | `LEPTOS_SITE_ADDR` | `127.0.0.1:3000` |
 //! | `--database-url` | `DATABASE_URL` | `sqlite://data/chat.db` |
 //! | `--site-root` | `LEPTOS_SITE_ROOT` | `target/site` (where `cargo leptos build` puts the site) |
+//! | `--public-url` | `CHAT_PUBLIC_URL` | `http://<addr>` (and `http://localhost:<port>` when `addr` is a loopback address): the only origin allowed to change state, and the only host name answered (see [`crate::site`]) |
 //! | `--durability` | `CHAT_DURABILITY` | `full`: a send is acknowledged once its commit is on disk; `normal`: once it is in the WAL (see [`Durability`]) |
 //!
 //! The log filter comes from `RUST_LOG` (default `info`). The other
@@ -15,7 +16,10 @@ use std::net::SocketAddr;
 
 use leptos::config::LeptosOptions;
 
-use crate::store::Durability;
+use crate::{
+    site::{BadPublicUrl, Site},
+    store::Durability,
+};
 
 #[derive(Clone, Debug, clap::Parser)]
 #[command(name = "server", about = "The chat server", version)]
@@ -23,6 +27,12 @@ pub struct Config {
     /// The address to listen on.
     #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
+
+    /// The address browsers reach the chat at, `http(s)://host[:port]`
+    /// (behind a proxy, the proxy's): requests from other origins may not
+    /// change state, and requests for other host names are refused.
+    #[arg(long, env = "CHAT_PUBLIC_URL")]
+    pub public_url: Option<String>,
 
     /// The database: `sqlite://<path>` (the file and its folder are created).
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/chat.db")]
@@ -40,6 +50,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// The site's origins: `--public-url`, else the address listened on.
+    pub fn site(&self) -> Result<Site, BadPublicUrl> {
+        Site::new(self.public_url.as_deref(), self.addr)
+    }
+
     /// Leptos's options: those `cargo leptos` compiled in or set in the
     /// environment, with our address and site root.
     pub fn leptos_options(&self) -> LeptosOptions {

@@ -9,7 +9,7 @@ use axum::{
 };
 use shared::{ErrorBody, ValidationError};
 
-use crate::chat::ChatError;
+use crate::{chat::ChatError, store::StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -25,6 +25,12 @@ pub enum ApiError {
     /// The query string was read but its parameters do not go together.
     #[error("{0}")]
     BadQuery(&'static str),
+    /// A state-changing request from another site's page (see [`crate::site`]).
+    #[error("requests that change the chat must come from its own pages")]
+    CrossSite,
+    /// A request for a host name this server does not serve.
+    #[error("this server does not serve that host name")]
+    WrongHost,
     /// Storage failed; the writer logged the cause.
     #[error("the message could not be stored, please retry")]
     Unavailable,
@@ -42,22 +48,16 @@ impl From<ChatError> for ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(err: sqlx::Error) -> Self {
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
         Self::Internal(err.into())
     }
 }
 
 impl ApiError {
+    /// The status that comes with this error's code (see [`ErrorBody::status`]).
     pub fn status_code(&self) -> StatusCode {
-        match self {
-            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Json(rejection) => rejection.status(),
-            Self::Query(rejection) => rejection.status(),
-            Self::BadQuery(_) => StatusCode::BAD_REQUEST,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        StatusCode::from_u16(self.body().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn body(&self) -> ErrorBody {
@@ -75,6 +75,8 @@ impl ApiError {
             }
             Self::Query(rejection) => ErrorBody::new("invalid_query", rejection.body_text()),
             Self::BadQuery(message) => ErrorBody::new("invalid_query", *message),
+            Self::CrossSite => ErrorBody::new("cross_site", self.to_string()),
+            Self::WrongHost => ErrorBody::new("wrong_host", self.to_string()),
             Self::Unavailable => ErrorBody::new("unavailable", self.to_string()),
             Self::Internal(_) => ErrorBody::new("internal", self.to_string()),
         }
@@ -88,4 +90,54 @@ impl IntoResponse for ApiError {
         }
         (self.status_code(), Json(self.body())).into_response()
     }
+}
+
+/// The header server functions mark their error responses with.
+const SERVER_FN_ERROR: &str = "serverfnerror";
+
+/// Middleware for the server functions' routes. Leptos answers every
+/// failed call with 500; this gives it the status of its error code, as
+/// the JSON API does (a call's error body is an [`ErrorBody`], see
+/// `app::api::CallError`). A request too large for the body limit gets
+/// the API's JSON error too.
+pub async fn server_fn_status(response: Response) -> Response {
+    let status = response.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE && !is_json(&response) {
+        return (
+            status,
+            Json(ErrorBody::new(
+                "payload_too_large",
+                "the request body is too large",
+            )),
+        )
+            .into_response();
+    }
+    if !response.headers().contains_key(SERVER_FN_ERROR) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // An error body is a few hundred bytes; anything else is left as it was (500).
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<ErrorBody>(&bytes)
+        && let Ok(status) = StatusCode::from_u16(error.status())
+    {
+        if status.is_server_error() {
+            tracing::error!(
+                code = error.error.code,
+                message = error.error.message,
+                "server function failed"
+            );
+        }
+        parts.status = status;
+    }
+    Response::from_parts(parts, bytes.into())
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"))
 }

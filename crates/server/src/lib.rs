@@ -11,17 +11,22 @@
 //! - [`error`]: the JSON API's error type;
 //! - [`app()`] builds the router (tests call it); [`run`] serves it until a
 //!   shutdown signal, then ends every stream so shutdown never hangs;
+//! - [`site`]: the site's origin; refuses cross-site state changes and
+//!   foreign host names;
 //! - `listener`: accepts connections and serves a fresh connection's event
 //!   stream directly, at a fraction of hyper's memory per connection.
 
 pub mod api;
 pub mod chat;
 pub mod config;
+pub mod dbfile;
 pub mod error;
+mod headers;
 mod extract;
 pub mod hub;
 mod listener;
 pub mod recent;
+pub mod site;
 pub mod sse;
 pub mod store;
 #[cfg(test)]
@@ -34,6 +39,7 @@ use axum::{
     Router,
     extract::FromRef,
     http::{HeaderValue, StatusCode, header},
+    middleware,
     routing::get,
 };
 use leptos::{config::LeptosOptions, prelude::provide_context};
@@ -46,7 +52,14 @@ use tower_http::{
     set_header::SetResponseHeaderLayer, trace::TraceLayer,
 };
 
-use crate::{chat::Chat, config::Config, hub::Hub, listener::Listener, store::Store};
+use crate::{
+    chat::Chat,
+    config::Config,
+    hub::Hub,
+    listener::Listener,
+    site::Site,
+    store::{Store, StoreError},
+};
 
 /// How long shutdown waits for open requests after streams were told to end.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -56,6 +69,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct AppState {
     pub chat: Chat,
     pub leptos_options: LeptosOptions,
+    /// The site's own origins (see [`site`]).
+    pub site: Site,
     /// Cancelled when the server shuts down; ends every event stream.
     pub shutdown: CancellationToken,
 }
@@ -70,27 +85,35 @@ impl FromRef<AppState> for LeptosOptions {
 /// functions, pages and static files.
 pub fn app(state: AppState) -> Router {
     let chat = state.chat.clone();
-    let provide_chat =
-        move || provide_context(app::service::Chat(std::sync::Arc::new(chat.clone())));
+    let page_context = move || {
+        provide_context(app::service::Chat(std::sync::Arc::new(chat.clone())));
+        headers::provide_page_policy();
+    };
     let routes = generate_route_list(App);
     let pages = Router::new()
-        .leptos_routes_with_context(&state, routes, provide_chat, {
+        .leptos_routes_with_context(&state, routes, page_context, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         .merge(site_pkg(&state.leptos_options))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Server functions read their bodies themselves: limit them here.
-        .layer(RequestBodyLimitLayer::new(api::MAX_BODY_BYTES));
+        .layer(RequestBodyLimitLayer::new(api::MAX_BODY_BYTES))
+        .layer(middleware::map_response(error::server_fn_status));
 
-    Router::new()
+    let router = Router::new()
         .merge(api::router())
         .merge(sse::router())
         .route("/healthz", get(health))
         .merge(pages)
+        .layer(middleware::from_fn_with_state(
+            state.site.clone(),
+            site::guard,
+        ))
         // The default predicate never compresses `text/event-stream`, which
         // would hold events back in the compressor's buffer.
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new());
+    headers::add_to_every_response(router)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -116,7 +139,7 @@ fn site_pkg<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Router
     )
 }
 
-/// `200 ok` while the database answers.
+/// `200 ok` while the database answers from the file the server opened.
 async fn health(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> (StatusCode, &'static str) {
@@ -124,7 +147,11 @@ async fn health(
         Ok(()) => (StatusCode::OK, "ok"),
         Err(err) => {
             tracing::error!(error = %err, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+            let reason = match err {
+                StoreError::FileLost(_) => "database file removed or replaced",
+                _ => "database unavailable",
+            };
+            (StatusCode::SERVICE_UNAVAILABLE, reason)
         }
     }
 }
@@ -137,15 +164,17 @@ pub async fn run(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let site = config.site()?;
     let store = Store::open(&config.database_url, config.durability).await?;
     let state = AppState {
         chat: Chat::start(store.clone(), Hub::default()).await?,
         leptos_options: config.leptos_options(),
+        site: site.clone(),
         shutdown: CancellationToken::new(),
     };
     let stop = state.shutdown.clone();
-    tracing::info!(addr = %listener.local_addr()?, "listening");
-    let listener = Listener::new(listener, state.chat.clone(), stop.clone())?;
+    tracing::info!(addr = %listener.local_addr()?, origin = site.origin(), "listening");
+    let listener = Listener::new(listener, state.chat.clone(), site, stop.clone())?;
     let router = app(state);
 
     let serve = axum::serve(listener, router)

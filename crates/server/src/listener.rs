@@ -28,7 +28,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     chat::Chat,
-    sse::{EVENTS_PATH, EventsQuery, Feed, STREAM_HEADERS, parse_last_event_id},
+    headers,
+    site::Site,
+    sse::{EVENTS_PATH, Feed, STREAM_HEADERS, resume_after},
 };
 
 /// The most request-head bytes looked at; longer heads go to axum.
@@ -47,10 +49,15 @@ pub struct Listener {
 impl Listener {
     /// Starts accepting on `listener`. Streams served here read the chat
     /// and end when `shutdown` is cancelled, as axum's do.
-    pub fn new(listener: TcpListener, chat: Chat, shutdown: CancellationToken) -> io::Result<Self> {
+    pub fn new(
+        listener: TcpListener,
+        chat: Chat,
+        site: Site,
+        shutdown: CancellationToken,
+    ) -> io::Result<Self> {
         let local_addr = listener.local_addr()?;
         let (to_axum, handoff) = mpsc::channel(HANDOFF_QUEUE);
-        tokio::spawn(accept_loop(listener, chat, shutdown, to_axum));
+        tokio::spawn(accept_loop(listener, chat, site, shutdown, to_axum));
         Ok(Self {
             handoff,
             local_addr,
@@ -79,6 +86,7 @@ impl axum::serve::Listener for Listener {
 async fn accept_loop(
     listener: TcpListener,
     chat: Chat,
+    site: Site,
     shutdown: CancellationToken,
     to_axum: mpsc::Sender<(TcpStream, SocketAddr)>,
 ) {
@@ -94,6 +102,7 @@ async fn accept_loop(
                     stream,
                     peer,
                     chat.clone(),
+                    site.clone(),
                     shutdown.clone(),
                     to_axum.clone(),
                 ));
@@ -113,10 +122,11 @@ async fn triage(
     stream: TcpStream,
     peer: SocketAddr,
     chat: Chat,
+    site: Site,
     shutdown: CancellationToken,
     to_axum: mpsc::Sender<(TcpStream, SocketAddr)>,
 ) {
-    if let Some(request) = peek_events_request(&stream).await {
+    if let Some(request) = peek_events_request(&stream, &site).await {
         tracing::debug!(%peer, resume_after = ?request.resume_after, "event stream");
         let feed = Feed::open(&chat, request.resume_after);
         serve_stream(stream, request.head_len, feed, shutdown).await;
@@ -137,7 +147,7 @@ struct EventsRequest {
 
 /// Looks at what has arrived on `stream` without consuming it. A client
 /// that sends nothing for [`PEEK_WAIT`] is left to axum's own timeouts.
-async fn peek_events_request(stream: &TcpStream) -> Option<EventsRequest> {
+async fn peek_events_request(stream: &TcpStream, site: &Site) -> Option<EventsRequest> {
     tokio::time::timeout(PEEK_WAIT, stream.readable())
         .await
         .ok()?
@@ -146,10 +156,12 @@ async fn peek_events_request(stream: &TcpStream) -> Option<EventsRequest> {
     // connection nor the long-lived stream task holds it.
     let mut buffer = vec![0; PEEK_BYTES];
     let peeked = stream.peek(&mut buffer).await.ok()?;
-    parse_events_request(&buffer[..peeked])
+    parse_events_request(&buffer[..peeked], site)
 }
 
-fn parse_events_request(bytes: &[u8]) -> Option<EventsRequest> {
+/// The request in `bytes` if it is an events request this module serves.
+/// One for another host name goes to axum, which refuses it.
+fn parse_events_request(bytes: &[u8], site: &Site) -> Option<EventsRequest> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut request = httparse::Request::new(&mut headers);
     let httparse::Status::Complete(head_len) = request.parse(bytes).ok()? else {
@@ -165,12 +177,7 @@ fn parse_events_request(bytes: &[u8]) -> Option<EventsRequest> {
     if path != EVENTS_PATH {
         return None;
     }
-    // axum answers a malformed query with its JSON error.
-    let after = match query {
-        Some(query) => serde_urlencoded::from_str::<EventsQuery>(query).ok()?.after,
-        None => None,
-    };
-    let mut last_event_id = None;
+    let (mut host_ok, mut hosts_seen) = (false, false);
     for header in request.headers.iter() {
         let name = header.name;
         if name.eq_ignore_ascii_case("content-length")
@@ -180,14 +187,25 @@ fn parse_events_request(bytes: &[u8]) -> Option<EventsRequest> {
         {
             return None;
         }
-        if name.eq_ignore_ascii_case("last-event-id") {
-            last_event_id = parse_last_event_id(header.value);
+        if name.eq_ignore_ascii_case("host") {
+            // Two names for one request is a smuggling trick: axum refuses it.
+            host_ok = !hosts_seen && site.allows_host(header.value);
+            hosts_seen = true;
         }
+    }
+    let last_event_ids = request
+        .headers
+        .iter()
+        .filter(|header| header.name.eq_ignore_ascii_case("last-event-id"))
+        .map(|header| header.value);
+    // axum answers a request it cannot read, or for another host, with its JSON error.
+    let resume_after = resume_after(query, last_event_ids).ok()?;
+    if !host_ok {
+        return None;
     }
     Some(EventsRequest {
         head_len,
-        // A reconnecting browser knows better than the URL it first opened.
-        resume_after: last_event_id.or(after),
+        resume_after,
     })
 }
 
@@ -227,7 +245,7 @@ async fn serve_stream(
 /// connection closes.
 fn response_head() -> String {
     let mut head = String::from("HTTP/1.1 200 OK\r\n");
-    for (name, value) in STREAM_HEADERS {
+    for (name, value) in STREAM_HEADERS.into_iter().chain(headers::EVERY_RESPONSE) {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT");
@@ -255,7 +273,7 @@ mod tests {
         let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = tcp.local_addr().expect("addr");
         let listener =
-            Listener::new(tcp, chat.clone(), CancellationToken::new()).expect("listener");
+            Listener::new(tcp, chat.clone(), site(), CancellationToken::new()).expect("listener");
         (dir, addr, chat, listener)
     }
 
@@ -303,8 +321,13 @@ mod tests {
         assert_eq!(received, head);
     }
 
+    /// The site the tests' requests name: `Host: x`.
+    fn site() -> Site {
+        Site::new(Some("http://x"), "127.0.0.1:80".parse().expect("addr")).expect("site")
+    }
+
     fn parse(head: &str) -> Option<EventsRequest> {
-        parse_events_request(head.as_bytes())
+        parse_events_request(head.as_bytes(), &site())
     }
 
     #[test]
@@ -320,10 +343,10 @@ mod tests {
     }
 
     #[test]
-    fn last_event_id_wins_over_the_after_query() {
-        let head = "GET /api/events?after=3 HTTP/1.1\r\nlast-event-id: 7\r\n\r\n";
+    fn the_resume_point_is_read_as_axum_reads_it() {
+        let head = "GET /api/events?after=3 HTTP/1.1\r\nHost: x\r\nlast-event-id: 7\r\n\r\n";
         assert_eq!(parse(head).map(|r| r.resume_after), Some(Some(7)));
-        let head = "GET /api/events?after=3 HTTP/1.1\r\n\r\n";
+        let head = "GET /api/events?after=3 HTTP/1.1\r\nHost: x\r\n\r\n";
         assert_eq!(parse(head).map(|r| r.resume_after), Some(Some(3)));
     }
 
@@ -333,15 +356,21 @@ mod tests {
             // Not whole yet.
             "GET /api/events HTTP/1.1\r\nHost: x\r\n",
             // Other paths, methods and versions.
-            "GET /api/messages HTTP/1.1\r\n\r\n",
-            "GET /api/events/x HTTP/1.1\r\n\r\n",
-            "POST /api/events HTTP/1.1\r\n\r\n",
-            "GET /api/events HTTP/1.0\r\n\r\n",
+            "GET /api/messages HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /api/events/x HTTP/1.1\r\nHost: x\r\n\r\n",
+            "POST /api/events HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /api/events HTTP/1.0\r\nHost: x\r\n\r\n",
             // A query axum rejects with its JSON error.
-            "GET /api/events?after=abc HTTP/1.1\r\n\r\n",
+            "GET /api/events?after=abc HTTP/1.1\r\nHost: x\r\n\r\n",
             // A body, or an upgrade.
-            "GET /api/events HTTP/1.1\r\ncontent-length: 3\r\n\r\nabc",
-            "GET /api/events HTTP/1.1\r\nupgrade: h2c\r\n\r\n",
+            "GET /api/events HTTP/1.1\r\nHost: x\r\ncontent-length: 3\r\n\r\nabc",
+            "GET /api/events HTTP/1.1\r\nHost: x\r\nupgrade: h2c\r\n\r\n",
+            // A resume point axum refuses.
+            "GET /api/events HTTP/1.1\r\nHost: x\r\nlast-event-id: 1\r\nlast-event-id: 2\r\n\r\n",
+            // Another host name, none, or two.
+            "GET /api/events HTTP/1.1\r\nHost: evil.example\r\n\r\n",
+            "GET /api/events HTTP/1.1\r\n\r\n",
+            "GET /api/events HTTP/1.1\r\nHost: x\r\nHost: evil.example\r\n\r\n",
         ] {
             assert_eq!(parse(head), None, "{head:?}");
         }

@@ -16,7 +16,14 @@
 
 use std::{collections::VecDeque, convert::Infallible, sync::Arc, time::Duration};
 
-use axum::{Router, body::Body, extract::State, http::HeaderMap, response::Response, routing::get};
+use axum::{
+    Router,
+    body::Body,
+    extract::{RawQuery, State},
+    http::HeaderMap,
+    response::Response,
+    routing::get,
+};
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 use serde::Deserialize;
@@ -29,9 +36,7 @@ use tokio::{
     time::Instant,
 };
 
-use crate::{
-    AppState, chat::Chat, error::ApiError, extract::ApiQuery, hub::Published, store::Store,
-};
+use crate::{AppState, chat::Chat, error::ApiError, hub::Published, store::Store};
 
 /// The keep-alive sent every [`KEEP_ALIVE_SECS`]: a named event rather than
 /// a comment, so that the page can tell a quiet stream from a dead one.
@@ -70,13 +75,13 @@ pub fn router() -> Router<AppState> {
 async fn stream_events(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiQuery(query): ApiQuery<EventsQuery>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    // A reconnecting browser knows better than the URL it first opened.
-    let resume_after = headers
-        .get("last-event-id")
-        .and_then(|value| parse_last_event_id(value.as_bytes()))
-        .or(query.after);
+    let last_event_ids = headers
+        .get_all("last-event-id")
+        .iter()
+        .map(|value| value.as_bytes());
+    let resume_after = resume_after(query.as_deref(), last_event_ids)?;
     let feed = Feed::open(&state.chat, resume_after);
     let frames = feed
         .into_stream()
@@ -93,13 +98,38 @@ async fn stream_events(
 
 /// The query an event stream may carry: `?after=<id>`.
 #[derive(Debug, Deserialize)]
-pub(crate) struct EventsQuery {
-    pub(crate) after: Option<MessageId>,
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    after: Option<MessageId>,
 }
 
-/// The id in a `Last-Event-ID` header's value, if it holds one.
-pub(crate) fn parse_last_event_id(value: &[u8]) -> Option<MessageId> {
-    std::str::from_utf8(value).ok()?.trim().parse().ok()
+/// Where a stream starts, from its query string and its `Last-Event-ID`
+/// headers: after the id in `Last-Event-ID` (a reconnecting browser knows
+/// better than the URL it first opened), else after `?after=`, else live
+/// only. Both stream paths read a request with this one function.
+pub(crate) fn resume_after<'a>(
+    query: Option<&str>,
+    mut last_event_ids: impl Iterator<Item = &'a [u8]>,
+) -> Result<Option<MessageId>, ApiError> {
+    let after = match query {
+        Some(query) => {
+            serde_urlencoded::from_str::<EventsQuery>(query)
+                .map_err(|_| ApiError::BadQuery("the only parameter is after, a message id"))?
+                .after
+        }
+        None => None,
+    };
+    let Some(value) = last_event_ids.next() else {
+        return Ok(after);
+    };
+    if last_event_ids.next().is_some() {
+        return Err(ApiError::BadQuery("send at most one Last-Event-ID"));
+    }
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|value| value.trim().parse::<MessageId>().ok())
+        .map(Some)
+        .ok_or(ApiError::BadQuery("Last-Event-ID must be a message id"))
 }
 
 /// One subscriber's position: what it has been sent, and where the next
@@ -259,6 +289,31 @@ mod tests {
         hub::Hub,
         testing::{message, temp_store},
     };
+
+    fn resume(query: Option<&str>, ids: &[&str]) -> Result<Option<MessageId>, String> {
+        resume_after(query, ids.iter().map(|id| id.as_bytes())).map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn last_event_id_wins_over_the_after_query() {
+        assert_eq!(resume(Some("after=3"), &["7"]), Ok(Some(7)));
+        assert_eq!(resume(Some("after=3"), &[]), Ok(Some(3)));
+        assert_eq!(resume(None, &[" 9 "]), Ok(Some(9)));
+        assert_eq!(resume(None, &[]), Ok(None));
+    }
+
+    #[test]
+    fn an_unreadable_resume_point_is_refused() {
+        for (query, ids) in [
+            (Some("after=abc"), &[][..]),
+            (Some("after=1&evil=2"), &[]),
+            (None, &["x"]),
+            (None, &["1", "2"]),
+            (Some("after=1"), &["3", "3"]),
+        ] {
+            assert!(resume(query, ids).is_err(), "{query:?} {ids:?}");
+        }
+    }
 
     fn ids(frames: &Bytes) -> Vec<MessageId> {
         String::from_utf8_lossy(frames)

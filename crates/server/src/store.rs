@@ -6,7 +6,7 @@
 //! (history pages, stream catch-up) run on the pool's other connections
 //! concurrently, which SQLite's WAL mode allows.
 
-use std::{collections::HashSet, str::FromStr};
+use std::{collections::HashSet, str::FromStr, sync::Arc};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use shared::{ChatMessage, MessageId, NewMessage};
@@ -16,6 +16,21 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 use uuid::Uuid;
+
+use crate::dbfile::{ClaimError, DatabaseFile, FileLost};
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
+    #[error(transparent)]
+    FileLost(#[from] FileLost),
+}
 
 /// A validated message waiting to be stored.
 #[derive(Clone, Debug)]
@@ -77,6 +92,9 @@ impl From<Durability> for SqliteSynchronous {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// The database file, locked to this server and watched (see
+    /// [`crate::dbfile`]); `None` for an in-memory database.
+    file: Option<Arc<DatabaseFile>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -111,17 +129,18 @@ const SELECT_AFTER: &str = "SELECT id, client_id, username, text, created_at FRO
 impl Store {
     /// Opens (creating it and its folder if needed) the database at `url`,
     /// e.g. `sqlite://data/chat.db`, and brings its schema up to date.
-    pub async fn open(url: &str, durability: Durability) -> Result<Self, sqlx::Error> {
+    pub async fn open(url: &str, durability: Durability) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(durability.into())
             .foreign_keys(true);
-        if let Some(folder) = options.get_filename().parent()
-            && !folder.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(folder)?;
-        }
+        let filename = options.get_filename();
+        let in_memory = filename.as_os_str() == ":memory:" || filename.as_os_str().is_empty();
+        // Before SQLite opens it: SQLite would create it readable by all.
+        let file = (!in_memory)
+            .then(|| DatabaseFile::claim(filename).map(Arc::new))
+            .transpose()?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             // A local file does not go away under an open connection: skip
@@ -131,25 +150,26 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, file })
     }
 
     /// Stores every draft in one transaction; see [`Writer::insert_batch`].
     /// (The server stores through its one [`Writer`]; this is for tools.)
-    pub async fn insert_batch(&self, drafts: &[Draft]) -> Result<Vec<Stored>, sqlx::Error> {
+    pub async fn insert_batch(&self, drafts: &[Draft]) -> Result<Vec<Stored>, StoreError> {
         self.writer().await?.insert_batch(drafts).await
     }
 
     /// A connection of the pool, held for good by the single writer.
-    pub async fn writer(&self) -> Result<Writer, sqlx::Error> {
+    pub async fn writer(&self) -> Result<Writer, StoreError> {
         Ok(Writer {
             newest: self.newest_id().await?.unwrap_or(0),
             connection: self.pool.acquire().await?,
+            file: self.file.clone(),
         })
     }
 
     /// The newest `limit` messages, oldest first.
-    pub async fn latest(&self, limit: u32) -> Result<Vec<ChatMessage>, sqlx::Error> {
+    pub async fn latest(&self, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
         self.page(None, limit).await
     }
 
@@ -158,7 +178,7 @@ impl Store {
         &self,
         before: MessageId,
         limit: u32,
-    ) -> Result<Vec<ChatMessage>, sqlx::Error> {
+    ) -> Result<Vec<ChatMessage>, StoreError> {
         self.page(Some(before), limit).await
     }
 
@@ -166,7 +186,7 @@ impl Store {
         &self,
         before: Option<MessageId>,
         limit: u32,
-    ) -> Result<Vec<ChatMessage>, sqlx::Error> {
+    ) -> Result<Vec<ChatMessage>, StoreError> {
         let rows: Vec<Row> = sqlx::query_as(SELECT_BEFORE)
             .bind(before.unwrap_or(MessageId::MAX))
             .bind(limit)
@@ -181,7 +201,7 @@ impl Store {
         &self,
         after: MessageId,
         limit: u32,
-    ) -> Result<Vec<ChatMessage>, sqlx::Error> {
+    ) -> Result<Vec<ChatMessage>, StoreError> {
         let rows: Vec<Row> = sqlx::query_as(SELECT_AFTER)
             .bind(after)
             .bind(limit)
@@ -191,15 +211,22 @@ impl Store {
     }
 
     /// The id of the newest stored message, if any.
-    pub async fn newest_id(&self) -> Result<Option<MessageId>, sqlx::Error> {
-        sqlx::query_scalar("SELECT max(id) FROM messages")
+    pub async fn newest_id(&self) -> Result<Option<MessageId>, StoreError> {
+        let newest = sqlx::query_scalar("SELECT max(id) FROM messages")
             .fetch_one(&self.pool)
-            .await
+            .await?;
+        Ok(newest)
     }
 
-    /// Whether the database answers.
-    pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
+    /// Whether the database answers, from the file the server opened.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.check_file()?;
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn check_file(&self) -> Result<(), FileLost> {
+        self.file.as_deref().map_or(Ok(()), DatabaseFile::check)
     }
 
     /// Closes every connection, checkpointing the WAL.
@@ -216,6 +243,8 @@ pub struct Writer {
     /// The newest id stored (0 if none): a stored row with a greater id
     /// was inserted by the statement that just ran.
     newest: MessageId,
+    /// Checked after every commit (see [`crate::dbfile`]).
+    file: Option<Arc<DatabaseFile>>,
 }
 
 impl Writer {
@@ -230,8 +259,16 @@ impl Writer {
     /// is new the ids follow from the last one; nothing is read back. Drafts
     /// whose client id was stored before are looked up after the commit;
     /// stored messages never change, so what is read is what was there.
-    pub async fn insert_batch(&mut self, drafts: &[Draft]) -> Result<Vec<Stored>, sqlx::Error> {
+    ///
+    /// A batch committed to a database file that was removed or replaced
+    /// meanwhile fails (it would be gone at the next start), and so does
+    /// every later one.
+    pub async fn insert_batch(&mut self, drafts: &[Draft]) -> Result<Vec<Stored>, StoreError> {
+        let check_file =
+            |file: &Option<Arc<DatabaseFile>>| file.as_deref().map_or(Ok(()), DatabaseFile::check);
+        check_file(&self.file)?;
         let stored = self.insert(drafts).await?;
+        check_file(&self.file)?;
         for result in &stored {
             if let Stored::New(message) = result {
                 self.newest = self.newest.max(message.id);

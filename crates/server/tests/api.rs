@@ -3,25 +3,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{TestApp, spawn_app, temp_database};
-
-async fn assert_nothing_stored(app: &TestApp) {
-    assert!(app.history("").await.is_empty(), "nothing should be stored");
-}
-
-async fn error_body(response: reqwest::Response) -> Value {
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
-    assert!(
-        content_type.starts_with("application/json"),
-        "{content_type}"
-    );
-    let body: Value = response.json().await.expect("json error body");
-    assert!(body["error"]["message"].is_string(), "{body}");
-    body
-}
+use support::{error_body, spawn_app, temp_database};
 
 #[tokio::test]
 async fn posted_message_is_stored_and_returned_with_id_and_timestamp() {
@@ -123,6 +105,16 @@ async fn rejected_messages_name_the_field_and_rule_and_are_not_stored() {
             "username",
             "control_character",
         ),
+        (
+            json!({ "username": "ada\u{200B}", "text": "hi" }),
+            "username",
+            "invisible_character",
+        ),
+        (
+            json!({ "username": "\u{3164}", "text": "hi" }),
+            "username",
+            "invisible_character",
+        ),
         (json!({ "username": "ada", "text": "" }), "text", "required"),
         (
             json!({ "username": "ada", "text": " \n " }),
@@ -148,7 +140,7 @@ async fn rejected_messages_name_the_field_and_rule_and_are_not_stored() {
         assert_eq!(error["error"]["field"], field, "{body}");
         assert_eq!(error["error"]["rule"], rule, "{body}");
     }
-    assert_nothing_stored(&app).await;
+    app.assert_nothing_stored().await;
     app.shutdown().await;
 }
 
@@ -164,7 +156,7 @@ async fn body_over_64_kib_gets_413_and_is_not_stored() {
         error_body(response).await["error"]["code"],
         "payload_too_large"
     );
-    assert_nothing_stored(&app).await;
+    app.assert_nothing_stored().await;
     app.shutdown().await;
 }
 
@@ -185,7 +177,7 @@ async fn wrong_content_type_gets_415() {
         error_body(response).await["error"]["code"],
         "unsupported_media_type"
     );
-    assert_nothing_stored(&app).await;
+    app.assert_nothing_stored().await;
     app.shutdown().await;
 }
 
@@ -222,7 +214,7 @@ async fn malformed_json_gets_400_and_wrong_shape_gets_422() {
             "{body}"
         );
     }
-    assert_nothing_stored(&app).await;
+    app.assert_nothing_stored().await;
     app.shutdown().await;
 }
 

@@ -27,12 +27,19 @@ pub fn temp_database() -> (tempfile::TempDir, PathBuf) {
 
 /// Starts a server on `database`, waiting until it accepts requests.
 pub async fn spawn_app(database: PathBuf) -> TestApp {
+    try_spawn_app(database).await.expect("server starts")
+}
+
+/// Starts a server on `database` and waits until it accepts requests, or
+/// returns why it stopped before that.
+pub async fn try_spawn_app(database: PathBuf) -> anyhow::Result<TestApp> {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let config = Config {
         addr,
         database_url: format!("sqlite://{}", database.display()),
         site_root: "target/site".into(),
+        public_url: None,
         durability: Durability::Full,
     };
     let (stop, stopped) = oneshot::channel::<()>();
@@ -51,10 +58,17 @@ pub async fn spawn_app(database: PathBuf) -> TestApp {
     };
     // The listener is bound already; this waits for the store to open.
     for _ in 0..200 {
+        if app.task.is_finished() {
+            return Err(app
+                .task
+                .await
+                .expect("server task")
+                .expect_err("stopped early"));
+        }
         if let Ok(response) = app.client.get(app.url("/healthz")).send().await
             && response.status().is_success()
         {
-            return app;
+            return Ok(app);
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -128,6 +142,20 @@ impl TestApp {
         EventReader::new(response)
     }
 
+    /// Asserts that the chat holds no message.
+    pub async fn assert_nothing_stored(&self) {
+        assert!(
+            self.history("").await.is_empty(),
+            "nothing should be stored"
+        );
+    }
+
+    /// Calls a server function as the page does: `POST` of a JSON body to
+    /// its path (`<app::api::SendMessage as ServerFn>::PATH`).
+    pub fn call(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path))
+    }
+
     /// Triggers shutdown and waits for the server to finish.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -140,6 +168,21 @@ impl TestApp {
     }
 }
 
+/// The JSON error body of `response`, after checking that it is one.
+pub async fn error_body(response: reqwest::Response) -> Value {
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let body: Value = response.json().await.expect("json error body");
+    assert!(body["error"]["message"].is_string(), "{body}");
+    body
+}
+
 /// Asserts what every event stream's response carries, whoever served it:
 /// its content type, no caching, no buffering by proxies, no compression.
 pub fn assert_stream_headers(headers: &reqwest::header::HeaderMap) {
@@ -147,6 +190,7 @@ pub fn assert_stream_headers(headers: &reqwest::header::HeaderMap) {
     assert_eq!(headers["cache-control"], "no-cache");
     assert_eq!(headers["x-accel-buffering"], "no");
     assert!(headers.get("content-encoding").is_none(), "{headers:?}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
 }
 
 /// One parsed SSE event.

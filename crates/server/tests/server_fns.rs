@@ -1,0 +1,111 @@
+//! The server functions the page calls refuse bad input as the JSON API
+//! does: the same status, the same error body, never a 500.
+
+mod support;
+
+use leptos::server_fn::ServerFn;
+use serde_json::{Value, json};
+use support::{TestApp, error_body, spawn_app, temp_database};
+
+const SEND: &str = <app::api::SendMessage as ServerFn>::PATH;
+const HISTORY: &str = <app::api::GetMessages as ServerFn>::PATH;
+
+async fn call(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
+    app.call(path).json(body).send().await.expect("request")
+}
+
+fn send_body(text: &str) -> Value {
+    json!({ "username": "ada", "text": text, "client_id": uuid::Uuid::now_v7() })
+}
+
+#[tokio::test]
+async fn a_valid_call_stores_the_message() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let response = call(&app, SEND, &send_body("hello")).await;
+    assert_eq!(response.status(), 200);
+    let stored: Value = response.json().await.expect("json");
+    assert_eq!(app.history("").await, [stored]);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_refused_message_gets_422_with_field_and_rule() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let response = call(&app, SEND, &send_body(&"a".repeat(2001))).await;
+    assert_eq!(response.status(), 422);
+    let body = error_body(response).await;
+    assert_eq!(body["error"]["code"], "validation");
+    assert_eq!(body["error"]["field"], "text");
+    assert_eq!(body["error"]["rule"], "too_long");
+    app.assert_nothing_stored().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn malformed_arguments_get_400() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    for (path, body) in [
+        (SEND, json!({ "username": 5, "text": "hi" })),
+        (SEND, json!({ "username": "ada" })),
+        (HISTORY, json!({ "limit": -5 })),
+    ] {
+        let response = call(&app, path, &body).await;
+        assert_eq!(response.status(), 400, "{body}");
+        assert_eq!(
+            error_body(response).await["error"]["code"],
+            "invalid_arguments"
+        );
+    }
+    // A form body, as the server functions took before: not JSON.
+    let response = app
+        .call(SEND)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=ada&text=hi&client_id=0190d0a4-8f7a-7cc4-9a51-6a1e8b0b1f6a")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    app.assert_nothing_stored().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn invalid_utf8_is_refused_not_replaced() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let client_id = uuid::Uuid::now_v7();
+    let mut body =
+        format!(r#"{{"username":"ada","client_id":"{client_id}","text":"a"#).into_bytes();
+    body.extend_from_slice(b"\xff\xfe b\"}");
+    let response = app
+        .call(SEND)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        error_body(response).await["error"]["code"],
+        "invalid_arguments"
+    );
+    app.assert_nothing_stored().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_body_over_64_kib_gets_413() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let response = call(&app, SEND, &send_body(&"a".repeat(70 * 1024))).await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(
+        error_body(response).await["error"]["code"],
+        "payload_too_large"
+    );
+    app.assert_nothing_stored().await;
+    app.shutdown().await;
+}
