@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::{
-    hub::Hub,
+    hub::{Hub, Published},
     recent::Recent,
     store::{Draft, Store, StoreError, Stored, Writer},
 };
@@ -96,6 +96,12 @@ impl Chat {
         self.recent.newest_id()
     }
 
+    /// The frames of every message after `after`, shared, if the
+    /// in-memory window holds them all (see [`Recent::frames_after`]).
+    pub fn frames_after(&self, after: MessageId) -> Option<Vec<Arc<Published>>> {
+        self.recent.frames_after(after)
+    }
+
     /// `latest(DEFAULT_PAGE_SIZE)` as JSON, encoded once per change.
     pub fn latest_json(&self) -> Bytes {
         self.recent.default_page_json()
@@ -131,14 +137,22 @@ async fn write_loop(
             batch.drain(..).map(|job| (job.draft, job.reply)).unzip();
         match store.insert_batch(&drafts).await {
             Ok(results) => {
-                recent.extend(results.iter().filter_map(|stored| match stored {
-                    Stored::New(message) => Some(message),
-                    Stored::Existing(_) => None,
-                }));
+                // Each new message is framed once: the window replays these
+                // bytes and the hub sends them.
+                let new: Vec<(&ChatMessage, Arc<Published>)> = results
+                    .iter()
+                    .filter_map(|stored| match stored {
+                        Stored::New(message) => Some((message, Arc::new(Published::new(message)))),
+                        Stored::Existing(_) => None,
+                    })
+                    .collect();
+                // Newest in memory first, then published: a stream that
+                // subscribed before this reads it from one or the other.
+                recent.extend(new.iter().map(|(message, frame)| (*message, frame)));
+                for (_, frame) in new {
+                    hub.publish(frame);
+                }
                 for (reply, stored) in replies.into_iter().zip(results) {
-                    if let Stored::New(message) = &stored {
-                        hub.publish(message);
-                    }
                     // The sender may have given up (client gone); the message stays stored.
                     let _ = reply.send(Ok(stored));
                 }

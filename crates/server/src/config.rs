@@ -6,6 +6,9 @@
 //! | `--database-url` | `DATABASE_URL` | `sqlite://data/chat.db` |
 //! | `--site-root` | `LEPTOS_SITE_ROOT` | `target/site` (where `cargo leptos build` puts the site) |
 //! | `--public-url` | `CHAT_PUBLIC_URL` | `http://<addr>` (and `http://localhost:<port>` when `addr` is a loopback address): the only origin allowed to change state, and the only host name answered (see [`crate::site`]) |
+//! | `--send-limit` | `CHAT_SEND_LIMIT` | `10,20`: messages per second and burst per client, or `off` (see [`crate::rate`]) |
+//! | `--streams-per-ip` | `CHAT_STREAMS_PER_IP` | `100` open event streams per client address, or `off` (see [`crate::slots`]) |
+//! | `--max-connections` | `CHAT_MAX_CONNECTIONS` | the open-file limit (raised to its hard maximum at start) less 64; connections over it get 503 |
 //! | `--durability` | `CHAT_DURABILITY` | `full`: a send is acknowledged once its commit is on disk; `normal`: once it is in the WAL (see [`Durability`]) |
 //!
 //! The log filter comes from `RUST_LOG` (default `info`). The other
@@ -17,7 +20,9 @@ use std::net::SocketAddr;
 use leptos::config::LeptosOptions;
 
 use crate::{
+    rate::SendLimit,
     site::{BadPublicUrl, Site},
+    slots::StreamsPerIp,
     store::Durability,
 };
 
@@ -33,6 +38,22 @@ pub struct Config {
     /// change state, and requests for other host names are refused.
     #[arg(long, env = "CHAT_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// How fast one client may send: `<per second>,<burst>`, or `off`
+    /// (load tests from one address turn it off).
+    #[arg(long, env = "CHAT_SEND_LIMIT", default_value_t = SendLimit::default())]
+    pub send_limit: SendLimit,
+
+    /// How many event streams one client address may hold open: a
+    /// number, or `off`.
+    #[arg(long, env = "CHAT_STREAMS_PER_IP", default_value_t = StreamsPerIp::default())]
+    pub streams_per_ip: StreamsPerIp,
+
+    /// The most connections open at once; more are answered 503. By
+    /// default the open-file limit (raised to its hard maximum) less a
+    /// reserve for the database.
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 
     /// The database: `sqlite://<path>` (the file and its folder are created).
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/chat.db")]

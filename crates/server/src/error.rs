@@ -31,6 +31,15 @@ pub enum ApiError {
     /// A request for a host name this server does not serve.
     #[error("this server does not serve that host name")]
     WrongHost,
+    /// The client sends faster than its limit; it may send again after this.
+    #[error("sending too fast; wait a moment")]
+    RateLimited(std::time::Duration),
+    /// The client holds as many event streams as it may.
+    #[error("too many open event streams from this address; close one and retry")]
+    TooManyStreams,
+    /// The server holds as many connections as it may.
+    #[error("the server is busy; retry in a moment")]
+    Busy,
     /// Storage failed; the writer logged the cause.
     #[error("the message could not be stored, please retry")]
     Unavailable,
@@ -77,6 +86,13 @@ impl ApiError {
             Self::BadQuery(message) => ErrorBody::new("invalid_query", *message),
             Self::CrossSite => ErrorBody::new("cross_site", self.to_string()),
             Self::WrongHost => ErrorBody::new("wrong_host", self.to_string()),
+            Self::RateLimited(wait) => {
+                let mut body = ErrorBody::new("rate_limited", self.to_string());
+                body.error.retry_after_ms = Some(wait.as_millis().try_into().unwrap_or(u64::MAX));
+                body
+            }
+            Self::TooManyStreams => ErrorBody::new("too_many_streams", self.to_string()),
+            Self::Busy => ErrorBody::new("busy", self.to_string()),
             Self::Unavailable => ErrorBody::new("unavailable", self.to_string()),
             Self::Internal(_) => ErrorBody::new("internal", self.to_string()),
         }
@@ -88,7 +104,15 @@ impl IntoResponse for ApiError {
         if let Self::Internal(cause) = &self {
             tracing::error!(error = ?cause, "request failed");
         }
-        (self.status_code(), Json(self.body())).into_response()
+        let mut response = (self.status_code(), Json(self.body())).into_response();
+        if let Self::RateLimited(wait) = self {
+            // Whole seconds, rounded up: never earlier than the bucket allows.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.max(1).into());
+        }
+        response
     }
 }
 

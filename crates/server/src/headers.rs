@@ -25,12 +25,14 @@ pub const EVERY_RESPONSE: [(&str, &str); 3] = [
 
 /// `router` with [`EVERY_RESPONSE`] added to responses that lack them.
 pub fn add_to_every_response<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    EVERY_RESPONSE.into_iter().fold(router, |router, (name, value)| {
-        router.layer(SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        ))
-    })
+    EVERY_RESPONSE
+        .into_iter()
+        .fold(router, |router, (name, value)| {
+            router.layer(SetResponseHeaderLayer::if_not_present(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            ))
+        })
 }
 
 /// The policy of a page rendered with `nonce`. `cargo leptos watch` adds a

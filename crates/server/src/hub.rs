@@ -50,12 +50,12 @@ impl Default for Hub {
 }
 
 impl Hub {
-    /// Publishes a stored message to every current subscriber. Callers
-    /// publish in id order (the single writer does), so every subscriber
-    /// receives messages in id order.
-    pub fn publish(&self, message: &ChatMessage) {
+    /// Publishes a stored message, framed once by its writer, to every
+    /// current subscriber. Callers publish in id order (the single writer
+    /// does), so every subscriber receives messages in id order.
+    pub fn publish(&self, published: Arc<Published>) {
         // No subscribers is not an error: nobody is listening right now.
-        let _ = self.sender.send(Arc::new(Published::new(message)));
+        let _ = self.sender.send(published);
     }
 
     /// How many streams are subscribed right now.

@@ -13,20 +13,28 @@
 //!   shutdown signal, then ends every stream so shutdown never hangs;
 //! - [`site`]: the site's origin; refuses cross-site state changes and
 //!   foreign host names;
-//! - `listener`: accepts connections and serves a fresh connection's event
-//!   stream directly, at a fraction of hyper's memory per connection.
+//! - `serve`: accepts connections within bounds (open files, connection
+//!   cap, request-head time and size, `deadline` on writes);
+//! - `listener`: serves a fresh connection's event stream directly, at a
+//!   fraction of hyper's memory per connection;
+//! - [`rate`] and [`slots`]: how fast one client may send, and how many
+//!   streams it may hold.
 
 pub mod api;
 pub mod chat;
 pub mod config;
 pub mod dbfile;
+mod deadline;
 pub mod error;
-mod headers;
 mod extract;
+mod headers;
 pub mod hub;
 mod listener;
+pub mod rate;
 pub mod recent;
+mod serve;
 pub mod site;
+pub mod slots;
 pub mod sse;
 pub mod store;
 #[cfg(test)]
@@ -56,8 +64,10 @@ use crate::{
     chat::Chat,
     config::Config,
     hub::Hub,
-    listener::Listener,
+    listener::DirectStreams,
+    rate::SendLimiter,
     site::Site,
+    slots::StreamSlots,
     store::{Store, StoreError},
 };
 
@@ -71,6 +81,10 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The site's own origins (see [`site`]).
     pub site: Site,
+    /// How fast each client may send (see [`rate`]).
+    pub send_limiter: SendLimiter,
+    /// How many event streams each client holds (see [`slots`]).
+    pub stream_slots: StreamSlots,
     /// Cancelled when the server shuts down; ends every event stream.
     pub shutdown: CancellationToken,
 }
@@ -106,6 +120,10 @@ pub fn app(state: AppState) -> Router {
         .merge(sse::router())
         .route("/healthz", get(health))
         .merge(pages)
+        .layer(middleware::from_fn_with_state(
+            state.send_limiter.clone(),
+            rate::limit_sends,
+        ))
         .layer(middleware::from_fn_with_state(
             state.site.clone(),
             site::guard,
@@ -165,33 +183,41 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let site = config.site()?;
+    let max_connections = match config.max_connections {
+        Some(max) => max,
+        None => serve::raise_open_file_limit()?,
+    };
+    let stop = CancellationToken::new();
     let store = Store::open(&config.database_url, config.durability).await?;
     let state = AppState {
         chat: Chat::start(store.clone(), Hub::default()).await?,
         leptos_options: config.leptos_options(),
         site: site.clone(),
-        shutdown: CancellationToken::new(),
+        send_limiter: SendLimiter::start(config.send_limit, stop.clone()),
+        stream_slots: StreamSlots::new(config.streams_per_ip),
+        shutdown: stop.clone(),
     };
-    let stop = state.shutdown.clone();
-    tracing::info!(addr = %listener.local_addr()?, origin = site.origin(), "listening");
-    let listener = Listener::new(listener, state.chat.clone(), site, stop.clone())?;
-    let router = app(state);
-
-    let serve = axum::serve(listener, router)
-        .with_graceful_shutdown({
-            let stop = stop.clone();
-            async move {
-                shutdown.await;
-                tracing::info!("shutting down");
-                stop.cancel();
-            }
-        })
-        .into_future();
-    tokio::pin!(serve);
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        origin = site.origin(),
+        max_connections,
+        send_limit = %config.send_limit,
+        streams_per_ip = %config.streams_per_ip,
+        "listening"
+    );
+    let direct = DirectStreams {
+        chat: state.chat.clone(),
+        site,
+        slots: state.stream_slots.clone(),
+    };
+    let serving = serve::serve(listener, app(state), direct, max_connections, stop.clone());
+    tokio::pin!(serving);
     tokio::select! {
-        served = &mut serve => served?,
-        () = async { stop.cancelled().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
-            tracing::warn!("open requests did not finish in time; closing them");
+        () = &mut serving => {}
+        () = shutdown => {
+            tracing::info!("shutting down");
+            stop.cancel();
+            serving.await;
         }
     }
     store.close().await;

@@ -1,5 +1,5 @@
-//! The listener: accepts connections, serves the simplest event-stream
-//! requests itself, and hands every other connection to axum.
+//! The direct event-stream path: serves the simplest event-stream
+//! requests without hyper.
 //!
 //! An idle event stream is most of what a chat server holds, one per open
 //! tab. Served by hyper, each costs its connection's buffers (8 KiB to read
@@ -13,150 +13,82 @@
 //! straight to the socket, until the client leaves or the server shuts down.
 //!
 //! Everything else (other paths, a request split over packets, a request
-//! this module does not fully understand) goes to axum untouched, as the bytes were only peeked at, and axum's
-//! `/api/events` handler serves the same stream with the same [`Feed`].
+//! this module does not fully understand, a client over its stream limit)
+//! goes to hyper and axum untouched, as the bytes were only peeked at, and
+//! axum's `/api/events` handler serves the same stream with the same
+//! [`Feed`] and the same request rules ([`resume_after`], the site's host
+//! names, the per-client stream slots).
 
-use std::{io, net::SocketAddr, time::Duration};
+use std::{io, net::SocketAddr};
 
 use shared::MessageId;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-    sync::mpsc,
+    net::TcpStream,
 };
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     chat::Chat,
+    deadline::WRITE_TIMEOUT,
     headers,
     site::Site,
+    slots::StreamSlots,
     sse::{EVENTS_PATH, Feed, STREAM_HEADERS, resume_after},
 };
 
-/// The most request-head bytes looked at; longer heads go to axum.
+/// The most request-head bytes looked at; longer heads go to hyper.
 const PEEK_BYTES: usize = 4096;
-/// How long a new connection may stay silent before it goes to axum.
-const PEEK_WAIT: Duration = Duration::from_secs(5);
-/// How many accepted connections may wait for axum to take them.
-const HANDOFF_QUEUE: usize = 1024;
 
-/// A listener for `axum::serve` that keeps idle event streams cheap.
-pub struct Listener {
-    handoff: mpsc::Receiver<(TcpStream, SocketAddr)>,
-    local_addr: SocketAddr,
+/// What the direct path needs to serve a stream.
+#[derive(Clone, Debug)]
+pub struct DirectStreams {
+    pub chat: Chat,
+    pub site: Site,
+    pub slots: StreamSlots,
 }
 
-impl Listener {
-    /// Starts accepting on `listener`. Streams served here read the chat
-    /// and end when `shutdown` is cancelled, as axum's do.
-    pub fn new(
-        listener: TcpListener,
-        chat: Chat,
-        site: Site,
-        shutdown: CancellationToken,
-    ) -> io::Result<Self> {
-        let local_addr = listener.local_addr()?;
-        let (to_axum, handoff) = mpsc::channel(HANDOFF_QUEUE);
-        tokio::spawn(accept_loop(listener, chat, site, shutdown, to_axum));
-        Ok(Self {
-            handoff,
-            local_addr,
-        })
-    }
-}
-
-impl axum::serve::Listener for Listener {
-    type Io = TcpStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (TcpStream, SocketAddr) {
-        match self.handoff.recv().await {
-            Some(accepted) => accepted,
-            // The accept loop only stops once this listener is dropped or
-            // the server shuts down; until axum notices, accept nothing.
-            None => std::future::pending().await,
-        }
+impl DirectStreams {
+    /// Waits for the connection's first bytes and looks at them without
+    /// consuming them: `Some` if they are a whole stream request this
+    /// module serves (then [`Self::serve`] it), else the connection is for
+    /// hyper, untouched.
+    pub async fn peek(&self, stream: &TcpStream) -> Option<EventsRequest> {
+        // Allocated once bytes are there, on the heap, so that neither a
+        // quiet connection nor the long-lived stream task holds it.
+        stream.readable().await.ok()?;
+        let mut buffer = vec![0; PEEK_BYTES];
+        let peeked = stream.peek(&mut buffer).await.ok()?;
+        parse_events_request(&buffer[..peeked], &self.site)
     }
 
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.local_addr)
-    }
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    chat: Chat,
-    site: Site,
-    shutdown: CancellationToken,
-    to_axum: mpsc::Sender<(TcpStream, SocketAddr)>,
-) {
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = to_axum.closed() => break,
-            () = shutdown.cancelled() => break,
+    /// Serves the stream `request` asked for until it ends; or, when the
+    /// client holds as many streams as it may, gives the connection back
+    /// for axum to answer with the API's 429.
+    pub async fn serve(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        request: EventsRequest,
+        shutdown: &CancellationToken,
+    ) -> Option<TcpStream> {
+        let Some(slot) = self.slots.take(peer.ip()) else {
+            return Some(stream);
         };
-        match accepted {
-            Ok((stream, peer)) => {
-                tokio::spawn(triage(
-                    stream,
-                    peer,
-                    chat.clone(),
-                    site.clone(),
-                    shutdown.clone(),
-                    to_axum.clone(),
-                ));
-            }
-            Err(err) => {
-                // Out of file descriptors and the like: wait for some to close.
-                tracing::error!(error = %err, "accepting a connection failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
-
-/// Serves the connection's stream here if it asks for one in a way this
-/// module understands, else hands it to axum.
-async fn triage(
-    stream: TcpStream,
-    peer: SocketAddr,
-    chat: Chat,
-    site: Site,
-    shutdown: CancellationToken,
-    to_axum: mpsc::Sender<(TcpStream, SocketAddr)>,
-) {
-    if let Some(request) = peek_events_request(&stream, &site).await {
         tracing::debug!(%peer, resume_after = ?request.resume_after, "event stream");
-        let feed = Feed::open(&chat, request.resume_after);
+        let feed = Feed::open(&self.chat, request.resume_after, slot);
         serve_stream(stream, request.head_len, feed, shutdown).await;
-        return;
+        None
     }
-    // axum gone means the server is shutting down: the connection just closes.
-    let _ = to_axum.send((stream, peer)).await;
 }
 
 /// A request head this module serves: `GET /api/events` over HTTP/1.1,
 /// with no body and nothing it would have to interpret differently.
 #[derive(Debug, PartialEq, Eq)]
-struct EventsRequest {
+pub struct EventsRequest {
     /// The length of the request head, to be consumed before answering.
     head_len: usize,
     resume_after: Option<MessageId>,
-}
-
-/// Looks at what has arrived on `stream` without consuming it. A client
-/// that sends nothing for [`PEEK_WAIT`] is left to axum's own timeouts.
-async fn peek_events_request(stream: &TcpStream, site: &Site) -> Option<EventsRequest> {
-    tokio::time::timeout(PEEK_WAIT, stream.readable())
-        .await
-        .ok()?
-        .ok()?;
-    // Allocated once bytes are there, on the heap, so that neither a quiet
-    // connection nor the long-lived stream task holds it.
-    let mut buffer = vec![0; PEEK_BYTES];
-    let peeked = stream.peek(&mut buffer).await.ok()?;
-    parse_events_request(&buffer[..peeked], site)
 }
 
 /// The request in `bytes` if it is an events request this module serves.
@@ -215,7 +147,7 @@ async fn serve_stream(
     mut stream: TcpStream,
     head_len: usize,
     mut feed: Feed,
-    shutdown: CancellationToken,
+    shutdown: &CancellationToken,
 ) {
     // Every frame is written whole; do not let Nagle hold small ones back.
     let _ = stream.set_nodelay(true);
@@ -232,10 +164,14 @@ async fn serve_stream(
             // An event stream's client sends nothing more: any read, end of
             // file included, means it is gone or not speaking our protocol.
             _ = reader.read(&mut probe) => break,
-            frames = feed.next_frames() => match frames {
-                Some(frames) if writer.write_all(&frames).await.is_ok() => {}
-                _ => break,
-            },
+            frames = feed.next_frames() => {
+                let Some(frames) = frames else { break };
+                // A client that reads nothing for this long is gone or hostile.
+                match tokio::time::timeout(WRITE_TIMEOUT, writer.write_all(&frames)).await {
+                    Ok(Ok(())) => {}
+                    _ => break,
+                }
+            }
         }
     }
     let _ = writer.shutdown().await;
@@ -263,18 +199,53 @@ async fn discard(stream: &mut TcpStream, len: usize) -> io::Result<()> {
 mod tests {
     use tokio::io::AsyncBufReadExt;
 
+    use std::time::Duration;
+
+    use tokio::net::TcpListener;
+
     use super::*;
     use crate::{hub::Hub, testing::temp_store};
 
-    /// A listener on `127.0.0.1:0` over a fresh store, and its chat.
-    async fn listen() -> (tempfile::TempDir, SocketAddr, Chat, Listener) {
+    /// The direct path over a fresh store, and a listener on `127.0.0.1:0`.
+    async fn direct() -> (tempfile::TempDir, DirectStreams, TcpListener) {
         let (dir, store) = temp_store().await;
         let chat = Chat::start(store, Hub::default()).await.expect("chat");
+        let slots = StreamSlots::new(crate::slots::StreamsPerIp::default());
         let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = tcp.local_addr().expect("addr");
-        let listener =
-            Listener::new(tcp, chat.clone(), site(), CancellationToken::new()).expect("listener");
-        (dir, addr, chat, listener)
+        (
+            dir,
+            DirectStreams {
+                chat,
+                site: site(),
+                slots,
+            },
+            tcp,
+        )
+    }
+
+    /// Connects to `tcp`, sends `head`, and hands the accepted side to the
+    /// direct path; returns the client and what the path gave back.
+    async fn connect_and_triage(
+        direct: DirectStreams,
+        tcp: &TcpListener,
+        head: &'static [u8],
+    ) -> (TcpStream, tokio::task::JoinHandle<Option<TcpStream>>) {
+        let mut client = TcpStream::connect(tcp.local_addr().expect("addr"))
+            .await
+            .expect("connect");
+        client.write_all(head).await.expect("request");
+        let (accepted, peer) = tcp.accept().await.expect("accept");
+        let triage = tokio::spawn(async move {
+            match direct.peek(&accepted).await {
+                Some(request) => {
+                    direct
+                        .serve(accepted, peer, request, &CancellationToken::new())
+                        .await
+                }
+                None => Some(accepted),
+            }
+        });
+        (client, triage)
     }
 
     /// Waits (at most 5 s) until the hub has `n` subscribers.
@@ -291,12 +262,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_client_that_leaves_frees_its_subscription() {
-        let (_dir, addr, chat, _listener) = listen().await;
-        let mut client = TcpStream::connect(addr).await.expect("connect");
-        client
-            .write_all(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .expect("request");
+        let (_dir, direct, tcp) = direct().await;
+        let chat = direct.chat.clone();
+        let (mut client, triage) =
+            connect_and_triage(direct, &tcp, b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n").await;
         let mut status = String::new();
         tokio::io::BufReader::new(&mut client)
             .read_line(&mut status)
@@ -307,17 +276,17 @@ mod tests {
 
         drop(client);
         until_subscribers(&chat, 0).await;
+        assert!(triage.await.expect("task").is_none(), "served here");
     }
 
     #[tokio::test]
-    async fn other_requests_are_handed_to_axum_untouched() {
-        let (_dir, addr, _chat, mut listener) = listen().await;
+    async fn other_requests_are_passed_on_untouched() {
+        let (_dir, direct, tcp) = direct().await;
         let head = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-        let mut client = TcpStream::connect(addr).await.expect("connect");
-        client.write_all(head).await.expect("request");
-        let (mut handed, _) = axum::serve::Listener::accept(&mut listener).await;
+        let (_client, triage) = connect_and_triage(direct, &tcp, head).await;
+        let mut passed = triage.await.expect("task").expect("passed on");
         let mut received = vec![0; head.len()];
-        handed.read_exact(&mut received).await.expect("the request");
+        passed.read_exact(&mut received).await.expect("the request");
         assert_eq!(received, head);
     }
 

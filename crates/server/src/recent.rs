@@ -7,16 +7,22 @@
 //! commit and before the senders are answered, so a sender that reads
 //! history after its acknowledgement sees its own message.
 //!
+//! It also keeps each message's SSE frame (the same bytes the hub sends):
+//! a stream that resumes within the window replays these shared frames,
+//! so a replay costs a reference count per message, not a private copy.
+//!
 //! The window is right only while this process is the database's one
 //! writer, which the server is (see [`crate::chat`]).
 
 use std::{
     collections::VecDeque,
-    sync::{OnceLock, RwLock},
+    sync::{Arc, OnceLock, RwLock},
 };
 
 use bytes::Bytes;
 use shared::{ChatMessage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MessageId};
+
+use crate::hub::Published;
 
 /// The newest messages; shared by the writer and every reader.
 #[derive(Debug)]
@@ -29,6 +35,8 @@ struct Window {
     /// The newest `MAX_PAGE_SIZE` stored messages (all of them if fewer),
     /// oldest first.
     messages: VecDeque<ChatMessage>,
+    /// Each of `messages` framed as an SSE event, in the same order.
+    frames: VecDeque<Arc<Published>>,
     /// `messages`' newest [`DEFAULT_PAGE_SIZE`] as a JSON array, encoded
     /// by the first reader after a change (not by the writer after every
     /// commit, which would be wasted while sends outpace reads).
@@ -39,8 +47,10 @@ impl Recent {
     /// A window over `newest`: the store's latest [`MAX_PAGE_SIZE`]
     /// messages (all of them if fewer), oldest first.
     pub fn new(newest: Vec<ChatMessage>) -> Self {
+        let frames = newest.iter().map(|m| Arc::new(Published::new(m))).collect();
         let mut window = Window {
             messages: newest.into(),
+            frames,
             default_page: OnceLock::new(),
         };
         window.trim();
@@ -62,6 +72,25 @@ impl Recent {
         self.read().messages.back().map(|message| message.id)
     }
 
+    /// The frames of every message after `after`, oldest first, if the
+    /// window holds all of them: it holds every message ever stored while
+    /// it is not full, and otherwise every one from its oldest on.
+    pub fn frames_after(&self, after: MessageId) -> Option<Vec<Arc<Published>>> {
+        let window = self.read();
+        let holds_all = window.messages.len() < MAX_PAGE_SIZE as usize
+            || window
+                .messages
+                .front()
+                .is_some_and(|oldest| oldest.id <= after + 1);
+        if !holds_all {
+            return None;
+        }
+        let start = window
+            .messages
+            .partition_point(|message| message.id <= after);
+        Some(window.frames.range(start..).cloned().collect())
+    }
+
     /// The JSON of `latest(DEFAULT_PAGE_SIZE)`, shared, not re-encoded.
     pub fn default_page_json(&self) -> Bytes {
         let window = self.read();
@@ -71,14 +100,20 @@ impl Recent {
             .clone()
     }
 
-    /// Adds messages just committed, in id order.
-    pub fn extend<'a>(&self, committed: impl IntoIterator<Item = &'a ChatMessage>) {
+    /// Adds messages just committed, in id order, with their frames.
+    pub fn extend<'a>(
+        &self,
+        committed: impl IntoIterator<Item = (&'a ChatMessage, &'a Arc<Published>)>,
+    ) {
         let mut window = self
             .window
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let before = window.messages.len();
-        window.messages.extend(committed.into_iter().cloned());
+        for (message, frame) in committed {
+            window.messages.push_back(message.clone());
+            window.frames.push_back(Arc::clone(frame));
+        }
         if window.messages.len() != before {
             window.trim();
             window.default_page = OnceLock::new();
@@ -98,6 +133,7 @@ impl Window {
     fn trim(&mut self) {
         let excess = self.messages.len().saturating_sub(MAX_PAGE_SIZE as usize);
         self.messages.drain(..excess);
+        self.frames.drain(..excess);
     }
 
     fn encode_default_page(&self) -> Bytes {
@@ -119,10 +155,48 @@ mod tests {
         page.iter().map(|m| m.id).collect()
     }
 
+    /// Adds `messages` to `recent` as the writer does; returns their frames.
+    fn commit(recent: &Recent, messages: &[ChatMessage]) -> Vec<Arc<Published>> {
+        let frames: Vec<_> = messages
+            .iter()
+            .map(|m| Arc::new(Published::new(m)))
+            .collect();
+        recent.extend(messages.iter().zip(&frames));
+        frames
+    }
+
+    fn frame_ids(frames: Option<Vec<Arc<Published>>>) -> Option<Vec<i64>> {
+        frames.map(|frames| frames.iter().map(|f| f.id).collect())
+    }
+
+    #[test]
+    fn a_window_not_yet_full_replays_everything() {
+        let recent = Recent::new((1..=5).map(message).collect());
+        assert_eq!(frame_ids(recent.frames_after(0)), Some(vec![1, 2, 3, 4, 5]));
+        assert_eq!(frame_ids(recent.frames_after(3)), Some(vec![4, 5]));
+        assert_eq!(frame_ids(recent.frames_after(9)), Some(vec![]));
+    }
+
+    #[test]
+    fn a_full_window_replays_only_from_its_oldest_message() {
+        let max = i64::from(MAX_PAGE_SIZE);
+        let recent = Recent::new((1..=max).map(message).collect());
+        let committed = commit(&recent, &[message(max + 1), message(max + 2)]);
+        // Holds 3..=max+2: after 1 it starts at 2, which is gone.
+        assert!(recent.frames_after(1).is_none());
+        let replay = frame_ids(recent.frames_after(2)).expect("held");
+        assert_eq!(replay.first(), Some(&3));
+        assert_eq!(replay.len(), MAX_PAGE_SIZE as usize);
+        // The frames are the very bytes the hub sends.
+        let frames = recent.frames_after(max + 1).expect("held");
+        assert_eq!(frames.len(), 1);
+        assert!(Arc::ptr_eq(&frames[0], &committed[1]), "shared, not copied");
+    }
+
     #[test]
     fn latest_returns_the_newest_messages_oldest_first() {
         let recent = Recent::new((1..=5).map(message).collect());
-        recent.extend(&[message(6), message(7)]);
+        commit(&recent, &[message(6), message(7)]);
         assert_eq!(ids(&recent.latest(3)), [5, 6, 7]);
         assert_eq!(recent.newest_id(), Some(7));
         assert_eq!(ids(&recent.latest(50)), [1, 2, 3, 4, 5, 6, 7]);
@@ -132,7 +206,7 @@ mod tests {
     fn window_keeps_at_most_the_largest_page() {
         let max = i64::from(MAX_PAGE_SIZE);
         let recent = Recent::new((1..=max).map(message).collect());
-        recent.extend(&[message(max + 1), message(max + 2)]);
+        commit(&recent, &[message(max + 1), message(max + 2)]);
         let page = recent.latest(MAX_PAGE_SIZE);
         assert_eq!(page.len(), MAX_PAGE_SIZE as usize);
         assert_eq!(page.first().map(|m| m.id), Some(3));
@@ -142,7 +216,7 @@ mod tests {
     #[test]
     fn default_page_json_follows_every_commit() {
         let recent = Recent::new((1..=60).map(message).collect());
-        recent.extend(&[message(61)]);
+        commit(&recent, &[message(61)]);
         let decoded: Vec<ChatMessage> =
             serde_json::from_slice(&recent.default_page_json()).expect("JSON array");
         assert_eq!(decoded, recent.latest(DEFAULT_PAGE_SIZE));

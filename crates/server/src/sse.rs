@@ -14,12 +14,12 @@
 //! framed once by the hub, and every stream sends those same bytes, so a
 //! delivery costs a reference count, not an allocation and a copy.
 
-use std::{collections::VecDeque, convert::Infallible, sync::Arc, time::Duration};
+use std::{collections::VecDeque, convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
     Router,
     body::Body,
-    extract::{RawQuery, State},
+    extract::{ConnectInfo, RawQuery, State},
     http::HeaderMap,
     response::Response,
     routing::get,
@@ -36,14 +36,14 @@ use tokio::{
     time::Instant,
 };
 
-use crate::{AppState, chat::Chat, error::ApiError, hub::Published, store::Store};
+use crate::{AppState, chat::Chat, error::ApiError, hub::Published, slots::StreamSlot};
 
 /// The keep-alive sent every [`KEEP_ALIVE_SECS`]: a named event rather than
 /// a comment, so that the page can tell a quiet stream from a dead one.
 pub const PING_FRAME: &[u8] = b"event: ping\ndata: keep-alive\n\n";
 
 /// Up to how many bytes of waiting messages go out in one write.
-const BATCH_BYTES: usize = 32 * 1024;
+const BATCH_BYTES: usize = 16 * 1024;
 
 /// The shortest time between two writes to one stream while messages keep
 /// coming. A message after a quiet spell goes out at once; one that
@@ -53,8 +53,12 @@ const BATCH_BYTES: usize = 32 * 1024;
 /// fan-out costs, at the price of at most this much added latency.
 const COALESCE: Duration = Duration::from_millis(25);
 
-/// How many stored messages one catch-up query reads.
-const CATCH_UP_PAGE: u32 = 500;
+/// How many stored messages one catch-up query reads, when what a stream
+/// missed is older than the in-memory window. Small, because a stream that
+/// does not read holds its page until its write times out: at most 4
+/// frames of the largest message, about 33 KB, per stream. Within the
+/// window a replay shares the window's frames and holds nothing of its own.
+const CATCH_UP_PAGE: u32 = 4;
 
 /// Where the stream is served.
 pub(crate) const EVENTS_PATH: &str = "/api/events";
@@ -74,6 +78,7 @@ pub fn router() -> Router<AppState> {
 
 async fn stream_events(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -82,7 +87,11 @@ async fn stream_events(
         .iter()
         .map(|value| value.as_bytes());
     let resume_after = resume_after(query.as_deref(), last_event_ids)?;
-    let feed = Feed::open(&state.chat, resume_after);
+    let slot = state
+        .stream_slots
+        .take(peer.ip())
+        .ok_or(ApiError::TooManyStreams)?;
+    let feed = Feed::open(&state.chat, resume_after, slot);
     let frames = feed
         .into_stream()
         .map(Ok::<_, Infallible>)
@@ -135,7 +144,7 @@ pub(crate) fn resume_after<'a>(
 /// One subscriber's position: what it has been sent, and where the next
 /// message comes from (the store while catching up, else the hub).
 pub(crate) struct Feed {
-    store: Store,
+    chat: Chat,
     live: broadcast::Receiver<Arc<Published>>,
     /// The newest id sent (or, before the first, the newest one not wanted).
     last_sent: Option<MessageId>,
@@ -147,6 +156,8 @@ pub(crate) struct Feed {
     keep_alive: tokio::time::Interval,
     /// When the last frames were handed out, for [`COALESCE`].
     last_write: Option<Instant>,
+    /// The client's stream slot, given back when the feed is dropped.
+    _slot: Option<StreamSlot>,
 }
 
 impl Feed {
@@ -155,20 +166,18 @@ impl Feed {
     /// else after the newest stored message. Subscribing first means no
     /// message can slip between the two: the writer records a message as
     /// the newest before it publishes it.
-    pub(crate) fn open(chat: &Chat, resume_after: Option<MessageId>) -> Self {
+    /// The stream holds its client's `slot` until it ends.
+    pub(crate) fn open(chat: &Chat, resume_after: Option<MessageId>, slot: StreamSlot) -> Self {
         let live = chat.hub().subscribe();
         // Only messages from now on: everything up to the newest stored one is history.
         let start_after = resume_after.or_else(|| chat.newest_id());
-        Self::new(
-            chat.store().clone(),
-            live,
-            start_after,
-            resume_after.is_some(),
-        )
+        let mut feed = Self::new(chat.clone(), live, start_after, resume_after.is_some());
+        feed._slot = Some(slot);
+        feed
     }
 
     fn new(
-        store: Store,
+        chat: Chat,
         live: broadcast::Receiver<Arc<Published>>,
         last_sent: Option<MessageId>,
         catching_up: bool,
@@ -177,13 +186,14 @@ impl Feed {
         let mut keep_alive = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Self {
-            store,
+            chat,
             live,
             last_sent,
             backlog: VecDeque::new(),
             catching_up,
             keep_alive,
             last_write: None,
+            _slot: None,
         }
     }
 
@@ -212,8 +222,11 @@ impl Feed {
     /// [`BATCH_BYTES`]), so that a subscriber that fell behind catches up
     /// in a few large writes rather than one small write per message.
     fn batch(&mut self, first: Bytes) -> Bytes {
-        let mut batch: Option<BytesMut> = None;
-        while batch.as_ref().map_or(first.len(), BytesMut::len) < BATCH_BYTES {
+        // The frames are gathered first (each a reference count) so that
+        // the one copy is allocated at its exact size.
+        let mut frames = vec![first];
+        let mut len = frames[0].len();
+        while len < BATCH_BYTES {
             let published = match self.backlog.pop_front() {
                 Some(published) => published,
                 None if self.catching_up => break,
@@ -231,11 +244,17 @@ impl Feed {
                 },
             };
             self.last_sent = Some(published.id);
-            batch
-                .get_or_insert_with(|| BytesMut::from(&first[..]))
-                .extend_from_slice(&published.frame);
+            len += published.frame.len();
+            frames.push(published.frame.clone());
         }
-        batch.map_or(first, BytesMut::freeze)
+        if frames.len() == 1 {
+            return frames.pop().unwrap_or_default();
+        }
+        let mut batch = BytesMut::with_capacity(len);
+        for frame in &frames {
+            batch.extend_from_slice(frame);
+        }
+        batch.freeze()
     }
 
     /// The next frame: a message in id order or a keep-alive; `None` when
@@ -249,9 +268,16 @@ impl Feed {
             }
             if self.catching_up {
                 let after = self.last_sent.unwrap_or(0);
-                match self.store.after(after, CATCH_UP_PAGE).await {
+                // Within the window: its shared frames, all at once.
+                if let Some(frames) = self.chat.frames_after(after) {
+                    self.catching_up = false;
+                    self.backlog.extend(frames);
+                    continue;
+                }
+                // Older: a small page from the store, the rest next time.
+                match self.chat.store().after(after, CATCH_UP_PAGE).await {
                     Ok(page) => {
-                        self.catching_up = page.len() == CATCH_UP_PAGE as usize;
+                        self.catching_up = !page.is_empty();
                         self.backlog
                             .extend(page.iter().map(|m| Arc::new(Published::new(m))));
                     }
@@ -315,6 +341,10 @@ mod tests {
         }
     }
 
+    fn published(id: MessageId) -> Arc<Published> {
+        Arc::new(Published::new(&message(id)))
+    }
+
     fn ids(frames: &Bytes) -> Vec<MessageId> {
         String::from_utf8_lossy(frames)
             .lines()
@@ -326,26 +356,27 @@ mod tests {
     async fn messages_arriving_soon_after_a_write_go_out_together() {
         let (_dir, store) = temp_store().await;
         let hub = Hub::default();
-        let mut feed = Feed::new(store, hub.subscribe(), None, false);
+        let chat = Chat::start(store, hub.clone()).await.expect("chat");
+        let mut feed = Feed::new(chat, hub.subscribe(), None, false);
         // From here on, sleeping advances the clock at once.
         tokio::time::pause();
 
-        hub.publish(&message(1));
+        hub.publish(published(1));
         assert_eq!(ids(&feed.next_frames().await.expect("frames")), [1]);
         // Right after that write: these wait out the window, then go as one.
-        hub.publish(&message(2));
+        hub.publish(published(2));
         let next = tokio::spawn(async move {
             let frames = feed.next_frames().await.expect("frames");
             (frames, feed)
         });
         tokio::task::yield_now().await;
-        hub.publish(&message(3));
+        hub.publish(published(3));
         let (frames, mut feed) = next.await.expect("task");
         assert_eq!(ids(&frames), [2, 3]);
 
         // After a quiet spell, a message goes out on its own.
         tokio::time::sleep(COALESCE * 2).await;
-        hub.publish(&message(4));
+        hub.publish(published(4));
         assert_eq!(ids(&feed.next_frames().await.expect("frames")), [4]);
     }
 }

@@ -23,6 +23,10 @@ pub struct ErrorDetail {
     pub field: Option<Field>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<Rule>,
+    /// For `rate_limited`: how long to wait before sending again, in
+    /// milliseconds (the `Retry-After` header has it in whole seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 impl ErrorBody {
@@ -33,6 +37,7 @@ impl ErrorBody {
                 message: message.into(),
                 field: None,
                 rule: None,
+                retry_after_ms: None,
             },
         }
     }
@@ -49,8 +54,8 @@ impl ErrorBody {
             "unsupported_media_type" => 415,
             "wrong_host" => 421,
             "validation" | "invalid_body" => 422,
-            "rate_limited" => 429,
-            "unavailable" => 503,
+            "rate_limited" | "too_many_streams" => 429,
+            "unavailable" | "busy" => 503,
             _ => 500,
         }
     }
@@ -64,6 +69,7 @@ impl From<&ValidationError> for ErrorBody {
                 message: err.to_string(),
                 field: Some(err.field),
                 rule: Some(err.rule),
+                retry_after_ms: None,
             },
         }
     }

@@ -6,7 +6,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
-use server::{config::Config, store::Durability};
+use server::{config::Config, rate::SendLimit, slots::StreamsPerIp, store::Durability};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 /// A server running on its own port and database file.
@@ -33,15 +33,33 @@ pub async fn spawn_app(database: PathBuf) -> TestApp {
 /// Starts a server on `database` and waits until it accepts requests, or
 /// returns why it stopped before that.
 pub async fn try_spawn_app(database: PathBuf) -> anyhow::Result<TestApp> {
+    try_spawn_app_with(database, |_| {}).await
+}
+
+/// Like [`spawn_app`], with the test's own settings (limits, say).
+pub async fn spawn_app_with(database: PathBuf, configure: impl FnOnce(&mut Config)) -> TestApp {
+    try_spawn_app_with(database, configure)
+        .await
+        .expect("server starts")
+}
+
+async fn try_spawn_app_with(
+    database: PathBuf,
+    configure: impl FnOnce(&mut Config),
+) -> anyhow::Result<TestApp> {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
-    let config = Config {
+    let mut config = Config {
         addr,
         database_url: format!("sqlite://{}", database.display()),
         site_root: "target/site".into(),
         public_url: None,
+        send_limit: SendLimit::Off,
+        streams_per_ip: StreamsPerIp::default(),
+        max_connections: None,
         durability: Durability::Full,
     };
+    configure(&mut config);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         server::run(listener, &config, async {

@@ -1,0 +1,145 @@
+//! A connection whose writes may not stay blocked for long.
+//!
+//! A client that stops reading leaves the server's writes pending once the
+//! socket's buffers are full; the stream behind them would hold its buffers
+//! for as long as the client stays. [`WriteDeadline`] fails a write that
+//! has made no progress for [`WRITE_TIMEOUT`], which ends the connection
+//! (hyper closes it; the direct stream path stops). A browser that was only
+//! asleep resumes by id when it wakes up.
+
+use std::{
+    io,
+    pin::Pin,
+    task::{Context, Poll, ready},
+    time::Duration,
+};
+
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    time::Sleep,
+};
+
+/// How long a write may make no progress before the connection ends.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `io`, with every write failing after [`WriteDeadline::new`]'s timeout
+/// without progress.
+#[derive(Debug)]
+pub struct WriteDeadline<T> {
+    io: T,
+    timeout: Duration,
+    /// Running while a write is pending; cleared by any progress.
+    blocked: Option<Pin<Box<Sleep>>>,
+}
+
+impl<T> WriteDeadline<T> {
+    pub fn new(io: T, timeout: Duration) -> Self {
+        Self {
+            io,
+            timeout,
+            blocked: None,
+        }
+    }
+
+    /// Passes a finished write through; starts or checks the clock while
+    /// it is pending.
+    fn watch<R>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
+        if poll.is_ready() {
+            self.blocked = None;
+            return poll;
+        }
+        let timeout = self.timeout;
+        let blocked = self
+            .blocked
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        ready!(blocked.as_mut().poll(cx));
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the client read nothing for too long",
+        )))
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for WriteDeadline<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.watch(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.watch(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.io).poll_flush(cx);
+        self.watch(cx, poll)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_blocked_past_the_timeout_fails() {
+        // A pipe of 64 bytes whose other end never reads.
+        let (near, _far) = tokio::io::duplex(64);
+        let mut io = WriteDeadline::new(near, WRITE_TIMEOUT);
+        io.write_all(&[0; 64]).await.expect("fits the buffer");
+        let started = tokio::time::Instant::now();
+        let err = io.write_all(&[0; 1]).await.expect_err("blocked for good");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(started.elapsed(), WRITE_TIMEOUT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_reader_that_keeps_reading_is_not_cut_off() {
+        use tokio::io::AsyncReadExt;
+        let (near, mut far) = tokio::io::duplex(64);
+        let mut io = WriteDeadline::new(near, WRITE_TIMEOUT);
+        let reader = tokio::spawn(async move {
+            let mut chunk = [0; 64];
+            let mut total = 0;
+            while total < 640 {
+                // Reads a buffer's worth every 20 s: slower than the writer,
+                // never silent for the whole timeout.
+                tokio::time::sleep(Duration::from_secs(20)).await;
+                total += far.read(&mut chunk).await.expect("reads");
+            }
+            total
+        });
+        io.write_all(&[0; 640])
+            .await
+            .expect("every write progresses in time");
+        assert_eq!(reader.await.expect("reader"), 640);
+    }
+}

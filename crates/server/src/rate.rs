@@ -1,0 +1,221 @@
+//! How fast one client may send: a token bucket per client (GCRA, from
+//! `governor`), 10 messages a second with a burst of 20 by default.
+//!
+//! Without it one client could store thousands of maximum-size messages a
+//! second and push them to every open tab. A send over the limit is
+//! refused with 429 and `Retry-After` before its body is read; nothing is
+//! stored, and the page's outbox waits that long and sends it again under
+//! the same `client_id`.
+//!
+//! A client is its IP address (an IPv6 client, its /64: one host usually
+//! holds a whole /64). Once there are accounts, a signed-in sender will be
+//! counted per account instead.
+
+use std::{
+    net::{IpAddr, Ipv6Addr, SocketAddr},
+    num::NonZeroU32,
+    str::FromStr,
+    sync::Arc,
+    time::Duration,
+};
+
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::Method,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use governor::{
+    DefaultKeyedRateLimiter, Quota,
+    clock::{Clock, DefaultClock},
+};
+use leptos::server_fn::ServerFn;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::ApiError;
+
+/// The paths a message is sent to: the JSON API and the page's server function.
+const SEND_PATHS: [&str; 2] = ["/api/messages", <app::api::SendMessage as ServerFn>::PATH];
+
+/// How often clients that have not sent for a while are forgotten.
+const FORGET_EVERY: Duration = Duration::from_secs(60);
+
+/// `--send-limit`: messages per second and burst, or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendLimit {
+    Off,
+    PerSecond { rate: NonZeroU32, burst: NonZeroU32 },
+}
+
+impl Default for SendLimit {
+    fn default() -> Self {
+        Self::PerSecond {
+            rate: NonZeroU32::new(10).expect("not zero"),
+            burst: NonZeroU32::new(20).expect("not zero"),
+        }
+    }
+}
+
+impl FromStr for SendLimit {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        if value.eq_ignore_ascii_case("off") {
+            return Ok(Self::Off);
+        }
+        let bad =
+            || format!("expected `off` or `<per second>,<burst>` such as `10,20`, got `{value}`");
+        let (rate, burst) = value.split_once(',').ok_or_else(bad)?;
+        Ok(Self::PerSecond {
+            rate: rate.trim().parse().map_err(|_| bad())?,
+            burst: burst.trim().parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+impl std::fmt::Display for SendLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Off => f.write_str("off"),
+            Self::PerSecond { rate, burst } => write!(f, "{rate},{burst}"),
+        }
+    }
+}
+
+/// The send limit of every client; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SendLimiter {
+    buckets: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+}
+
+impl SendLimiter {
+    /// A limiter for `limit`. While `shutdown` is not cancelled, a task
+    /// forgets clients whose buckets are full again, so that memory follows
+    /// the clients of the last minute, not every client ever seen.
+    pub fn start(limit: SendLimit, shutdown: CancellationToken) -> Self {
+        let SendLimit::PerSecond { rate, burst } = limit else {
+            return Self { buckets: None };
+        };
+        let buckets = Arc::new(DefaultKeyedRateLimiter::keyed(
+            Quota::per_second(rate).allow_burst(burst),
+        ));
+        let forget = Arc::clone(&buckets);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(FORGET_EVERY);
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    _ = every.tick() => {
+                        forget.retain_recent();
+                        forget.shrink_to_fit();
+                    }
+                }
+            }
+        });
+        Self {
+            buckets: Some(buckets),
+        }
+    }
+
+    /// Takes one send from `client`'s bucket, or says how long until one is there.
+    pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
+        let Some(buckets) = &self.buckets else {
+            return Ok(());
+        };
+        buckets
+            .check_key(&client_key(client))
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+/// The bucket a client's sends go to: its IPv4 address, or its IPv6 /64.
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
+
+/// Middleware: refuses a send over its client's limit with 429.
+pub async fn limit_sends(
+    State(limiter): State<SendLimiter>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let is_send = request.method() == Method::POST && SEND_PATHS.contains(&request.uri().path());
+    if is_send {
+        let client = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+        if let Err(wait) = limiter.check(client) {
+            return ApiError::RateLimited(wait).into_response();
+        }
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(rate: u32, burst: u32) -> SendLimiter {
+        let limit = format!("{rate},{burst}").parse().expect("limit");
+        SendLimiter::start(limit, CancellationToken::new())
+    }
+
+    #[test]
+    fn limits_are_read_from_the_flag() {
+        assert_eq!("off".parse(), Ok(SendLimit::Off));
+        assert_eq!("10,20".parse::<SendLimit>(), Ok(SendLimit::default()));
+        assert_eq!(SendLimit::default().to_string(), "10,20");
+        for bad in ["", "10", "0,20", "10,0", "ten,20", "-1,2"] {
+            assert!(bad.parse::<SendLimit>().is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_burst_passes_then_the_next_send_must_wait() {
+        let limiter = limiter(10, 20);
+        let ada = IpAddr::from([10, 0, 0, 1]);
+        for _ in 0..20 {
+            limiter.check(ada).expect("within the burst");
+        }
+        let wait = limiter.check(ada).expect_err("over the burst");
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_millis(100),
+            "{wait:?}"
+        );
+        // Another client has a bucket of its own.
+        limiter
+            .check(IpAddr::from([10, 0, 0, 2]))
+            .expect("own bucket");
+    }
+
+    #[tokio::test]
+    async fn off_never_refuses() {
+        let limiter = SendLimiter::start(SendLimit::Off, CancellationToken::new());
+        for _ in 0..1000 {
+            limiter
+                .check(IpAddr::from([10, 0, 0, 1]))
+                .expect("no limit");
+        }
+    }
+
+    #[test]
+    fn an_ipv6_host_is_its_64_prefix() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().expect("ip");
+        let other: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key(other));
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().expect("ip");
+        assert_eq!(client_key(mapped), IpAddr::from([10, 0, 0, 1]));
+    }
+}

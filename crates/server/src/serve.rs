@@ -1,0 +1,183 @@
+//! Accepting connections, within bounds an operator can count on.
+//!
+//! - **The open-file limit** is raised to its hard maximum at start (both
+//!   are logged): every connection is a file descriptor.
+//! - **Connections are capped** below that limit (`--max-connections`, by
+//!   default the limit less [`RESERVED_FILES`] for the database and logs).
+//!   A connection over the cap is answered `503` and closed at once, so the
+//!   server never runs out of descriptors and can always accept.
+//! - **A request head must be complete within [`HEAD_TIMEOUT`]** of the
+//!   connection's start (and each later one within the same time of the
+//!   previous response; an idle keep-alive connection closes after it too),
+//!   and may be at most [`MAX_HEAD_BYTES`] long (`431` otherwise).
+//! - **Writes that make no progress for 30 s end the connection** (see
+//!   [`crate::deadline`]).
+//!
+//! Each connection first goes to the direct event-stream path
+//! ([`crate::listener`]), which serves it if it is a plain stream request;
+//! otherwise hyper serves it with the axum router.
+
+use std::{io, net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::{ConnectInfo, Request},
+    response::IntoResponse,
+};
+use hyper::body::Incoming;
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    service::TowerToHyperService,
+};
+use tokio::{
+    io::AsyncWriteExt,
+    net::{TcpListener, TcpStream},
+    sync::Semaphore,
+    time::Instant,
+};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tower::ServiceExt;
+
+use crate::{
+    SHUTDOWN_GRACE,
+    deadline::{WRITE_TIMEOUT, WriteDeadline},
+    error::ApiError,
+    listener::DirectStreams,
+};
+
+/// How long a client has to send a whole request head.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest request head read (hyper's read buffer; at least 8 KiB).
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// File descriptors kept free of connections: database, logs, the listener.
+pub const RESERVED_FILES: u64 = 64;
+
+/// Raises the soft open-file limit to the hard one and returns how many
+/// connections fit below it.
+pub fn raise_open_file_limit() -> io::Result<usize> {
+    let (soft, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE)?;
+    let raised = rlimit::increase_nofile_limit(hard)?;
+    tracing::info!(
+        soft_before = soft,
+        hard,
+        soft_now = raised,
+        "open-file limit"
+    );
+    let connections = raised.saturating_sub(RESERVED_FILES).max(16);
+    Ok(usize::try_from(connections).unwrap_or(usize::MAX))
+}
+
+/// Serves `listener` until `shutdown` is cancelled, then waits (at most
+/// [`SHUTDOWN_GRACE`]) for open connections to finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    direct: DirectStreams,
+    max_connections: usize,
+    shutdown: CancellationToken,
+) {
+    let connections = Arc::new(Semaphore::new(max_connections));
+    let tracker = TaskTracker::new();
+    let direct = Arc::new(direct);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Only if descriptors ran out outside the cap's reach.
+                    tracing::error!(error = %err, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+            tracker.spawn(refuse_busy(stream));
+            continue;
+        };
+        let (router, direct, shutdown) = (router.clone(), Arc::clone(&direct), shutdown.clone());
+        tracker.spawn(async move {
+            serve_connection(stream, peer, router, &direct, shutdown).await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracker.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("open connections did not finish in time; closing them");
+    }
+}
+
+/// Over the connection cap: a `503` and the door closes.
+async fn refuse_busy(mut stream: TcpStream) {
+    tracing::warn!("connection cap reached; refusing a connection");
+    let response = ApiError::Busy.into_response();
+    let body = axum::body::to_bytes(response.into_body(), 1024)
+        .await
+        .unwrap_or_default();
+    let head = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    let write = async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(&body).await?;
+        stream.shutdown().await
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    direct: &DirectStreams,
+    shutdown: CancellationToken,
+) {
+    let started = Instant::now();
+    // The first bytes, looked at within the head timeout; nothing at all
+    // by then means the head cannot be complete.
+    let peeked = tokio::select! {
+        () = shutdown.cancelled() => return,
+        peeked = tokio::time::timeout(HEAD_TIMEOUT, direct.peek(&stream)) => peeked,
+    };
+    let Ok(request) = peeked else { return };
+    let stream = match request {
+        Some(request) => match direct.serve(stream, peer, request, &shutdown).await {
+            Some(refused) => refused,
+            None => return,
+        },
+        None => stream,
+    };
+    // What is left of the first head's time (at least a second).
+    let head_timeout = HEAD_TIMEOUT
+        .saturating_sub(started.elapsed())
+        .max(Duration::from_secs(1));
+    let service = router.map_request(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request
+    });
+    let io = TokioIo::new(WriteDeadline::new(stream, WRITE_TIMEOUT));
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(head_timeout)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .serve_connection(io, TowerToHyperService::new(service));
+    tokio::pin!(connection);
+    let served = tokio::select! {
+        served = connection.as_mut() => served,
+        () = shutdown.cancelled() => {
+            // Finish the request in flight, take no other.
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(err) = served {
+        tracing::debug!(%peer, error = %err, "connection ended");
+    }
+}

@@ -1,0 +1,209 @@
+//! No one client can exhaust the server: sends are rate-limited, streams
+//! per client and connections are capped, request heads must come whole,
+//! soon, and small.
+
+mod support;
+
+use std::{
+    net::SocketAddr,
+    num::NonZeroU32,
+    time::{Duration, Instant},
+};
+
+use leptos::server_fn::ServerFn;
+use serde_json::json;
+use server::{rate::SendLimit, slots::StreamsPerIp};
+use support::{error_body, spawn_app_with, temp_database};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+const SEND: &str = <app::api::SendMessage as ServerFn>::PATH;
+
+/// Sends `head` on a fresh connection and returns the response's status line.
+async fn status_line(addr: SocketAddr, head: &str) -> String {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("request");
+    read_status(&mut stream).await
+}
+
+async fn read_status(stream: &mut TcpStream) -> String {
+    let mut response = vec![0; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut response))
+        .await
+        .expect("an answer within 10 s")
+        .expect("response");
+    let text = String::from_utf8_lossy(&response[..n]).into_owned();
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn sends_over_the_limit_get_429_with_retry_after_and_are_not_stored() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app_with(db, |config| {
+        config.send_limit = SendLimit::PerSecond {
+            rate: NonZeroU32::new(1).expect("1"),
+            burst: NonZeroU32::new(3).expect("3"),
+        };
+    })
+    .await;
+    for i in 0..3 {
+        app.send("ada", &format!("m{i}")).await;
+    }
+    let response = app
+        .post(&json!({ "username": "ada", "text": "one too many" }))
+        .await;
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    let body = error_body(response).await;
+    assert_eq!(body["error"]["code"], "rate_limited");
+    assert!(
+        body["error"]["retry_after_ms"]
+            .as_u64()
+            .is_some_and(|ms| ms > 0 && ms <= 1000)
+    );
+
+    // The page's server function counts against the same bucket.
+    let call = app
+        .call(SEND)
+        .json(&json!({ "username": "ada", "text": "via the page", "client_id": uuid::Uuid::now_v7() }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(call.status(), 429);
+    assert_eq!(error_body(call).await["error"]["code"], "rate_limited");
+    assert_eq!(app.history("").await.len(), 3);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn streams_over_the_per_client_limit_get_429_on_either_path() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app_with(db, |config| {
+        config.streams_per_ip = StreamsPerIp::AtMost(NonZeroU32::new(2).expect("2"));
+    })
+    .await;
+    let direct = app.events_on_new_connection("", None).await;
+    let by_axum = app.events("", None).await;
+
+    let head = format!("GET /api/events HTTP/1.1\r\nHost: {}\r\n\r\n", app.addr);
+    assert_eq!(
+        status_line(app.addr, &head).await,
+        "HTTP/1.1 429 Too Many Requests"
+    );
+    let refused = app
+        .client
+        .get(app.url("/api/events"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status(), 429);
+    assert_eq!(
+        error_body(refused).await["error"]["code"],
+        "too_many_streams"
+    );
+
+    // A stream that ends gives its slot back.
+    drop(direct);
+    drop(by_axum);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let status = status_line(app.addr, &head).await;
+        if status == "HTTP/1.1 200 OK" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no slot came back: {status}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_are_answered_503() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app_with(db, |config| config.max_connections = Some(3)).await;
+    // The client's pooled keep-alive connection from start-up holds one.
+    let idle: Vec<TcpStream> =
+        futures::future::join_all((0..2).map(|_| TcpStream::connect(app.addr)))
+            .await
+            .into_iter()
+            .map(|stream| stream.expect("connect"))
+            .collect();
+    let head = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", app.addr);
+    assert_eq!(
+        status_line(app.addr, &head).await,
+        "HTTP/1.1 503 Service Unavailable"
+    );
+
+    drop(idle);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while status_line(app.addr, &head).await != "HTTP/1.1 200 OK" {
+        assert!(Instant::now() < deadline, "the cap did not free up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_heads_over_16_kib_are_refused() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app_with(db, |_| {}).await;
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nHost: {}\r\nx-padding: {}\r\n\r\n",
+        app.addr,
+        "a".repeat(20 * 1024)
+    );
+    assert_eq!(
+        status_line(app.addr, &head).await,
+        "HTTP/1.1 431 Request Header Fields Too Large"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn connections_that_never_finish_their_request_head_are_closed() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app_with(db, |_| {}).await;
+    let started = Instant::now();
+    let mut connections = Vec::new();
+    for i in 0..30 {
+        let mut stream = TcpStream::connect(app.addr).await.expect("connect");
+        // A third send nothing, a third a head without its blank line, a
+        // third a stream request without it (the direct path's).
+        let partial = match i % 3 {
+            0 => String::new(),
+            1 => format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n", app.addr),
+            _ => format!("GET /api/events HTTP/1.1\r\nHost: {}\r\n", app.addr),
+        };
+        stream.write_all(partial.as_bytes()).await.expect("write");
+        connections.push(stream);
+    }
+    // Meanwhile everyone else is served.
+    let head = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", app.addr);
+    assert_eq!(status_line(app.addr, &head).await, "HTTP/1.1 200 OK");
+
+    let closed = futures::future::join_all(connections.iter_mut().map(|stream| async {
+        let mut rest = Vec::new();
+        tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut rest))
+            .await
+            .map(|read| (read.is_ok(), rest.len()))
+    }))
+    .await;
+    for (i, closed) in closed.into_iter().enumerate() {
+        let (clean, answered) = closed.unwrap_or_else(|_| panic!("connection {i} was held open"));
+        assert!(clean || answered == 0, "connection {i}");
+    }
+    // Closed by the head timeout, not at once.
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "{:?}",
+        started.elapsed()
+    );
+    app.shutdown().await;
+}
