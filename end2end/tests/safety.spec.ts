@@ -1,5 +1,6 @@
 // Text is shown as text, never run as HTML; the page runs only its own
 // scripts; other sites cannot post through it; names cannot hide.
+import * as crypto from "node:crypto";
 import { expect, test } from "@playwright/test";
 import { bubbles, openChat, send, sendError, subtitle, unique, usernameInput } from "./fixtures/chat";
 
@@ -59,18 +60,32 @@ test("another site's page cannot post through a visitor's browser", async ({ pag
   await send(page, unique("own page"));
   const sendUrl = (await call).url();
 
-  // A page on another origin (served here by Playwright itself) posts a
-  // message as a simple request: no preflight, so the browser sends it.
+  // A page on another origin (served here by Playwright itself) submits a
+  // form to it: a simple request, no preflight, so the browser sends it.
+  // Its text/plain body reads as the JSON the send takes:
+  // {"username":"mallory","text":"...","client_id":"...","pad":"="}
   const text = unique("cross-site");
   const evil = "http://127.0.0.1:3999/";
   await page.route(evil, (route) =>
     route.fulfill({ contentType: "text/html", body: "<!doctype html><title>elsewhere</title>" }),
   );
   await page.goto(evil);
+  const json = `{"username":"mallory","text":"${text}","client_id":"${crypto.randomUUID()}","pad":"`;
   const refused = page.waitForResponse((response) => response.url() === sendUrl);
   await page.evaluate(
-    ([url, body]) => fetch(url, { method: "POST", mode: "no-cors", headers: { "content-type": "text/plain" }, body }),
-    [sendUrl, JSON.stringify({ username: "mallory", text, client_id: crypto.randomUUID() })],
+    ([url, name]) => {
+      const form = document.createElement("form");
+      form.method = "POST";
+      form.action = url;
+      form.enctype = "text/plain";
+      const field = document.createElement("input");
+      field.name = name;
+      field.value = '"}';
+      form.appendChild(field);
+      document.body.appendChild(form);
+      form.submit();
+    },
+    [sendUrl, json],
   );
   expect((await refused).status()).toBe(403);
 

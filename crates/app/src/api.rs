@@ -27,6 +27,10 @@ pub enum CallError {
     /// The server could not store or read messages (the cause is in its log).
     #[error("the server could not store the message, please retry")]
     Unavailable,
+    /// The client sends faster than the server allows; nothing was stored,
+    /// and the same send may go again after this many milliseconds.
+    #[error("sending too fast; waiting to send again")]
+    RateLimited { retry_after_ms: u64 },
     /// The server refused the request for another reason: its arguments
     /// were malformed, it came from another site, it was too large.
     #[error("{message}")]
@@ -41,6 +45,11 @@ impl From<CallError> for ErrorBody {
         match err {
             CallError::Invalid(invalid) => ErrorBody::from(&invalid),
             CallError::Unavailable => ErrorBody::new("unavailable", err.to_string()),
+            CallError::RateLimited { retry_after_ms } => {
+                let mut body = ErrorBody::new("rate_limited", err.to_string());
+                body.error.retry_after_ms = Some(retry_after_ms);
+                body
+            }
             CallError::Refused { code, message } => ErrorBody::new(code, message),
             CallError::Transport(_) => ErrorBody::new("unreachable", err.to_string()),
         }
@@ -55,6 +64,10 @@ impl From<ErrorBody> for CallError {
                 Self::Invalid(ValidationError { field, rule })
             }
             ("unavailable", _, _) => Self::Unavailable,
+            // Without a figure, a second is what `Retry-After` would say.
+            ("rate_limited", _, _) => Self::RateLimited {
+                retry_after_ms: detail.retry_after_ms.unwrap_or(1000),
+            },
             _ => Self::Refused {
                 code: detail.code,
                 message: detail.message,

@@ -22,6 +22,8 @@
 //!   twice. Sends that fail while offline or disconnected wait in the queue
 //!   for the connection to return; other failures show `Retry`.
 
+use std::time::Duration;
+
 use leptos::{ev, prelude::*, task::spawn_local};
 use serde::{Deserialize, Serialize};
 use shared::{ChatMessage, KEEP_ALIVE_SECS, MAX_PAGE_SIZE, MessageId};
@@ -389,7 +391,8 @@ impl Live {
         self.flush();
     }
 
-    /// Sends every queued message, one at a time and in order.
+    /// Sends every queued message, one at a time and in order; a send the
+    /// server refuses as too fast waits and goes again.
     fn flush(self) {
         if self.link.with_value(|link| link.flushing) {
             return;
@@ -405,6 +408,14 @@ impl Live {
                 state.set_delivery(entry.client_id, Delivery::Sending);
                 match send_message(entry.username, entry.text, entry.client_id).await {
                     Ok(stored) => state.confirm(stored),
+                    Err(CallError::RateLimited { retry_after_ms }) => {
+                        // Nothing was stored: wait as long as the server
+                        // asks, then the same entry goes first again, under
+                        // the same client id.
+                        state.set_delivery(entry.client_id, Delivery::Throttled);
+                        sleep(Duration::from_millis(retry_after_ms)).await;
+                        state.set_delivery(entry.client_id, Delivery::Queued);
+                    }
                     Err(CallError::Transport(_))
                         if !browser::is_online()
                             || state.status.get_untracked() != LinkStatus::Connected =>
@@ -421,4 +432,16 @@ impl Live {
             self.link.update_value(|link| link.flushing = false);
         });
     }
+}
+
+/// Completes after `duration` (a browser timer).
+async fn sleep(duration: Duration) {
+    let (done, wait) = futures::channel::oneshot::channel();
+    set_timeout(
+        move || {
+            let _ = done.send(());
+        },
+        duration,
+    );
+    let _ = wait.await;
 }

@@ -52,6 +52,9 @@ pub enum Delivery {
     Queued,
     /// On its way to the server.
     Sending,
+    /// Refused for now because the user sends too fast; goes out again by
+    /// itself once the server allows it.
+    Throttled,
     /// Refused or lost; `Retry` sends it again under the same client id.
     Failed(String),
 }

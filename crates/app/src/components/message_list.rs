@@ -176,6 +176,7 @@ fn PendingItem(outgoing: Outgoing) -> impl IntoView {
             data-state=move || match delivery.get() {
                 Delivery::Queued => "queued",
                 Delivery::Sending => "sending",
+                Delivery::Throttled => "throttled",
                 Delivery::Failed(_) => "failed",
             }
         >
@@ -185,6 +186,7 @@ fn PendingItem(outgoing: Outgoing) -> impl IntoView {
                     {move || match delivery.get() {
                         Delivery::Queued => "waiting for the connection",
                         Delivery::Sending => "sending…",
+                        Delivery::Throttled => "sending too fast, waiting…",
                         Delivery::Failed(_) => "not sent",
                     }}
                 </span>
