@@ -51,6 +51,10 @@ enum Scenario {
     History(scenario::history::Args),
     /// The bytes a browser transfers for the first load of the page (scenario 5).
     PageWeight,
+    /// Streams that never read: what the server holds, and until when (scenario 6).
+    Stalled(scenario::abuse::StalledArgs),
+    /// Connections that never finish their request head (scenario 7).
+    SlowHeads(scenario::abuse::SlowHeadsArgs),
 }
 
 #[tokio::main]
@@ -64,6 +68,8 @@ async fn main() -> anyhow::Result<()> {
             Scenario::Send(args) => scenario::send::run(&target, args).await,
             Scenario::History(args) => scenario::history::run(&target, args).await,
             Scenario::PageWeight => scenario::page_weight::run(&target).await,
+            Scenario::Stalled(args) => scenario::abuse::stalled(&target, args).await,
+            Scenario::SlowHeads(args) => scenario::abuse::slow_heads(&target, args).await,
         }
     })
     .await

@@ -44,6 +44,15 @@ pub fn resident_kib(pid: Option<u32>) -> Option<u64> {
         .ok()
 }
 
+/// How many files process `pid` holds open (its connections among them).
+pub fn open_files(pid: Option<u32>) -> Option<usize> {
+    Some(
+        std::fs::read_dir(format!("/proc/{}/fd", pid?))
+            .ok()?
+            .count(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

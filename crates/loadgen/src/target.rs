@@ -1,6 +1,6 @@
 //! The server under test, and the loopback addresses connections come from.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use anyhow::{Context, bail};
 use url::{Host, Url};
@@ -11,6 +11,8 @@ pub struct Target {
     /// One HTTP client per source address, so that many connections do not
     /// run out of ephemeral ports on a single address pair.
     clients: Vec<reqwest::Client>,
+    /// The server's address, for scenarios that speak TCP themselves.
+    pub addr: SocketAddr,
 }
 
 impl Target {
@@ -25,10 +27,15 @@ impl Target {
         if !loopback {
             bail!("refusing to load {url}: only 127.0.0.0/8 may be targeted");
         }
+        let ip = match base.host() {
+            Some(Host::Ipv4(ip)) => ip,
+            _ => Ipv4Addr::LOCALHOST,
+        };
+        let addr = SocketAddr::from((ip, base.port_or_known_default().unwrap_or(80)));
         let clients = (0..source_addrs.max(1))
             .map(|i| {
                 reqwest::Client::builder()
-                    .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + i)))
+                    .local_address(IpAddr::V4(source_ip(i)))
                     .pool_max_idle_per_host(64)
                     .build()
             })
@@ -37,7 +44,19 @@ impl Target {
             base,
             server_pid,
             clients,
+            addr,
         })
+    }
+
+    /// The `Host` header a raw request names the server with.
+    pub fn host(&self) -> String {
+        self.base[url::Position::BeforeHost..url::Position::AfterPort].to_owned()
+    }
+
+    /// The source address of raw connection number `n`.
+    pub fn source(&self, n: usize) -> SocketAddr {
+        let i = u8::try_from(n % self.clients.len()).unwrap_or(0);
+        SocketAddr::from((source_ip(i), 0))
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -51,6 +70,11 @@ impl Target {
     pub fn client(&self, n: usize) -> &reqwest::Client {
         &self.clients[n % self.clients.len()]
     }
+}
+
+/// Source address number `i`: 127.0.0.2, .3, …
+fn source_ip(i: u8) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 0, 2 + i)
 }
 
 #[cfg(test)]

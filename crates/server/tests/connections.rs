@@ -112,3 +112,17 @@ async fn shutdown_ends_streams_served_either_way() {
     assert!(by_axum.next().await.is_none(), "the axum stream ended");
     assert!(direct.next().await.is_none(), "the direct stream ended");
 }
+
+#[tokio::test]
+async fn a_stream_on_a_reused_connection_outlives_the_request_head_timeout() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    // A browser's stream: on the keep-alive connection that carried the
+    // health check. The head timeout must not end it once it is streaming.
+    let mut events = app.events("", None).await;
+    assert_eq!(events.response_headers["transfer-encoding"], "chunked");
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let sent = app.send("ada", "still live").await;
+    assert_eq!(events.take(1).await[0].1, sent);
+    app.shutdown().await;
+}

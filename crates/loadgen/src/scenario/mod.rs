@@ -1,5 +1,6 @@
 //! The benchmark scenarios (see BENCHMARKS.md).
 
+pub mod abuse;
 pub mod fanout;
 pub mod history;
 pub mod page_weight;
