@@ -6,6 +6,12 @@ use clap::Parser;
 use server::config::Config;
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc, purging in the background: memory that thousands of closed
+/// connections freed goes back to the system within seconds, where glibc's
+/// allocator kept it (see BENCHMARKS.md, scenarios 6 and 7).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
