@@ -105,12 +105,16 @@ pub fn app(state: AppState) -> Router {
     };
     let routes = generate_route_list(App);
     let pages = Router::new()
-        .leptos_routes_with_context(&state, routes, page_context, {
+        .leptos_routes_with_context(&state, routes, page_context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         .merge(site_pkg(&state.leptos_options))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // The not-found page gets the same context, and so its own policy.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(page_context, shell))
         // Server functions read their bodies themselves: limit them here.
         .layer(RequestBodyLimitLayer::new(api::MAX_BODY_BYTES))
         .layer(middleware::map_response(error::server_fn_status));

@@ -42,3 +42,23 @@ async fn the_page_allows_only_its_own_nonce_script_and_no_framing() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_not_found_page_has_its_policy_too() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let response = app
+        .client
+        .get(app.url("/no/such/page"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(response.status(), 404);
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    app.shutdown().await;
+}
