@@ -46,9 +46,7 @@ impl From<CallError> for ErrorBody {
             CallError::Invalid(invalid) => ErrorBody::from(&invalid),
             CallError::Unavailable => ErrorBody::new("unavailable", err.to_string()),
             CallError::RateLimited { retry_after_ms } => {
-                let mut body = ErrorBody::new("rate_limited", err.to_string());
-                body.error.retry_after_ms = Some(retry_after_ms);
-                body
+                ErrorBody::rate_limited(err.to_string(), retry_after_ms)
             }
             CallError::Refused { code, message } => ErrorBody::new(code, message),
             CallError::Transport(_) => ErrorBody::new("unreachable", err.to_string()),

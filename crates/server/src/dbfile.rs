@@ -98,11 +98,16 @@ impl DatabaseFile {
         })
     }
 
+    /// Whether the file was found removed or replaced before (no I/O).
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+
     /// Whether the path still names the file that was opened. Once it did
     /// not, it never does again: messages committed to the lost file are
     /// gone at the next start, so nothing more may be acknowledged.
     pub fn check(&self) -> Result<(), FileLost> {
-        if !self.lost.load(Ordering::Relaxed) {
+        if !self.is_lost() {
             let same = std::fs::metadata(&self.path)
                 .is_ok_and(|now| (now.dev(), now.ino()) == self.identity);
             if same {

@@ -66,7 +66,17 @@ impl From<StoreError> for ApiError {
 impl ApiError {
     /// The status that comes with this error's code (see [`ErrorBody::status`]).
     pub fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.body().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        status_of(&self.body())
+    }
+
+    /// How long the client should wait before asking again, if that is
+    /// what the error is about.
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::RateLimited(wait) => Some(*wait),
+            Self::Busy => Some(std::time::Duration::from_secs(1)),
+            _ => None,
+        }
     }
 
     fn body(&self) -> ErrorBody {
@@ -86,11 +96,10 @@ impl ApiError {
             Self::BadQuery(message) => ErrorBody::new("invalid_query", *message),
             Self::CrossSite => ErrorBody::new("cross_site", self.to_string()),
             Self::WrongHost => ErrorBody::new("wrong_host", self.to_string()),
-            Self::RateLimited(wait) => {
-                let mut body = ErrorBody::new("rate_limited", self.to_string());
-                body.error.retry_after_ms = Some(wait.as_millis().try_into().unwrap_or(u64::MAX));
-                body
-            }
+            Self::RateLimited(wait) => ErrorBody::rate_limited(
+                self.to_string(),
+                wait.as_millis().try_into().unwrap_or(u64::MAX),
+            ),
             Self::TooManyStreams => ErrorBody::new("too_many_streams", self.to_string()),
             Self::Busy => ErrorBody::new("busy", self.to_string()),
             Self::Unavailable => ErrorBody::new("unavailable", self.to_string()),
@@ -104,9 +113,10 @@ impl IntoResponse for ApiError {
         if let Self::Internal(cause) = &self {
             tracing::error!(error = ?cause, "request failed");
         }
-        let mut response = (self.status_code(), Json(self.body())).into_response();
-        if let Self::RateLimited(wait) = self {
-            // Whole seconds, rounded up: never earlier than the bucket allows.
+        let body = self.body();
+        let mut response = (status_of(&body), Json(body)).into_response();
+        if let Some(wait) = self.retry_after() {
+            // Whole seconds, rounded up: never earlier than the server allows.
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             response
                 .headers_mut()
@@ -114,6 +124,10 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+fn status_of(body: &ErrorBody) -> StatusCode {
+    StatusCode::from_u16(body.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// The header server functions mark their error responses with.
@@ -144,9 +158,8 @@ pub async fn server_fn_status(response: Response) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    if let Ok(error) = serde_json::from_slice::<ErrorBody>(&bytes)
-        && let Ok(status) = StatusCode::from_u16(error.status())
-    {
+    if let Ok(error) = serde_json::from_slice::<ErrorBody>(&bytes) {
+        let status = status_of(&error);
         if status.is_server_error() {
             tracing::error!(
                 code = error.error.code,

@@ -7,6 +7,8 @@
 //! framed (click-jacking), no response is sniffed into another type, and
 //! the page's address goes to the site itself only.
 
+use std::sync::LazyLock;
+
 use axum::{
     Router,
     http::{HeaderName, HeaderValue, header},
@@ -35,6 +37,10 @@ pub fn add_to_every_response<S: Clone + Send + Sync + 'static>(router: Router<S>
         })
 }
 
+/// Whether `cargo leptos watch` runs the server (it sets `LEPTOS_WATCH`);
+/// read once, not on every page.
+static WATCHING: LazyLock<bool> = LazyLock::new(|| std::env::var_os("LEPTOS_WATCH").is_some());
+
 /// The policy of a page rendered with `nonce`. `cargo leptos watch` adds a
 /// script that reloads the page over a WebSocket on its own port.
 pub fn content_security_policy(nonce: &str, watching: bool) -> String {
@@ -59,8 +65,7 @@ pub fn provide_page_policy() {
     let (Some(nonce), Some(response)) = (use_nonce(), use_context::<ResponseOptions>()) else {
         return;
     };
-    let watching = std::env::var_os("LEPTOS_WATCH").is_some();
-    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(&nonce, watching)) {
+    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(&nonce, *WATCHING)) {
         response.insert_header(header::CONTENT_SECURITY_POLICY, policy);
     }
 }

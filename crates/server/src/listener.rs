@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     chat::Chat,
-    deadline::WRITE_TIMEOUT,
+    deadline::{WRITE_TIMEOUT, WriteDeadline},
     headers,
     site::Site,
     slots::StreamSlots,
@@ -109,32 +109,27 @@ fn parse_events_request(bytes: &[u8], site: &Site) -> Option<EventsRequest> {
     if path != EVENTS_PATH {
         return None;
     }
-    let (mut host_ok, mut hosts_seen) = (false, false);
-    for header in request.headers.iter() {
-        let name = header.name;
-        if name.eq_ignore_ascii_case("content-length")
-            || name.eq_ignore_ascii_case("transfer-encoding")
-            || name.eq_ignore_ascii_case("upgrade")
-            || name.eq_ignore_ascii_case("expect")
-        {
-            return None;
-        }
-        if name.eq_ignore_ascii_case("host") {
-            // Two names for one request is a smuggling trick: axum refuses it.
-            host_ok = !hosts_seen && site.allows_host(header.value);
-            hosts_seen = true;
-        }
-    }
-    let last_event_ids = request
-        .headers
-        .iter()
-        .filter(|header| header.name.eq_ignore_ascii_case("last-event-id"))
-        .map(|header| header.value);
-    // axum answers a request it cannot read, or for another host, with its JSON error.
-    let resume_after = resume_after(query, last_event_ids).ok()?;
-    if !host_ok {
+    let has_body_or_upgrade = request.headers.iter().any(|header| {
+        ["content-length", "transfer-encoding", "upgrade", "expect"]
+            .iter()
+            .any(|name| header.name.eq_ignore_ascii_case(name))
+    });
+    if has_body_or_upgrade {
         return None;
     }
+    let values = |name: &'static str| {
+        request
+            .headers
+            .iter()
+            .filter(move |header| header.name.eq_ignore_ascii_case(name))
+            .map(|header| header.value)
+    };
+    // axum answers a request for another host, or one it cannot read,
+    // with its JSON error: the same rules, from the same functions.
+    if !site.allows_hosts(values("host")) {
+        return None;
+    }
+    let resume_after = resume_after(query, values("last-event-id")).ok()?;
     Some(EventsRequest {
         head_len,
         resume_after,
@@ -156,7 +151,11 @@ async fn serve_stream(
     {
         return;
     }
-    let (mut reader, mut writer) = stream.split();
+    let (mut reader, writer) = stream.into_split();
+    // The same deadline as hyper's connections: a client that reads
+    // nothing for this long is gone or hostile. (A timer only while a
+    // write is blocked, not one per write.)
+    let mut writer = WriteDeadline::new(writer, WRITE_TIMEOUT);
     let mut probe = [0; 1];
     loop {
         tokio::select! {
@@ -164,14 +163,10 @@ async fn serve_stream(
             // An event stream's client sends nothing more: any read, end of
             // file included, means it is gone or not speaking our protocol.
             _ = reader.read(&mut probe) => break,
-            frames = feed.next_frames() => {
-                let Some(frames) = frames else { break };
-                // A client that reads nothing for this long is gone or hostile.
-                match tokio::time::timeout(WRITE_TIMEOUT, writer.write_all(&frames)).await {
-                    Ok(Ok(())) => {}
-                    _ => break,
-                }
-            }
+            frames = feed.next_frames() => match frames {
+                Some(frames) if writer.write_all(&frames).await.is_ok() => {}
+                _ => break,
+            },
         }
     }
     let _ = writer.shutdown().await;

@@ -115,15 +115,25 @@ pub async fn serve(
 /// Over the connection cap: a `503` and the door closes.
 async fn refuse_busy(mut stream: TcpStream) {
     tracing::warn!("connection cap reached; refusing a connection");
-    let response = ApiError::Busy.into_response();
-    let body = axum::body::to_bytes(response.into_body(), 1024)
-        .await
-        .unwrap_or_default();
-    let head = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n",
-        body.len()
+    // The API's answer, written out by hand: hyper is for connections
+    // within the cap.
+    let (parts, body) = ApiError::Busy.into_response().into_parts();
+    let body = axum::body::to_bytes(body, 1024).await.unwrap_or_default();
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\n",
+        parts.status.as_u16(),
+        parts.status.canonical_reason().unwrap_or_default()
     );
+    for (name, value) in &parts.headers {
+        head.push_str(&format!(
+            "{name}: {}\r\n",
+            value.to_str().unwrap_or_default()
+        ));
+    }
+    head.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    ));
     let write = async {
         stream.write_all(head.as_bytes()).await?;
         stream.write_all(&body).await?;

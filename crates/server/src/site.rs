@@ -91,6 +91,16 @@ impl Site {
         })
     }
 
+    /// Whether a request's `Host` headers name this site: exactly one, and
+    /// ours. Two would let a proxy and this server disagree about which
+    /// site a request is for.
+    pub fn allows_hosts<'a>(&self, mut hosts: impl Iterator<Item = &'a [u8]>) -> bool {
+        match (hosts.next(), hosts.next()) {
+            (Some(host), None) => self.allows_host(host),
+            _ => false,
+        }
+    }
+
     /// Whether a request with these headers may change state: it comes
     /// from this site's own pages, or from no browser at all.
     pub fn allows_state_change(&self, headers: &HeaderMap) -> bool {
@@ -149,14 +159,8 @@ impl Origin {
 /// Middleware: answers requests for a foreign `Host` with 421, and
 /// cross-site state changes with 403, before any handler runs.
 pub async fn guard(State(site): State<Site>, request: Request, next: Next) -> Response {
-    // Exactly one `Host`, and ours: two would let a proxy and this server
-    // disagree about which site a request is for.
-    let mut hosts = request.headers().get_all(header::HOST).iter();
-    let host_ok = match (hosts.next(), hosts.next()) {
-        (Some(host), None) => site.allows_host(host.as_bytes()),
-        _ => false,
-    };
-    if !host_ok {
+    let hosts = request.headers().get_all(header::HOST).iter();
+    if !site.allows_hosts(hosts.map(|host| host.as_bytes())) {
         return ApiError::WrongHost.into_response();
     }
     let safe = matches!(

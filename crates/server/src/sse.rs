@@ -171,9 +171,13 @@ impl Feed {
         let live = chat.hub().subscribe();
         // Only messages from now on: everything up to the newest stored one is history.
         let start_after = resume_after.or_else(|| chat.newest_id());
-        let mut feed = Self::new(chat.clone(), live, start_after, resume_after.is_some());
-        feed._slot = Some(slot);
-        feed
+        Self::new(
+            chat.clone(),
+            live,
+            start_after,
+            resume_after.is_some(),
+            Some(slot),
+        )
     }
 
     fn new(
@@ -181,6 +185,7 @@ impl Feed {
         live: broadcast::Receiver<Arc<Published>>,
         last_sent: Option<MessageId>,
         catching_up: bool,
+        slot: Option<StreamSlot>,
     ) -> Self {
         let every = Duration::from_secs(KEEP_ALIVE_SECS);
         let mut keep_alive = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -193,7 +198,7 @@ impl Feed {
             catching_up,
             keep_alive,
             last_write: None,
-            _slot: None,
+            _slot: slot,
         }
     }
 
@@ -357,7 +362,7 @@ mod tests {
         let (_dir, store) = temp_store().await;
         let hub = Hub::default();
         let chat = Chat::start(store, hub.clone()).await.expect("chat");
-        let mut feed = Feed::new(chat, hub.subscribe(), None, false);
+        let mut feed = Feed::new(chat, hub.subscribe(), None, false, None);
         // From here on, sleeping advances the clock at once.
         tokio::time::pause();
 

@@ -226,13 +226,19 @@ impl Store {
     }
 
     fn check_file(&self) -> Result<(), FileLost> {
-        self.file.as_deref().map_or(Ok(()), DatabaseFile::check)
+        check_file(self.file.as_deref())
     }
 
     /// Closes every connection, checkpointing the WAL.
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Whether the database path still names the file the store opened
+/// (always, for an in-memory database).
+fn check_file(file: Option<&DatabaseFile>) -> Result<(), FileLost> {
+    file.map_or(Ok(()), DatabaseFile::check)
 }
 
 /// The single writer's own connection: batches go to the same connection
@@ -264,11 +270,13 @@ impl Writer {
     /// meanwhile fails (it would be gone at the next start), and so does
     /// every later one.
     pub async fn insert_batch(&mut self, drafts: &[Draft]) -> Result<Vec<Stored>, StoreError> {
-        let check_file =
-            |file: &Option<Arc<DatabaseFile>>| file.as_deref().map_or(Ok(()), DatabaseFile::check);
-        check_file(&self.file)?;
+        // Known lost: write nothing more to it. Otherwise one look after
+        // the commit tells whether what was committed will still be there.
+        if let Some(file) = self.file.as_deref().filter(|file| file.is_lost()) {
+            file.check()?;
+        }
         let stored = self.insert(drafts).await?;
-        check_file(&self.file)?;
+        check_file(self.file.as_deref())?;
         for result in &stored {
             if let Stored::New(message) = result {
                 self.newest = self.newest.max(message.id);

@@ -5,7 +5,6 @@
 mod support;
 
 use std::{
-    net::SocketAddr,
     num::NonZeroU32,
     time::{Duration, Instant},
 };
@@ -13,30 +12,13 @@ use std::{
 use leptos::server_fn::ServerFn;
 use serde_json::json;
 use server::{rate::SendLimit, slots::StreamsPerIp};
-use support::{error_body, spawn_app_with, temp_database};
+use support::{error_body, spawn_app_with, status_line, temp_database};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
 
 const SEND: &str = <app::api::SendMessage as ServerFn>::PATH;
-
-/// Sends `head` on a fresh connection and returns the response's status line.
-async fn status_line(addr: SocketAddr, head: &str) -> String {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(head.as_bytes()).await.expect("request");
-    read_status(&mut stream).await
-}
-
-async fn read_status(stream: &mut TcpStream) -> String {
-    let mut response = vec![0; 1024];
-    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut response))
-        .await
-        .expect("an answer within 10 s")
-        .expect("response");
-    let text = String::from_utf8_lossy(&response[..n]).into_owned();
-    text.lines().next().unwrap_or_default().to_owned()
-}
 
 #[tokio::test]
 async fn sends_over_the_limit_get_429_with_retry_after_and_are_not_stored() {

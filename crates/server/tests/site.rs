@@ -5,11 +5,7 @@ mod support;
 
 use leptos::server_fn::ServerFn;
 use serde_json::json;
-use support::{error_body, spawn_app, temp_database};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-};
+use support::{error_body, spawn_app, status_line, temp_database};
 
 const SEND: &str = <app::api::SendMessage as ServerFn>::PATH;
 
@@ -80,16 +76,6 @@ async fn the_sites_own_pages_and_non_browsers_may_send() {
     }
     assert_eq!(app.history("").await.len(), 3);
     app.shutdown().await;
-}
-
-/// Sends `head` on a fresh connection and returns the response's status line.
-async fn status_line(addr: std::net::SocketAddr, head: &str) -> String {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(head.as_bytes()).await.expect("request");
-    let mut response = vec![0; 512];
-    let n = stream.read(&mut response).await.expect("response");
-    let text = String::from_utf8_lossy(&response[..n]).into_owned();
-    text.lines().next().unwrap_or_default().to_owned()
 }
 
 #[tokio::test]

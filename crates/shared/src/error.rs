@@ -44,6 +44,13 @@ impl ErrorBody {
 }
 
 impl ErrorBody {
+    /// `rate_limited`, with how long to wait before sending again.
+    pub fn rate_limited(message: impl Into<String>, retry_after_ms: u64) -> Self {
+        let mut body = Self::new("rate_limited", message);
+        body.error.retry_after_ms = Some(retry_after_ms);
+        body
+    }
+
     /// The HTTP status that comes with this error's code, the same for the
     /// JSON API and the server functions.
     pub fn status(&self) -> u16 {

@@ -186,6 +186,21 @@ impl TestApp {
     }
 }
 
+/// Sends `head` on a fresh connection and returns the response's status
+/// line (at most 10 s later).
+pub async fn status_line(addr: SocketAddr, head: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("request");
+    let mut response = vec![0; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut response))
+        .await
+        .expect("an answer within 10 s")
+        .expect("response");
+    let text = String::from_utf8_lossy(&response[..n]).into_owned();
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
 /// The JSON error body of `response`, after checking that it is one.
 pub async fn error_body(response: reqwest::Response) -> Value {
     let content_type = response.headers()["content-type"]
