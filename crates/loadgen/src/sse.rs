@@ -1,9 +1,18 @@
-//! One SSE subscriber: connects, then records the id and latency of every
-//! message event until it has the expected number or time runs out.
+//! One SSE subscriber: connects (on a fresh connection, or as a browser
+//! does, after another request on the same one), then records the id and
+//! latency of every message event until it has the expected number or
+//! time runs out.
 
 use std::time::Instant;
 
-use futures::StreamExt;
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt, stream::BoxStream};
+use http_body_util::{BodyExt, Empty};
+use hyper::{Request, client::conn::http1::handshake, header};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpSocket;
+
+use crate::target::Target;
 
 /// The prefix of every text the load generator sends: `lg <µs since origin>`.
 pub const TEXT_PREFIX: &str = "lg ";
@@ -17,20 +26,82 @@ pub struct Received {
     pub error: Option<String>,
 }
 
-/// Opens the stream; resolves once the response headers arrived.
-pub async fn connect(client: &reqwest::Client, url: &str) -> anyhow::Result<reqwest::Response> {
-    let response = client.get(url).send().await?;
+/// How a subscriber opens its stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Connect {
+    /// As a browser's `EventSource` does: on a keep-alive connection that
+    /// carried another request (`GET /healthz`) first.
+    #[default]
+    Browser,
+    /// On a connection of its own, the stream its first request.
+    Fresh,
+}
+
+/// A stream's body, as it arrives.
+pub type Chunks = BoxStream<'static, Result<Bytes, String>>;
+
+/// Opens the stream at `path` for subscriber `n`; resolves once the
+/// response headers arrived.
+pub async fn connect(
+    target: &Target,
+    n: usize,
+    path: &str,
+    how: Connect,
+) -> anyhow::Result<Chunks> {
+    match how {
+        Connect::Fresh => {
+            let response = target.client(n).get(target.url(path)).send().await?;
+            anyhow::ensure!(
+                response.status().is_success(),
+                "status {}",
+                response.status()
+            );
+            Ok(response
+                .bytes_stream()
+                .map_err(|err| err.to_string())
+                .boxed())
+        }
+        Connect::Browser => connect_after_a_request(target, n, path).await,
+    }
+}
+
+/// One connection, two requests: a health check read to its end, then the
+/// stream.
+async fn connect_after_a_request(target: &Target, n: usize, path: &str) -> anyhow::Result<Chunks> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(target.source(n))?;
+    let tcp = socket.connect(target.addr).await?;
+    let (mut sender, connection) = handshake(TokioIo::new(tcp)).await?;
+    tokio::spawn(connection);
+    let get = |path: &str| {
+        Request::get(path)
+            .header(header::HOST, target.host())
+            .body(Empty::<Bytes>::new())
+    };
+    let first = sender.send_request(get("/healthz")?).await?;
+    anyhow::ensure!(
+        first.status().is_success(),
+        "health check {}",
+        first.status()
+    );
+    first.into_body().collect().await?;
+    sender.ready().await?;
+    let response = sender.send_request(get(path)?).await?;
     anyhow::ensure!(
         response.status().is_success(),
         "status {}",
         response.status()
     );
-    Ok(response)
+    Ok(response
+        .into_body()
+        .into_data_stream()
+        .map_err(|err| err.to_string())
+        .boxed())
 }
 
 /// Reads message events until `expected` arrived or `until` passed.
 pub async fn collect(
-    response: reqwest::Response,
+    mut body: Chunks,
     expected: usize,
     origin: Instant,
     until: tokio::time::Instant,
@@ -40,7 +111,6 @@ pub async fn collect(
         latencies_ms: Vec::with_capacity(expected),
         error: None,
     };
-    let mut body = response.bytes_stream();
     let mut buffer: Vec<u8> = Vec::new();
     while received.ids.len() < expected {
         let chunk = match tokio::time::timeout_at(until, body.next()).await {

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::{
     Report,
-    sse::{self, Received},
+    sse::{self, Connect, Received},
     stats::{describe, percentiles, resident_kib},
     target::Target,
 };
@@ -28,6 +28,9 @@ pub struct Args {
     /// How many connections are opened at once while connecting.
     #[arg(long, default_value_t = 200)]
     connect_concurrency: usize,
+    /// How subscribers open their streams.
+    #[arg(long, value_enum, default_value_t)]
+    connect: Connect,
     /// How long subscribers may take after the last send.
     #[arg(long, default_value_t = 60)]
     drain_secs: u64,
@@ -35,10 +38,9 @@ pub struct Args {
 
 pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
     let rss_before = resident_kib(target.server_pid);
-    let url = target.url("/api/events");
     let connect_started = Instant::now();
     let responses: Vec<_> = stream::iter(0..args.subscribers)
-        .map(|n| sse::connect(target.client(n), &url))
+        .map(|n| sse::connect(target, n, "/api/events", args.connect))
         .buffer_unordered(args.connect_concurrency)
         .collect()
         .await;
@@ -121,13 +123,14 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
         )
     });
     let summary = format!(
-        "fan-out: {subs} subscribers connected in {connect:.2} s ({connect_errors} errors)\n\
+        "fan-out: {subs} subscribers connected ({how:?}) in {connect:.2} s ({connect_errors} errors)\n\
          sent {sent} messages in {send_secs:.2} s ({send_errors} errors) by {senders} senders at {rate}/s offered\n\
          {deliveries} deliveries in {delivery_secs:.2} s: {deliveries_per_sec:.0} deliveries/s\n\
          exactly once and in order: {exact}/{subs} subscribers\n\
          latency: {latency_line}\n\
          server memory: {rss_before:?} KiB before, {rss_connected:?} KiB connected, {per_connection:?} KiB per connection",
         subs = received.len(),
+        how = args.connect,
         connect = connect_time.as_secs_f64(),
         sent = expected.len(),
         senders = args.senders,
@@ -138,6 +141,7 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
     let json = json!({
         "scenario": "fanout",
         "subscribers": received.len(),
+        "connect": format!("{:?}", args.connect).to_lowercase(),
         "connect_secs": connect_time.as_secs_f64(),
         "connect_errors": connect_errors,
         "messages": expected.len(),
