@@ -41,6 +41,11 @@ impl<T> WriteDeadline<T> {
         }
     }
 
+    /// The connection inside.
+    pub fn into_inner(self) -> T {
+        self.io
+    }
+
     /// Passes a finished write through; starts or checks the clock while
     /// it is pending.
     fn watch<R>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<R>>) -> Poll<io::Result<R>> {

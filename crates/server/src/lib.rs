@@ -15,8 +15,8 @@
 //!   foreign host names;
 //! - `serve`: accepts connections within bounds (open files, connection
 //!   cap, request-head time and size, `deadline` on writes);
-//! - `listener`: serves a fresh connection's event stream directly, at a
-//!   fraction of hyper's memory per connection;
+//! - `handoff`: an event stream's connection leaves hyper once the
+//!   response head is out, and keeps only the stream;
 //! - [`rate`] and [`slots`]: how fast one client may send, and how many
 //!   streams it may hold.
 
@@ -27,9 +27,9 @@ pub mod dbfile;
 mod deadline;
 pub mod error;
 mod extract;
+mod handoff;
 mod headers;
 pub mod hub;
-mod listener;
 pub mod rate;
 pub mod recent;
 mod serve;
@@ -64,7 +64,6 @@ use crate::{
     chat::Chat,
     config::Config,
     hub::Hub,
-    listener::DirectStreams,
     rate::SendLimiter,
     site::Site,
     slots::StreamSlots,
@@ -209,12 +208,7 @@ pub async fn run(
         streams_per_ip = %config.streams_per_ip,
         "listening"
     );
-    let direct = DirectStreams {
-        chat: state.chat.clone(),
-        site,
-        slots: state.stream_slots.clone(),
-    };
-    let serving = serve::serve(listener, app(state), direct, max_connections, stop.clone());
+    let serving = serve::serve(listener, app(state), max_connections, stop.clone());
     tokio::pin!(serving);
     tokio::select! {
         () = &mut serving => {}

@@ -8,16 +8,17 @@
 //!   server never runs out of descriptors and can always accept.
 //! - **A request head must be complete within [`HEAD_TIMEOUT`]** of the
 //!   connection's start (and each later one within the same time of the
-//!   previous response; an idle keep-alive connection closes after it too),
+//!   previous response; an idle keep-alive connection closes after it too:
+//!   hyper's `header_read_timeout`),
 //!   and may be at most [`MAX_HEAD_BYTES`] long (`431` otherwise).
 //! - **Writes that make no progress for 30 s end the connection** (see
 //!   [`crate::deadline`]).
 //!
-//! Each connection first goes to the direct event-stream path
-//! ([`crate::listener`]), which serves it if it is a plain stream request;
-//! otherwise hyper serves it with the axum router.
+//! Hyper serves each connection with the axum router; when a response is
+//! an event stream, the connection leaves hyper after its head and writes
+//! the stream itself ([`crate::handoff`]).
 
-use std::{io, net::SocketAddr, sync::Arc, time::Duration};
+use std::{io, net::SocketAddr, pin::Pin, sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -33,7 +34,6 @@ use tokio::{
     io::AsyncWriteExt,
     net::{TcpListener, TcpStream},
     sync::Semaphore,
-    time::Instant,
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::ServiceExt;
@@ -42,7 +42,7 @@ use crate::{
     SHUTDOWN_GRACE,
     deadline::{WRITE_TIMEOUT, WriteDeadline},
     error::ApiError,
-    listener::DirectStreams,
+    handoff::{self, Handoff},
 };
 
 /// How long a client has to send a whole request head.
@@ -72,13 +72,11 @@ pub fn raise_open_file_limit() -> io::Result<usize> {
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    direct: DirectStreams,
     max_connections: usize,
     shutdown: CancellationToken,
 ) {
     let connections = Arc::new(Semaphore::new(max_connections));
     let tracker = TaskTracker::new();
-    let direct = Arc::new(direct);
     loop {
         let (stream, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -96,9 +94,9 @@ pub async fn serve(
             tracker.spawn(refuse_busy(stream));
             continue;
         };
-        let (router, direct, shutdown) = (router.clone(), Arc::clone(&direct), shutdown.clone());
+        let (router, shutdown) = (router.clone(), shutdown.clone());
         tracker.spawn(async move {
-            serve_connection(stream, peer, router, &direct, shutdown).await;
+            serve_connection(stream, peer, router, shutdown).await;
             drop(permit);
         });
     }
@@ -146,48 +144,56 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     router: Router,
-    direct: &DirectStreams,
     shutdown: CancellationToken,
 ) {
-    let started = Instant::now();
-    // The first bytes, looked at within the head timeout; nothing at all
-    // by then means the head cannot be complete.
-    let peeked = tokio::select! {
-        () = shutdown.cancelled() => return,
-        peeked = tokio::time::timeout(HEAD_TIMEOUT, direct.peek(&stream)) => peeked,
+    let handoff = Handoff::default();
+    let service = {
+        let handoff = handoff.clone();
+        router.map_request(move |mut request: Request<Incoming>| {
+            let extensions = request.extensions_mut();
+            extensions.insert(ConnectInfo(peer));
+            extensions.insert(handoff.clone());
+            request
+        })
     };
-    let Ok(request) = peeked else { return };
-    let stream = match request {
-        Some(request) => match direct.serve(stream, peer, request, &shutdown).await {
-            Some(refused) => refused,
-            None => return,
-        },
-        None => stream,
-    };
-    // What is left of the first head's time (at least a second).
-    let head_timeout = HEAD_TIMEOUT
-        .saturating_sub(started.elapsed())
-        .max(Duration::from_secs(1));
-    let service = router.map_request(move |mut request: Request<Incoming>| {
-        request.extensions_mut().insert(ConnectInfo(peer));
-        request
-    });
     let io = TokioIo::new(WriteDeadline::new(stream, WRITE_TIMEOUT));
-    let connection = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(head_timeout)
-        .max_buf_size(MAX_HEAD_BYTES)
-        .serve_connection(io, TowerToHyperService::new(service));
-    tokio::pin!(connection);
-    let served = tokio::select! {
-        served = connection.as_mut() => served,
-        () = shutdown.cancelled() => {
+    // Boxed, so that once a stream has taken the connection over, its
+    // task no longer holds room for hyper's.
+    let mut connection = Box::new(
+        hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEAD_TIMEOUT)
+            .max_buf_size(MAX_HEAD_BYTES)
+            .serve_connection(io, TowerToHyperService::new(service)),
+    );
+    let cancelled = shutdown.cancelled();
+    tokio::pin!(cancelled);
+    let mut shutting_down = false;
+    // Served until the client leaves, or a response hands the connection
+    // over; without hyper's shutdown of the socket, which a stream keeps.
+    let served = std::future::poll_fn(|cx| {
+        if !shutting_down && cancelled.as_mut().poll(cx).is_ready() {
             // Finish the request in flight, take no other.
-            connection.as_mut().graceful_shutdown();
-            connection.await
+            Pin::new(&mut *connection).graceful_shutdown();
+            shutting_down = true;
         }
-    };
+        connection.poll_without_shutdown(cx)
+    })
+    .await;
     if let Err(err) = served {
         tracing::debug!(%peer, error = %err, "connection ended");
+        return;
+    }
+    let parts = connection.into_parts();
+    let mut stream = parts.io.into_inner().into_inner();
+    match handoff.take() {
+        // Nothing may follow a stream's request on its connection.
+        Some(feed) if parts.read_buf.is_empty() => {
+            drop(parts.read_buf);
+            handoff::serve(stream, feed, &shutdown).await;
+        }
+        _ => {
+            let _ = stream.shutdown().await;
+        }
     }
 }

@@ -17,10 +17,10 @@
 use std::{collections::VecDeque, convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
-    Router,
+    Extension, Router,
     body::Body,
     extract::{ConnectInfo, RawQuery, State},
-    http::HeaderMap,
+    http::{HeaderMap, Version, header},
     response::Response,
     routing::get,
 };
@@ -36,7 +36,9 @@ use tokio::{
     time::Instant,
 };
 
-use crate::{AppState, chat::Chat, error::ApiError, hub::Published, slots::StreamSlot};
+use crate::{
+    AppState, chat::Chat, error::ApiError, handoff::Handoff, hub::Published, slots::StreamSlot,
+};
 
 /// The keep-alive sent every [`KEEP_ALIVE_SECS`]: a named event rather than
 /// a comment, so that the page can tell a quiet stream from a dead one.
@@ -61,12 +63,12 @@ const COALESCE: Duration = Duration::from_millis(25);
 const CATCH_UP_PAGE: u32 = 4;
 
 /// Where the stream is served.
-pub(crate) const EVENTS_PATH: &str = "/api/events";
+const EVENTS_PATH: &str = "/api/events";
 
-/// The headers of every event stream, whoever serves it (this handler or
-/// [`crate::listener`]): never cached, and not buffered by reverse proxies.
+/// The headers of every event stream: never cached, and not buffered by
+/// reverse proxies.
 /// Never compressed either: the compression layer skips `text/event-stream`.
-pub(crate) const STREAM_HEADERS: [(&str, &str); 3] = [
+const STREAM_HEADERS: [(&str, &str); 3] = [
     ("content-type", "text/event-stream"),
     ("cache-control", "no-cache"),
     ("x-accel-buffering", "no"),
@@ -79,6 +81,7 @@ pub fn router() -> Router<AppState> {
 async fn stream_events(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    handoff: Option<Extension<Handoff>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -92,17 +95,29 @@ async fn stream_events(
         .take(peer.ip())
         .ok_or(ApiError::TooManyStreams)?;
     let feed = Feed::open(&state.chat, resume_after, slot);
-    let frames = feed
-        .into_stream()
-        .map(Ok::<_, Infallible>)
-        .take_until(state.shutdown.clone().cancelled_owned());
-    STREAM_HEADERS
+    let response = STREAM_HEADERS
         .into_iter()
         .fold(Response::builder(), |response, (name, value)| {
             response.header(name, value)
-        })
-        .body(Body::from_stream(frames))
-        .map_err(|err| ApiError::Internal(err.into()))
+        });
+    let response = match handoff {
+        // Served by our accept loop: the connection takes the stream over
+        // once the head is out (see `crate::handoff`); the response is
+        // delimited by the connection's end, which HTTP/1.0 says.
+        Some(Extension(handoff)) => response
+            .version(Version::HTTP_10)
+            .header(header::CONNECTION, "close")
+            .body(Body::new(handoff.body(feed))),
+        // Served some other way (the router on its own): a streaming body.
+        None => {
+            let frames = feed
+                .into_stream()
+                .map(Ok::<_, Infallible>)
+                .take_until(state.shutdown.clone().cancelled_owned());
+            response.body(Body::from_stream(frames))
+        }
+    };
+    response.map_err(|err| ApiError::Internal(err.into()))
 }
 
 /// The query an event stream may carry: `?after=<id>`.
@@ -115,8 +130,8 @@ struct EventsQuery {
 /// Where a stream starts, from its query string and its `Last-Event-ID`
 /// headers: after the id in `Last-Event-ID` (a reconnecting browser knows
 /// better than the URL it first opened), else after `?after=`, else live
-/// only. Both stream paths read a request with this one function.
-pub(crate) fn resume_after<'a>(
+/// only.
+fn resume_after<'a>(
     query: Option<&str>,
     mut last_event_ids: impl Iterator<Item = &'a [u8]>,
 ) -> Result<Option<MessageId>, ApiError> {

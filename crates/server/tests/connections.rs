@@ -1,27 +1,36 @@
-//! An event stream behaves the same whichever way it is served: on a fresh
-//! connection the listener serves it directly (its response says
-//! `connection: close`); on a connection that carried other requests
-//! first, or a request that arrives in pieces, axum does (chunked).
+//! An event stream behaves the same however it was requested: as a
+//! connection's first request, or (as a browser's `EventSource` does) on a
+//! keep-alive connection that carried other requests first. Either way the
+//! connection leaves hyper once the head is out: the response is delimited
+//! by the connection's end (`HTTP/1.0 200`, `connection: close`, no
+//! length), not chunked by hyper.
 
 mod support;
 
 use std::time::Duration;
 
-use support::{assert_stream_headers, spawn_app, temp_database};
+use support::{EventReader, assert_stream_headers, spawn_app, temp_database};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
 
+/// Asserts that `events` was handed over: close-delimited, not chunked.
+fn assert_handed_over(events: &EventReader) {
+    let headers = &events.response_headers;
+    assert_eq!(headers["connection"], "close");
+    assert!(!headers.contains_key("transfer-encoding"), "{headers:?}");
+    assert!(!headers.contains_key("content-length"), "{headers:?}");
+    assert!(headers.contains_key("date"));
+    assert_stream_headers(headers);
+}
+
 #[tokio::test]
-async fn a_stream_on_a_new_connection_is_served_directly_with_the_stream_headers() {
+async fn a_stream_on_a_new_connection_is_handed_over_with_the_stream_headers() {
     let (_dir, db) = temp_database();
     let app = spawn_app(db).await;
     let mut events = app.events_on_new_connection("", None).await;
-    let headers = &events.response_headers;
-    assert_eq!(headers["connection"], "close", "served by the listener");
-    assert!(headers.contains_key("date"));
-    assert_stream_headers(headers);
+    assert_handed_over(&events);
 
     let sent = app.send("ada", "hello").await;
     let received = events.take(1).await;
@@ -31,13 +40,12 @@ async fn a_stream_on_a_new_connection_is_served_directly_with_the_stream_headers
 }
 
 #[tokio::test]
-async fn a_stream_on_a_reused_connection_is_served_by_axum_alike() {
+async fn a_stream_on_a_reused_connection_is_handed_over_alike() {
     let (_dir, db) = temp_database();
     let app = spawn_app(db).await;
     // spawn_app's health check left an idle connection in the client's pool.
     let mut events = app.events("", None).await;
-    assert_eq!(events.response_headers["transfer-encoding"], "chunked");
-    assert_eq!(events.response_headers["content-type"], "text/event-stream");
+    assert_handed_over(&events);
 
     let sent = app.send("ada", "hello").await;
     assert_eq!(events.take(1).await[0].1, sent);
@@ -55,7 +63,7 @@ async fn a_new_connection_resumes_after_its_last_event_id() {
     let mut resumed = app
         .events_on_new_connection("?after=0", Some(id(&first)))
         .await;
-    assert_eq!(resumed.response_headers["connection"], "close");
+    assert_handed_over(&resumed);
     assert_eq!(resumed.take(1).await[0].1, second);
     let third = app.send("ada", "three").await;
     assert_eq!(resumed.take(1).await[0].1, third);
@@ -92,25 +100,29 @@ async fn a_request_split_over_packets_is_still_served() {
         .await
         .expect("the event within 10 s");
     let text = String::from_utf8_lossy(&received);
-    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.starts_with("HTTP/1.0 200 OK\r\n"), "{text}");
     assert!(text.contains("text/event-stream"), "{text}");
     app.shutdown().await;
 }
 
 #[tokio::test]
-async fn shutdown_ends_streams_served_either_way() {
+async fn shutdown_ends_streams_however_they_were_requested() {
     let (_dir, db) = temp_database();
     let app = spawn_app(db).await;
-    let mut by_axum = app.events("", None).await;
-    let mut direct = app.events_on_new_connection("", None).await;
-    assert_eq!(by_axum.response_headers["transfer-encoding"], "chunked");
-    assert_eq!(direct.response_headers["connection"], "close");
+    let mut reused = app.events("", None).await;
+    let mut fresh = app.events_on_new_connection("", None).await;
 
     tokio::time::timeout(Duration::from_secs(5), app.shutdown())
         .await
         .expect("shutdown finishes while streams are open");
-    assert!(by_axum.next().await.is_none(), "the axum stream ended");
-    assert!(direct.next().await.is_none(), "the direct stream ended");
+    assert!(
+        reused.next().await.is_none(),
+        "the reused connection's stream ended"
+    );
+    assert!(
+        fresh.next().await.is_none(),
+        "the new connection's stream ended"
+    );
 }
 
 #[tokio::test]
@@ -120,7 +132,7 @@ async fn a_stream_on_a_reused_connection_outlives_the_request_head_timeout() {
     // A browser's stream: on the keep-alive connection that carried the
     // health check. The head timeout must not end it once it is streaming.
     let mut events = app.events("", None).await;
-    assert_eq!(events.response_headers["transfer-encoding"], "chunked");
+    assert_handed_over(&events);
     tokio::time::sleep(Duration::from_secs(12)).await;
     let sent = app.send("ada", "still live").await;
     assert_eq!(events.take(1).await[0].1, sent);

@@ -65,14 +65,14 @@ async fn sends_over_the_limit_get_429_with_retry_after_and_are_not_stored() {
 }
 
 #[tokio::test]
-async fn streams_over_the_per_client_limit_get_429_on_either_path() {
+async fn streams_over_the_per_client_limit_get_429_on_new_and_reused_connections() {
     let (_dir, db) = temp_database();
     let app = spawn_app_with(db, |config| {
         config.streams_per_ip = StreamsPerIp::AtMost(NonZeroU32::new(2).expect("2"));
     })
     .await;
-    let direct = app.events_on_new_connection("", None).await;
-    let by_axum = app.events("", None).await;
+    let fresh = app.events_on_new_connection("", None).await;
+    let reused = app.events("", None).await;
 
     let head = format!("GET /api/events HTTP/1.1\r\nHost: {}\r\n\r\n", app.addr);
     assert_eq!(
@@ -92,12 +92,12 @@ async fn streams_over_the_per_client_limit_get_429_on_either_path() {
     );
 
     // A stream that ends gives its slot back.
-    drop(direct);
-    drop(by_axum);
+    drop(fresh);
+    drop(reused);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let status = status_line(app.addr, &head).await;
-        if status == "HTTP/1.1 200 OK" {
+        if status == "HTTP/1.0 200 OK" {
             break;
         }
         assert!(Instant::now() < deadline, "no slot came back: {status}");
@@ -157,7 +157,7 @@ async fn connections_that_never_finish_their_request_head_are_closed() {
     for i in 0..30 {
         let mut stream = TcpStream::connect(app.addr).await.expect("connect");
         // A third send nothing, a third a head without its blank line, a
-        // third a stream request without it (the direct path's).
+        // third a stream request without it.
         let partial = match i % 3 {
             0 => String::new(),
             1 => format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n", app.addr),

@@ -83,7 +83,7 @@ async fn requests_for_another_host_name_are_refused_on_every_path() {
     let (_dir, db) = temp_database();
     let app = spawn_app(db).await;
     for head in [
-        // A fresh connection's event stream, which the listener would serve.
+        // An event stream, which would leave hyper once accepted.
         "GET /api/events HTTP/1.1\r\nHost: rebound.example\r\n\r\n",
         "GET /api/events HTTP/1.1\r\nHost: rebound.example:80\r\n\r\n",
         "GET /api/messages HTTP/1.1\r\nHost: rebound.example\r\n\r\n",
