@@ -107,16 +107,23 @@ pub(crate) async fn serve(stream: TcpStream, mut feed: Feed, shutdown: &Cancella
     // nothing for this long is gone or hostile.
     let mut writer = WriteDeadline::new(writer, WRITE_TIMEOUT);
     let mut probe = [0; 1];
+    // Made once: thousands of idle streams wake for every message, and
+    // each wake-up polls these again, which costs nothing when they stay
+    // registered (made anew, each would lock the shutdown token's list).
+    // An event stream's client sends nothing more: any read, end of file
+    // included, means it is gone or not speaking our protocol.
+    let client_gone = reader.read(&mut probe);
+    let shutting_down = shutdown.cancelled();
+    tokio::pin!(client_gone, shutting_down);
     loop {
         tokio::select! {
-            () = shutdown.cancelled() => break,
-            // An event stream's client sends nothing more: any read, end of
-            // file included, means it is gone or not speaking our protocol.
-            _ = reader.read(&mut probe) => break,
+            biased;
             frames = feed.next_frames() => match frames {
                 Some(frames) if writer.write_all(&frames).await.is_ok() => {}
                 _ => break,
             },
+            _ = &mut client_gone => break,
+            () = &mut shutting_down => break,
         }
     }
     let _ = writer.shutdown().await;
