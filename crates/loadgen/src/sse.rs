@@ -5,12 +5,11 @@
 
 use std::time::Instant;
 
-use bytes::Bytes;
-use futures::{StreamExt, TryStreamExt, stream::BoxStream};
-use http_body_util::{BodyExt, Empty};
-use hyper::{Request, client::conn::http1::handshake, header};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpSocket;
+use anyhow::Context;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpSocket, TcpStream},
+};
 
 use crate::target::Target;
 
@@ -37,71 +36,153 @@ pub enum Connect {
     Fresh,
 }
 
-/// A stream's body, as it arrives.
-pub type Chunks = BoxStream<'static, Result<Bytes, String>>;
+/// An open stream: its connection, what was read past the response head,
+/// and how the body is framed.
+pub struct EventStream {
+    tcp: TcpStream,
+    body: Body,
+    unread: Vec<u8>,
+}
+
+/// How a response body is delimited: by the connection's end (how the
+/// server hands streams over), or in chunks (how a streaming body leaves
+/// hyper, as older builds served streams).
+enum Body {
+    Close,
+    Chunked(Chunks),
+}
 
 /// Opens the stream at `path` for subscriber `n`; resolves once the
-/// response headers arrived.
+/// response head arrived. Speaks HTTP/1.1 over its own socket, one task and
+/// one read per arrival, so that the load generator costs as little per
+/// delivery as it can.
 pub async fn connect(
     target: &Target,
     n: usize,
     path: &str,
     how: Connect,
-) -> anyhow::Result<Chunks> {
-    match how {
-        Connect::Fresh => {
-            let response = target.client(n).get(target.url(path)).send().await?;
-            anyhow::ensure!(
-                response.status().is_success(),
-                "status {}",
-                response.status()
-            );
-            Ok(response
-                .bytes_stream()
-                .map_err(|err| err.to_string())
-                .boxed())
+) -> anyhow::Result<EventStream> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(target.source(n))?;
+    let mut tcp = socket.connect(target.addr).await?;
+    let host = target.host();
+    let mut unread = Vec::new();
+    if how == Connect::Browser {
+        let head = format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        tcp.write_all(head.as_bytes()).await?;
+        let response = read_head(&mut tcp, &mut unread).await?;
+        anyhow::ensure!(response.status == 200, "health check {}", response.status);
+        let length = response
+            .content_length
+            .context("health check without a length")?;
+        while unread.len() < length {
+            read_more(&mut tcp, &mut unread).await?;
         }
-        Connect::Browser => connect_after_a_request(target, n, path).await,
+        unread.drain(..length);
+    }
+    let head = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n");
+    tcp.write_all(head.as_bytes()).await?;
+    let response = read_head(&mut tcp, &mut unread).await?;
+    anyhow::ensure!(response.status == 200, "status {}", response.status);
+    let body = if response.chunked {
+        Body::Chunked(Chunks::default())
+    } else {
+        Body::Close
+    };
+    Ok(EventStream { tcp, body, unread })
+}
+
+/// What a response head says that matters here.
+struct Head {
+    status: u16,
+    content_length: Option<usize>,
+    chunked: bool,
+}
+
+/// Reads until `buffer` holds a whole response head, which it then drops
+/// from `buffer`.
+async fn read_head(tcp: &mut TcpStream, buffer: &mut Vec<u8>) -> anyhow::Result<Head> {
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut response = httparse::Response::new(&mut headers);
+        if let httparse::Status::Complete(len) = response.parse(buffer)? {
+            let value = |name: &str| {
+                response
+                    .headers
+                    .iter()
+                    .find(|header| header.name.eq_ignore_ascii_case(name))
+                    .and_then(|header| std::str::from_utf8(header.value).ok())
+            };
+            let head = Head {
+                status: response.code.unwrap_or_default(),
+                content_length: value("content-length").and_then(|v| v.trim().parse().ok()),
+                chunked: value("transfer-encoding")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("chunked")),
+            };
+            buffer.drain(..len);
+            return Ok(head);
+        }
+        read_more(tcp, buffer).await?;
     }
 }
 
-/// One connection, two requests: a health check read to its end, then the
-/// stream.
-async fn connect_after_a_request(target: &Target, n: usize, path: &str) -> anyhow::Result<Chunks> {
-    let socket = TcpSocket::new_v4()?;
-    socket.bind(target.source(n))?;
-    let tcp = socket.connect(target.addr).await?;
-    let (mut sender, connection) = handshake(TokioIo::new(tcp)).await?;
-    tokio::spawn(connection);
-    let get = |path: &str| {
-        Request::get(path)
-            .header(header::HOST, target.host())
-            .body(Empty::<Bytes>::new())
-    };
-    let first = sender.send_request(get("/healthz")?).await?;
-    anyhow::ensure!(
-        first.status().is_success(),
-        "health check {}",
-        first.status()
-    );
-    first.into_body().collect().await?;
-    sender.ready().await?;
-    let response = sender.send_request(get(path)?).await?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "status {}",
-        response.status()
-    );
-    Ok(response
-        .into_body()
-        .into_data_stream()
-        .map_err(|err| err.to_string())
-        .boxed())
+async fn read_more(tcp: &mut TcpStream, buffer: &mut Vec<u8>) -> anyhow::Result<()> {
+    let mut chunk = [0; 4096];
+    let read = tcp.read(&mut chunk).await?;
+    anyhow::ensure!(read > 0, "connection closed");
+    buffer.extend_from_slice(&chunk[..read]);
+    Ok(())
+}
+
+/// A chunked body's decoder: where in the framing the next byte falls.
+#[derive(Default)]
+struct Chunks {
+    /// Data bytes left in the current chunk.
+    data_left: usize,
+    /// The size line (or the CRLF after a chunk's data) read so far.
+    line: Vec<u8>,
+    /// Whether `line` is the CRLF that ends a chunk's data.
+    after_data: bool,
+}
+
+impl Chunks {
+    /// Appends the body bytes in `input` to `out`.
+    fn decode(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+        while !input.is_empty() {
+            if self.data_left > 0 {
+                let take = self.data_left.min(input.len());
+                out.extend_from_slice(&input[..take]);
+                self.data_left -= take;
+                input = &input[take..];
+                self.after_data = self.data_left == 0;
+                continue;
+            }
+            let (byte, rest) = (input[0], &input[1..]);
+            input = rest;
+            self.line.push(byte);
+            if !self.line.ends_with(b"\r\n") {
+                continue;
+            }
+            let line = std::mem::take(&mut self.line);
+            if std::mem::take(&mut self.after_data) {
+                continue; // the CRLF after a chunk's data
+            }
+            let size = std::str::from_utf8(&line[..line.len() - 2])
+                .ok()
+                .and_then(|line| usize::from_str_radix(line.split(';').next()?.trim(), 16).ok())
+                .ok_or_else(|| format!("bad chunk size {line:?}"))?;
+            if size == 0 {
+                return Err("stream ended".into());
+            }
+            self.data_left = size;
+        }
+        Ok(())
+    }
 }
 
 /// Reads message events until `expected` arrived or `until` passed.
 pub async fn collect(
-    mut body: Chunks,
+    mut stream: EventStream,
     expected: usize,
     origin: Instant,
     until: tokio::time::Instant,
@@ -112,30 +193,46 @@ pub async fn collect(
         error: None,
     };
     let mut buffer: Vec<u8> = Vec::new();
-    while received.ids.len() < expected {
-        let chunk = match tokio::time::timeout_at(until, body.next()).await {
-            Ok(Some(Ok(chunk))) => chunk,
-            Ok(Some(Err(err))) => {
-                received.error = Some(err.to_string());
-                break;
+    let mut pending = std::mem::take(&mut stream.unread);
+    let mut chunk = vec![0; 16 * 1024];
+    loop {
+        let decoded = match &mut stream.body {
+            Body::Close => {
+                buffer.extend_from_slice(&pending);
+                Ok(())
             }
-            Ok(None) => {
-                received.error = Some("stream ended".into());
-                break;
-            }
-            Err(_) => {
-                received.error = Some("timed out".into());
-                break;
-            }
+            Body::Chunked(chunks) => chunks.decode(&pending, &mut buffer),
         };
         let now_us = origin.elapsed().as_micros() as f64;
-        buffer.extend_from_slice(&chunk);
         let mut start = 0;
         while let Some(end) = find(&buffer[start..], b"\n\n") {
             record(&buffer[start..start + end], now_us, &mut received);
             start += end + 2;
         }
         buffer.drain(..start);
+        if let Err(err) = decoded {
+            received.error = Some(err);
+            break;
+        }
+        if received.ids.len() >= expected {
+            break;
+        }
+        pending.clear();
+        match tokio::time::timeout_at(until, stream.tcp.read(&mut chunk)).await {
+            Ok(Ok(0)) => {
+                received.error = Some("stream ended".into());
+                break;
+            }
+            Ok(Ok(read)) => pending.extend_from_slice(&chunk[..read]),
+            Ok(Err(err)) => {
+                received.error = Some(err.to_string());
+                break;
+            }
+            Err(_) => {
+                received.error = Some("timed out".into());
+                break;
+            }
+        }
     }
     received
 }
@@ -190,5 +287,22 @@ data: {"id":7,"username":"u","text":"lg 1500","timestamp":"t"}"#,
         record(b"event: ping\ndata: keep-alive", 5_000.0, &mut received);
         assert_eq!(received.ids, [7]);
         assert_eq!(received.latencies_ms, [2.5]);
+    }
+
+    #[test]
+    fn chunked_bodies_are_decoded_across_reads() {
+        let wire = b"6\r\nid: 1\n\r\nc;ext=1\r\ndata: x\n\nid:\r\n0\r\n\r\n";
+        let mut chunks = Chunks::default();
+        let mut out = Vec::new();
+        // Fed one byte at a time: every boundary falls inside some read.
+        let mut result = Ok(());
+        for byte in wire {
+            result = chunks.decode(std::slice::from_ref(byte), &mut out);
+            if result.is_err() {
+                break;
+            }
+        }
+        assert_eq!(out, b"id: 1\ndata: x\n\nid:");
+        assert_eq!(result, Err("stream ended".to_owned()));
     }
 }
