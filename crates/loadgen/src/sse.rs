@@ -195,6 +195,10 @@ pub async fn collect(
     let mut buffer: Vec<u8> = Vec::new();
     let mut pending = std::mem::take(&mut stream.unread);
     let mut chunk = vec![0; 16 * 1024];
+    // One timer for the whole run: a timeout per read would add and remove
+    // a timer entry for every delivery, under the timer wheel's lock.
+    let deadline = tokio::time::sleep_until(until);
+    tokio::pin!(deadline);
     loop {
         let decoded = match &mut stream.body {
             Body::Close => {
@@ -218,18 +222,21 @@ pub async fn collect(
             break;
         }
         pending.clear();
-        match tokio::time::timeout_at(until, stream.tcp.read(&mut chunk)).await {
-            Ok(Ok(0)) => {
+        let read = tokio::select! {
+            read = stream.tcp.read(&mut chunk) => read,
+            () = &mut deadline => {
+                received.error = Some("timed out".into());
+                break;
+            }
+        };
+        match read {
+            Ok(0) => {
                 received.error = Some("stream ended".into());
                 break;
             }
-            Ok(Ok(read)) => pending.extend_from_slice(&chunk[..read]),
-            Ok(Err(err)) => {
+            Ok(read) => pending.extend_from_slice(&chunk[..read]),
+            Err(err) => {
                 received.error = Some(err.to_string());
-                break;
-            }
-            Err(_) => {
-                received.error = Some("timed out".into());
                 break;
             }
         }
