@@ -399,4 +399,47 @@ mod tests {
         hub.publish(published(4));
         assert_eq!(ids(&feed.next_frames().await.expect("frames")), [4]);
     }
+
+    #[tokio::test]
+    async fn a_router_served_without_the_accept_loop_streams_through_its_body() {
+        use axum::http::{Request, StatusCode};
+        use tower::ServiceExt;
+
+        let (_dir, store) = temp_store().await;
+        let hub = Hub::default();
+        let chat = Chat::start(store, hub.clone()).await.expect("chat");
+        let addr: SocketAddr = "127.0.0.1:80".parse().expect("addr");
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let state = AppState {
+            chat,
+            leptos_options: leptos::config::LeptosOptions::builder()
+                .output_name("chat")
+                .build(),
+            site: crate::site::Site::new(Some("http://x"), addr).expect("site"),
+            send_limiter: crate::rate::SendLimiter::start(
+                crate::rate::SendLimit::Off,
+                shutdown.clone(),
+            ),
+            stream_slots: crate::slots::StreamSlots::new(Default::default()),
+            shutdown,
+        };
+        // No `Handoff` extension: nothing would take the connection over.
+        let request = Request::get(EVENTS_PATH)
+            .extension(ConnectInfo(addr))
+            .body(Body::empty())
+            .expect("request");
+        let response = router()
+            .with_state(state)
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.version(), Version::HTTP_11);
+        assert!(!response.headers().contains_key(header::CONNECTION));
+
+        hub.publish(published(1));
+        let mut body = response.into_body().into_data_stream();
+        let frames = body.next().await.expect("a frame").expect("data");
+        assert_eq!(ids(&frames), [1]);
+    }
 }

@@ -138,3 +138,27 @@ async fn a_stream_on_a_reused_connection_outlives_the_request_head_timeout() {
     assert_eq!(events.take(1).await[0].1, sent);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_request_pipelined_behind_a_stream_request_ends_the_connection() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let mut socket = TcpStream::connect(app.addr).await.expect("connect");
+    // A stream's connection carries nothing after it; a client that sends
+    // more is not an `EventSource`, and is not kept.
+    let heads = format!(
+        "GET /api/events HTTP/1.1\r\nHost: {0}\r\n\r\nGET /healthz HTTP/1.1\r\nHost: {0}\r\n\r\n",
+        app.addr
+    );
+    socket.write_all(heads.as_bytes()).await.expect("requests");
+    let mut received = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut received))
+        .await
+        .expect("closed within 5 s")
+        .expect("read");
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.0 200 OK\r\n"), "{text}");
+    // The stream's head only: the health check was never answered.
+    assert_eq!(text.matches("HTTP/1.").count(), 1, "{text}");
+    app.shutdown().await;
+}
