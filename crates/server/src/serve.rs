@@ -184,12 +184,15 @@ async fn serve_connection(
         tracing::debug!(%peer, error = %err, "connection ended");
         return;
     }
-    let parts = connection.into_parts();
-    let mut stream = parts.io.into_inner().into_inner();
-    match handoff.take() {
+    // Only the socket is kept: hyper's buffers and the service go here.
+    let hyper::server::conn::http1::Parts { io, read_buf, .. } = connection.into_parts();
+    let mut stream = io.into_inner().into_inner();
+    let handed_over = handoff.take();
+    drop(handoff);
+    match handed_over {
         // Nothing may follow a stream's request on its connection.
-        Some(feed) if parts.read_buf.is_empty() => {
-            drop(parts.read_buf);
+        Some(feed) if read_buf.is_empty() => {
+            drop(read_buf);
             handoff::serve(stream, feed, &shutdown).await;
         }
         _ => {
