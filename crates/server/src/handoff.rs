@@ -41,7 +41,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     deadline::{WRITE_TIMEOUT, WriteDeadline},
-    sse::Feed,
+    feed::Feed,
 };
 
 /// One connection's slot for a stream it hands over: put in every request's

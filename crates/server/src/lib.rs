@@ -15,6 +15,7 @@
 //!   foreign host names;
 //! - `serve`: accepts connections within bounds (open files, connection
 //!   cap, request-head time and size, `deadline` on writes);
+//! - `feed`: one stream's position and what it sends next;
 //! - `handoff`: an event stream's connection leaves hyper once the
 //!   response head is out, and keeps only the stream;
 //! - [`rate`] and [`slots`]: how fast one client may send, and how many
@@ -27,6 +28,7 @@ pub mod dbfile;
 mod deadline;
 pub mod error;
 mod extract;
+mod feed;
 mod handoff;
 mod headers;
 pub mod hub;

@@ -1,10 +1,16 @@
 //! Helpers for this crate's unit tests.
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use chrono::Utc;
 use shared::{ChatMessage, MessageId};
 use uuid::Uuid;
 
-use crate::store::{Durability, Store};
+use crate::{
+    hub::Published,
+    store::{Durability, Store},
+};
 
 /// A store on a fresh file (an in-memory database would be one per pooled
 /// connection), living as long as the returned folder.
@@ -24,4 +30,17 @@ pub fn message(id: MessageId) -> ChatMessage {
         text: format!("m{id}"),
         timestamp: Utc::now(),
     }
+}
+
+/// [`message`]`(id)`, framed for the hub.
+pub fn published(id: MessageId) -> Arc<Published> {
+    Arc::new(Published::new(&message(id)))
+}
+
+/// The ids of the events in `frames`, in order.
+pub fn frame_ids(frames: &Bytes) -> Vec<MessageId> {
+    String::from_utf8_lossy(frames)
+        .lines()
+        .filter_map(|line| line.strip_prefix("id: ")?.parse().ok())
+        .collect()
 }
