@@ -6,10 +6,12 @@
 //! BENCHMARKS.md for the scenarios and how to run them.
 //!
 //! - [`target`]: the server's URL and the loopback source addresses;
+//! - [`http`]: a minimal HTTP/1.1 client over one keep-alive connection;
 //! - [`sse`]: one SSE subscriber that records what it receives;
 //! - [`scenario`]: the scenarios;
 //! - [`stats`]: percentiles, and the server's memory from `/proc`.
 
+mod http;
 mod scenario;
 mod sse;
 mod stats;

@@ -5,13 +5,9 @@
 
 use std::time::Instant;
 
-use anyhow::Context;
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpSocket, TcpStream},
-};
+use tokio::{io::AsyncReadExt, net::TcpStream};
 
-use crate::target::Target;
+use crate::{http::Connection, target::Target};
 
 /// The prefix of every text the load generator sends: `lg <µs since origin>`.
 pub const TEXT_PREFIX: &str = "lg ";
@@ -62,76 +58,24 @@ pub async fn connect(
     path: &str,
     how: Connect,
 ) -> anyhow::Result<EventStream> {
-    let socket = TcpSocket::new_v4()?;
-    socket.bind(target.source(n))?;
-    let mut tcp = socket.connect(target.addr).await?;
-    let host = target.host();
-    let mut unread = Vec::new();
+    let mut connection = Connection::open(target, n).await?;
     if how == Connect::Browser {
-        let head = format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n");
-        tcp.write_all(head.as_bytes()).await?;
-        let response = read_head(&mut tcp, &mut unread).await?;
-        anyhow::ensure!(response.status == 200, "health check {}", response.status);
-        let length = response
-            .content_length
-            .context("health check without a length")?;
-        while unread.len() < length {
-            read_more(&mut tcp, &mut unread).await?;
-        }
-        unread.drain(..length);
+        let head = connection.get("/healthz", "*/*").await?;
+        anyhow::ensure!(head.status == 200, "health check {}", head.status);
+        connection.read_body(&head).await?;
     }
-    let head = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n");
-    tcp.write_all(head.as_bytes()).await?;
-    let response = read_head(&mut tcp, &mut unread).await?;
-    anyhow::ensure!(response.status == 200, "status {}", response.status);
-    let body = if response.chunked {
+    let head = connection.get(path, "text/event-stream").await?;
+    anyhow::ensure!(head.status == 200, "status {}", head.status);
+    let body = if head.chunked {
         Body::Chunked(Chunks::default())
     } else {
         Body::Close
     };
-    Ok(EventStream { tcp, body, unread })
-}
-
-/// What a response head says that matters here.
-struct Head {
-    status: u16,
-    content_length: Option<usize>,
-    chunked: bool,
-}
-
-/// Reads until `buffer` holds a whole response head, which it then drops
-/// from `buffer`.
-async fn read_head(tcp: &mut TcpStream, buffer: &mut Vec<u8>) -> anyhow::Result<Head> {
-    loop {
-        let mut headers = [httparse::EMPTY_HEADER; 32];
-        let mut response = httparse::Response::new(&mut headers);
-        if let httparse::Status::Complete(len) = response.parse(buffer)? {
-            let value = |name: &str| {
-                response
-                    .headers
-                    .iter()
-                    .find(|header| header.name.eq_ignore_ascii_case(name))
-                    .and_then(|header| std::str::from_utf8(header.value).ok())
-            };
-            let head = Head {
-                status: response.code.unwrap_or_default(),
-                content_length: value("content-length").and_then(|v| v.trim().parse().ok()),
-                chunked: value("transfer-encoding")
-                    .is_some_and(|v| v.eq_ignore_ascii_case("chunked")),
-            };
-            buffer.drain(..len);
-            return Ok(head);
-        }
-        read_more(tcp, buffer).await?;
-    }
-}
-
-async fn read_more(tcp: &mut TcpStream, buffer: &mut Vec<u8>) -> anyhow::Result<()> {
-    let mut chunk = [0; 4096];
-    let read = tcp.read(&mut chunk).await?;
-    anyhow::ensure!(read > 0, "connection closed");
-    buffer.extend_from_slice(&chunk[..read]);
-    Ok(())
+    Ok(EventStream {
+        tcp: connection.tcp,
+        body,
+        unread: connection.unread,
+    })
 }
 
 /// A chunked body's decoder: where in the framing the next byte falls.

@@ -179,11 +179,12 @@ async fn send_all(target: &Target, args: &Args, origin: Instant) -> (Vec<i64>, u
             let mut ids = Vec::with_capacity(count);
             let mut errors = 0;
             let mut ticker = interval.map(tokio::time::interval);
+            let mut connection = super::Sender::new(target, sender);
             for i in 0..count {
                 if let Some(ticker) = &mut ticker {
                     ticker.tick().await;
                 }
-                match super::send_stamped(target, sender + i * senders, origin).await {
+                match connection.send_stamped(sender + i * senders, origin).await {
                     Ok(id) => ids.push(id),
                     Err(_) => errors += 1,
                 }

@@ -25,9 +25,10 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
     let tasks = (0..senders).map(|sender| async move {
         let mut latencies = Vec::new();
         let mut errors = 0usize;
+        let mut connection = super::Sender::new(target, sender);
         for n in (sender..args.messages).step_by(senders) {
             let started = Instant::now();
-            match super::send_stamped(target, n, origin).await {
+            match connection.send_stamped(n, origin).await {
                 Ok(_) => latencies.push(started.elapsed().as_secs_f64() * 1000.0),
                 Err(_) => errors += 1,
             }

@@ -1,0 +1,109 @@
+//! A minimal HTTP/1.1 client over one keep-alive connection: what the
+//! scenarios need (a request, its response head, a body of known length)
+//! and no more, so that the load generator spends little of the machine it
+//! shares with the server.
+
+use anyhow::Context;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpSocket, TcpStream},
+};
+
+use crate::target::Target;
+
+/// One connection to the server, from source address number `n`.
+pub struct Connection {
+    pub tcp: TcpStream,
+    host: String,
+    /// Bytes read past the last response head or body.
+    pub unread: Vec<u8>,
+}
+
+/// What a response head says that matters here.
+pub struct Head {
+    pub status: u16,
+    pub content_length: Option<usize>,
+    pub chunked: bool,
+}
+
+impl Connection {
+    pub async fn open(target: &Target, n: usize) -> anyhow::Result<Self> {
+        let socket = TcpSocket::new_v4()?;
+        socket.bind(target.source(n))?;
+        let tcp = socket.connect(target.addr).await?;
+        tcp.set_nodelay(true)?;
+        Ok(Self {
+            tcp,
+            host: target.host(),
+            unread: Vec::new(),
+        })
+    }
+
+    /// Sends a `GET` and reads the response head (not its body).
+    pub async fn get(&mut self, path: &str, accept: &str) -> anyhow::Result<Head> {
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: {accept}\r\n\r\n",
+            self.host
+        );
+        self.tcp.write_all(head.as_bytes()).await?;
+        self.read_head().await
+    }
+
+    /// Sends a `POST` of `json` and reads the whole response.
+    pub async fn post_json(&mut self, path: &str, json: &[u8]) -> anyhow::Result<(Head, Vec<u8>)> {
+        let mut request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            self.host,
+            json.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(json);
+        self.tcp.write_all(&request).await?;
+        let head = self.read_head().await?;
+        let body = self.read_body(&head).await?;
+        Ok((head, body))
+    }
+
+    /// Reads a body of the length `head` gives.
+    pub async fn read_body(&mut self, head: &Head) -> anyhow::Result<Vec<u8>> {
+        let length = head.content_length.context("a response without a length")?;
+        while self.unread.len() < length {
+            self.read_more().await?;
+        }
+        Ok(self.unread.drain(..length).collect())
+    }
+
+    /// Reads until a whole response head has arrived, and consumes it.
+    async fn read_head(&mut self) -> anyhow::Result<Head> {
+        loop {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut response = httparse::Response::new(&mut headers);
+            if let httparse::Status::Complete(len) = response.parse(&self.unread)? {
+                let value = |name: &str| {
+                    response
+                        .headers
+                        .iter()
+                        .find(|header| header.name.eq_ignore_ascii_case(name))
+                        .and_then(|header| std::str::from_utf8(header.value).ok())
+                };
+                let head = Head {
+                    status: response.code.unwrap_or_default(),
+                    content_length: value("content-length").and_then(|v| v.trim().parse().ok()),
+                    chunked: value("transfer-encoding")
+                        .is_some_and(|v| v.eq_ignore_ascii_case("chunked")),
+                };
+                self.unread.drain(..len);
+                return Ok(head);
+            }
+            self.read_more().await?;
+        }
+    }
+
+    async fn read_more(&mut self) -> anyhow::Result<()> {
+        let mut chunk = [0; 4096];
+        let read = self.tcp.read(&mut chunk).await?;
+        anyhow::ensure!(read > 0, "connection closed");
+        self.unread.extend_from_slice(&chunk[..read]);
+        Ok(())
+    }
+}
