@@ -3,8 +3,9 @@
 //! An open event stream is most of what a chat server holds: one per open
 //! tab, idle nearly all the time. Left to hyper for its whole life, each
 //! would keep its connection's read buffer (8 KiB at the least), write
-//! buffer, dispatcher and body adapters: about 39 KiB per stream, for a
-//! connection that never reads again and only writes ready-made frames.
+//! buffer, dispatcher and body adapters: 19.8 KiB per stream measured
+//! (39.2 KiB with glibc's malloc), for a connection that never reads again
+//! and only writes ready-made frames. Handed over, a stream costs 2.5 KiB.
 //!
 //! So a stream is requested like any other request: hyper reads the head,
 //! the middleware applies the site's rules, and axum's handler

@@ -42,6 +42,7 @@ use crate::{
     SHUTDOWN_GRACE,
     deadline::{WRITE_TIMEOUT, WriteDeadline},
     error::ApiError,
+    feed::Feed,
     handoff::{self, Handoff},
 };
 
@@ -146,6 +147,20 @@ async fn serve_connection(
     router: Router,
     shutdown: CancellationToken,
 ) {
+    if let Some((stream, feed)) = serve_requests(stream, peer, router, &shutdown).await {
+        handoff::serve(stream, feed, &shutdown).await;
+    }
+}
+
+/// Serves requests with hyper until the client leaves, or until a
+/// response hands the connection over to an event stream: then returns
+/// the socket and the stream's feed, and nothing of hyper's stays.
+async fn serve_requests(
+    stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    shutdown: &CancellationToken,
+) -> Option<(TcpStream, Feed)> {
     let handoff = Handoff::default();
     let service = {
         let handoff = handoff.clone();
@@ -157,8 +172,7 @@ async fn serve_connection(
         })
     };
     let io = TokioIo::new(WriteDeadline::new(stream, WRITE_TIMEOUT));
-    // Boxed, so that once a stream has taken the connection over, its
-    // task no longer holds room for hyper's.
+    // Boxed, so that a stream's task does not keep room for hyper's.
     let mut connection = Box::new(
         hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
@@ -169,8 +183,7 @@ async fn serve_connection(
     let cancelled = shutdown.cancelled();
     tokio::pin!(cancelled);
     let mut shutting_down = false;
-    // Served until the client leaves, or a response hands the connection
-    // over; without hyper's shutdown of the socket, which a stream keeps.
+    // Without hyper's shutdown of the socket, which a stream keeps.
     let served = std::future::poll_fn(|cx| {
         if !shutting_down && cancelled.as_mut().poll(cx).is_ready() {
             // Finish the request in flight, take no other.
@@ -182,21 +195,16 @@ async fn serve_connection(
     .await;
     if let Err(err) = served {
         tracing::debug!(%peer, error = %err, "connection ended");
-        return;
+        return None;
     }
-    // Only the socket is kept: hyper's buffers and the service go here.
     let hyper::server::conn::http1::Parts { io, read_buf, .. } = connection.into_parts();
     let mut stream = io.into_inner().into_inner();
-    let handed_over = handoff.take();
-    drop(handoff);
-    match handed_over {
+    match handoff.take() {
         // Nothing may follow a stream's request on its connection.
-        Some(feed) if read_buf.is_empty() => {
-            drop(read_buf);
-            handoff::serve(stream, feed, &shutdown).await;
-        }
+        Some(feed) if read_buf.is_empty() => Some((stream, feed)),
         _ => {
             let _ = stream.shutdown().await;
+            None
         }
     }
 }
