@@ -220,13 +220,9 @@ impl Store {
 
     /// Whether the database answers, from the file the server opened.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.check_file()?;
+        check_file(self.file.as_deref())?;
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
-    }
-
-    fn check_file(&self) -> Result<(), FileLost> {
-        check_file(self.file.as_deref())
     }
 
     /// Closes every connection, checkpointing the WAL.
