@@ -28,8 +28,21 @@ pub struct Head {
 
 impl Connection {
     pub async fn open(target: &Target, n: usize) -> anyhow::Result<Self> {
+        Self::open_with(target, n, None).await
+    }
+
+    /// Like [`Self::open`], with a receive buffer of `receive_buffer` bytes
+    /// (small, so that the server's writes block soon).
+    pub async fn open_with(
+        target: &Target,
+        n: usize,
+        receive_buffer: Option<u32>,
+    ) -> anyhow::Result<Self> {
         let socket = TcpSocket::new_v4()?;
         socket.bind(target.source(n))?;
+        if let Some(bytes) = receive_buffer {
+            socket.set_recv_buffer_size(bytes)?;
+        }
         let tcp = socket.connect(target.addr).await?;
         tcp.set_nodelay(true)?;
         Ok(Self {
@@ -41,12 +54,17 @@ impl Connection {
 
     /// Sends a `GET` and reads the response head (not its body).
     pub async fn get(&mut self, path: &str, accept: &str) -> anyhow::Result<Head> {
+        self.send_get(path, accept).await?;
+        self.read_head().await
+    }
+
+    /// Sends a `GET`, reading nothing.
+    pub async fn send_get(&mut self, path: &str, accept: &str) -> anyhow::Result<()> {
         let head = format!(
             "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: {accept}\r\n\r\n",
             self.host
         );
-        self.tcp.write_all(head.as_bytes()).await?;
-        self.read_head().await
+        Ok(self.tcp.write_all(head.as_bytes()).await?)
     }
 
     /// Sends a `POST` of `json` and reads the whole response.

@@ -11,13 +11,11 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpSocket, TcpStream},
-};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{
     Report,
+    http::Connection,
     stats::{describe, open_files, percentiles, resident_kib},
     target::Target,
 };
@@ -49,16 +47,8 @@ pub struct SlowHeadsArgs {
     connections: usize,
 }
 
-/// Opens a connection from source address number `n`, with a small
-/// receive buffer if `stall` (so the server's writes block soon).
-async fn connect(target: &Target, n: usize, stall: bool) -> anyhow::Result<TcpStream> {
-    let socket = TcpSocket::new_v4()?;
-    socket.bind(target.source(n))?;
-    if stall {
-        socket.set_recv_buffer_size(4096)?;
-    }
-    Ok(socket.connect(target.addr).await?)
-}
+/// A receive buffer small enough that the server's writes block soon.
+const STALLED_RECEIVE_BUFFER: u32 = 4096;
 
 pub async fn stalled(target: &Target, args: StalledArgs) -> anyhow::Result<Report> {
     // 2,000 four-byte characters: the largest text there is.
@@ -89,25 +79,19 @@ pub async fn stalled(target: &Target, args: StalledArgs) -> anyhow::Result<Repor
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_idle = resident_kib(target.server_pid);
     let files_idle = open_files(target.server_pid);
-    let host = target.host();
     let started = Instant::now();
     let mut streams = Vec::with_capacity(args.streams);
     for n in 0..args.streams {
-        let mut stream = connect(target, n, true).await?;
+        let mut connection = Connection::open_with(target, n, Some(STALLED_RECEIVE_BUFFER)).await?;
         if args.browser {
-            stream
-                .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
-                .await?;
-            let mut answer = [0; 512];
-            let read = stream.read(&mut answer).await?;
-            anyhow::ensure!(
-                answer[..read].starts_with(b"HTTP/1.1 200"),
-                "health check refused"
-            );
+            let head = connection.get("/healthz", "*/*").await?;
+            anyhow::ensure!(head.status == 200, "health check {}", head.status);
+            connection.read_body(&head).await?;
         }
-        let head = format!("GET /api/events?after=0 HTTP/1.1\r\nHost: {host}\r\n\r\n");
-        stream.write_all(head.as_bytes()).await?;
-        streams.push(stream);
+        connection
+            .send_get("/api/events?after=0", "text/event-stream")
+            .await?;
+        streams.push(connection);
     }
     let opened = started.elapsed();
     // Every stream writes until its socket is full, then blocks.
@@ -188,7 +172,7 @@ pub async fn slow_heads(target: &Target, args: SlowHeadsArgs) -> anyhow::Result<
     let started = Instant::now();
     let mut connections = Vec::with_capacity(args.connections);
     for n in 0..args.connections {
-        let mut stream = connect(target, n, false).await?;
+        let mut stream = Connection::open(target, n).await?.tcp;
         // Thirds: nothing at all, a head without its end, a stream
         // request without its end.
         let partial = match n % 3 {
