@@ -58,6 +58,16 @@ impl Connection {
         self.read_head().await
     }
 
+    /// One ordinary request, read to its end, so that what follows goes
+    /// on a connection that carried another request first, as a browser's
+    /// `EventSource` request does.
+    pub async fn health_check(&mut self) -> anyhow::Result<()> {
+        let head = self.get("/healthz", "*/*").await?;
+        anyhow::ensure!(head.status == 200, "health check {}", head.status);
+        self.read_body(&head).await?;
+        Ok(())
+    }
+
     /// Sends a `GET`, reading nothing.
     pub async fn send_get(&mut self, path: &str, accept: &str) -> anyhow::Result<()> {
         let head = format!(

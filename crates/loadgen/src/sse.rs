@@ -60,9 +60,7 @@ pub async fn connect(
 ) -> anyhow::Result<EventStream> {
     let mut connection = Connection::open(target, n).await?;
     if how == Connect::Browser {
-        let head = connection.get("/healthz", "*/*").await?;
-        anyhow::ensure!(head.status == 200, "health check {}", head.status);
-        connection.read_body(&head).await?;
+        connection.health_check().await?;
     }
     let head = connection.get(path, "text/event-stream").await?;
     anyhow::ensure!(head.status == 200, "status {}", head.status);

@@ -84,9 +84,7 @@ pub async fn stalled(target: &Target, args: StalledArgs) -> anyhow::Result<Repor
     for n in 0..args.streams {
         let mut connection = Connection::open_with(target, n, Some(STALLED_RECEIVE_BUFFER)).await?;
         if args.browser {
-            let head = connection.get("/healthz", "*/*").await?;
-            anyhow::ensure!(head.status == 200, "health check {}", head.status);
-            connection.read_body(&head).await?;
+            connection.health_check().await?;
         }
         connection
             .send_get("/api/events?after=0", "text/event-stream")
