@@ -64,11 +64,6 @@ impl From<StoreError> for ApiError {
 }
 
 impl ApiError {
-    /// The status that comes with this error's code (see [`ErrorBody::status`]).
-    pub fn status_code(&self) -> StatusCode {
-        status_of(&self.body())
-    }
-
     /// How long the client should wait before asking again, if that is
     /// what the error is about.
     fn retry_after(&self) -> Option<std::time::Duration> {
@@ -126,6 +121,7 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The status that comes with an error body's code (see [`ErrorBody::status`]).
 fn status_of(body: &ErrorBody) -> StatusCode {
     StatusCode::from_u16(body.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }

@@ -18,7 +18,7 @@ use leptos_axum::ResponseOptions;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The headers every response carries, whoever made it.
-pub const EVERY_RESPONSE: [(&str, &str); 3] = [
+const EVERY_RESPONSE: [(&str, &str); 3] = [
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "same-origin"),
     // For browsers that predate `frame-ancestors`.
