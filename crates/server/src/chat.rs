@@ -1,11 +1,12 @@
 //! The chat service: validate, store, broadcast.
 //!
-//! Sends from every request go through one channel to a single writer task.
-//! The writer takes whatever is queued (up to [`MAX_BATCH`]), stores it in
-//! one transaction (group commit), and only after the commit publishes the
-//! new messages to the [`Hub`] and answers each sender. One writer means the
-//! hub sees messages in exactly the order of their ids, and a send is never
-//! acknowledged or broadcast before it is durable.
+//! Sends from every request go through one channel to this server's single
+//! writer task. The writer takes whatever is queued (up to [`MAX_BATCH`]),
+//! stores it in one transaction (group commit), and only after the commit
+//! has the new messages published (see [`crate::fanout`]) and answers each
+//! sender once its message is published here. So a send is never
+//! acknowledged or broadcast before it is durable, and a sender that reads
+//! history after its acknowledgement sees its own message.
 
 use std::sync::Arc;
 
@@ -17,9 +18,11 @@ use bytes::Bytes;
 use futures::{FutureExt, future::BoxFuture};
 use shared::{ChatMessage, MAX_PAGE_SIZE, MessageId, NewMessage, SendMessage, ValidationError};
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
+    fanout::{self, Fanout},
     hub::{Hub, Published},
     recent::Recent,
     store::{Draft, Store, StoreError, Stored, Writer},
@@ -53,28 +56,49 @@ pub struct Chat {
     store: Store,
     hub: Hub,
     recent: Arc<Recent>,
+    fanout: Fanout,
     writer: mpsc::Sender<SendJob>,
 }
 
 impl Chat {
-    /// Reads the newest messages into memory and starts the writer task on
-    /// the current Tokio runtime.
-    pub async fn start(store: Store, hub: Hub) -> Result<Self, StoreError> {
+    /// Reads the newest messages into memory and starts the writer task
+    /// (and, for a log with several writers, the task that follows it) on
+    /// the current Tokio runtime. Following stops at `stop`.
+    pub async fn start(
+        store: Store,
+        hub: Hub,
+        stop: CancellationToken,
+    ) -> Result<Self, StoreError> {
         let recent = Arc::new(Recent::new(store.latest(MAX_PAGE_SIZE).await?));
+        // A log with several writers is in step once it is followed.
+        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), store.single_writer());
         let connection = store.writer().await?;
         let (writer, jobs) = mpsc::channel(QUEUE);
         tokio::spawn(write_loop(
             connection,
-            hub.clone(),
-            Arc::clone(&recent),
+            store.single_writer(),
+            fanout.clone(),
             jobs,
         ));
+        tokio::spawn(fanout::follow(store.clone(), fanout.clone(), stop));
         Ok(Self {
             store,
             hub,
             recent,
+            fanout,
             writer,
         })
+    }
+
+    /// Whether the database answers and this server's streams are in step
+    /// with the message log.
+    pub async fn health(&self) -> Result<(), Unhealthy> {
+        self.store.ping().await.map_err(Unhealthy::Store)?;
+        if self.fanout.in_step() {
+            Ok(())
+        } else {
+            Err(Unhealthy::NotFollowing)
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -125,10 +149,23 @@ impl Chat {
     }
 }
 
+/// Why [`Chat::health`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Unhealthy {
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("not following the message log")]
+    NotFollowing,
+}
+
+/// Stores queued sends batch by batch. With a single writer (`publishes`),
+/// each committed batch is what comes next in the log, published at once;
+/// otherwise the follower publishes it from the log, and each sender is
+/// answered once that is done.
 async fn write_loop(
     mut store: Writer,
-    hub: Hub,
-    recent: Arc<Recent>,
+    publishes: bool,
+    fanout: Fanout,
     mut jobs: mpsc::Receiver<SendJob>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -137,24 +174,20 @@ async fn write_loop(
             batch.drain(..).map(|job| (job.draft, job.reply)).unzip();
         match store.insert_batch(&drafts).await {
             Ok(results) => {
-                // Each new message is framed once: the window replays these
-                // bytes and the hub sends them.
-                let new: Vec<(&ChatMessage, Arc<Published>)> = results
-                    .iter()
-                    .filter_map(|stored| match stored {
-                        Stored::New(message) => Some((message, Arc::new(Published::new(message)))),
+                if publishes {
+                    fanout.publish(results.iter().filter_map(|stored| match stored {
+                        Stored::New(message) => Some(message),
                         Stored::Existing(_) => None,
-                    })
-                    .collect();
-                // Newest in memory first, then published: a stream that
-                // subscribed before this reads it from one or the other.
-                recent.extend(new.iter().map(|(message, frame)| (*message, frame)));
-                for (_, frame) in new {
-                    hub.publish(frame);
-                }
-                for (reply, stored) in replies.into_iter().zip(results) {
-                    // The sender may have given up (client gone); the message stays stored.
-                    let _ = reply.send(Ok(stored));
+                    }));
+                    answer(replies, results);
+                } else {
+                    let newest = results.iter().map(|s| s.message().id).max().unwrap_or(0);
+                    fanout.wake();
+                    let fanout = fanout.clone();
+                    tokio::spawn(async move {
+                        fanout.published_through(newest).await;
+                        answer(replies, results);
+                    });
                 }
             }
             Err(err) => {
@@ -166,6 +199,13 @@ async fn write_loop(
         }
     }
     tracing::debug!("message writer stopped");
+}
+
+fn answer(replies: Vec<oneshot::Sender<Result<Stored, ChatError>>>, results: Vec<Stored>) {
+    for (reply, stored) in replies.into_iter().zip(results) {
+        // The sender may have given up (client gone); the message stays stored.
+        let _ = reply.send(Ok(stored));
+    }
 }
 
 /// The server functions' view of the service.

@@ -231,7 +231,13 @@ mod tests {
     async fn messages_arriving_soon_after_a_write_go_out_together() {
         let (_dir, store) = temp_store().await;
         let hub = Hub::default();
-        let chat = Chat::start(store, hub.clone()).await.expect("chat");
+        let chat = Chat::start(
+            store,
+            hub.clone(),
+            tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .expect("chat");
         let mut feed = Feed::new(chat, hub.subscribe(), None, false, None);
         // From here on, sleeping advances the clock at once.
         tokio::time::pause();

@@ -28,6 +28,7 @@ pub mod dbfile;
 mod deadline;
 pub mod error;
 mod extract;
+pub mod fanout;
 mod feed;
 mod handoff;
 mod headers;
@@ -63,7 +64,7 @@ use tower_http::{
 };
 
 use crate::{
-    chat::Chat,
+    chat::{Chat, Unhealthy},
     config::Config,
     hub::Hub,
     rate::SendLimiter,
@@ -162,17 +163,19 @@ fn site_pkg<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Router
     )
 }
 
-/// `200 ok` while the database answers from the file the server opened.
+/// `200 ok` while the database answers (SQLite: from the file the server
+/// opened) and this server's streams are in step with the message log.
 async fn health(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> (StatusCode, &'static str) {
-    match state.chat.store().ping().await {
+    match state.chat.health().await {
         Ok(()) => (StatusCode::OK, "ok"),
         Err(err) => {
             tracing::error!(error = %err, "health check failed");
             let reason = match err {
-                StoreError::FileLost(_) => "database file removed or replaced",
-                _ => "database unavailable",
+                Unhealthy::Store(StoreError::FileLost(_)) => "database file removed or replaced",
+                Unhealthy::Store(_) => "database unavailable",
+                Unhealthy::NotFollowing => "not following the message log",
             };
             (StatusCode::SERVICE_UNAVAILABLE, reason)
         }
@@ -195,7 +198,7 @@ pub async fn run(
     let stop = CancellationToken::new();
     let store = Store::open(&config.database_url, config.durability).await?;
     let state = AppState {
-        chat: Chat::start(store.clone(), Hub::default()).await?,
+        chat: Chat::start(store.clone(), Hub::default(), stop.clone()).await?,
         leptos_options: config.leptos_options(),
         site: site.clone(),
         send_limiter: SendLimiter::start(config.send_limit, stop.clone()),

@@ -162,7 +162,13 @@ mod tests {
 
         let (_dir, store) = temp_store().await;
         let hub = Hub::default();
-        let chat = Chat::start(store, hub.clone()).await.expect("chat");
+        let chat = Chat::start(
+            store,
+            hub.clone(),
+            tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .expect("chat");
         let addr: SocketAddr = "127.0.0.1:80".parse().expect("addr");
         let shutdown = tokio_util::sync::CancellationToken::new();
         let state = AppState {

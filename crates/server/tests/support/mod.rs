@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of this module.
 
+pub mod postgres;
+
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use futures::{Stream, StreamExt};
@@ -13,7 +15,6 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
-    pub database: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -43,15 +44,29 @@ pub async fn spawn_app_with(database: PathBuf, configure: impl FnOnce(&mut Confi
         .expect("server starts")
 }
 
+/// Starts a server on the database at `url` (e.g. `postgres://…`).
+pub async fn spawn_app_on(url: &str) -> TestApp {
+    try_spawn_app_on(url.to_owned(), |_| {})
+        .await
+        .expect("server starts")
+}
+
 async fn try_spawn_app_with(
     database: PathBuf,
+    configure: impl FnOnce(&mut Config),
+) -> anyhow::Result<TestApp> {
+    try_spawn_app_on(format!("sqlite://{}", database.display()), configure).await
+}
+
+async fn try_spawn_app_on(
+    database_url: String,
     configure: impl FnOnce(&mut Config),
 ) -> anyhow::Result<TestApp> {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let mut config = Config {
         addr,
-        database_url: format!("sqlite://{}", database.display()),
+        database_url,
         site_root: "target/site".into(),
         public_url: None,
         send_limit: SendLimit::Off,
@@ -70,7 +85,6 @@ async fn try_spawn_app_with(
     let app = TestApp {
         addr,
         client: reqwest::Client::new(),
-        database,
         stop: Some(stop),
         task,
     };

@@ -1,0 +1,280 @@
+//! From the committed log to every stream of this server.
+//!
+//! What a stream sends comes from two places: the in-memory window of the
+//! newest messages ([`Recent`], read when a stream starts or resumes) and
+//! the [`Hub`] (what is published from then on). Both are fed here, and
+//! only here, from messages the log has committed, in id order:
+//! [`Fanout::publish`] records them as newest, then publishes them.
+//!
+//! Where the committed messages come from depends on the log:
+//! - SQLite: this server's writer is the only writer, so each batch it
+//!   commits is exactly what comes next in the log; it publishes it itself.
+//! - PostgreSQL: several servers append. [`follow`] reads everything after
+//!   the newest published id from the table whenever something may have
+//!   been committed: a notification from any server, this server's own
+//!   append, a listener connection that came back (notifications sent
+//!   while it was gone are lost, the rows are not), and once a second.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use shared::{ChatMessage, MessageId};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    hub::{Hub, Published},
+    recent::Recent,
+    store::{Store, StoreError},
+};
+
+/// How many committed messages one read of the log takes.
+const PAGE: u32 = 500;
+/// How often the log is read even when nothing said it changed.
+const POLL: Duration = Duration::from_secs(1);
+/// The longest wait before listening again after the database failed.
+const MAX_RETRY: Duration = Duration::from_secs(5);
+
+/// The window and the hub, fed from the committed log; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Fanout {
+    recent: Arc<Recent>,
+    hub: Hub,
+    /// The newest id published (0 before the first message).
+    published: Arc<watch::Sender<MessageId>>,
+    /// Whether the window and the hub are known to hold everything the log
+    /// has committed, give or take the message being read right now: false
+    /// while a log with several writers cannot be followed.
+    in_step: Arc<AtomicBool>,
+    /// Told that something may have been committed.
+    wake: Arc<Notify>,
+}
+
+impl Fanout {
+    /// A fan-out whose window holds `recent` (the log's newest messages).
+    pub fn new(recent: Arc<Recent>, hub: Hub, in_step: bool) -> Self {
+        let newest = recent.newest_id().unwrap_or(0);
+        Self {
+            recent,
+            hub,
+            published: Arc::new(watch::Sender::new(newest)),
+            in_step: Arc::new(AtomicBool::new(in_step)),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Records committed messages (in id order) as the newest, then
+    /// publishes them: a stream that subscribed before this call reads each
+    /// of them from the window or the hub, one or the other. Messages at or
+    /// below the newest published id were published before and are skipped.
+    pub fn publish<'a>(&self, committed: impl IntoIterator<Item = &'a ChatMessage>) {
+        let newest = *self.published.borrow();
+        let new: Vec<(&ChatMessage, Arc<Published>)> = committed
+            .into_iter()
+            .filter(|message| message.id > newest)
+            .map(|message| (message, Arc::new(Published::new(message))))
+            .collect();
+        let Some((last, _)) = new.last() else {
+            return;
+        };
+        let last = last.id;
+        // Each new message is framed once: the window replays these bytes
+        // and the hub sends them.
+        self.recent
+            .extend(new.iter().map(|(message, frame)| (*message, frame)));
+        for (_, frame) in new {
+            self.hub.publish(frame);
+        }
+        self.published.send_replace(last);
+    }
+
+    /// The newest id published.
+    pub fn published(&self) -> MessageId {
+        *self.published.borrow()
+    }
+
+    /// Waits until every id up to `id` is published.
+    pub async fn published_through(&self, id: MessageId) {
+        let mut published = self.published.subscribe();
+        // The sender lives as long as `self`: this cannot fail.
+        let _ = published.wait_for(|newest| *newest >= id).await;
+    }
+
+    /// Says that something may have been committed.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Whether this server's streams are known to be in step with the log.
+    pub fn in_step(&self) -> bool {
+        self.in_step.load(Ordering::Acquire)
+    }
+
+    fn set_in_step(&self, in_step: bool) {
+        if self.in_step.swap(in_step, Ordering::AcqRel) != in_step {
+            if in_step {
+                tracing::info!(published = self.published(), "following the message log");
+            } else {
+                tracing::warn!("not following the message log; streams may be behind");
+            }
+        }
+    }
+
+    /// Publishes everything the log holds after the newest published id.
+    async fn catch_up(&self, store: &Store) -> Result<(), StoreError> {
+        loop {
+            let page = store.after(self.published(), PAGE).await?;
+            self.publish(&page);
+            if page.len() < PAGE as usize {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// What the listener task tells [`follow`].
+#[derive(Debug)]
+enum Heard {
+    /// Listening (again): anything committed from now on will be heard.
+    Listening,
+    /// Something was committed.
+    Committed,
+    /// The listener's connection is gone and could not be replaced yet.
+    Lost,
+}
+
+/// Follows a log with several writers until `stop`: reads and publishes
+/// whatever it commits, from any server. Returns at once for a log with a
+/// single writer (whose writer publishes itself).
+pub async fn follow(store: Store, fanout: Fanout, stop: CancellationToken) {
+    if store.single_writer() {
+        return;
+    }
+    let (tell, mut heard) = mpsc::channel(16);
+    let listening = tokio::spawn(listen(store.clone(), tell, stop.clone()));
+    let mut listening_now = false;
+    loop {
+        let event = tokio::select! {
+            () = stop.cancelled() => break,
+            event = heard.recv() => match event {
+                Some(event) => Some(event),
+                None => break,
+            },
+            () = fanout.wake.notified() => None,
+            () = tokio::time::sleep(POLL) => None,
+        };
+        match event {
+            Some(Heard::Listening) => listening_now = true,
+            Some(Heard::Lost) => {
+                listening_now = false;
+                fanout.set_in_step(false);
+                continue;
+            }
+            Some(Heard::Committed) | None => {}
+        }
+        match fanout.catch_up(&store).await {
+            Ok(()) => fanout.set_in_step(listening_now),
+            Err(err) => {
+                tracing::error!(error = %err, "reading the message log failed");
+                fanout.set_in_step(false);
+            }
+        }
+    }
+    listening.abort();
+}
+
+/// Keeps a listener connection open, telling `tell` what it hears.
+async fn listen(store: Store, tell: mpsc::Sender<Heard>, stop: CancellationToken) {
+    let mut retry = Duration::from_millis(100);
+    while !stop.is_cancelled() {
+        match store.listen().await {
+            Ok(Some(mut listener)) => {
+                retry = Duration::from_millis(100);
+                let _ = tell.send(Heard::Listening).await;
+                loop {
+                    let event = match listener.committed().await {
+                        Ok(true) => Heard::Committed,
+                        // Reconnected: what was sent meanwhile is lost.
+                        Ok(false) => {
+                            tracing::warn!("listener connection lost and replaced");
+                            Heard::Listening
+                        }
+                        Err(err) => {
+                            tracing::error!(error = %err, "listener connection lost");
+                            break;
+                        }
+                    };
+                    if tell.send(event).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Ok(None) => return,
+            Err(err) => tracing::error!(error = %err, "cannot listen to the message log"),
+        }
+        let _ = tell.send(Heard::Lost).await;
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(retry) => {}
+        }
+        retry = (retry * 2).min(MAX_RETRY);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::message;
+
+    #[tokio::test]
+    async fn a_published_message_is_in_the_window_before_the_hub_delivers_it() {
+        let recent = Arc::new(Recent::new(Vec::new()));
+        let hub = Hub::default();
+        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true);
+        let mut live = hub.subscribe();
+        let watcher = {
+            let recent = Arc::clone(&recent);
+            tokio::spawn(async move {
+                let frame = live.recv().await.expect("published");
+                // Whoever hears of it can already read it as newest.
+                (frame.id, recent.newest_id())
+            })
+        };
+        fanout.publish(&[message(1)]);
+        assert_eq!(watcher.await.expect("watcher"), (1, Some(1)));
+    }
+
+    #[tokio::test]
+    async fn what_was_published_before_is_skipped() {
+        let recent = Arc::new(Recent::new(vec![message(1), message(2)]));
+        let hub = Hub::default();
+        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true);
+        let mut live = hub.subscribe();
+        fanout.publish(&[message(2), message(3)]);
+        fanout.publish(&[message(3)]);
+        assert_eq!(live.recv().await.expect("published").id, 3);
+        assert!(live.try_recv().is_err(), "3 published once, 2 not again");
+        let ids: Vec<_> = recent.latest(10).iter().map(|m| m.id).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        assert_eq!(fanout.published(), 3);
+    }
+
+    #[tokio::test]
+    async fn waiting_for_an_id_ends_once_it_is_published() {
+        let fanout = Fanout::new(Arc::new(Recent::new(Vec::new())), Hub::default(), true);
+        let waiting = tokio::spawn({
+            let fanout = fanout.clone();
+            async move { fanout.published_through(2).await }
+        });
+        fanout.publish(&[message(1)]);
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        fanout.publish(&[message(2)]);
+        waiting.await.expect("ends");
+    }
+}

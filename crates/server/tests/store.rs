@@ -1,0 +1,275 @@
+//! The message log's contract, run against both backends: each test is
+//! written once and run as `sqlite::<name>` and `postgres::<name>`.
+//! Then what only a log with several writers must get right.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use server::store::{Draft, Durability, Store, Stored};
+use shared::{ChatMessage, NewMessage};
+use uuid::Uuid;
+
+fn draft(client_id: Uuid, text: &str) -> Draft {
+    Draft {
+        client_id,
+        message: NewMessage::parse("ada", text).expect("valid"),
+    }
+}
+
+fn texts(page: &[ChatMessage]) -> Vec<String> {
+    page.iter().map(|m| m.text.clone()).collect()
+}
+
+/// Runs each named test (an `async fn(Store)`) on a fresh SQLite file and
+/// on a fresh PostgreSQL database.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (_dir, path) = crate::support::temp_database();
+                    let url = format!("sqlite://{}", path.display());
+                    let store = server::store::Store::open(&url, server::store::Durability::Full)
+                        .await
+                        .expect("opens");
+                    super::$name(store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(url) = crate::support::postgres::fresh_database().await else {
+                        return;
+                    };
+                    let store = server::store::Store::open(&url, server::store::Durability::Full)
+                        .await
+                        .expect("opens");
+                    super::$name(store).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    ids_increase_in_insertion_order,
+    repeated_client_id_returns_the_first_message,
+    what_a_batch_returns_is_what_a_reader_reads,
+    a_client_id_twice_in_one_batch_is_stored_once,
+    pages_walk_back_through_history,
+    an_empty_log_has_no_newest_id,
+    timestamps_read_back_as_stored,
+);
+
+async fn ids_increase_in_insertion_order(store: Store) {
+    let drafts: Vec<_> = (0..5)
+        .map(|i| draft(Uuid::new_v4(), &format!("m{i}")))
+        .collect();
+    let stored = store.insert_batch(&drafts).await.expect("stores");
+    let ids: Vec<_> = stored.iter().map(|s| s.message().id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let messages: Vec<_> = stored.into_iter().map(Stored::into_message).collect();
+    assert_eq!(texts(&messages), ["m0", "m1", "m2", "m3", "m4"]);
+    let more = store
+        .insert_batch(&[draft(Uuid::new_v4(), "m5")])
+        .await
+        .expect("stores");
+    assert!(more[0].message().id > ids[4]);
+    assert_eq!(
+        store.newest_id().await.expect("reads"),
+        Some(more[0].message().id)
+    );
+}
+
+async fn repeated_client_id_returns_the_first_message(store: Store) {
+    let id = Uuid::new_v4();
+    let first = store
+        .insert_batch(&[draft(id, "one")])
+        .await
+        .expect("stores");
+    let again = store
+        .insert_batch(&[draft(id, "two"), draft(id, "three")])
+        .await
+        .expect("stores");
+    let Stored::New(original) = &first[0] else {
+        panic!("first send should be new");
+    };
+    assert_eq!(
+        again,
+        [
+            Stored::Existing(original.clone()),
+            Stored::Existing(original.clone())
+        ]
+    );
+    assert_eq!(store.latest(10).await.expect("reads").len(), 1);
+}
+
+async fn what_a_batch_returns_is_what_a_reader_reads(store: Store) {
+    let old = store
+        .insert_batch(&[draft(Uuid::now_v7(), "older")])
+        .await
+        .expect("stores");
+    // One repeated id among new ones.
+    let mixed = store
+        .insert_batch(&[
+            draft(Uuid::now_v7(), "a"),
+            draft(old[0].message().client_id, "again"),
+            draft(Uuid::now_v7(), "b"),
+        ])
+        .await
+        .expect("stores");
+    // All new.
+    let fresh = store
+        .insert_batch(&[draft(Uuid::now_v7(), "c"), draft(Uuid::now_v7(), "d")])
+        .await
+        .expect("stores");
+    assert!(matches!(mixed[1], Stored::Existing(_)));
+    let returned: Vec<ChatMessage> = [&old[..], &mixed[..], &fresh[..]]
+        .concat()
+        .into_iter()
+        .filter_map(|s| match s {
+            Stored::New(message) => Some(message),
+            Stored::Existing(_) => None,
+        })
+        .collect();
+    assert_eq!(store.latest(10).await.expect("reads"), returned);
+}
+
+async fn a_client_id_twice_in_one_batch_is_stored_once(store: Store) {
+    let id = Uuid::new_v4();
+    let other = Uuid::new_v4();
+    let stored = store
+        .insert_batch(&[draft(id, "one"), draft(other, "x"), draft(id, "two")])
+        .await
+        .expect("stores");
+    let Stored::New(first) = &stored[0] else {
+        panic!("first send should be new: {stored:?}");
+    };
+    assert!(matches!(&stored[1], Stored::New(m) if m.text == "x"));
+    assert_eq!(stored[2], Stored::Existing(first.clone()));
+    assert_eq!(store.latest(10).await.expect("reads").len(), 2);
+}
+
+async fn pages_walk_back_through_history(store: Store) {
+    let drafts: Vec<_> = (1..=7)
+        .map(|i| draft(Uuid::new_v4(), &format!("m{i}")))
+        .collect();
+    store.insert_batch(&drafts).await.expect("stores");
+    let latest = store.latest(3).await.expect("reads");
+    assert_eq!(texts(&latest), ["m5", "m6", "m7"]);
+    let older = store.before(latest[0].id, 3).await.expect("reads");
+    assert_eq!(texts(&older), ["m2", "m3", "m4"]);
+    let newer = store.after(older[2].id, 10).await.expect("reads");
+    assert_eq!(texts(&newer), ["m5", "m6", "m7"]);
+    let first = store.after(0, 2).await.expect("reads");
+    assert_eq!(texts(&first), ["m1", "m2"]);
+}
+
+async fn an_empty_log_has_no_newest_id(store: Store) {
+    assert_eq!(store.newest_id().await.expect("reads"), None);
+    assert!(store.latest(10).await.expect("reads").is_empty());
+    assert!(store.after(0, 10).await.expect("reads").is_empty());
+    store.ping().await.expect("answers");
+}
+
+async fn timestamps_read_back_as_stored(store: Store) {
+    let stored = store
+        .insert_batch(&[draft(Uuid::new_v4(), "now")])
+        .await
+        .expect("stores");
+    let read = store.latest(1).await.expect("reads");
+    assert_eq!(read[0].timestamp, stored[0].message().timestamp);
+    let age = chrono::Utc::now() - read[0].timestamp;
+    assert!(age.num_seconds().abs() < 60, "{age}");
+}
+
+/// Two servers on one PostgreSQL database.
+async fn two_postgres_servers() -> Option<(Store, Store)> {
+    let url = support::postgres::fresh_database().await?;
+    let one = Store::open(&url, Durability::Full).await.expect("opens");
+    let two = Store::open(&url, Durability::Full).await.expect("opens");
+    Some((one, two))
+}
+
+#[tokio::test]
+async fn postgres_ids_become_visible_in_id_order_whichever_server_takes_them() {
+    let Some((one, two)) = two_postgres_servers().await else {
+        return;
+    };
+    const WRITERS_PER_SERVER: usize = 3;
+    const BATCHES: usize = 40;
+    let total = (2 * WRITERS_PER_SERVER * BATCHES * 2) as i64;
+    // Readers follow the log as streams do: each asks for what comes after
+    // the newest id it has, and must end with every id exactly once.
+    let readers: Vec<_> = (0..3)
+        .map(|i| {
+            let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut newest = 0;
+                while (seen.len() as i64) < total {
+                    let page = store.after(newest, 50).await.expect("reads");
+                    for message in page {
+                        newest = message.id;
+                        seen.push(message.id);
+                    }
+                    tokio::task::yield_now().await;
+                }
+                seen
+            })
+        })
+        .collect();
+    let writers: Vec<_> = (0..2 * WRITERS_PER_SERVER)
+        .map(|i| {
+            let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+            tokio::spawn(async move {
+                let mut writer = store.writer().await.expect("writer");
+                for batch in 0..BATCHES {
+                    let drafts = [
+                        draft(Uuid::now_v7(), &format!("w{i} b{batch} a")),
+                        draft(Uuid::now_v7(), &format!("w{i} b{batch} b")),
+                    ];
+                    writer.insert_batch(&drafts).await.expect("stores");
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    let every_id: Vec<i64> = (1..=total).collect();
+    for reader in readers {
+        let seen = tokio::time::timeout(std::time::Duration::from_secs(30), reader)
+            .await
+            .expect("every reader sees everything")
+            .expect("reader");
+        assert_eq!(seen, every_id, "a reader missed or repeated an id");
+    }
+}
+
+#[tokio::test]
+async fn postgres_a_send_retried_on_another_server_is_stored_once() {
+    let Some((one, two)) = two_postgres_servers().await else {
+        return;
+    };
+    for round in 0..20 {
+        let client_id = Uuid::new_v4();
+        let attempt = [draft(client_id, &format!("retried {round}"))];
+        let (a, b) = tokio::join!(one.insert_batch(&attempt), two.insert_batch(&attempt));
+        let (a, b) = (a.expect("stores"), b.expect("stores"));
+        let new = [&a[0], &b[0]]
+            .iter()
+            .filter(|s| matches!(s, Stored::New(_)))
+            .count();
+        assert_eq!(new, 1, "exactly one attempt stores it: {a:?} {b:?}");
+        assert_eq!(a[0].message(), b[0].message());
+    }
+    let stored = one.after(0, 100).await.expect("reads");
+    let client_ids: BTreeSet<_> = stored.iter().map(|m| m.client_id).collect();
+    assert_eq!(stored.len(), 20);
+    assert_eq!(client_ids.len(), 20);
+}
