@@ -43,11 +43,11 @@ impl Connection {
         if let Some(bytes) = receive_buffer {
             socket.set_recv_buffer_size(bytes)?;
         }
-        let tcp = socket.connect(target.addr).await?;
+        let tcp = socket.connect(target.addr(n)).await?;
         tcp.set_nodelay(true)?;
         Ok(Self {
             tcp,
-            host: target.host(),
+            host: target.host(n),
             unread: Vec::new(),
         })
     }

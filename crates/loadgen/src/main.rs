@@ -24,9 +24,16 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "loadgen", about = "Load generator for the chat server")]
 struct Cli {
-    /// The server, e.g. http://127.0.0.1:3000 (loopback only).
-    #[arg(long, default_value = "http://127.0.0.1:3000", global = true)]
-    url: String,
+    /// The server, e.g. http://127.0.0.1:3000 (loopback only); several,
+    /// comma-separated, for servers sharing one database: connections take
+    /// turns among them.
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:3000",
+        value_delimiter = ',',
+        global = true
+    )]
+    url: Vec<String>,
     /// The server's pid, to read its memory from /proc/<pid>/status.
     #[arg(long, global = true)]
     server_pid: Option<u32>,

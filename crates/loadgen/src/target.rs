@@ -1,4 +1,5 @@
-//! The server under test, and the loopback addresses connections come from.
+//! The servers under test (one, or several sharing one database), and the
+//! loopback addresses connections come from.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -6,18 +7,25 @@ use anyhow::{Context, bail};
 use url::{Host, Url};
 
 pub struct Target {
-    pub base: Url,
+    /// Connection number `n` goes to server `n % servers.len()`.
+    servers: Vec<Server>,
+    /// The first server's pid, to read its memory.
     pub server_pid: Option<u32>,
     /// One HTTP client per source address, so that many connections do not
     /// run out of ephemeral ports on a single address pair.
     clients: Vec<reqwest::Client>,
-    /// The server's address, for scenarios that speak TCP themselves.
-    pub addr: SocketAddr,
 }
 
-impl Target {
+/// One server under test.
+struct Server {
+    base: Url,
+    /// For scenarios that speak TCP themselves.
+    addr: SocketAddr,
+}
+
+impl Server {
     /// Refuses any server that is not on 127.0.0.0/8.
-    pub fn new(url: &str, source_addrs: u8, server_pid: Option<u32>) -> anyhow::Result<Self> {
+    fn new(url: &str) -> anyhow::Result<Self> {
         let base = Url::parse(url).context("--url")?;
         let loopback = match base.host() {
             Some(Host::Ipv4(ip)) => ip.is_loopback(),
@@ -32,6 +40,18 @@ impl Target {
             _ => Ipv4Addr::LOCALHOST,
         };
         let addr = SocketAddr::from((ip, base.port_or_known_default().unwrap_or(80)));
+        Ok(Self { base, addr })
+    }
+}
+
+impl Target {
+    /// Refuses any server that is not on 127.0.0.0/8.
+    pub fn new(urls: &[String], source_addrs: u8, server_pid: Option<u32>) -> anyhow::Result<Self> {
+        let servers = urls
+            .iter()
+            .map(|url| Server::new(url))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        anyhow::ensure!(!servers.is_empty(), "--url names no server");
         let clients = (0..source_addrs.max(1))
             .map(|i| {
                 reqwest::Client::builder()
@@ -41,16 +61,30 @@ impl Target {
             })
             .collect::<Result<_, _>>()?;
         Ok(Self {
-            base,
+            servers,
             server_pid,
             clients,
-            addr,
         })
     }
 
-    /// The `Host` header a raw request names the server with.
-    pub fn host(&self) -> String {
-        self.base[url::Position::BeforeHost..url::Position::AfterPort].to_owned()
+    fn server(&self, n: usize) -> &Server {
+        &self.servers[n % self.servers.len()]
+    }
+
+    /// How many servers share the load.
+    pub fn servers(&self) -> usize {
+        self.servers.len()
+    }
+
+    /// The address of the server raw connection number `n` goes to.
+    pub fn addr(&self, n: usize) -> SocketAddr {
+        self.server(n).addr
+    }
+
+    /// The `Host` header a raw request on connection number `n` names its
+    /// server with.
+    pub fn host(&self, n: usize) -> String {
+        self.server(n).base[url::Position::BeforeHost..url::Position::AfterPort].to_owned()
     }
 
     /// The source address of raw connection number `n`.
@@ -59,8 +93,9 @@ impl Target {
         SocketAddr::from((source_ip(i), 0))
     }
 
+    /// `path` on the first server.
     pub fn url(&self, path: &str) -> String {
-        let mut url = self.base.clone();
+        let mut url = self.servers[0].base.clone();
         url.set_path(path);
         url.to_string()
     }
@@ -83,15 +118,33 @@ mod tests {
 
     #[test]
     fn only_loopback_servers_may_be_targeted() {
-        assert!(Target::new("http://127.0.0.1:3000", 1, None).is_ok());
-        assert!(Target::new("http://127.5.6.7:3000", 1, None).is_ok());
-        assert!(Target::new("http://localhost:3000", 1, None).is_ok());
+        let target = |urls: &[&str]| {
+            let urls: Vec<String> = urls.iter().map(|url| (*url).to_owned()).collect();
+            Target::new(&urls, 1, None)
+        };
+        assert!(target(&["http://127.0.0.1:3000"]).is_ok());
+        assert!(target(&["http://127.5.6.7:3000"]).is_ok());
+        assert!(target(&["http://localhost:3000"]).is_ok());
         for url in [
             "http://10.0.0.1:3000",
             "http://example.com",
             "http://[::1]:3000",
         ] {
-            assert!(Target::new(url, 1, None).is_err(), "{url}");
+            assert!(target(&[url]).is_err(), "{url}");
+            assert!(target(&["http://127.0.0.1:3000", url]).is_err(), "{url}");
         }
+        assert!(target(&[]).is_err());
+    }
+
+    #[test]
+    fn connections_take_turns_among_the_servers() {
+        let urls = [
+            "http://127.0.0.1:3001".to_owned(),
+            "http://127.0.0.1:3002".to_owned(),
+        ];
+        let target = Target::new(&urls, 1, None).expect("loopback");
+        let ports: Vec<u16> = (0..4).map(|n| target.addr(n).port()).collect();
+        assert_eq!(ports, [3001, 3002, 3001, 3002]);
+        assert_eq!(target.host(1), "127.0.0.1:3002");
     }
 }

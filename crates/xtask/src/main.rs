@@ -3,14 +3,16 @@
 //!
 //! - `cargo xtask setup`: install whatever is missing, at pinned versions;
 //! - `cargo xtask dev`: set up, then `cargo leptos watch` (http://127.0.0.1:3000);
-//! - `cargo xtask test`: set up, then every test: `cargo test`, a
-//!   `cargo leptos build`, and the Playwright suite in `end2end/` against the
-//!   built server.
+//! - `cargo xtask test`: set up, then every test: `cargo test` (with a
+//!   throwaway PostgreSQL cluster for the PostgreSQL backend's tests, see
+//!   [`postgres`]), a `cargo leptos build`, and the Playwright suite in
+//!   `end2end/` against the built server.
 //!
 //! `cargo leptos` builds into `target/leptos` (see [`LEPTOS_TARGET_DIR`]), so
 //! that its extra `RUSTFLAGS` do not force plain `cargo` commands to rebuild
 //! everything in `target/`.
 
+mod postgres;
 mod setup;
 
 use std::{
@@ -48,9 +50,22 @@ fn main() -> Result<()> {
     }
 }
 
+/// Names a PostgreSQL database the tests may create databases beside; set
+/// it to use a cluster of your own instead of a throwaway one.
+const TEST_POSTGRES_URL: &str = "CHAT_TEST_POSTGRES_URL";
+
 fn test(root: &Path) -> Result<()> {
     setup::all(root)?;
-    run(Command::new("cargo").args(["test", "--workspace", "--exclude", "frontend"]))?;
+    let cluster = match std::env::var(TEST_POSTGRES_URL) {
+        Ok(_) => None,
+        Err(_) => Some(postgres::Cluster::start()?),
+    };
+    let mut cargo_test = Command::new("cargo");
+    cargo_test.args(["test", "--workspace", "--exclude", "frontend"]);
+    if let Some(cluster) = &cluster {
+        cargo_test.env(TEST_POSTGRES_URL, &cluster.url);
+    }
+    run(&mut cargo_test)?;
     run(&mut cargo_leptos(root, "build"))?;
     let server = root.join(LEPTOS_TARGET_DIR).join("debug").join("server");
     let mut playwright = Command::new("npx");
@@ -59,6 +74,9 @@ fn test(root: &Path) -> Result<()> {
         .current_dir(root.join("end2end"))
         .env("CHAT_SERVER_BIN", &server)
         .env("CHROMIUM_PATH", setup::chromium_path()?);
+    if let Some(cluster) = &cluster {
+        playwright.env(TEST_POSTGRES_URL, &cluster.url);
+    }
     run(&mut playwright)
 }
 

@@ -1,7 +1,10 @@
 //! Installs what building and testing need, skipping what is already there
 //! at the right version. Versions are pinned here and in `end2end/package.json`.
 
-use std::{path::Path, process::Command};
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 use anyhow::{Context, Result};
 
@@ -11,10 +14,15 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// 0.3.11 needs a newer rustc than this project's 1.95.
 const CARGO_LEPTOS_VERSION: &str = "0.3.10";
 
-/// Everything: the Rust toolchain pieces, Chromium and the npm packages.
+/// PostgreSQL's major version, from Debian's packages (`postgresql-15`).
+pub const POSTGRES_MAJOR: &str = "15";
+
+/// Everything: the Rust toolchain pieces, Chromium, PostgreSQL and the npm
+/// packages.
 pub fn all(root: &Path) -> Result<()> {
     toolchain(root)?;
     chromium()?;
+    postgres()?;
     npm_packages(root)
 }
 
@@ -70,7 +78,32 @@ fn chromium() -> Result<()> {
     if chromium_path().is_ok() {
         return Ok(());
     }
-    let is_root = output(Command::new("id").arg("-u")).as_deref() == Some("0");
+    apt_install("chromium")
+}
+
+/// Debian's PostgreSQL server, for the tests of the PostgreSQL backend.
+fn postgres() -> Result<()> {
+    if postgres_bin().is_dir() {
+        return Ok(());
+    }
+    apt_install(&format!("postgresql-{POSTGRES_MAJOR}"))
+}
+
+/// Where Debian puts PostgreSQL's server programs (`initdb`, `pg_ctl`).
+pub fn postgres_bin() -> PathBuf {
+    Path::new("/usr/lib/postgresql")
+        .join(POSTGRES_MAJOR)
+        .join("bin")
+}
+
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
+    output(Command::new("id").arg("-u")).as_deref() == Some("0")
+}
+
+/// `apt-get install -y <package>` (through `sudo` unless root).
+fn apt_install(package: &str) -> Result<()> {
+    let is_root = is_root();
     let apt = |args: &[&str]| {
         let mut command = if is_root {
             Command::new("apt-get")
@@ -83,7 +116,7 @@ fn chromium() -> Result<()> {
         command
     };
     run(&mut apt(&["update"]))?;
-    run(&mut apt(&["install", "-y", "chromium"]))
+    run(&mut apt(&["install", "-y", package]))
 }
 
 /// The path of the `chromium` command.

@@ -166,7 +166,6 @@ pub async fn stalled(target: &Target, args: StalledArgs) -> anyhow::Result<Repor
 
 pub async fn slow_heads(target: &Target, args: SlowHeadsArgs) -> anyhow::Result<Report> {
     let rss_idle = resident_kib(target.server_pid);
-    let host = target.host();
     let started = Instant::now();
     let mut connections = Vec::with_capacity(args.connections);
     for n in 0..args.connections {
@@ -175,8 +174,11 @@ pub async fn slow_heads(target: &Target, args: SlowHeadsArgs) -> anyhow::Result<
         // request without its end.
         let partial = match n % 3 {
             0 => String::new(),
-            1 => format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\nX-Slow: "),
-            _ => format!("GET /api/events HTTP/1.1\r\nHost: {host}\r\n"),
+            1 => format!(
+                "GET /healthz HTTP/1.1\r\nHost: {}\r\nX-Slow: ",
+                target.host(n)
+            ),
+            _ => format!("GET /api/events HTTP/1.1\r\nHost: {}\r\n", target.host(n)),
         };
         stream.write_all(partial.as_bytes()).await?;
         connections.push((Instant::now(), stream));

@@ -123,13 +123,14 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
         )
     });
     let summary = format!(
-        "fan-out: {subs} subscribers connected ({how:?}) in {connect:.2} s ({connect_errors} errors)\n\
+        "fan-out: {subs} subscribers on {servers} server(s) connected ({how:?}) in {connect:.2} s ({connect_errors} errors)\n\
          sent {sent} messages in {send_secs:.2} s ({send_errors} errors) by {senders} senders at {rate}/s offered\n\
          {deliveries} deliveries in {delivery_secs:.2} s: {deliveries_per_sec:.0} deliveries/s\n\
          exactly once and in order: {exact}/{subs} subscribers\n\
          latency: {latency_line}\n\
          server memory: {rss_before:?} KiB before, {rss_connected:?} KiB connected, {per_connection:?} KiB per connection",
         subs = received.len(),
+        servers = target.servers(),
         how = args.connect,
         connect = connect_time.as_secs_f64(),
         sent = expected.len(),
@@ -141,6 +142,7 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
     let json = json!({
         "scenario": "fanout",
         "subscribers": received.len(),
+        "servers": target.servers(),
         "connect": format!("{:?}", args.connect).to_lowercase(),
         "connect_secs": connect_time.as_secs_f64(),
         "connect_errors": connect_errors,

@@ -44,14 +44,16 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
     let latency = percentiles(&mut latencies);
     Ok(Report {
         summary: format!(
-            "durable send: {acked} acknowledged ({errors} errors) by {senders} senders in {:.2} s: {per_sec:.0} messages/s\n\
+            "durable send: {acked} acknowledged ({errors} errors) by {senders} senders on {} server(s) in {:.2} s: {per_sec:.0} messages/s\n\
              acknowledgement latency: {}",
+            target.servers(),
             elapsed.as_secs_f64(),
             describe(&latency, "ms"),
         ),
         json: json!({
             "scenario": "send",
             "senders": senders,
+            "servers": target.servers(),
             "acknowledged": acked,
             "errors": errors,
             "secs": elapsed.as_secs_f64(),

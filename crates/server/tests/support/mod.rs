@@ -3,6 +3,7 @@
 #![allow(dead_code)] // Each test binary uses a different part of this module.
 
 pub mod postgres;
+pub mod proxy;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -171,7 +172,7 @@ impl TestApp {
         }
         let response = request.send().await.expect("request");
         assert_eq!(response.status(), 200);
-        EventReader::new(response)
+        EventReader::from_response(response)
     }
 
     /// Asserts that the chat holds no message.
@@ -257,7 +258,7 @@ pub struct EventReader {
 }
 
 impl EventReader {
-    fn new(response: reqwest::Response) -> Self {
+    pub fn from_response(response: reqwest::Response) -> Self {
         Self {
             response_headers: response.headers().clone(),
             body: Box::pin(response.bytes_stream()),

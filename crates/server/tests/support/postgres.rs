@@ -34,12 +34,14 @@ pub async fn fresh_database() -> Option<String> {
 /// Ends every listener connection of the chat servers on `url`'s database,
 /// as a network failure or a restart of PostgreSQL would; returns how many.
 pub async fn drop_listener_connections(url: &str) -> u64 {
-    let mut connection = PgConnection::connect(url).await.expect("connects");
+    let admin = std::env::var(URL_VARIABLE).expect("a test cluster");
+    let database = url.rsplit_once('/').expect("the URL names a database").1;
+    let mut connection = PgConnection::connect(&admin).await.expect("connects");
     let ended: Vec<bool> = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid() \
-           AND query ILIKE 'LISTEN %'",
+         WHERE datname = $1 AND query ILIKE 'LISTEN %'",
     )
+    .bind(database)
     .fetch_all(&mut connection)
     .await
     .expect("ends listeners");

@@ -1,0 +1,310 @@
+//! Several servers on one PostgreSQL database: one chat, whichever server
+//! a browser reaches. (Skipped with a notice when no test cluster is
+//! configured, except in CI; see `support::postgres`.)
+
+mod support;
+
+use std::{collections::BTreeSet, process::Stdio, time::Duration};
+
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection};
+use support::{
+    EventReader, TestApp,
+    postgres::{self, fresh_database},
+    proxy::Proxy,
+    spawn_app_on,
+};
+use tokio::process::{Child, Command};
+
+/// The ids and texts of `n` message events.
+async fn read(stream: &mut EventReader, n: usize) -> Vec<(i64, String)> {
+    stream
+        .take(n)
+        .await
+        .into_iter()
+        .map(|(id, message)| (id, message["text"].as_str().expect("text").to_owned()))
+        .collect()
+}
+
+/// Sends `count` messages through `app`, concurrently with other senders.
+fn sender(app: &TestApp, name: &'static str, count: usize) -> tokio::task::JoinHandle<()> {
+    let client = app.client.clone();
+    let url = app.url("/api/messages");
+    tokio::spawn(async move {
+        for i in 0..count {
+            let response = client
+                .post(&url)
+                .json(&json!({ "username": name, "text": format!("{name} {i}") }))
+                .send()
+                .await
+                .expect("sends");
+            assert_eq!(response.status(), 201);
+        }
+    })
+}
+
+#[tokio::test]
+async fn every_stream_on_either_server_gets_every_message_once_in_one_order() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let one = spawn_app_on(&url).await;
+    let two = spawn_app_on(&url).await;
+    let mut streams = [
+        one.events_on_new_connection("", None).await,
+        one.events_on_new_connection("", None).await,
+        two.events_on_new_connection("", None).await,
+        two.events_on_new_connection("", None).await,
+    ];
+    let senders = [
+        sender(&one, "ada", 30),
+        sender(&one, "bob", 30),
+        sender(&two, "cy", 30),
+        sender(&two, "dee", 30),
+    ];
+    for sender in senders {
+        sender.await.expect("sender");
+    }
+    let first = read(&mut streams[0], 120).await;
+    let ids: Vec<i64> = first.iter().map(|(id, _)| *id).collect();
+    assert_eq!(
+        ids,
+        (1..=120).collect::<Vec<_>>(),
+        "every id once, in order"
+    );
+    let texts: BTreeSet<&str> = first.iter().map(|(_, text)| text.as_str()).collect();
+    assert_eq!(texts.len(), 120, "every message once");
+    for stream in &mut streams[1..] {
+        assert_eq!(read(stream, 120).await, first, "one order everywhere");
+    }
+    one.shutdown().await;
+    two.shutdown().await;
+}
+
+/// The server binary on `url`, on a port of its own; killed when dropped.
+async fn server_process(url: &str) -> (Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .args([
+            "--addr",
+            &addr,
+            "--database-url",
+            url,
+            "--send-limit",
+            "off",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts the server");
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::new();
+    for _ in 0..500 {
+        if let Ok(response) = client.get(format!("{base}/healthz")).send().await
+            && response.status().is_success()
+        {
+            return (child, base);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the server process did not become healthy");
+}
+
+#[tokio::test]
+async fn a_killed_server_loses_nothing_it_acknowledged_and_its_streams_resume_elsewhere() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let (mut doomed, doomed_url) = server_process(&url).await;
+    let survivor = spawn_app_on(&url).await;
+    let client = reqwest::Client::new();
+    let stream = client
+        .get(format!("{doomed_url}/api/events"))
+        .send()
+        .await
+        .expect("stream");
+    let mut stream = support::EventReader::from_response(stream);
+
+    // Sends go on while the server is killed: some are acknowledged, the
+    // rest fail (and are not counted).
+    let sending = tokio::spawn({
+        let client = client.clone();
+        let doomed_url = doomed_url.clone();
+        async move {
+            let mut acknowledged = Vec::new();
+            for i in 0.. {
+                let sent = client
+                    .post(format!("{doomed_url}/api/messages"))
+                    .json(&json!({ "username": "ada", "text": format!("m{i}") }))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(response) if response.status() == 201 => {
+                        let message: Value = response.json().await.expect("json");
+                        acknowledged.push(message["id"].as_i64().expect("id"));
+                    }
+                    _ => return acknowledged,
+                }
+            }
+            unreachable!()
+        }
+    });
+    let seen = read(&mut stream, 10).await;
+    doomed.kill().await.expect("kill -9");
+    let acknowledged = sending.await.expect("sender");
+    assert!(acknowledged.len() >= 10, "{acknowledged:?}");
+
+    // Everything acknowledged is stored.
+    let stored: BTreeSet<i64> = survivor
+        .history("?after=0&limit=500")
+        .await
+        .iter()
+        .map(|m| m["id"].as_i64().expect("id"))
+        .collect();
+    assert!(
+        acknowledged.iter().all(|id| stored.contains(id)),
+        "acknowledged {acknowledged:?}, stored {stored:?}"
+    );
+
+    // The browser reconnects to the other server with the last id it saw:
+    // the rest, then what comes next, no gap, no duplicate.
+    let last_seen = seen.last().expect("seen").0;
+    let mut resumed = survivor.events_on_new_connection("", Some(last_seen)).await;
+    let next = survivor.send("bob", "after the crash").await;
+    let expected: Vec<i64> = stored
+        .iter()
+        .copied()
+        .filter(|id| *id > last_seen)
+        .chain([next["id"].as_i64().expect("id")])
+        .collect();
+    let ids: Vec<i64> = read(&mut resumed, expected.len())
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(ids, expected);
+    survivor.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_server_cut_off_from_the_database_loses_no_message() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let one = spawn_app_on(&url).await;
+    // `two` reaches the database through a link the test can cut.
+    let cluster: reqwest::Url = url.parse().expect("URL");
+    let database = cluster.socket_addrs(|| Some(5432)).expect("address")[0];
+    let link = Proxy::start(database).await;
+    let two = spawn_app_on(&url.replace(&database.to_string(), &link.addr.to_string())).await;
+    let mut stream = two.events_on_new_connection("", None).await;
+    for i in 0..5 {
+        one.send("ada", &format!("before {i}")).await;
+    }
+    link.cut();
+    wait_for_health(&two, 503).await;
+    // Committed while `two` hears nothing: no notification will ever
+    // tell it about these.
+    for i in 0..5 {
+        one.send("ada", &format!("after {i}")).await;
+    }
+    link.restore();
+    wait_for_health(&two, 200).await;
+    let texts: Vec<String> = read(&mut stream, 10)
+        .await
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect();
+    let expected: Vec<String> = (0..5)
+        .map(|i| format!("before {i}"))
+        .chain((0..5).map(|i| format!("after {i}")))
+        .collect();
+    assert_eq!(texts, expected);
+    one.shutdown().await;
+    two.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_dropped_listener_connection_is_replaced() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let one = spawn_app_on(&url).await;
+    let two = spawn_app_on(&url).await;
+    let mut stream = two.events_on_new_connection("", None).await;
+    one.send("ada", "before").await;
+    assert_eq!(postgres::drop_listener_connections(&url).await, 2);
+    one.send("ada", "after").await;
+    let texts: Vec<String> = read(&mut stream, 2)
+        .await
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect();
+    assert_eq!(texts, ["before", "after"]);
+    one.shutdown().await;
+    two.shutdown().await;
+}
+
+/// Sets whether the test cluster accepts new connections to `url`'s
+/// database.
+async fn allow_connections(url: &str, allow: bool) {
+    let admin = std::env::var(postgres::URL_VARIABLE).expect("cluster");
+    let database = url.rsplit_once('/').expect("database").1;
+    let mut connection = PgConnection::connect(&admin).await.expect("connects");
+    sqlx::query(&format!(
+        "ALTER DATABASE {database} WITH ALLOW_CONNECTIONS {allow}"
+    ))
+    .execute(&mut connection)
+    .await
+    .expect("alters");
+}
+
+/// Ends every connection to `url`'s database, as a restart of PostgreSQL
+/// would.
+async fn end_connections(url: &str) {
+    let admin = std::env::var(postgres::URL_VARIABLE).expect("cluster");
+    let database = url.rsplit_once('/').expect("database").1;
+    let mut connection = PgConnection::connect(&admin).await.expect("connects");
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(database)
+        .execute(&mut connection)
+        .await
+        .expect("ends connections");
+}
+
+/// Polls `/healthz` until it answers `status` (at most 20 s).
+async fn wait_for_health(app: &TestApp, status: u16) {
+    for _ in 0..200 {
+        let response = app.client.get(app.url("/healthz")).send().await;
+        if response.is_ok_and(|response| response.status() == status) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("/healthz did not answer {status}");
+}
+
+#[tokio::test]
+async fn health_fails_while_the_database_is_unreachable_and_recovers() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let app = spawn_app_on(&url).await;
+    allow_connections(&url, false).await;
+    end_connections(&url).await;
+    wait_for_health(&app, 503).await;
+    allow_connections(&url, true).await;
+    wait_for_health(&app, 200).await;
+    // And it follows the log again: a message sent elsewhere reaches it.
+    let mut stream = app.events_on_new_connection("", None).await;
+    let other = spawn_app_on(&url).await;
+    other.send("ada", "back").await;
+    assert_eq!(read(&mut stream, 1).await[0].1, "back");
+    other.shutdown().await;
+    app.shutdown().await;
+}

@@ -1,0 +1,78 @@
+//! A TCP proxy a test can cut, as a network failure between a server and
+//! its database would.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::watch,
+};
+
+pub struct Proxy {
+    pub addr: SocketAddr,
+    /// Whether connections pass; on `false` every open one ends.
+    open: Arc<AtomicBool>,
+    cuts: watch::Sender<u64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    /// Forwards every connection to `target`.
+    pub async fn start(target: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let open = Arc::new(AtomicBool::new(true));
+        let cuts = watch::Sender::new(0);
+        let task = tokio::spawn({
+            let open = Arc::clone(&open);
+            let cuts = cuts.clone();
+            async move {
+                while let Ok((client, _)) = listener.accept().await {
+                    if !open.load(Ordering::SeqCst) {
+                        continue; // Dropped: the connection is refused.
+                    }
+                    tokio::spawn(forward(client, target, cuts.subscribe()));
+                }
+            }
+        });
+        Self {
+            addr,
+            open,
+            cuts,
+            task,
+        }
+    }
+
+    /// Ends every connection and refuses new ones until [`Self::restore`].
+    pub fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        self.cuts.send_modify(|cuts| *cuts += 1);
+    }
+
+    /// Lets connections pass again.
+    pub fn restore(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn forward(mut client: TcpStream, target: SocketAddr, mut cuts: watch::Receiver<u64>) {
+    let Ok(mut upstream) = TcpStream::connect(target).await else {
+        return;
+    };
+    tokio::select! {
+        _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
+        _ = cuts.changed() => {}
+    }
+}
