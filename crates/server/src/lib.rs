@@ -124,7 +124,6 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .merge(api::router())
         .merge(sse::router())
-        .route("/healthz", get(health))
         .merge(pages)
         .layer(middleware::from_fn_with_state(
             state.send_limiter.clone(),
@@ -136,7 +135,11 @@ pub fn app(state: AppState) -> Router {
         ))
         // The default predicate never compresses `text/event-stream`, which
         // would hold events back in the compressor's buffer.
-        .layer(CompressionLayer::new());
+        .layer(CompressionLayer::new())
+        // Outside the site guard: load balancers check each server by its
+        // own address, whatever the site's name; it changes nothing and
+        // tells nothing.
+        .route("/healthz", get(health));
     headers::add_to_every_response(router)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -5,7 +5,7 @@ mod support;
 
 use leptos::server_fn::ServerFn;
 use serde_json::json;
-use support::{error_body, spawn_app, status_line, temp_database};
+use support::{error_body, spawn_app, spawn_app_with, status_line, temp_database};
 
 const SEND: &str = <app::api::SendMessage as ServerFn>::PATH;
 
@@ -95,7 +95,31 @@ async fn requests_for_another_host_name_are_refused_on_every_path() {
             "{head:?}"
         );
     }
-    let own = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", app.addr);
+    let own = format!("GET / HTTP/1.1\r\nHost: {}\r\n\r\n", app.addr);
     assert_eq!(status_line(app.addr, &own).await, "HTTP/1.1 200 OK");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_health_check_answers_whatever_host_a_load_balancer_names() {
+    // Balancers check each server by its own address, not the site's name.
+    let (_dir, db) = temp_database();
+    let app = spawn_app_with(db, |config| {
+        config.public_url = Some("https://chat.example.org".into());
+    })
+    .await;
+    for host in ["10.0.0.5:3000", "chat.example.org"] {
+        let head = format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        assert_eq!(
+            status_line(app.addr, &head).await,
+            "HTTP/1.1 200 OK",
+            "{host}"
+        );
+    }
+    let page = "GET / HTTP/1.1\r\nHost: 10.0.0.5:3000\r\n\r\n";
+    assert_eq!(
+        status_line(app.addr, page).await,
+        "HTTP/1.1 421 Misdirected Request"
+    );
     app.shutdown().await;
 }
