@@ -12,11 +12,14 @@ test("browsers on two servers see each other live, and one survives its server s
   const balancer = await Balancer.start(ownServerPort + 2, ownServerPort);
   // Every server answers for the address browsers use: the balancer's.
   const flags = ["--public-url", balancer.url];
-  const one = await ChatServer.startOn(ownServerPort, database, flags);
-  const two = await ChatServer.startOn(ownServerPort + 1, database, flags);
+  const servers: ChatServer[] = [];
   const adaContext = await browser.newContext();
   const bobContext = await browser.newContext();
   try {
+    const one = await ChatServer.startOn(ownServerPort, database, flags);
+    servers.push(one);
+    const two = await ChatServer.startOn(ownServerPort + 1, database, flags);
+    servers.push(two);
     const ada = await adaContext.newPage();
     const bob = await bobContext.newPage();
     balancer.backend = one.port;
@@ -49,8 +52,7 @@ test("browsers on two servers see each other live, and one survives its server s
   } finally {
     await adaContext.close();
     await bobContext.close();
-    await one.stop();
-    await two.stop();
+    for (const server of servers) await server.stop();
     await balancer.stop();
   }
 });
