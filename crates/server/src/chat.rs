@@ -25,7 +25,7 @@ use crate::{
     fanout::{self, Fanout},
     hub::{Hub, Published},
     recent::Recent,
-    store::{Draft, Store, StoreError, Stored, Writer},
+    store::{Batch, Draft, Store, StoreError, Stored, Writer},
 };
 
 /// The most sends stored in one transaction.
@@ -173,20 +173,25 @@ async fn write_loop(
         let (drafts, replies): (Vec<_>, Vec<_>) =
             batch.drain(..).map(|job| (job.draft, job.reply)).unzip();
         match store.insert_batch(&drafts).await {
-            Ok(results) => {
+            Ok(Batch { stored, after }) => {
+                let new = stored.iter().filter_map(|stored| match stored {
+                    Stored::New(message) => Some(message),
+                    Stored::Existing(_) => None,
+                });
                 if publishes {
-                    fanout.publish(results.iter().filter_map(|stored| match stored {
-                        Stored::New(message) => Some(message),
-                        Stored::Existing(_) => None,
-                    }));
-                    answer(replies, results);
+                    fanout.publish(new);
+                    answer(replies, stored);
+                } else if fanout.publish_following(after, new) {
+                    answer(replies, stored);
                 } else {
-                    let newest = results.iter().map(|s| s.message().id).max().unwrap_or(0);
+                    // Another server appended in between: the follower
+                    // publishes everything in order.
+                    let newest = stored.iter().map(|s| s.message().id).max().unwrap_or(0);
                     fanout.wake();
                     let fanout = fanout.clone();
                     tokio::spawn(async move {
                         fanout.published_through(newest).await;
-                        answer(replies, results);
+                        answer(replies, stored);
                     });
                 }
             }

@@ -9,7 +9,10 @@
 //! Where the committed messages come from depends on the log:
 //! - SQLite: this server's writer is the only writer, so each batch it
 //!   commits is exactly what comes next in the log; it publishes it itself.
-//! - PostgreSQL: several servers append. [`follow`] reads everything after
+//! - PostgreSQL: several servers append. A server's writer publishes its
+//!   own batch when it directly follows what was published last (no other
+//!   server appended in between); otherwise, and for every other server's
+//!   appends, [`follow`] reads everything after
 //!   the newest published id from the table whenever something may have
 //!   been committed: a notification from any server, this server's own
 //!   append, a listener connection that came back (notifications sent
@@ -17,7 +20,7 @@
 
 use std::{
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicBool, Ordering},
     },
     time::Duration,
@@ -30,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     hub::{Hub, Published},
     recent::Recent,
-    store::{Store, StoreError},
+    store::{Heard, Store, StoreError},
 };
 
 /// How many committed messages one read of the log takes.
@@ -53,6 +56,9 @@ pub struct Fanout {
     in_step: Arc<AtomicBool>,
     /// Told that something may have been committed.
     wake: Arc<Notify>,
+    /// Held while publishing: the writer and the follower both publish,
+    /// and each message must be published once.
+    publishing: Arc<Mutex<()>>,
 }
 
 impl Fanout {
@@ -65,6 +71,7 @@ impl Fanout {
             published: Arc::new(watch::Sender::new(newest)),
             in_step: Arc::new(AtomicBool::new(in_step)),
             wake: Arc::new(Notify::new()),
+            publishing: Arc::new(Mutex::new(())),
         }
     }
 
@@ -73,6 +80,34 @@ impl Fanout {
     /// of them from the window or the hub, one or the other. Messages at or
     /// below the newest published id were published before and are skipped.
     pub fn publish<'a>(&self, committed: impl IntoIterator<Item = &'a ChatMessage>) {
+        let _publishing = self.lock();
+        self.publish_locked(committed);
+    }
+
+    /// Publishes `committed` if they are what comes next: if `after`, the
+    /// log's newest id just before them, is the newest published. Returns
+    /// whether it did (else the follower will read them from the log).
+    pub fn publish_following<'a>(
+        &self,
+        after: MessageId,
+        committed: impl IntoIterator<Item = &'a ChatMessage>,
+    ) -> bool {
+        let _publishing = self.lock();
+        let next = self.published() == after;
+        if next {
+            self.publish_locked(committed);
+        }
+        next
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        // Nothing is left half done under it: a poisoned lock is usable.
+        self.publishing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn publish_locked<'a>(&self, committed: impl IntoIterator<Item = &'a ChatMessage>) {
         let newest = *self.published.borrow();
         let new: Vec<(&ChatMessage, Arc<Published>)> = committed
             .into_iter()
@@ -139,11 +174,11 @@ impl Fanout {
 
 /// What the listener task tells [`follow`].
 #[derive(Debug)]
-enum Heard {
+enum Event {
     /// Listening (again): anything committed from now on will be heard.
     Listening,
-    /// Something was committed.
-    Committed,
+    /// Something was committed; the log's newest id is now at least this.
+    Committed(Option<MessageId>),
     /// The listener's connection is gone and could not be replaced yet.
     Lost,
 }
@@ -169,13 +204,15 @@ pub async fn follow(store: Store, fanout: Fanout, stop: CancellationToken) {
             () = tokio::time::sleep(POLL) => None,
         };
         match event {
-            Some(Heard::Listening) => listening_now = true,
-            Some(Heard::Lost) => {
+            Some(Event::Listening) => listening_now = true,
+            Some(Event::Lost) => {
                 listening_now = false;
                 fanout.set_in_step(false);
                 continue;
             }
-            Some(Heard::Committed) | None => {}
+            // Published already (this server's own append, say).
+            Some(Event::Committed(Some(newest))) if newest <= fanout.published() => continue,
+            Some(Event::Committed(_)) | None => {}
         }
         match fanout.catch_up(&store).await {
             Ok(()) => fanout.set_in_step(listening_now),
@@ -189,20 +226,19 @@ pub async fn follow(store: Store, fanout: Fanout, stop: CancellationToken) {
 }
 
 /// Keeps a listener connection open, telling `tell` what it hears.
-async fn listen(store: Store, tell: mpsc::Sender<Heard>, stop: CancellationToken) {
+async fn listen(store: Store, tell: mpsc::Sender<Event>, stop: CancellationToken) {
     let mut retry = Duration::from_millis(100);
     while !stop.is_cancelled() {
         match store.listen().await {
             Ok(Some(mut listener)) => {
                 retry = Duration::from_millis(100);
-                let _ = tell.send(Heard::Listening).await;
+                let _ = tell.send(Event::Listening).await;
                 loop {
-                    let event = match listener.committed().await {
-                        Ok(true) => Heard::Committed,
-                        // Reconnected: what was sent meanwhile is lost.
-                        Ok(false) => {
+                    let event = match listener.next().await {
+                        Ok(Heard::Committed(newest)) => Event::Committed(newest),
+                        Ok(Heard::Reconnected) => {
                             tracing::warn!("listener connection lost and replaced");
-                            Heard::Listening
+                            Event::Listening
                         }
                         Err(err) => {
                             tracing::error!(error = %err, "listener connection lost");
@@ -217,7 +253,7 @@ async fn listen(store: Store, tell: mpsc::Sender<Heard>, stop: CancellationToken
             Ok(None) => return,
             Err(err) => tracing::error!(error = %err, "cannot listen to the message log"),
         }
-        let _ = tell.send(Heard::Lost).await;
+        let _ = tell.send(Event::Lost).await;
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(retry) => {}
@@ -262,6 +298,22 @@ mod tests {
         let ids: Vec<_> = recent.latest(10).iter().map(|m| m.id).collect();
         assert_eq!(ids, [1, 2, 3]);
         assert_eq!(fanout.published(), 3);
+    }
+
+    #[test]
+    fn a_batch_is_published_by_its_writer_only_if_it_comes_next() {
+        let recent = Arc::new(Recent::new(vec![message(1)]));
+        let hub = Hub::default();
+        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true);
+        let mut live = hub.subscribe();
+        // Another server's 2 came in between: not this writer's to publish.
+        assert!(!fanout.publish_following(2, &[message(3)]));
+        assert_eq!(fanout.published(), 1);
+        assert!(live.try_recv().is_err());
+        assert!(fanout.publish_following(1, &[message(2), message(3)]));
+        assert_eq!(live.try_recv().expect("published").id, 2);
+        assert_eq!(live.try_recv().expect("published").id, 3);
+        assert_eq!(recent.newest_id(), Some(3));
     }
 
     #[tokio::test]

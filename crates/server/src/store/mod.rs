@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use shared::{ChatMessage, MessageId, NewMessage};
 use uuid::Uuid;
 
-pub use self::postgres::Listener;
+pub use self::postgres::{Heard, Listener};
 use crate::dbfile::{ClaimError, FileLost};
 
 /// Why the store could not do what was asked.
@@ -65,6 +65,16 @@ impl Stored {
             Self::New(message) | Self::Existing(message) => message,
         }
     }
+}
+
+/// What one [`Writer::insert_batch`] did.
+#[derive(Debug)]
+pub struct Batch {
+    /// For each draft, in order: what is stored under its client id.
+    pub stored: Vec<Stored>,
+    /// The newest id in the log just before the batch's new messages: they
+    /// directly follow it, in order, with nothing between.
+    pub after: MessageId,
 }
 
 /// When a commit counts as done, and so when a send is acknowledged.
@@ -151,7 +161,10 @@ impl Store {
     /// Stores every draft in one transaction; see [`Writer::insert_batch`].
     /// (The server stores through its one [`Writer`]; this is for tools.)
     pub async fn insert_batch(&self, drafts: &[Draft]) -> Result<Vec<Stored>, StoreError> {
-        self.writer().await?.insert_batch(drafts).await
+        if drafts.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.writer().await?.insert_batch(drafts).await?.stored)
     }
 
     /// A connection held for good by this server's single writer.
@@ -243,11 +256,8 @@ impl Writer {
     /// whether it was new or already stored under its client id (a client
     /// id twice in one batch is new the first time). Either all drafts are
     /// committed or none is; new messages get increasing ids in the order
-    /// of `drafts`.
-    pub async fn insert_batch(&mut self, drafts: &[Draft]) -> Result<Vec<Stored>, StoreError> {
-        if drafts.is_empty() {
-            return Ok(Vec::new());
-        }
+    /// of `drafts`. `drafts` must not be empty.
+    pub async fn insert_batch(&mut self, drafts: &[Draft]) -> Result<Batch, StoreError> {
         match self {
             Self::Sqlite(writer) => writer.insert_batch(drafts).await,
             Self::Postgres(writer) => Ok(writer.insert_batch(drafts).await?),

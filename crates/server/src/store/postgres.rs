@@ -3,8 +3,10 @@
 //! Ids are not taken from a sequence: a sequence hands out 101 and 102 to
 //! two transactions that may commit 102 first, and a stream that read 102
 //! would then ask for `id > 102` and never see 101. Instead every append
-//! first locks the one row of `message_log` (the newest id given out),
-//! takes the next ids from it and writes it back in the same transaction.
+//! (the `append_messages` function of the migration, one statement and one
+//! round trip) first locks the one row of `message_log` (the newest id
+//! given out), takes the next ids from it and writes it back in the same
+//! transaction.
 //! The lock is held until the commit is visible, so appends from every
 //! server commit one after another, in id order: whoever reads `id > n`
 //! has seen every id up to `n`. The same lock makes the client-id check
@@ -15,9 +17,9 @@
 //! by id (see [`crate::fanout`]), so a lost notification delays, never
 //! loses, a message.
 
-use std::{collections::HashMap, str::FromStr, time::Duration};
+use std::{collections::HashSet, str::FromStr, time::Duration};
 
-use chrono::{SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use shared::{ChatMessage, MessageId};
 use sqlx::{
     PgPool,
@@ -26,7 +28,7 @@ use sqlx::{
 };
 use uuid::Uuid;
 
-use super::{Draft, Durability, Row, StoreError, Stored};
+use super::{Batch, Draft, Durability, Row, StoreError, Stored};
 
 /// The notification channel every append notifies.
 pub const CHANNEL: &str = "chat_messages";
@@ -122,12 +124,25 @@ pub struct Listener {
     inner: PgListener,
 }
 
+/// What a [`Listener`] heard.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Heard {
+    /// An append committed; the log's newest id is now at least this
+    /// (`None` if the notification did not say).
+    Committed(Option<MessageId>),
+    /// The connection was lost and is back: notifications sent meanwhile
+    /// are gone, so what was committed meanwhile must be read from the log.
+    Reconnected,
+}
+
 impl Listener {
-    /// Waits for the next append's notification. `Ok(false)` means the
-    /// connection was lost: notifications sent meanwhile are gone, and the
-    /// caller must listen anew and read what it missed from the log.
-    pub async fn committed(&mut self) -> Result<bool, StoreError> {
-        Ok(self.inner.try_recv().await?.is_some())
+    /// Waits for the next notification, or for the connection to be lost
+    /// and replaced (an error if it cannot be).
+    pub async fn next(&mut self) -> Result<Heard, StoreError> {
+        Ok(match self.inner.try_recv().await? {
+            Some(notification) => Heard::Committed(notification.payload().parse().ok()),
+            None => Heard::Reconnected,
+        })
     }
 }
 
@@ -142,10 +157,7 @@ pub struct PgWriter {
 
 impl PgWriter {
     /// See [`super::Writer::insert_batch`].
-    pub(super) async fn insert_batch(
-        &mut self,
-        drafts: &[Draft],
-    ) -> Result<Vec<Stored>, sqlx::Error> {
+    pub(super) async fn insert_batch(&mut self, drafts: &[Draft]) -> Result<Batch, sqlx::Error> {
         let connection = match &mut self.connection {
             Some(connection) => connection,
             None => self.connection.insert(self.pool.acquire().await?),
@@ -159,84 +171,67 @@ impl PgWriter {
     }
 }
 
-/// One append: lock the log's head, skip client ids already stored,
-/// insert the rest under the next ids, move the head, notify, commit.
+/// What `append_messages` returns for each draft.
+#[derive(sqlx::FromRow)]
+struct Appended {
+    o_id: i64,
+    o_client_id: Uuid,
+    o_username: String,
+    o_text: String,
+    o_created_at: DateTime<Utc>,
+    /// Whether this call stored it.
+    o_inserted: bool,
+    /// The newest id before this call.
+    o_head: i64,
+}
+
+/// One append, in one round trip: the `append_messages` function (see the
+/// migration) locks the log's head, skips client ids already stored,
+/// inserts the rest under the next ids, moves the head and notifies; the
+/// statement's implicit transaction commits. Returns what each draft
+/// stored and the newest id before them.
 async fn append(
     connection: &mut sqlx::PgConnection,
     drafts: &[Draft],
-) -> Result<Vec<Stored>, sqlx::Error> {
-    use sqlx::Connection;
-
-    let mut tx = connection.begin().await?;
-    // Its own statement: under READ COMMITTED each statement sees what was
-    // committed when it began, so everything below sees every append that
-    // held the lock before this one.
-    let head: i64 = sqlx::query_scalar("SELECT last_id FROM message_log FOR UPDATE")
-        .fetch_one(&mut *tx)
-        .await?;
-    let client_ids: Vec<Uuid> = drafts.iter().map(|draft| draft.client_id).collect();
-    let before: Vec<Row> = sqlx::query_as(
-        "SELECT id, client_id, username, text, created_at FROM messages \
-         WHERE client_id = ANY($1)",
-    )
-    .bind(&client_ids)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut known: HashMap<Uuid, ChatMessage> = before
-        .into_iter()
-        .map(|row| (row.client_id, ChatMessage::from(row)))
-        .collect();
-
+) -> Result<Batch, sqlx::Error> {
     // Milliseconds are all a reader sees, and they survive the round trip exactly.
     let now = Utc::now().trunc_subsecs(3);
-    let mut next = head;
-    let mut stored = Vec::with_capacity(drafts.len());
-    let mut new = Vec::new();
-    for draft in drafts {
-        if let Some(message) = known.get(&draft.client_id) {
-            stored.push(Stored::Existing(message.clone()));
-            continue;
-        }
-        next += 1;
-        let message = ChatMessage {
-            id: next,
-            client_id: draft.client_id,
-            username: draft.message.username().to_owned(),
-            text: draft.message.text().to_owned(),
-            timestamp: now,
-        };
-        known.insert(draft.client_id, message.clone());
-        new.push(message.clone());
-        stored.push(Stored::New(message));
-    }
-    if !new.is_empty() {
-        let ids: Vec<i64> = new.iter().map(|m| m.id).collect();
-        let client_ids: Vec<Uuid> = new.iter().map(|m| m.client_id).collect();
-        let usernames: Vec<&str> = new.iter().map(|m| m.username.as_str()).collect();
-        let texts: Vec<&str> = new.iter().map(|m| m.text.as_str()).collect();
-        sqlx::query(
-            "INSERT INTO messages (id, client_id, username, text, created_at) \
-             SELECT id, client_id, username, text, $5 \
-             FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::text[]) \
-                  AS new (id, client_id, username, text)",
-        )
-        .bind(&ids)
+    let client_ids: Vec<Uuid> = drafts.iter().map(|draft| draft.client_id).collect();
+    let usernames: Vec<&str> = drafts.iter().map(|d| d.message.username()).collect();
+    let texts: Vec<&str> = drafts.iter().map(|d| d.message.text()).collect();
+    let rows: Vec<Appended> = sqlx::query_as("SELECT * FROM append_messages($1, $2, $3, $4, $5)")
         .bind(&client_ids)
         .bind(&usernames)
         .bind(&texts)
         .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        // Moves the head and wakes every server's fan-out at commit.
-        sqlx::query(
-            "WITH head AS (UPDATE message_log SET last_id = $1) \
-             SELECT pg_notify($2, $1::text)",
-        )
-        .bind(next)
         .bind(CHANNEL)
-        .execute(&mut *tx)
+        .fetch_all(connection)
         .await?;
+    let Some(after) = rows.first().map(|row| row.o_head) else {
+        return Err(sqlx::Error::RowNotFound);
+    };
+    if rows.len() != drafts.len() {
+        return Err(sqlx::Error::RowNotFound);
     }
-    tx.commit().await?;
-    Ok(stored)
+    // A client id twice in one batch: new the first time only.
+    let mut seen = HashSet::new();
+    let stored = rows
+        .into_iter()
+        .map(|row| {
+            let first_time = seen.insert(row.o_client_id);
+            let message = ChatMessage {
+                id: row.o_id,
+                client_id: row.o_client_id,
+                username: row.o_username,
+                text: row.o_text,
+                timestamp: row.o_created_at,
+            };
+            if row.o_inserted && first_time {
+                Stored::New(message)
+            } else {
+                Stored::Existing(message)
+            }
+        })
+        .collect();
+    Ok(Batch { stored, after })
 }

@@ -17,7 +17,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
-use super::{Draft, Durability, Row, StoreError, Stored};
+use super::{Batch, Draft, Durability, Row, StoreError, Stored};
 use crate::dbfile::{DatabaseFile, FileLost};
 
 impl From<Durability> for SqliteSynchronous {
@@ -154,10 +154,7 @@ impl SqliteWriter {
     /// A batch committed to a database file that was removed or replaced
     /// meanwhile fails (it would be gone at the next start), and so does
     /// every later one.
-    pub(super) async fn insert_batch(
-        &mut self,
-        drafts: &[Draft],
-    ) -> Result<Vec<Stored>, StoreError> {
+    pub(super) async fn insert_batch(&mut self, drafts: &[Draft]) -> Result<Batch, StoreError> {
         // Known lost: write nothing more to it. Otherwise one look after
         // the commit tells whether what was committed will still be there.
         if let Some(file) = self.file.as_deref().filter(|file| file.is_lost()) {
@@ -165,12 +162,14 @@ impl SqliteWriter {
         }
         let stored = self.insert(drafts).await?;
         check_file(self.file.as_deref())?;
+        // The only writer: nothing came between the newest id and these.
+        let after = self.newest;
         for result in &stored {
             if let Stored::New(message) = result {
                 self.newest = self.newest.max(message.id);
             }
         }
-        Ok(stored)
+        Ok(Batch { stored, after })
     }
 
     async fn insert(&mut self, drafts: &[Draft]) -> Result<Vec<Stored>, sqlx::Error> {
