@@ -34,6 +34,16 @@ pub enum ApiError {
     /// The client sends faster than its limit; it may send again after this.
     #[error("sending too fast; wait a moment")]
     RateLimited(std::time::Duration),
+    /// A sign-in with a wrong password, or for a name with no account.
+    #[error("wrong username or password")]
+    WrongCredentials,
+    /// The request needs a signed-in session and has none.
+    #[error("not signed in")]
+    Unauthorized,
+    /// Too many failed sign-ins for this name or from this client; it may
+    /// try again after this.
+    #[error("too many failed attempts; try again later")]
+    TooManyAttempts(std::time::Duration),
     /// The client holds as many event streams as it may.
     #[error("too many open event streams from this address; close one and retry")]
     TooManyStreams,
@@ -68,7 +78,7 @@ impl ApiError {
     /// what the error is about.
     fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
-            Self::RateLimited(wait) => Some(*wait),
+            Self::RateLimited(wait) | Self::TooManyAttempts(wait) => Some(*wait),
             Self::Busy => Some(std::time::Duration::from_secs(1)),
             _ => None,
         }
@@ -95,6 +105,12 @@ impl ApiError {
                 self.to_string(),
                 wait.as_millis().try_into().unwrap_or(u64::MAX),
             ),
+            Self::TooManyAttempts(wait) => ErrorBody::rate_limited(
+                self.to_string(),
+                wait.as_millis().try_into().unwrap_or(u64::MAX),
+            ),
+            Self::WrongCredentials => ErrorBody::new("wrong_credentials", self.to_string()),
+            Self::Unauthorized => ErrorBody::new("unauthorized", self.to_string()),
             Self::TooManyStreams => ErrorBody::new("too_many_streams", self.to_string()),
             Self::Busy => ErrorBody::new("busy", self.to_string()),
             Self::Unavailable => ErrorBody::new("unavailable", self.to_string()),

@@ -21,6 +21,7 @@
 //! - [`rate`] and [`slots`]: how fast one client may send, and how many
 //!   streams it may hold.
 
+pub mod accounts;
 pub mod api;
 pub mod chat;
 pub mod config;
@@ -64,6 +65,7 @@ use tower_http::{
 };
 
 use crate::{
+    accounts::Accounts,
     chat::{Chat, Unhealthy},
     config::Config,
     hub::Hub,
@@ -80,6 +82,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub chat: Chat,
+    /// Sign-up, sign-in and sessions (see [`accounts`]).
+    pub accounts: Accounts,
     pub leptos_options: LeptosOptions,
     /// The site's own origins (see [`site`]).
     pub site: Site,
@@ -123,6 +127,7 @@ pub fn app(state: AppState) -> Router {
 
     let router = Router::new()
         .merge(api::router())
+        .merge(accounts::routes::router())
         .merge(sse::router())
         .merge(pages)
         .layer(middleware::from_fn_with_state(
@@ -202,6 +207,7 @@ pub async fn run(
     let store = Store::open(&config.database_url, config.durability).await?;
     let state = AppState {
         chat: Chat::start(store.clone(), Hub::default(), stop.clone()).await?,
+        accounts: Accounts::start(store.clone(), site.is_https(), stop.clone()),
         leptos_options: config.leptos_options(),
         site: site.clone(),
         send_limiter: SendLimiter::start(config.send_limit, stop.clone()),

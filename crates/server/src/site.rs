@@ -75,6 +75,11 @@ impl Site {
         &self.origins[0].serialized
     }
 
+    /// Whether pages are served over https (cookies are then `Secure`).
+    pub fn is_https(&self) -> bool {
+        self.origin().starts_with("https://")
+    }
+
     /// Whether a `Host` header's value names this site.
     pub fn allows_host(&self, host: &[u8]) -> bool {
         let Ok(host) = std::str::from_utf8(host) else {

@@ -163,7 +163,7 @@ mod tests {
         let (_dir, store) = temp_store().await;
         let hub = Hub::default();
         let chat = Chat::start(
-            store,
+            store.clone(),
             hub.clone(),
             tokio_util::sync::CancellationToken::new(),
         )
@@ -173,6 +173,7 @@ mod tests {
         let shutdown = tokio_util::sync::CancellationToken::new();
         let state = AppState {
             chat,
+            accounts: crate::accounts::Accounts::start(store, false, shutdown.clone()),
             leptos_options: leptos::config::LeptosOptions::builder()
                 .output_name("chat")
                 .build(),

@@ -63,6 +63,8 @@ contract!(
     pages_walk_back_through_history,
     an_empty_log_has_no_newest_id,
     timestamps_read_back_as_stored,
+    an_account_name_key_is_held_once,
+    a_session_is_found_by_its_token_hash_until_it_ends,
 );
 
 async fn ids_increase_in_insertion_order(store: Store) {
@@ -185,6 +187,68 @@ async fn timestamps_read_back_as_stored(store: Store) {
     assert_eq!(read[0].timestamp, stored[0].message().timestamp);
     let age = chrono::Utc::now() - read[0].timestamp;
     assert!(age.num_seconds().abs() < 60, "{age}");
+}
+
+async fn an_account_name_key_is_held_once(store: Store) {
+    let id = store
+        .create_account("Ada", "ada", "hash", 1)
+        .await
+        .expect("creates")
+        .expect("free");
+    let again = store.create_account("ADA", "ada", "hash", 2).await;
+    assert_eq!(again.expect("no error"), None, "the key is taken");
+    let account = store
+        .account_by_key("ada")
+        .await
+        .expect("reads")
+        .expect("exists");
+    assert_eq!((account.id, account.name.as_str()), (id, "Ada"));
+    assert!(store.name_key_taken("ada").await.expect("reads"));
+    assert!(!store.name_key_taken("bob").await.expect("reads"));
+}
+
+async fn a_session_is_found_by_its_token_hash_until_it_ends(store: Store) {
+    let id = store
+        .create_account("ada", "ada", "hash", 1)
+        .await
+        .expect("creates")
+        .expect("free");
+    let (token, other) = ([1u8; 32], [2u8; 32]);
+    store.create_session(&token, id, 100).await.expect("stores");
+    store.create_session(&other, id, 100).await.expect("stores");
+    let found = store.session_account(&token, 100).await.expect("reads");
+    assert_eq!(found.map(|(a, seen)| (a.id, seen)), Some((id, 100)));
+    assert!(
+        store
+            .session_account(&token, 101)
+            .await
+            .expect("reads")
+            .is_none()
+    );
+    store.touch_session(&token, 200).await.expect("touches");
+    assert!(
+        store
+            .session_account(&token, 150)
+            .await
+            .expect("reads")
+            .is_some()
+    );
+    store.delete_session(&token).await.expect("deletes");
+    assert!(
+        store
+            .session_account(&token, 0)
+            .await
+            .expect("reads")
+            .is_none()
+    );
+    assert_eq!(store.delete_idle_sessions(150).await.expect("deletes"), 1);
+    assert!(
+        store
+            .session_account(&other, 0)
+            .await
+            .expect("reads")
+            .is_none()
+    );
 }
 
 /// Two servers on one PostgreSQL database.

@@ -56,6 +56,7 @@ impl ErrorBody {
     pub fn status(&self) -> u16 {
         match self.error.code.as_str() {
             "malformed_json" | "invalid_query" | "invalid_arguments" | "unreadable_body" => 400,
+            "unauthorized" | "wrong_credentials" => 401,
             "cross_site" => 403,
             "payload_too_large" => 413,
             "unsupported_media_type" => 415,

@@ -10,8 +10,10 @@
 //! - [`invisible`]: which characters show nothing, and so may not hide in a name;
 //! - [`timeline`]: how a client merges messages from several sources into one
 //!   ordered list without duplicates;
-//! - [`error`]: the JSON error body every API error uses.
+//! - [`error`]: the JSON error body every API error uses;
+//! - [`account`]: what the accounts API takes and answers.
 
+pub mod account;
 pub mod error;
 pub mod invisible;
 pub mod message;
@@ -20,7 +22,7 @@ pub mod validate;
 
 pub use error::ErrorBody;
 pub use message::{ChatMessage, MessageId, SendMessage};
-pub use validate::{Field, NewMessage, Rule, ValidationError};
+pub use validate::{Field, NewMessage, Rule, ValidationError, check_password, parse_username};
 
 /// How many messages a history request returns when it names no limit.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;

@@ -17,6 +17,11 @@ use crate::invisible;
 pub const USERNAME_MAX_CHARS: usize = 32;
 /// The most characters (Unicode scalar values) a message text may have.
 pub const TEXT_MAX_CHARS: usize = 2000;
+/// The fewest characters a password may have.
+pub const PASSWORD_MIN_CHARS: usize = 8;
+/// The most characters a password may have (hashing a longer one would
+/// cost the server for nothing).
+pub const PASSWORD_MAX_CHARS: usize = 128;
 
 /// The field a [`ValidationError`] is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +29,7 @@ pub const TEXT_MAX_CHARS: usize = 2000;
 pub enum Field {
     Username,
     Text,
+    Password,
 }
 
 /// The rule a [`ValidationError`] reports as broken.
@@ -34,11 +40,16 @@ pub enum Rule {
     Required,
     /// Longer than the field's maximum after trimming.
     TooLong,
+    /// Shorter than the field's minimum (a password).
+    TooShort,
     /// Holds a control character (the text may hold newlines).
     ControlCharacter,
     /// A username that holds a character showing nothing (zero-width,
     /// bidi control, filler), or nothing visible at all.
     InvisibleCharacter,
+    /// A username that an account holds, or one that looks the same
+    /// (differs only in case or in look-alike characters).
+    Taken,
 }
 
 /// Why a message was rejected: one field, one rule.
@@ -54,10 +65,13 @@ impl ValidationError {
         let (name, max) = match self.field {
             Field::Username => ("username", USERNAME_MAX_CHARS),
             Field::Text => ("text", TEXT_MAX_CHARS),
+            Field::Password => ("password", PASSWORD_MAX_CHARS),
         };
         match self.rule {
             Rule::Required => format!("{name} must not be empty"),
             Rule::TooLong => format!("{name} must be at most {max} characters"),
+            Rule::TooShort => format!("{name} must be at least {PASSWORD_MIN_CHARS} characters"),
+            Rule::Taken => format!("{name} belongs to an account, or looks like one that does"),
             Rule::ControlCharacter if self.field == Field::Text => {
                 format!("{name} must not contain control characters other than newlines")
             }
@@ -81,24 +95,13 @@ impl NewMessage {
     /// Checks the username first, then the text, and reports the first
     /// broken rule.
     pub fn parse(username: &str, text: &str) -> Result<Self, ValidationError> {
-        let username: String = username.trim().nfc().collect();
-        let username = check(Field::Username, &username, USERNAME_MAX_CHARS, |c| {
-            c.is_control()
-        })?;
-        if invisible::hidden_character(username).is_some()
-            || !username.chars().any(invisible::is_visible)
-        {
-            return Err(ValidationError {
-                field: Field::Username,
-                rule: Rule::InvisibleCharacter,
-            });
-        }
+        let username = parse_username(username)?;
         let text = text.replace("\r\n", "\n");
         let text = check(Field::Text, text.trim(), TEXT_MAX_CHARS, |c| {
             c.is_control() && c != '\n'
         })?;
         Ok(Self {
-            username: username.to_owned(),
+            username,
             text: text.to_owned(),
         })
     }
@@ -110,6 +113,42 @@ impl NewMessage {
     pub fn text(&self) -> &str {
         &self.text
     }
+}
+
+/// A username (a message's, or an account's name) as the rules make it:
+/// trimmed, in NFC, with no control or invisible character.
+pub fn parse_username(username: &str) -> Result<String, ValidationError> {
+    let username: String = username.trim().nfc().collect();
+    let checked = check(Field::Username, &username, USERNAME_MAX_CHARS, |c| {
+        c.is_control()
+    })?;
+    if invisible::hidden_character(checked).is_some() || !checked.chars().any(invisible::is_visible)
+    {
+        return Err(ValidationError {
+            field: Field::Username,
+            rule: Rule::InvisibleCharacter,
+        });
+    }
+    Ok(username)
+}
+
+/// Whether `password` may be an account's password: 8 to 128 characters,
+/// any characters, taken exactly as typed (no trimming).
+pub fn check_password(password: &str) -> Result<(), ValidationError> {
+    let count = password.chars().count();
+    let rule = if password.is_empty() {
+        Rule::Required
+    } else if count < PASSWORD_MIN_CHARS {
+        Rule::TooShort
+    } else if count > PASSWORD_MAX_CHARS {
+        Rule::TooLong
+    } else {
+        return Ok(());
+    };
+    Err(ValidationError {
+        field: Field::Password,
+        rule,
+    })
 }
 
 fn check(
@@ -136,6 +175,23 @@ fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_8_to_128_characters_taken_as_typed() {
+        let rule = |password: &str| check_password(password).map_err(|err| (err.field, err.rule));
+        assert_eq!(rule(""), Err((Field::Password, Rule::Required)));
+        assert_eq!(rule("seven77"), Err((Field::Password, Rule::TooShort)));
+        assert_eq!(rule("eight888"), Ok(()));
+        // Characters, not bytes: eight of them are 24 bytes.
+        assert_eq!(rule("密码密码密码密码"), Ok(()));
+        assert_eq!(rule(&"x".repeat(128)), Ok(()));
+        assert_eq!(
+            rule(&"x".repeat(129)),
+            Err((Field::Password, Rule::TooLong))
+        );
+        // Spaces count: nothing is trimmed.
+        assert_eq!(rule("       a"), Ok(()));
+    }
 
     fn rejects(username: &str, text: &str) -> ValidationError {
         NewMessage::parse(username, text).expect_err("should be rejected")

@@ -12,6 +12,7 @@
 //! and reads pages by id. What a server publishes to its streams comes from
 //! the committed log (see [`crate::fanout`]).
 
+mod accounts;
 mod postgres;
 mod sqlite;
 
@@ -19,7 +20,10 @@ use chrono::{DateTime, Utc};
 use shared::{ChatMessage, MessageId, NewMessage};
 use uuid::Uuid;
 
-pub use self::postgres::{Heard, Listener};
+pub use self::{
+    accounts::Account,
+    postgres::{Heard, Listener},
+};
 use crate::dbfile::{ClaimError, FileLost};
 
 /// Why the store could not do what was asked.

@@ -62,6 +62,10 @@ impl PgStore {
         Ok(Self { pool })
     }
 
+    pub(super) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     pub(super) async fn writer(&self) -> Result<PgWriter, StoreError> {
         Ok(PgWriter {
             pool: self.pool.clone(),

@@ -71,6 +71,10 @@ impl SqliteStore {
         Ok(Self { pool, file })
     }
 
+    pub(super) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     pub(super) async fn writer(&self) -> Result<SqliteWriter, StoreError> {
         Ok(SqliteWriter {
             newest: self.newest_id().await?.unwrap_or(0),

@@ -1,0 +1,330 @@
+//! Accounts: people sign up with a name and a password, sign in and out,
+//! and a signed-in browser carries a session cookie.
+//!
+//! - Names follow the username rules and are unique by their key: the
+//!   Unicode confusable skeleton (UTS #39) of the lower-cased name, so
+//!   `Ada`, `ada` and `аda` (Cyrillic `а`) are one name.
+//! - Passwords are hashed with Argon2id ([`password`]); a wrong password
+//!   and an unknown name get the same answer after the same work.
+//! - Failed sign-ins are limited per name and per client ([`attempts`]).
+//! - A session is a random 256-bit token in an `HttpOnly`, `SameSite=Lax`
+//!   cookie (`Secure` when the site is served over https); the database
+//!   keeps only its SHA-256, so a copy of the database signs nobody in.
+//!   Every sign-in makes a new token; signing out deletes the session;
+//!   a session not seen for [`IDLE_LIMIT`] ends.
+
+mod attempts;
+mod password;
+pub mod routes;
+
+use std::{net::IpAddr, time::Duration};
+
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use shared::{Field, Rule, ValidationError, account::Credentials, check_password, parse_username};
+use tokio_util::sync::CancellationToken;
+
+use self::{attempts::Attempts, password::Hasher};
+use crate::store::{Account, Store, StoreError};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "chat_session";
+/// A session not seen for this long ends.
+pub const IDLE_LIMIT: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// How stale a session's last-seen time may get before a request updates
+/// it (one write an hour per session, not one per request).
+const TOUCH_AFTER: i64 = 60 * 60;
+/// How often idle sessions and old failure counts are cleared away.
+const SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// Why an account request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("wrong username or password")]
+    WrongCredentials,
+    #[error("too many failed attempts; wait a moment")]
+    TooManyAttempts(Duration),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hashing(#[from] password::HashError),
+}
+
+/// A session token: what the cookie holds.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    fn new() -> Self {
+        let bytes: [u8; 32] = rand::random();
+        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// A token as a cookie carried it, if it has a token's shape.
+    pub fn from_cookie(value: &str) -> Option<Self> {
+        (value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| Self(value.to_ascii_lowercase()))
+    }
+
+    /// What the database keeps.
+    fn hash(&self) -> Vec<u8> {
+        Sha256::digest(self.0.as_bytes()).to_vec()
+    }
+}
+
+/// Never prints the token.
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(…)")
+    }
+}
+
+/// The key two names share when people could mistake one for the other:
+/// lower-cased, then its confusable skeleton.
+pub fn name_key(name: &str) -> String {
+    let lower = name.to_lowercase();
+    unicode_security::skeleton(&lower)
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// The accounts service; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Accounts {
+    store: Store,
+    hasher: Hasher,
+    attempts: Attempts,
+    /// Whether cookies get `Secure` (the site is served over https).
+    secure_cookies: bool,
+}
+
+impl Accounts {
+    /// The service, and a task that clears idle sessions and old failure
+    /// counts every hour until `stop`.
+    pub fn start(store: Store, secure_cookies: bool, stop: CancellationToken) -> Self {
+        let accounts = Self {
+            store,
+            hasher: Hasher::new(),
+            attempts: Attempts::default(),
+            secure_cookies,
+        };
+        let sweeper = accounts.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(SWEEP_EVERY);
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    _ = every.tick() => sweeper.sweep().await,
+                }
+            }
+        });
+        accounts
+    }
+
+    async fn sweep(&self) {
+        self.attempts.forget_old();
+        let cutoff = now() - IDLE_LIMIT.as_secs() as i64;
+        match self.store.delete_idle_sessions(cutoff).await {
+            Ok(0) => {}
+            Ok(ended) => tracing::info!(ended, "idle sessions ended"),
+            Err(err) => tracing::error!(error = %err, "clearing idle sessions failed"),
+        }
+    }
+
+    /// Creates an account and signs it in.
+    pub async fn sign_up(
+        &self,
+        credentials: Credentials,
+        client: IpAddr,
+    ) -> Result<(Account, Token), AccountError> {
+        let name = parse_username(&credentials.username)?;
+        check_password(&credentials.password)?;
+        self.attempts
+            .check_client(client)
+            .map_err(AccountError::TooManyAttempts)?;
+        let key = name_key(&name);
+        // Before the costly hash: a name taken now is taken.
+        if self.store.name_key_taken(&key).await? {
+            return Err(taken().into());
+        }
+        self.attempts.signed_up(client);
+        let password_hash = self.hasher.hash(credentials.password).await?;
+        let id = self
+            .store
+            .create_account(&name, &key, &password_hash, now())
+            .await?
+            .ok_or_else(taken)?;
+        let account = Account {
+            id,
+            name,
+            password_hash,
+        };
+        let token = self.new_session(&account).await?;
+        Ok((account, token))
+    }
+
+    /// Signs in with a name and password: a new session each time.
+    pub async fn sign_in(
+        &self,
+        credentials: Credentials,
+        client: IpAddr,
+    ) -> Result<(Account, Token), AccountError> {
+        let key = name_key(credentials.username.trim());
+        self.attempts
+            .check(&key, client)
+            .map_err(AccountError::TooManyAttempts)?;
+        let account = match parse_username(&credentials.username) {
+            Ok(name) => self.store.account_by_key(&name_key(&name)).await?,
+            Err(_) => None,
+        };
+        let hash = account.as_ref().map(|a| a.password_hash.clone());
+        let matches = self.hasher.verify(credentials.password, hash).await;
+        match account {
+            Some(account) if matches => {
+                let token = self.new_session(&account).await?;
+                Ok((account, token))
+            }
+            _ => {
+                self.attempts.failed(&key, client);
+                Err(AccountError::WrongCredentials)
+            }
+        }
+    }
+
+    async fn new_session(&self, account: &Account) -> Result<Token, StoreError> {
+        let token = Token::new();
+        self.store
+            .create_session(&token.hash(), account.id, now())
+            .await?;
+        Ok(token)
+    }
+
+    /// Ends the session (nothing if it had ended).
+    pub async fn sign_out(&self, token: &Token) -> Result<(), StoreError> {
+        self.store.delete_session(&token.hash()).await
+    }
+
+    /// The account signed in with `token`, if its session is still on.
+    pub async fn signed_in(&self, token: &Token) -> Result<Option<Account>, StoreError> {
+        let now = now();
+        let hash = token.hash();
+        let seen_since = now - IDLE_LIMIT.as_secs() as i64;
+        let Some((account, last_seen)) = self.store.session_account(&hash, seen_since).await?
+        else {
+            return Ok(None);
+        };
+        if now - last_seen >= TOUCH_AFTER {
+            self.store.touch_session(&hash, now).await?;
+        }
+        Ok(Some(account))
+    }
+
+    /// The cookie that carries `token`.
+    pub fn cookie(&self, token: &Token) -> Cookie<'static> {
+        Cookie::build((SESSION_COOKIE, token.0.clone()))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .path("/")
+            .secure(self.secure_cookies)
+            .max_age(cookie_duration(IDLE_LIMIT))
+            .build()
+    }
+
+    /// The cookie that removes the session cookie.
+    pub fn removal_cookie(&self) -> Cookie<'static> {
+        let mut cookie = self.cookie(&Token(String::new()));
+        cookie.make_removal();
+        cookie
+    }
+}
+
+fn cookie_duration(duration: Duration) -> cookie::time::Duration {
+    cookie::time::Duration::seconds(duration.as_secs() as i64)
+}
+
+fn taken() -> ValidationError {
+    ValidationError {
+        field: Field::Username,
+        rule: Rule::Taken,
+    }
+}
+
+/// Unix seconds.
+fn now() -> i64 {
+    Utc::now().timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::temp_store;
+
+    #[tokio::test]
+    async fn a_session_not_seen_for_30_days_has_ended() {
+        let (_dir, store) = temp_store().await;
+        let accounts = Accounts::start(store.clone(), false, CancellationToken::new());
+        let id = store
+            .create_account("ada", "ada", "not a real hash", now())
+            .await
+            .expect("creates")
+            .expect("free name");
+        let day = 24 * 60 * 60;
+        let (stale, fresh) = (Token::new(), Token::new());
+        let thirty_days_ago = now() - 30 * day - 1;
+        store
+            .create_session(&stale.hash(), id, thirty_days_ago)
+            .await
+            .expect("stores");
+        let twenty_nine_days_ago = now() - 29 * day;
+        store
+            .create_session(&fresh.hash(), id, twenty_nine_days_ago)
+            .await
+            .expect("stores");
+        assert_eq!(accounts.signed_in(&stale).await.expect("reads"), None);
+        let account = accounts.signed_in(&fresh).await.expect("reads");
+        assert_eq!(account.map(|a| a.name), Some("ada".into()));
+        // Seen now: it lasts another 30 days from today.
+        let (_, last_seen) = store
+            .session_account(&fresh.hash(), 0)
+            .await
+            .expect("reads")
+            .expect("still there");
+        assert!(now() - last_seen < 60, "{last_seen}");
+        // And the sweep forgets the stale one.
+        assert_eq!(
+            store
+                .delete_idle_sessions(now() - IDLE_LIMIT.as_secs() as i64)
+                .await
+                .expect("deletes"),
+            1
+        );
+    }
+
+    #[test]
+    fn names_that_look_alike_share_a_key() {
+        assert_eq!(name_key("Ada"), name_key("ada"));
+        assert_eq!(name_key("ADA"), name_key("ada"));
+        // Cyrillic а (U+0430) for Latin a.
+        assert_eq!(name_key("\u{0430}da"), name_key("ada"));
+        assert_eq!(name_key("paypal"), name_key("pаypаl"));
+        assert_ne!(name_key("ada"), name_key("bob"));
+        assert_ne!(name_key("ada"), name_key("adam"));
+    }
+
+    #[test]
+    fn tokens_are_256_random_bits_and_only_their_hash_is_kept() {
+        let token = Token::new();
+        assert_eq!(token.0.len(), 64);
+        assert_ne!(token, Token::new());
+        assert_eq!(Token::from_cookie(&token.0), Some(token.clone()));
+        assert_eq!(token.hash().len(), 32);
+        assert_ne!(token.hash(), token.0.as_bytes());
+        for bad in ["", "abc", &"g".repeat(64), &"a".repeat(65)] {
+            assert_eq!(Token::from_cookie(bad), None, "{bad}");
+        }
+        assert_eq!(format!("{token:?}"), "Token(…)");
+    }
+}

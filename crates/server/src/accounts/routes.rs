@@ -1,0 +1,120 @@
+//! The accounts API: `POST /api/accounts` (sign up, 201), and on
+//! `/api/session`: `POST` (sign in), `DELETE` (sign out, 204) and `GET`
+//! (who is signed in; 401 when nobody). Signing up or in sets the session
+//! cookie; signing out removes it. The site guard refuses these from other
+//! sites' pages like every state change.
+
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, State},
+    http::StatusCode,
+    routing::post,
+};
+use axum_extra::extract::CookieJar;
+use shared::account::{Credentials, SignedIn};
+
+use super::{AccountError, SESSION_COOKIE, Token};
+use crate::{
+    AppState,
+    api::MAX_BODY_BYTES,
+    error::ApiError,
+    extract::{ApiJson, ClientIp},
+    store::Account,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/accounts", post(sign_up))
+        .route(
+            "/api/session",
+            post(sign_in).delete(sign_out).get(signed_in),
+        )
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+impl From<AccountError> for ApiError {
+    fn from(err: AccountError) -> Self {
+        match err {
+            AccountError::Invalid(invalid) => Self::Invalid(invalid),
+            AccountError::WrongCredentials => Self::WrongCredentials,
+            AccountError::TooManyAttempts(wait) => Self::TooManyAttempts(wait),
+            AccountError::Store(err) => err.into(),
+            AccountError::Hashing(err) => Self::Internal(err.into()),
+        }
+    }
+}
+
+/// The session token the request's cookie carries, if it has one.
+pub fn session_token(jar: &CookieJar) -> Option<Token> {
+    Token::from_cookie(jar.get(SESSION_COOKIE)?.value())
+}
+
+/// The account the request is signed in as, if any.
+pub async fn account_of(state: &AppState, jar: &CookieJar) -> Result<Option<Account>, ApiError> {
+    match session_token(jar) {
+        Some(token) => Ok(state.accounts.signed_in(&token).await?),
+        None => Ok(None),
+    }
+}
+
+async fn sign_up(
+    State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    jar: CookieJar,
+    ApiJson(credentials): ApiJson<Credentials>,
+) -> Result<(StatusCode, CookieJar, Json<SignedIn>), ApiError> {
+    let (account, token) = state.accounts.sign_up(credentials, client).await?;
+    let jar = jar.add(state.accounts.cookie(&token));
+    Ok((
+        StatusCode::CREATED,
+        jar,
+        Json(SignedIn {
+            username: account.name,
+        }),
+    ))
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    jar: CookieJar,
+    ApiJson(credentials): ApiJson<Credentials>,
+) -> Result<(CookieJar, Json<SignedIn>), ApiError> {
+    // A session this browser had is replaced, not left behind.
+    if let Some(old) = session_token(&jar) {
+        state.accounts.sign_out(&old).await?;
+    }
+    let (account, token) = state.accounts.sign_in(credentials, client).await?;
+    let jar = jar.add(state.accounts.cookie(&token));
+    Ok((
+        jar,
+        Json(SignedIn {
+            username: account.name,
+        }),
+    ))
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    jar: CookieJar,
+) -> Result<(StatusCode, CookieJar), ApiError> {
+    if let Some(token) = session_token(&jar) {
+        state.accounts.sign_out(&token).await?;
+    }
+    Ok((
+        StatusCode::NO_CONTENT,
+        jar.add(state.accounts.removal_cookie()),
+    ))
+}
+
+async fn signed_in(
+    State(state): State<AppState>,
+    jar: CookieJar,
+) -> Result<Json<SignedIn>, ApiError> {
+    match account_of(&state, &jar).await? {
+        Some(account) => Ok(Json(SignedIn {
+            username: account.name,
+        })),
+        None => Err(ApiError::Unauthorized),
+    }
+}

@@ -1,0 +1,146 @@
+//! Accounts and sessions in the database, the same on both backends: the
+//! statements use `$1`, `$2`, … in order, which SQLite reads as numbered
+//! parameters too, so each is written once.
+
+use super::{Store, StoreError};
+
+/// An account as stored.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Account {
+    pub id: i64,
+    pub name: String,
+    /// The PHC string of its password's Argon2id hash.
+    pub password_hash: String,
+}
+
+/// Runs `$body` with `$pool` bound to the store's pool, whichever backend.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite(store) => {
+                let $pool = store.pool();
+                $body
+            }
+            Store::Postgres(store) => {
+                let $pool = store.pool();
+                $body
+            }
+        }
+    };
+}
+
+impl Store {
+    /// Creates an account; `None` if an account holds `name_key` already.
+    pub async fn create_account(
+        &self,
+        name: &str,
+        name_key: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        const INSERT: &str = "INSERT INTO accounts (name, name_key, password_hash, created_at) \
+                              VALUES ($1, $2, $3, $4) RETURNING id";
+        let created: Result<i64, sqlx::Error> = on_pool!(self, pool => {
+            sqlx::query_scalar(INSERT)
+                .bind(name)
+                .bind(name_key)
+                .bind(password_hash)
+                .bind(now)
+                .fetch_one(pool)
+                .await
+        });
+        match created {
+            Ok(id) => Ok(Some(id)),
+            Err(sqlx::Error::Database(err)) if err.is_unique_violation() => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The account whose name has this key, if any.
+    pub async fn account_by_key(&self, name_key: &str) -> Result<Option<Account>, StoreError> {
+        const SELECT: &str = "SELECT id, name, password_hash FROM accounts WHERE name_key = $1";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(SELECT).bind(name_key).fetch_optional(pool).await?
+        }))
+    }
+
+    /// Whether an account holds this name key.
+    pub async fn name_key_taken(&self, name_key: &str) -> Result<bool, StoreError> {
+        Ok(self.account_by_key(name_key).await?.is_some())
+    }
+
+    /// Records a new session of `account_id` under its token's hash.
+    pub async fn create_session(
+        &self,
+        token_hash: &[u8],
+        account_id: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        const INSERT: &str = "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at) \
+                              VALUES ($1, $2, $3, $3)";
+        on_pool!(self, pool => {
+            sqlx::query(INSERT)
+                .bind(token_hash)
+                .bind(account_id)
+                .bind(now)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The account of the session with this token hash, if the session
+    /// was last seen at or after `seen_since`, and when it was last seen.
+    pub async fn session_account(
+        &self,
+        token_hash: &[u8],
+        seen_since: i64,
+    ) -> Result<Option<(Account, i64)>, StoreError> {
+        const SELECT: &str = "SELECT a.id, a.name, a.password_hash, s.last_seen_at \
+                              FROM sessions s JOIN accounts a ON a.id = s.account_id \
+                              WHERE s.token_hash = $1 AND s.last_seen_at >= $2";
+        let row: Option<(i64, String, String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as(SELECT)
+                .bind(token_hash)
+                .bind(seen_since)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(id, name, password_hash, last_seen)| {
+            (
+                Account {
+                    id,
+                    name,
+                    password_hash,
+                },
+                last_seen,
+            )
+        }))
+    }
+
+    /// Marks the session as seen at `now`.
+    pub async fn touch_session(&self, token_hash: &[u8], now: i64) -> Result<(), StoreError> {
+        const UPDATE: &str = "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1";
+        on_pool!(self, pool => {
+            sqlx::query(UPDATE).bind(token_hash).bind(now).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Ends the session with this token hash (nothing if there is none).
+    pub async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        const DELETE: &str = "DELETE FROM sessions WHERE token_hash = $1";
+        on_pool!(self, pool => {
+            sqlx::query(DELETE).bind(token_hash).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Forgets sessions last seen before `seen_before`; returns how many.
+    pub async fn delete_idle_sessions(&self, seen_before: i64) -> Result<u64, StoreError> {
+        const DELETE: &str = "DELETE FROM sessions WHERE last_seen_at < $1";
+        Ok(on_pool!(self, pool => {
+            sqlx::query(DELETE).bind(seen_before).execute(pool).await?.rows_affected()
+        }))
+    }
+}

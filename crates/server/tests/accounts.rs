@@ -1,0 +1,258 @@
+//! Accounts over the JSON API: sign up, sign in, sign out, who am I.
+
+mod support;
+
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+use support::{TestApp, error_body, spawn_app, spawn_app_with, temp_database};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// `POST` `body` to `path` with `cookie` (a `name=value` pair), if any.
+async fn post(app: &TestApp, path: &str, body: &Value, cookie: Option<&str>) -> reqwest::Response {
+    let mut request = app.client.post(app.url(path)).json(body);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.send().await.expect("request")
+}
+
+async fn sign_up(app: &TestApp, username: &str) -> reqwest::Response {
+    let body = json!({ "username": username, "password": PASSWORD });
+    post(app, "/api/accounts", &body, None).await
+}
+
+async fn sign_in(app: &TestApp, username: &str, password: &str) -> reqwest::Response {
+    let body = json!({ "username": username, "password": password });
+    post(app, "/api/session", &body, None).await
+}
+
+/// The `name=value` of the session cookie a response sets.
+fn session_cookie(response: &reqwest::Response) -> String {
+    let set_cookie = set_cookie(response);
+    set_cookie.split(';').next().expect("name=value").to_owned()
+}
+
+fn set_cookie(response: &reqwest::Response) -> String {
+    response.headers()[header::SET_COOKIE]
+        .to_str()
+        .expect("ascii")
+        .to_owned()
+}
+
+/// `GET /api/session` with `cookie`: the status and the name, if any.
+async fn who(app: &TestApp, cookie: &str) -> (StatusCode, Option<String>) {
+    let response = app
+        .client
+        .get(app.url("/api/session"))
+        .header(header::COOKIE, cookie)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    let body: Value = response.json().await.expect("json");
+    (status, body["username"].as_str().map(str::to_owned))
+}
+
+#[tokio::test]
+async fn signing_up_signs_in_with_an_http_only_lax_cookie() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let response = sign_up(&app, "  Ada  ").await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let flags = set_cookie(&response);
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=2592000"] {
+        assert!(flags.contains(flag), "{flag} in {flags}");
+    }
+    assert!(!flags.contains("Secure"), "plain http: {flags}");
+    let cookie = session_cookie(&response);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body, json!({ "username": "Ada" }));
+    assert_eq!(
+        who(&app, &cookie).await,
+        (StatusCode::OK, Some("Ada".into()))
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_cookie_is_secure_when_the_site_is_served_over_https() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app_with(db, |config| {
+        config.public_url = Some("https://chat.example.org".into());
+    })
+    .await;
+    let response = app
+        .client
+        .post(app.url("/api/accounts"))
+        .header(header::HOST, "chat.example.org")
+        .json(&json!({ "username": "ada", "password": PASSWORD }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert!(set_cookie(&response).contains("Secure"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn nobody_signed_in_is_401() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let response = app
+        .client
+        .get(app.url("/api/session"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_body(response).await["error"]["code"], "unauthorized");
+    // A cookie that is no session's is nobody too.
+    let forged = format!("chat_session={}", "ab".repeat(32));
+    assert_eq!(who(&app, &forged).await.0, StatusCode::UNAUTHORIZED);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_name_is_taken_whatever_its_case_or_look_alike_letters() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    assert_eq!(sign_up(&app, "ada").await.status(), StatusCode::CREATED);
+    // Upper case, and a Cyrillic а (U+0430) in place of the Latin a.
+    for name in ["ada", "ADA", "\u{0430}da"] {
+        let response = sign_up(&app, name).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name}"
+        );
+        let body = error_body(response).await;
+        assert_eq!(body["error"]["field"], "username");
+        assert_eq!(body["error"]["rule"], "taken", "{name}");
+    }
+    assert_eq!(sign_up(&app, "bob").await.status(), StatusCode::CREATED);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_names_and_passwords_say_which_rule() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    for (username, password, field, rule) in [
+        ("ada", "short", "password", "too_short"),
+        ("ada", "", "password", "required"),
+        ("", PASSWORD, "username", "required"),
+        ("a\u{200b}da", PASSWORD, "username", "invisible_character"),
+    ] {
+        let body = json!({ "username": username, "password": password });
+        let response = post(&app, "/api/accounts", &body, None).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = error_body(response).await;
+        assert_eq!(
+            (
+                body["error"]["field"].as_str(),
+                body["error"]["rule"].as_str()
+            ),
+            (Some(field), Some(rule))
+        );
+    }
+    // Nothing was created: the name is still free.
+    assert_eq!(sign_up(&app, "ada").await.status(), StatusCode::CREATED);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_name_get_the_same_answer() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    sign_up(&app, "ada").await;
+    let wrong_password = sign_in(&app, "ada", "not her password").await;
+    let unknown_name = sign_in(&app, "nobody", "not her password").await;
+    assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown_name.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong_password.headers().get(header::SET_COOKIE).is_none());
+    assert_eq!(
+        error_body(wrong_password).await,
+        error_body(unknown_name).await
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_sign_in_makes_a_new_session_and_signing_out_ends_it() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    sign_up(&app, "ada").await;
+    // The name is matched as people see it: case and look-alikes too.
+    let first = sign_in(&app, "ADA", PASSWORD).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first = session_cookie(&first);
+    let second = session_cookie(&sign_in(&app, "ada", PASSWORD).await);
+    assert_ne!(first, second, "a new token on every sign-in");
+    assert_eq!(
+        who(&app, &first).await,
+        (StatusCode::OK, Some("ada".into()))
+    );
+
+    let response = app
+        .client
+        .delete(app.url("/api/session"))
+        .header(header::COOKIE, &first)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(
+        set_cookie(&response).contains("Max-Age=0"),
+        "removes the cookie"
+    );
+    assert_eq!(who(&app, &first).await.0, StatusCode::UNAUTHORIZED);
+    // The other browser's session goes on.
+    assert_eq!(who(&app, &second).await.0, StatusCode::OK);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn repeated_failed_sign_ins_for_a_name_are_refused_for_a_while() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    sign_up(&app, "ada").await;
+    for _ in 0..10 {
+        let response = sign_in(&app, "ada", "guess guess").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Even the right password now: the name waits.
+    let response = sign_in(&app, "ada", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response.headers()[header::RETRY_AFTER]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_eq!(error_body(response).await["error"]["code"], "rate_limited");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn another_sites_page_cannot_sign_in_or_out() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    sign_up(&app, "ada").await;
+    for (method, path) in [
+        (reqwest::Method::POST, "/api/session"),
+        (reqwest::Method::POST, "/api/accounts"),
+        (reqwest::Method::DELETE, "/api/session"),
+    ] {
+        let response = app
+            .client
+            .request(method, app.url(path))
+            .header(header::ORIGIN, "https://evil.example")
+            .json(&json!({ "username": "mallory", "password": PASSWORD }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    app.shutdown().await;
+}
