@@ -24,6 +24,7 @@ fn frame_encoding(c: &mut Criterion) {
         username: "ada".into(),
         text: text(),
         timestamp: Utc::now(),
+        guest: true,
     };
     c.bench_function("frame an SSE event", |b| {
         b.iter(|| Published::new(black_box(&message)))
@@ -67,6 +68,7 @@ fn insert_batch(c: &mut Criterion) {
                         .map(|_| Draft {
                             client_id: new_id(),
                             message: message.clone(),
+                            guest: true,
                         })
                         .collect::<Vec<_>>()
                 },

@@ -11,10 +11,14 @@ use axum::{
 use serde::Deserialize;
 use shared::{ChatMessage, DEFAULT_PAGE_SIZE, MessageId, SendMessage};
 
+use axum_extra::extract::CookieJar;
+
 use crate::{
     AppState,
+    accounts::routes::session_token,
     error::ApiError,
-    extract::{ApiJson, ApiQuery},
+    extract::{ApiJson, ApiQuery, ClientIp},
+    sender,
     store::Stored,
 };
 
@@ -60,12 +64,16 @@ async fn list_messages(
 }
 
 /// Stores and broadcasts a message: `201` with the stored message, or `200`
-/// with the earlier one when its `client_id` was already sent.
+/// with the earlier one when its `client_id` was already sent. Signed in
+/// (the session cookie), it is sent under the account's name.
 async fn create_message(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    jar: CookieJar,
     ApiJson(request): ApiJson<SendMessage>,
 ) -> Result<(StatusCode, Json<ChatMessage>), ApiError> {
-    Ok(match state.chat.send(request).await? {
+    let author = sender::authorize(&state, session_token(&jar).as_ref(), client).await?;
+    Ok(match state.chat.send(request, author).await? {
         Stored::New(message) => (StatusCode::CREATED, Json(message)),
         Stored::Existing(message) => (StatusCode::OK, Json(message)),
     })

@@ -10,18 +10,16 @@
 
 use std::sync::Arc;
 
-use app::{
-    api::CallError,
-    service::{ChatService, Page},
-};
 use bytes::Bytes;
-use futures::{FutureExt, future::BoxFuture};
-use shared::{ChatMessage, MAX_PAGE_SIZE, MessageId, NewMessage, SendMessage, ValidationError};
+use shared::{
+    ChatMessage, Field, MAX_PAGE_SIZE, MessageId, NewMessage, Rule, SendMessage, ValidationError,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
+    accounts::Accounts,
     fanout::{self, Fanout},
     hub::{Hub, Published},
     recent::Recent,
@@ -33,11 +31,25 @@ pub const MAX_BATCH: usize = 256;
 /// How many sends may wait for the writer before senders wait too.
 const QUEUE: usize = 4096;
 
+/// Who sends a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Author {
+    /// A signed-in account: the message carries the account's name,
+    /// whatever the request says.
+    Account { name: String },
+    /// Anyone else, under the name the request gives, if no account holds
+    /// it or one that looks like it.
+    Guest,
+}
+
 /// Why a send was not stored.
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    /// Guests may not send here (`--guests off`).
+    #[error("sign in to send messages")]
+    GuestsOff,
     /// The database failed; the cause was logged by the writer.
     #[error("the message could not be stored")]
     Storage,
@@ -58,6 +70,10 @@ pub struct Chat {
     recent: Arc<Recent>,
     fanout: Fanout,
     writer: mpsc::Sender<SendJob>,
+    /// Whether guests may send (`--guests`).
+    guests: bool,
+    /// Which names accounts hold.
+    accounts: Accounts,
 }
 
 impl Chat {
@@ -67,6 +83,7 @@ impl Chat {
     pub async fn start(
         store: Store,
         hub: Hub,
+        accounts: Accounts,
         stop: CancellationToken,
     ) -> Result<Self, StoreError> {
         let recent = Arc::new(Recent::new(store.latest(MAX_PAGE_SIZE).await?));
@@ -87,7 +104,16 @@ impl Chat {
             recent,
             fanout,
             writer,
+            guests: true,
+            accounts,
         })
+    }
+
+    /// Whether guests may send (they may unless told otherwise).
+    #[must_use]
+    pub fn with_guests(mut self, allowed: bool) -> Self {
+        self.guests = allowed;
+        self
     }
 
     /// Whether the database answers and this server's streams are in step
@@ -131,14 +157,38 @@ impl Chat {
         self.recent.default_page_json()
     }
 
-    /// Validates and stores a message, then broadcasts it if it is new.
-    pub async fn send(&self, request: SendMessage) -> Result<Stored, ChatError> {
-        let message = NewMessage::parse(&request.username, &request.text)?;
+    /// Validates and stores a message from `author`, then broadcasts it if
+    /// it is new.
+    pub async fn send(&self, request: SendMessage, author: Author) -> Result<Stored, ChatError> {
+        let (message, guest) = match author {
+            Author::Account { name } => (NewMessage::parse(&name, &request.text)?, false),
+            Author::Guest if !self.guests => return Err(ChatError::GuestsOff),
+            Author::Guest => {
+                let message = NewMessage::parse(&request.username, &request.text)?;
+                if self
+                    .accounts
+                    .name_is_taken(message.username())
+                    .await
+                    .map_err(|err| {
+                        tracing::error!(error = %err, "reading accounts failed");
+                        ChatError::Storage
+                    })?
+                {
+                    return Err(ValidationError {
+                        field: Field::Username,
+                        rule: Rule::Taken,
+                    }
+                    .into());
+                }
+                (message, true)
+            }
+        };
         let draft = Draft {
             // Time-ordered, like the page's: consecutive ids land side by side
             // in the unique index, so a batch touches few of its pages.
             client_id: request.client_id.unwrap_or_else(Uuid::now_v7),
             message,
+            guest,
         };
         let (reply, answer) = oneshot::channel();
         self.writer
@@ -210,38 +260,5 @@ fn answer(replies: Vec<oneshot::Sender<Result<Stored, ChatError>>>, results: Vec
     for (reply, stored) in replies.into_iter().zip(results) {
         // The sender may have given up (client gone); the message stays stored.
         let _ = reply.send(Ok(stored));
-    }
-}
-
-/// The server functions' view of the service.
-impl ChatService for Chat {
-    fn history(
-        &self,
-        page: Page,
-        limit: u32,
-    ) -> BoxFuture<'_, Result<Vec<ChatMessage>, CallError>> {
-        async move {
-            let page = match page {
-                Page::Latest => Ok(self.latest(limit)),
-                Page::Before(before) => self.store.before(before, limit).await,
-                Page::After(after) => self.store.after(after, limit).await,
-            };
-            page.map_err(|err| {
-                tracing::error!(error = %err, "reading history failed");
-                CallError::Unavailable
-            })
-        }
-        .boxed()
-    }
-
-    fn send(&self, request: SendMessage) -> BoxFuture<'_, Result<ChatMessage, CallError>> {
-        async move {
-            match Chat::send(self, request).await {
-                Ok(stored) => Ok(stored.into_message()),
-                Err(ChatError::Invalid(invalid)) => Err(CallError::Invalid(invalid)),
-                Err(ChatError::Storage) => Err(CallError::Unavailable),
-            }
-        }
-        .boxed()
     }
 }

@@ -9,6 +9,7 @@
 //! | `--send-limit` | `CHAT_SEND_LIMIT` | `10,20`: messages per second and burst per client, or `off` (see [`crate::rate`]) |
 //! | `--streams-per-ip` | `CHAT_STREAMS_PER_IP` | `100` open event streams per client address, or `off` (see [`crate::slots`]) |
 //! | `--max-connections` | `CHAT_MAX_CONNECTIONS` | the open-file limit (raised to its hard maximum at start) less 64; connections over it get 503 |
+//! | `--guests` | `CHAT_GUESTS` | `on`: people without an account may send under a name no account holds; `off`: only accounts may send (reading stays open) |
 //! | `--durability` | `CHAT_DURABILITY` | `full`: a send is acknowledged once its commit is on disk; `normal`: once it is in the WAL (see [`Durability`]) |
 //!
 //! The log filter comes from `RUST_LOG` (default `info`). The other
@@ -55,7 +56,13 @@ pub struct Config {
     #[arg(long, env = "CHAT_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
 
-    /// The database: `sqlite://<path>` (the file and its folder are created).
+    /// Whether people without an account may send (under a name no
+    /// account holds): `on` or `off`. Reading is open either way.
+    #[arg(long, env = "CHAT_GUESTS", value_enum, default_value_t = Guests::On)]
+    pub guests: Guests,
+
+    /// The database: `sqlite://<path>` (the file and its folder are
+    /// created) or `postgres://…` (several servers on one chat).
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/chat.db")]
     pub database_url: String,
 
@@ -68,6 +75,14 @@ pub struct Config {
     /// (survives a server crash or restart, not a power loss).
     #[arg(long, env = "CHAT_DURABILITY", value_enum, default_value_t = Durability::Full)]
     pub durability: Durability,
+}
+
+/// `--guests`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Guests {
+    #[default]
+    On,
+    Off,
 }
 
 impl Config {

@@ -40,6 +40,9 @@ pub enum ApiError {
     /// The request needs a signed-in session and has none.
     #[error("not signed in")]
     Unauthorized,
+    /// Only accounts may send here (`--guests off`).
+    #[error("sign in to send messages")]
+    SignInToSend,
     /// Too many failed sign-ins for this name or from this client; it may
     /// try again after this.
     #[error("too many failed attempts; try again later")]
@@ -62,6 +65,7 @@ impl From<ChatError> for ApiError {
     fn from(err: ChatError) -> Self {
         match err {
             ChatError::Invalid(invalid) => Self::Invalid(invalid),
+            ChatError::GuestsOff => Self::SignInToSend,
             ChatError::Storage => Self::Unavailable,
         }
     }
@@ -110,7 +114,9 @@ impl ApiError {
                 wait.as_millis().try_into().unwrap_or(u64::MAX),
             ),
             Self::WrongCredentials => ErrorBody::new("wrong_credentials", self.to_string()),
-            Self::Unauthorized => ErrorBody::new("unauthorized", self.to_string()),
+            Self::Unauthorized | Self::SignInToSend => {
+                ErrorBody::new("unauthorized", self.to_string())
+            }
             Self::TooManyStreams => ErrorBody::new("too_many_streams", self.to_string()),
             Self::Busy => ErrorBody::new("busy", self.to_string()),
             Self::Unavailable => ErrorBody::new("unavailable", self.to_string()),

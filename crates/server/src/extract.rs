@@ -32,10 +32,16 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
+        Ok(Self::from_extensions(&parts.extensions))
+    }
+}
+
+impl ClientIp {
+    /// From a request's extensions, where the accept loop put the peer.
+    pub fn from_extensions(extensions: &axum::http::Extensions) -> Self {
+        let ip = extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
-        Ok(Self(ip))
+        Self(ip)
     }
 }

@@ -224,20 +224,14 @@ mod tests {
     use super::*;
     use crate::{
         hub::Hub,
-        testing::{frame_ids as ids, published, temp_store},
+        testing::{frame_ids as ids, published, start_chat, temp_store},
     };
 
     #[tokio::test]
     async fn messages_arriving_soon_after_a_write_go_out_together() {
         let (_dir, store) = temp_store().await;
         let hub = Hub::default();
-        let chat = Chat::start(
-            store,
-            hub.clone(),
-            tokio_util::sync::CancellationToken::new(),
-        )
-        .await
-        .expect("chat");
+        let chat = start_chat(store, hub.clone()).await;
         let mut feed = Feed::new(chat, hub.subscribe(), None, false, None);
         // From here on, sleeping advances the clock at once.
         tokio::time::pause();

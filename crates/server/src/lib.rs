@@ -36,6 +36,7 @@ mod headers;
 pub mod hub;
 pub mod rate;
 pub mod recent;
+mod sender;
 mod serve;
 pub mod site;
 pub mod slots;
@@ -54,7 +55,10 @@ use axum::{
     middleware,
     routing::get,
 };
-use leptos::{config::LeptosOptions, prelude::provide_context};
+use leptos::{
+    config::LeptosOptions,
+    prelude::{provide_context, use_context},
+};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -104,9 +108,12 @@ impl FromRef<AppState> for LeptosOptions {
 /// The whole application: JSON API, event stream, health check, server
 /// functions, pages and static files.
 pub fn app(state: AppState) -> Router {
-    let chat = state.chat.clone();
+    let request_state = state.clone();
     let page_context = move || {
-        provide_context(app::service::Chat(std::sync::Arc::new(chat.clone())));
+        // Server functions see the request's head here: who is calling.
+        let parts = use_context::<axum::http::request::Parts>();
+        let chat = sender::RequestChat::new(request_state.clone(), parts.as_ref());
+        provide_context(app::service::Chat(chat));
         headers::provide_page_policy();
     };
     let routes = generate_route_list(App);
@@ -205,9 +212,17 @@ pub async fn run(
     };
     let stop = CancellationToken::new();
     let store = Store::open(&config.database_url, config.durability).await?;
+    let accounts = Accounts::start(store.clone(), site.is_https(), stop.clone());
     let state = AppState {
-        chat: Chat::start(store.clone(), Hub::default(), stop.clone()).await?,
-        accounts: Accounts::start(store.clone(), site.is_https(), stop.clone()),
+        chat: Chat::start(
+            store.clone(),
+            Hub::default(),
+            accounts.clone(),
+            stop.clone(),
+        )
+        .await?
+        .with_guests(config.guests == config::Guests::On),
+        accounts,
         leptos_options: config.leptos_options(),
         site: site.clone(),
         send_limiter: SendLimiter::start(config.send_limit, stop.clone()),

@@ -8,8 +8,9 @@
 //! the same `client_id`.
 //!
 //! A client is its IP address (an IPv6 client, its /64: one host usually
-//! holds a whole /64). Once there are accounts, a signed-in sender will be
-//! counted per account instead.
+//! holds a whole /64); a signed-in sender is its account instead, wherever
+//! it sends from (see [`crate::sender`]): a request with a session cookie
+//! passes this middleware and is counted once its account is known.
 
 use std::{
     net::{IpAddr, Ipv6Addr, SocketAddr},
@@ -32,7 +33,9 @@ use governor::{
 use leptos::server_fn::ServerFn;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::ApiError;
+use axum_extra::extract::CookieJar;
+
+use crate::{accounts::routes::session_token, error::ApiError};
 
 /// The paths a message is sent to: the JSON API and the page's server function.
 const SEND_PATHS: [&str; 2] = ["/api/messages", <app::api::SendMessage as ServerFn>::PATH];
@@ -86,6 +89,8 @@ impl std::fmt::Display for SendLimit {
 #[derive(Clone, Debug)]
 pub struct SendLimiter {
     buckets: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+    /// The same limit per signed-in account.
+    accounts: Option<Arc<DefaultKeyedRateLimiter<i64>>>,
 }
 
 impl SendLimiter {
@@ -94,12 +99,16 @@ impl SendLimiter {
     /// the clients of the last minute, not every client ever seen.
     pub fn start(limit: SendLimit, shutdown: CancellationToken) -> Self {
         let SendLimit::PerSecond { rate, burst } = limit else {
-            return Self { buckets: None };
+            return Self {
+                buckets: None,
+                accounts: None,
+            };
         };
-        let buckets = Arc::new(DefaultKeyedRateLimiter::keyed(
-            Quota::per_second(rate).allow_burst(burst),
-        ));
+        let quota = Quota::per_second(rate).allow_burst(burst);
+        let buckets = Arc::new(DefaultKeyedRateLimiter::keyed(quota));
+        let accounts = Arc::new(DefaultKeyedRateLimiter::keyed(quota));
         let forget = Arc::clone(&buckets);
+        let forget_accounts = Arc::clone(&accounts);
         tokio::spawn(async move {
             let mut every = tokio::time::interval(FORGET_EVERY);
             loop {
@@ -108,13 +117,27 @@ impl SendLimiter {
                     _ = every.tick() => {
                         forget.retain_recent();
                         forget.shrink_to_fit();
+                        forget_accounts.retain_recent();
+                        forget_accounts.shrink_to_fit();
                     }
                 }
             }
         });
         Self {
             buckets: Some(buckets),
+            accounts: Some(accounts),
         }
+    }
+
+    /// Takes one send from the account's bucket, or says how long until
+    /// one is there.
+    pub fn check_account(&self, account: i64) -> Result<(), Duration> {
+        let Some(buckets) = &self.accounts else {
+            return Ok(());
+        };
+        buckets
+            .check_key(&account)
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 
     /// Takes one send from `client`'s bucket, or says how long until one is there.
@@ -149,7 +172,9 @@ pub async fn limit_sends(
     next: Next,
 ) -> Response {
     let is_send = request.method() == Method::POST && SEND_PATHS.contains(&request.uri().path());
-    if is_send {
+    // A signed-in sender is counted per account once it is known.
+    let has_session = session_token(&CookieJar::from_headers(request.headers())).is_some();
+    if is_send && !has_session {
         let client = request
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()

@@ -125,9 +125,8 @@ fn resume_after<'a>(
 mod tests {
     use super::*;
     use crate::{
-        chat::Chat,
         hub::Hub,
-        testing::{frame_ids as ids, published, temp_store},
+        testing::{frame_ids as ids, published, start_chat, temp_store},
     };
 
     fn resume(query: Option<&str>, ids: &[&str]) -> Result<Option<MessageId>, String> {
@@ -162,13 +161,7 @@ mod tests {
 
         let (_dir, store) = temp_store().await;
         let hub = Hub::default();
-        let chat = Chat::start(
-            store.clone(),
-            hub.clone(),
-            tokio_util::sync::CancellationToken::new(),
-        )
-        .await
-        .expect("chat");
+        let chat = start_chat(store.clone(), hub.clone()).await;
         let addr: SocketAddr = "127.0.0.1:80".parse().expect("addr");
         let shutdown = tokio_util::sync::CancellationToken::new();
         let state = AppState {

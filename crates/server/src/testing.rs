@@ -21,6 +21,15 @@ pub async fn temp_store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// The chat service on `store`, guests allowed, running until the test ends.
+pub async fn start_chat(store: Store, hub: crate::hub::Hub) -> crate::chat::Chat {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let accounts = crate::accounts::Accounts::start(store.clone(), false, stop.clone());
+    crate::chat::Chat::start(store, hub, accounts, stop)
+        .await
+        .expect("chat")
+}
+
 /// A stored-looking message with id `id` and text `m<id>`.
 pub fn message(id: MessageId) -> ChatMessage {
     ChatMessage {
@@ -29,6 +38,7 @@ pub fn message(id: MessageId) -> ChatMessage {
         username: "ada".into(),
         text: format!("m{id}"),
         timestamp: Utc::now(),
+        guest: true,
     }
 }
 

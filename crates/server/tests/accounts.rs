@@ -256,3 +256,115 @@ async fn another_sites_page_cannot_sign_in_or_out() {
     }
     app.shutdown().await;
 }
+
+/// Signs up `username` and returns the session cookie.
+async fn signed_up(app: &TestApp, username: &str) -> String {
+    let response = sign_up(app, username).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    session_cookie(&response)
+}
+
+/// `POST /api/messages` as `cookie` (or a guest).
+async fn send(
+    app: &TestApp,
+    username: &str,
+    text: &str,
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let body = json!({ "username": username, "text": text });
+    post(app, "/api/messages", &body, cookie).await
+}
+
+#[tokio::test]
+async fn a_signed_in_persons_message_carries_the_accounts_name_whatever_the_body_says() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let cookie = signed_up(&app, "Ada").await;
+    let response = send(&app, "mallory", "hello", Some(&cookie)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let message: Value = response.json().await.expect("json");
+    assert_eq!(message["username"], "Ada");
+    assert_eq!(message["guest"], false);
+    // As stored and as everyone reads it.
+    assert_eq!(app.history("").await, [message]);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_guest_cannot_send_under_an_accounts_name_or_a_look_alike() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    signed_up(&app, "ada").await;
+    for name in ["ada", "Ada", "\u{0430}da"] {
+        let response = send(&app, name, "it is me", None).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name}"
+        );
+        let body = error_body(response).await;
+        assert_eq!(body["error"]["rule"], "taken", "{name}");
+    }
+    app.assert_nothing_stored().await;
+    let response = send(&app, "bob", "hi", None).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let message: Value = response.json().await.expect("json");
+    assert_eq!(
+        (&message["username"], &message["guest"]),
+        (&json!("bob"), &json!(true))
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_guests_off_only_accounts_may_send_and_everyone_may_read() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app_with(db, |config| {
+        config.guests = server::config::Guests::Off;
+    })
+    .await;
+    let response = send(&app, "bob", "hi", None).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_body(response).await["error"]["code"], "unauthorized");
+    app.assert_nothing_stored().await;
+    let cookie = signed_up(&app, "ada").await;
+    assert_eq!(
+        send(&app, "", "hi", Some(&cookie)).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(app.history("").await.len(), 1);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_signed_in_sender_is_limited_per_account_not_per_address() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app_with(db, |config| {
+        config.send_limit = "1,2".parse().expect("limit");
+    })
+    .await;
+    let ada = signed_up(&app, "ada").await;
+    for i in 0..2 {
+        let response = send(&app, "", &format!("ada {i}"), Some(&ada)).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let response = send(&app, "", "ada again", Some(&ada)).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
+    // A guest at the same address has a bucket of its own, and so does a
+    // made-up cookie, which counts as that address.
+    assert_eq!(
+        send(&app, "bob", "hi", None).await.status(),
+        StatusCode::CREATED
+    );
+    let forged = format!("chat_session={}", "ab".repeat(32));
+    assert_eq!(
+        send(&app, "bob", "hi again", Some(&forged)).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        send(&app, "bob", "and again", Some(&forged)).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    app.shutdown().await;
+}

@@ -30,6 +30,46 @@ async fn a_valid_call_stores_the_message() {
 }
 
 #[tokio::test]
+async fn a_call_with_a_session_cookie_sends_under_the_accounts_name() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let signed_up = app
+        .client
+        .post(app.url("/api/accounts"))
+        .json(&json!({ "username": "Grace", "password": "correct horse battery" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(signed_up.status(), 201);
+    let cookie = signed_up.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .expect("name=value")
+        .to_owned();
+    let response = app
+        .call(SEND)
+        .header("cookie", cookie)
+        .json(&send_body("signed in"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let stored: Value = response.json().await.expect("json");
+    assert_eq!(
+        (&stored["username"], &stored["guest"]),
+        (&json!("Grace"), &json!(false))
+    );
+    // And a guest may not take the name through the page either.
+    let body = json!({ "username": "grace", "text": "me too", "client_id": uuid::Uuid::now_v7() });
+    let response = call(&app, SEND, &body).await;
+    assert_eq!(response.status(), 422);
+    assert_eq!(error_body(response).await["error"]["rule"], "taken");
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_refused_message_gets_422_with_field_and_rule() {
     let (_dir, db) = temp_database();
     let app = spawn_app(db).await;

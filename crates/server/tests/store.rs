@@ -14,6 +14,7 @@ fn draft(client_id: Uuid, text: &str) -> Draft {
     Draft {
         client_id,
         message: NewMessage::parse("ada", text).expect("valid"),
+        guest: true,
     }
 }
 
@@ -124,11 +125,17 @@ async fn what_a_batch_returns_is_what_a_reader_reads(store: Store) {
         ])
         .await
         .expect("stores");
-    // All new.
+    // All new, one of them an account's.
+    let account_message = Draft {
+        guest: false,
+        ..draft(Uuid::now_v7(), "d")
+    };
     let fresh = store
-        .insert_batch(&[draft(Uuid::now_v7(), "c"), draft(Uuid::now_v7(), "d")])
+        .insert_batch(&[draft(Uuid::now_v7(), "c"), account_message])
         .await
         .expect("stores");
+    assert!(fresh[0].message().guest);
+    assert!(!fresh[1].message().guest);
     assert!(matches!(mixed[1], Stored::Existing(_)));
     let returned: Vec<ChatMessage> = [&old[..], &mixed[..], &fresh[..]]
         .concat()

@@ -19,6 +19,15 @@ pub struct ChatMessage {
     pub username: String,
     pub text: String,
     pub timestamp: DateTime<Utc>,
+    /// Whether a guest sent it under a name of their choosing; `false`
+    /// when a signed-in account did, under the account's name. (Absent in
+    /// what older servers sent: those were all guests.)
+    #[serde(default = "sent_by_a_guest")]
+    pub guest: bool,
+}
+
+fn sent_by_a_guest() -> bool {
+    true
 }
 
 /// A request to send a message (`POST /api/messages`).
@@ -46,12 +55,21 @@ mod tests {
             timestamp: DateTime::parse_from_rfc3339("2026-11-28T15:19:50.250Z")
                 .expect("valid timestamp")
                 .with_timezone(&Utc),
+            guest: false,
         };
         let json = serde_json::to_value(&message).expect("serializes");
         assert_eq!(json["timestamp"], "2026-11-28T15:19:50.250Z");
         assert_eq!(json["id"], 7);
+        assert_eq!(json["guest"], false);
         let back: ChatMessage = serde_json::from_value(json).expect("deserializes");
         assert_eq!(back, message);
+    }
+
+    #[test]
+    fn a_message_that_does_not_say_was_a_guests() {
+        let old = r#"{"id":1,"client_id":"00000000-0000-0000-0000-000000000000","username":"ada","text":"hi","timestamp":"2026-11-28T15:19:50.250Z"}"#;
+        let message: ChatMessage = serde_json::from_str(old).expect("deserializes");
+        assert!(message.guest);
     }
 
     #[test]

@@ -51,6 +51,7 @@ mod tests {
             username: "ada".into(),
             text: format!("message {id}"),
             timestamp: Utc::now(),
+            guest: true,
         }
     }
 

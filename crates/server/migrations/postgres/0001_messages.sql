@@ -5,7 +5,9 @@ CREATE TABLE messages (
     client_id  UUID        NOT NULL UNIQUE,
     username   TEXT        NOT NULL,
     text       TEXT        NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL
+    created_at TIMESTAMPTZ NOT NULL,
+    -- Sent by a guest under a name of their choosing, not by an account.
+    guest      BOOLEAN     NOT NULL DEFAULT TRUE
 );
 
 -- One row: the newest id given out. Every append locks it until its
@@ -26,6 +28,7 @@ CREATE FUNCTION append_messages(
     p_client_ids UUID[],
     p_usernames  TEXT[],
     p_texts      TEXT[],
+    p_guests     BOOLEAN[],
     p_at         TIMESTAMPTZ,
     p_channel    TEXT
 ) RETURNS TABLE (
@@ -34,6 +37,7 @@ CREATE FUNCTION append_messages(
     o_username   TEXT,
     o_text       TEXT,
     o_created_at TIMESTAMPTZ,
+    o_guest      BOOLEAN,
     o_inserted   BOOLEAN,
     o_head       BIGINT
 ) LANGUAGE plpgsql AS $$
@@ -44,11 +48,12 @@ BEGIN
     -- Its own statement: under READ COMMITTED each later one sees every
     -- append that held the lock before this one.
     SELECT last_id INTO v_head FROM message_log FOR UPDATE;
-    INSERT INTO messages (id, client_id, username, text, created_at)
-    SELECT v_head + row_number() OVER (ORDER BY fresh.ord), fresh.cid, fresh.uname, fresh.txt, p_at
+    INSERT INTO messages (id, client_id, username, text, created_at, guest)
+    SELECT v_head + row_number() OVER (ORDER BY fresh.ord), fresh.cid, fresh.uname, fresh.txt, p_at, fresh.g
     FROM (
-        SELECT DISTINCT ON (d.cid) d.cid, d.uname, d.txt, d.ord
-        FROM unnest(p_client_ids, p_usernames, p_texts) WITH ORDINALITY AS d (cid, uname, txt, ord)
+        SELECT DISTINCT ON (d.cid) d.cid, d.uname, d.txt, d.g, d.ord
+        FROM unnest(p_client_ids, p_usernames, p_texts, p_guests)
+             WITH ORDINALITY AS d (cid, uname, txt, g, ord)
         -- LATERAL with LIMIT: one index probe per draft, never a scan.
         LEFT JOIN LATERAL (
             SELECT true AS found FROM messages m WHERE m.client_id = d.cid LIMIT 1
@@ -62,7 +67,7 @@ BEGIN
         PERFORM pg_notify(p_channel, (v_head + v_count)::text);
     END IF;
     RETURN QUERY
-        SELECT m.id, m.client_id, m.username, m.text, m.created_at, m.id > v_head, v_head
+        SELECT m.id, m.client_id, m.username, m.text, m.created_at, m.guest, m.id > v_head, v_head
         FROM unnest(p_client_ids) WITH ORDINALITY AS d (cid, ord)
         CROSS JOIN LATERAL (
             SELECT * FROM messages WHERE messages.client_id = d.cid LIMIT 1

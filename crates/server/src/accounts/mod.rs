@@ -17,7 +17,12 @@ mod attempts;
 mod password;
 pub mod routes;
 
-use std::{net::IpAddr, time::Duration};
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use chrono::Utc;
@@ -37,6 +42,13 @@ pub const IDLE_LIMIT: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 const TOUCH_AFTER: i64 = 60 * 60;
 /// How often idle sessions and old failure counts are cleared away.
 const SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
+/// How long a name found free is taken as free without asking the
+/// database again: guests send under the same name again and again.
+/// An account made on this server is never in it; one made on another
+/// server (PostgreSQL) is seen within this time.
+const FREE_NAME_TTL: Duration = Duration::from_secs(5);
+/// The most names remembered as free (the memory is cleared when full).
+const FREE_NAMES_MAX: usize = 10_000;
 
 /// Why an account request failed.
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +111,8 @@ pub struct Accounts {
     attempts: Attempts,
     /// Whether cookies get `Secure` (the site is served over https).
     secure_cookies: bool,
+    /// Name keys no account held when last asked, and when that was.
+    free_names: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 impl Accounts {
@@ -110,6 +124,7 @@ impl Accounts {
             hasher: Hasher::new(),
             attempts: Attempts::default(),
             secure_cookies,
+            free_names: Arc::default(),
         };
         let sweeper = accounts.clone();
         tokio::spawn(async move {
@@ -150,6 +165,8 @@ impl Accounts {
         if self.store.name_key_taken(&key).await? {
             return Err(taken().into());
         }
+        // From now on guests must ask the database about it.
+        self.free_names().remove(&key);
         self.attempts.signed_up(client);
         let password_hash = self.hasher.hash(credentials.password).await?;
         let id = self
@@ -200,6 +217,35 @@ impl Accounts {
             .create_session(&token.hash(), account.id, now())
             .await?;
         Ok(token)
+    }
+
+    /// Whether an account holds `name` or one that looks like it: a guest
+    /// may not send under it.
+    pub async fn name_is_taken(&self, name: &str) -> Result<bool, StoreError> {
+        let key = name_key(name);
+        let now = Instant::now();
+        if self
+            .free_names()
+            .get(&key)
+            .is_some_and(|checked| now.duration_since(*checked) < FREE_NAME_TTL)
+        {
+            return Ok(false);
+        }
+        let taken = self.store.name_key_taken(&key).await?;
+        if !taken {
+            let mut free = self.free_names();
+            if free.len() >= FREE_NAMES_MAX {
+                free.clear();
+            }
+            free.insert(key, now);
+        }
+        Ok(taken)
+    }
+
+    fn free_names(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.free_names
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Ends the session (nothing if it had ended).
@@ -293,13 +339,18 @@ mod tests {
             .expect("reads")
             .expect("still there");
         assert!(now() - last_seen < 60, "{last_seen}");
-        // And the sweep forgets the stale one.
-        assert_eq!(
+        // And the sweep forgets the stale one (the service sweeps once at
+        // start too: whichever ran, it is gone).
+        store
+            .delete_idle_sessions(now() - IDLE_LIMIT.as_secs() as i64)
+            .await
+            .expect("deletes");
+        assert!(
             store
-                .delete_idle_sessions(now() - IDLE_LIMIT.as_secs() as i64)
+                .session_account(&stale.hash(), 0)
                 .await
-                .expect("deletes"),
-            1
+                .expect("reads")
+                .is_none()
         );
     }
 

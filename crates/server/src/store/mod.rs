@@ -46,6 +46,8 @@ pub enum StoreError {
 pub struct Draft {
     pub client_id: Uuid,
     pub message: NewMessage,
+    /// Sent by a guest (under a name of their choosing), not an account.
+    pub guest: bool,
 }
 
 /// What storing a [`Draft`] did.
@@ -109,6 +111,7 @@ struct Row {
     username: String,
     text: String,
     created_at: DateTime<Utc>,
+    guest: bool,
 }
 
 impl From<Row> for ChatMessage {
@@ -119,6 +122,7 @@ impl From<Row> for ChatMessage {
             username: row.username,
             text: row.text,
             timestamp: row.created_at,
+            guest: row.guest,
         }
     }
 }

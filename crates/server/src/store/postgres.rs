@@ -39,10 +39,10 @@ pub struct PgStore {
     pool: PgPool,
 }
 
-const SELECT_BEFORE: &str = "SELECT id, client_id, username, text, created_at FROM messages \
-     WHERE id < $1 ORDER BY id DESC LIMIT $2";
-const SELECT_AFTER: &str = "SELECT id, client_id, username, text, created_at FROM messages \
-     WHERE id > $1 ORDER BY id ASC LIMIT $2";
+const SELECT_BEFORE: &str = "SELECT id, client_id, username, text, created_at, guest \
+     FROM messages WHERE id < $1 ORDER BY id DESC LIMIT $2";
+const SELECT_AFTER: &str = "SELECT id, client_id, username, text, created_at, guest \
+     FROM messages WHERE id > $1 ORDER BY id ASC LIMIT $2";
 
 impl PgStore {
     pub(super) async fn open(url: &str, durability: Durability) -> Result<Self, StoreError> {
@@ -183,6 +183,7 @@ struct Appended {
     o_username: String,
     o_text: String,
     o_created_at: DateTime<Utc>,
+    o_guest: bool,
     /// Whether this call stored it.
     o_inserted: bool,
     /// The newest id before this call.
@@ -203,14 +204,17 @@ async fn append(
     let client_ids: Vec<Uuid> = drafts.iter().map(|draft| draft.client_id).collect();
     let usernames: Vec<&str> = drafts.iter().map(|d| d.message.username()).collect();
     let texts: Vec<&str> = drafts.iter().map(|d| d.message.text()).collect();
-    let rows: Vec<Appended> = sqlx::query_as("SELECT * FROM append_messages($1, $2, $3, $4, $5)")
-        .bind(&client_ids)
-        .bind(&usernames)
-        .bind(&texts)
-        .bind(now)
-        .bind(CHANNEL)
-        .fetch_all(connection)
-        .await?;
+    let guests: Vec<bool> = drafts.iter().map(|d| d.guest).collect();
+    let rows: Vec<Appended> =
+        sqlx::query_as("SELECT * FROM append_messages($1, $2, $3, $4, $5, $6)")
+            .bind(&client_ids)
+            .bind(&usernames)
+            .bind(&texts)
+            .bind(&guests)
+            .bind(now)
+            .bind(CHANNEL)
+            .fetch_all(connection)
+            .await?;
     let Some(after) = rows.first().map(|row| row.o_head) else {
         return Err(sqlx::Error::RowNotFound);
     };
@@ -229,6 +233,7 @@ async fn append(
                 username: row.o_username,
                 text: row.o_text,
                 timestamp: row.o_created_at,
+                guest: row.o_guest,
             };
             if row.o_inserted && first_time {
                 Stored::New(message)

@@ -40,11 +40,11 @@ pub struct SqliteStore {
 
 // The fixed statements, written out once (sqlx caches each prepared statement by its text).
 const SELECT_BY_CLIENT_ID: &str =
-    "SELECT id, client_id, username, text, created_at FROM messages WHERE client_id = ?";
-const SELECT_BEFORE: &str = "SELECT id, client_id, username, text, created_at FROM messages \
-     WHERE id < ? ORDER BY id DESC LIMIT ?";
-const SELECT_AFTER: &str = "SELECT id, client_id, username, text, created_at FROM messages \
-     WHERE id > ? ORDER BY id ASC LIMIT ?";
+    "SELECT id, client_id, username, text, created_at, guest FROM messages WHERE client_id = ?";
+const SELECT_BEFORE: &str = "SELECT id, client_id, username, text, created_at, guest \
+     FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?";
+const SELECT_AFTER: &str = "SELECT id, client_id, username, text, created_at, guest \
+     FROM messages WHERE id > ? ORDER BY id ASC LIMIT ?";
 
 impl SqliteStore {
     pub(super) async fn open(url: &str, durability: Durability) -> Result<Self, StoreError> {
@@ -180,13 +180,14 @@ impl SqliteWriter {
         // Milliseconds are all a reader sees, and they survive the round trip exactly.
         let now = Utc::now().trunc_subsecs(3);
         let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO messages (client_id, username, text, created_at) ",
+            "INSERT INTO messages (client_id, username, text, created_at, guest) ",
         );
         insert.push_values(drafts, |mut row, draft| {
             row.push_bind(draft.client_id)
                 .push_bind(draft.message.username())
                 .push_bind(draft.message.text())
-                .push_bind(now);
+                .push_bind(now)
+                .push_bind(draft.guest);
         });
         insert.push(" ON CONFLICT (client_id) DO NOTHING");
         let done = insert.build().execute(&mut *self.connection).await?;
@@ -206,6 +207,7 @@ impl SqliteWriter {
                     username: draft.message.username().to_owned(),
                     text: draft.message.text().to_owned(),
                     timestamp: now,
+                    guest: draft.guest,
                 })
             });
             return Ok(messages.collect());

@@ -9,7 +9,12 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
-use server::{config::Config, rate::SendLimit, slots::StreamsPerIp, store::Durability};
+use server::{
+    config::{Config, Guests},
+    rate::SendLimit,
+    slots::StreamsPerIp,
+    store::Durability,
+};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 /// A server running on its own port and database file.
@@ -74,6 +79,7 @@ async fn try_spawn_app_on(
         streams_per_ip: StreamsPerIp::default(),
         max_connections: None,
         durability: Durability::Full,
+        guests: Guests::On,
     };
     configure(&mut config);
     let (stop, stopped) = oneshot::channel::<()>();
