@@ -13,7 +13,7 @@
 //! passes this middleware and is counted once its account is known.
 
 use std::{
-    net::{IpAddr, Ipv6Addr, SocketAddr},
+    net::{IpAddr, Ipv6Addr},
     num::NonZeroU32,
     str::FromStr,
     sync::Arc,
@@ -21,7 +21,7 @@ use std::{
 };
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{Request, State},
     http::Method,
     middleware::Next,
     response::{IntoResponse, Response},
@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use axum_extra::extract::CookieJar;
 
-use crate::{accounts::routes::session_token, error::ApiError};
+use crate::{accounts::routes::session_token, error::ApiError, extract::ClientIp};
 
 /// The paths a message is sent to: the JSON API and the page's server function.
 const SEND_PATHS: [&str; 2] = ["/api/messages", <app::api::SendMessage as ServerFn>::PATH];
@@ -173,12 +173,8 @@ pub async fn limit_sends(
 ) -> Response {
     let is_send = request.method() == Method::POST && SEND_PATHS.contains(&request.uri().path());
     // A signed-in sender is counted per account once it is known.
-    let has_session = session_token(&CookieJar::from_headers(request.headers())).is_some();
-    if is_send && !has_session {
-        let client = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+    if is_send && session_token(&CookieJar::from_headers(request.headers())).is_none() {
+        let ClientIp(client) = ClientIp::from_extensions(request.extensions());
         if let Err(wait) = limiter.check(client) {
             return ApiError::RateLimited(wait).into_response();
         }
