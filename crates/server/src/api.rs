@@ -11,6 +11,7 @@ use axum::{
 use serde::Deserialize;
 use shared::{ChatMessage, DEFAULT_PAGE_SIZE, MessageId, SendMessage};
 
+use app::service::Page;
 use axum_extra::extract::CookieJar;
 
 use crate::{
@@ -52,15 +53,15 @@ async fn list_messages(
         (Some(_), Some(_)) => {
             return Err(ApiError::BadQuery("use either before or after, not both"));
         }
-        (Some(before), None) => chat.store().before(before, limit).await?,
-        (None, Some(after)) => chat.store().after(after, limit).await?,
+        (Some(before), None) => Page::Before(before),
+        (None, Some(after)) => Page::After(after),
         (None, None) if limit == DEFAULT_PAGE_SIZE => {
             let json = chat.latest_json();
             return Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response());
         }
-        (None, None) => chat.latest(limit),
+        (None, None) => Page::Latest,
     };
-    Ok(Json(page).into_response())
+    Ok(Json(chat.page(page, limit).await?).into_response())
 }
 
 /// Stores and broadcasts a message: `201` with the stored message, or `200`

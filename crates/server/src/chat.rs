@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use app::service::Page;
 use bytes::Bytes;
 use shared::{
     ChatMessage, Field, MAX_PAGE_SIZE, MessageId, NewMessage, Rule, SendMessage, ValidationError,
@@ -150,6 +151,16 @@ impl Chat {
     /// in-memory window holds them all (see [`Recent::frames_after`]).
     pub fn frames_after(&self, after: MessageId) -> Option<Vec<Arc<Published>>> {
         self.recent.frames_after(after)
+    }
+
+    /// Up to `limit` messages of `page`, oldest first: the newest from
+    /// memory, older and newer ones from the store.
+    pub async fn page(&self, page: Page, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
+        match page {
+            Page::Latest => Ok(self.latest(limit)),
+            Page::Before(before) => self.store.before(before, limit).await,
+            Page::After(after) => self.store.after(after, limit).await,
+        }
     }
 
     /// `latest(DEFAULT_PAGE_SIZE)` as JSON, encoded once per change.

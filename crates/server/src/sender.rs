@@ -81,13 +81,7 @@ impl ChatService for RequestChat {
         limit: u32,
     ) -> BoxFuture<'_, Result<Vec<ChatMessage>, CallError>> {
         async move {
-            let chat = &self.state.chat;
-            let page = match page {
-                Page::Latest => Ok(chat.latest(limit)),
-                Page::Before(before) => chat.store().before(before, limit).await,
-                Page::After(after) => chat.store().after(after, limit).await,
-            };
-            page.map_err(|err| {
+            self.state.chat.page(page, limit).await.map_err(|err| {
                 tracing::error!(error = %err, "reading history failed");
                 CallError::Unavailable
             })
