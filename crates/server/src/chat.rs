@@ -12,15 +12,13 @@ use std::sync::Arc;
 
 use app::service::Page;
 use bytes::Bytes;
-use shared::{
-    ChatMessage, Field, MAX_PAGE_SIZE, MessageId, NewMessage, Rule, SendMessage, ValidationError,
-};
+use shared::{ChatMessage, MAX_PAGE_SIZE, MessageId, NewMessage, SendMessage, ValidationError};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    accounts::Accounts,
+    accounts::{self, Accounts},
     fanout::{self, Fanout},
     hub::{Hub, Published},
     recent::Recent,
@@ -185,11 +183,7 @@ impl Chat {
                         ChatError::Storage
                     })?
                 {
-                    return Err(ValidationError {
-                        field: Field::Username,
-                        rule: Rule::Taken,
-                    }
-                    .into());
+                    return Err(accounts::taken().into());
                 }
                 (message, true)
             }

@@ -189,13 +189,15 @@ impl Accounts {
         credentials: Credentials,
         client: IpAddr,
     ) -> Result<(Account, Token), AccountError> {
-        let key = name_key(credentials.username.trim());
+        // A name no account could have still counts its failures.
+        let name = parse_username(&credentials.username).ok();
+        let key = name_key(name.as_deref().unwrap_or(credentials.username.trim()));
         self.attempts
             .check(&key, client)
             .map_err(AccountError::TooManyAttempts)?;
-        let account = match parse_username(&credentials.username) {
-            Ok(name) => self.store.account_by_key(&name_key(&name)).await?,
-            Err(_) => None,
+        let account = match name {
+            Some(_) => self.store.account_by_key(&key).await?,
+            None => None,
         };
         let hash = account.as_ref().map(|a| a.password_hash.clone());
         let matches = self.hasher.verify(credentials.password, hash).await;
@@ -291,7 +293,8 @@ fn cookie_duration(duration: Duration) -> cookie::time::Duration {
     cookie::time::Duration::seconds(duration.as_secs() as i64)
 }
 
-fn taken() -> ValidationError {
+/// The name is an account's, or looks like one.
+pub fn taken() -> ValidationError {
     ValidationError {
         field: Field::Username,
         rule: Rule::Taken,
