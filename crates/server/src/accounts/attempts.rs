@@ -1,7 +1,9 @@
 //! How many failed sign-ins a name and a client address may have: at most
 //! [`PER_NAME`] and [`PER_CLIENT`] within [`WINDOW`]; past that, sign-ins
 //! are refused (429 with `Retry-After`) until the window that counted them
-//! ends. Sign-ups count against the client too: each costs a hash.
+//! ends. Sign-ups and successful sign-ins count against the client too:
+//! each costs a hash and makes a session, so one address cannot make the
+//! server hash, or store sessions, without bound.
 //!
 //! Counting failures per name stops guessing one account's password from
 //! many addresses; per client, guessing many accounts' from one.
@@ -20,7 +22,7 @@ use tokio::time::Instant;
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Failed sign-ins per name within [`WINDOW`].
 pub const PER_NAME: u32 = 10;
-/// Failed sign-ins and sign-ups per client address within [`WINDOW`].
+/// Sign-ins (failed or not) and sign-ups per client address within [`WINDOW`].
 pub const PER_CLIENT: u32 = 30;
 
 /// The counts; cheap to clone.
@@ -58,8 +60,8 @@ impl Attempts {
         self.clients.count(client, now);
     }
 
-    /// Counts a sign-up.
-    pub fn signed_up(&self, client: IpAddr) {
+    /// Counts a sign-up or a successful sign-in against the client.
+    pub fn succeeded(&self, client: IpAddr) {
         self.clients.count(client, Instant::now());
     }
 
@@ -133,6 +135,19 @@ mod tests {
         attempts.check("bob", ELSEWHERE).expect("another name may");
         tokio::time::advance(WINDOW).await;
         attempts.check("ada", ELSEWHERE).expect("a new window");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn successful_sign_ins_count_against_the_client_not_the_name() {
+        let attempts = Attempts::default();
+        for _ in 0..PER_CLIENT {
+            attempts.check("ada", ADA_HOME).expect("may try");
+            attempts.succeeded(ADA_HOME);
+        }
+        assert!(attempts.check("ada", ADA_HOME).is_err());
+        attempts
+            .check("ada", ELSEWHERE)
+            .expect("the name is not blamed");
     }
 
     #[tokio::test(start_paused = true)]

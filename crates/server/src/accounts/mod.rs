@@ -6,7 +6,8 @@
 //!   `Ada`, `ada` and `аda` (Cyrillic `а`) are one name.
 //! - Passwords are hashed with Argon2id ([`password`]); a wrong password
 //!   and an unknown name get the same answer after the same work.
-//! - Failed sign-ins are limited per name and per client ([`attempts`]).
+//! - Failed sign-ins are limited per name, and all sign-ins and sign-ups
+//!   per client ([`attempts`]).
 //! - A session is a random 256-bit token in an `HttpOnly`, `SameSite=Lax`
 //!   cookie (`Secure` when the site is served over https); the database
 //!   keeps only its SHA-256, so a copy of the database signs nobody in.
@@ -167,7 +168,7 @@ impl Accounts {
         }
         // From now on guests must ask the database about it.
         self.free_names().remove(&key);
-        self.attempts.signed_up(client);
+        self.attempts.succeeded(client);
         let password_hash = self.hasher.hash(credentials.password).await?;
         let id = self
             .store
@@ -203,6 +204,7 @@ impl Accounts {
         let matches = self.hasher.verify(credentials.password, hash).await;
         match account {
             Some(account) if matches => {
+                self.attempts.succeeded(client);
                 let token = self.new_session(&account).await?;
                 Ok((account, token))
             }
