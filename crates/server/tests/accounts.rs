@@ -4,9 +4,9 @@ mod support;
 
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
-use support::{TestApp, error_body, spawn_app, spawn_app_with, temp_database};
-
-const PASSWORD: &str = "correct horse battery";
+use support::{
+    PASSWORD, TestApp, error_body, session_cookie, spawn_app, spawn_app_with, temp_database,
+};
 
 /// `POST` `body` to `path` with `cookie` (a `name=value` pair), if any.
 async fn post(app: &TestApp, path: &str, body: &Value, cookie: Option<&str>) -> reqwest::Response {
@@ -25,12 +25,6 @@ async fn sign_up(app: &TestApp, username: &str) -> reqwest::Response {
 async fn sign_in(app: &TestApp, username: &str, password: &str) -> reqwest::Response {
     let body = json!({ "username": username, "password": password });
     post(app, "/api/session", &body, None).await
-}
-
-/// The `name=value` of the session cookie a response sets.
-fn session_cookie(response: &reqwest::Response) -> String {
-    let set_cookie = set_cookie(response);
-    set_cookie.split(';').next().expect("name=value").to_owned()
 }
 
 fn set_cookie(response: &reqwest::Response) -> String {
@@ -257,13 +251,6 @@ async fn another_sites_page_cannot_sign_in_or_out() {
     app.shutdown().await;
 }
 
-/// Signs up `username` and returns the session cookie.
-async fn signed_up(app: &TestApp, username: &str) -> String {
-    let response = sign_up(app, username).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    session_cookie(&response)
-}
-
 /// `POST /api/messages` as `cookie` (or a guest).
 async fn send(
     app: &TestApp,
@@ -279,7 +266,7 @@ async fn send(
 async fn a_signed_in_persons_message_carries_the_accounts_name_whatever_the_body_says() {
     let (_dir, db) = temp_database();
     let app = spawn_app(db).await;
-    let cookie = signed_up(&app, "Ada").await;
+    let cookie = app.signed_up("Ada").await;
     let response = send(&app, "mallory", "hello", Some(&cookie)).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let message: Value = response.json().await.expect("json");
@@ -294,7 +281,7 @@ async fn a_signed_in_persons_message_carries_the_accounts_name_whatever_the_body
 async fn a_guest_cannot_send_under_an_accounts_name_or_a_look_alike() {
     let (_dir, db) = temp_database();
     let app = spawn_app(db).await;
-    signed_up(&app, "ada").await;
+    app.signed_up("ada").await;
     for name in ["ada", "Ada", "\u{0430}da"] {
         let response = send(&app, name, "it is me", None).await;
         assert_eq!(
@@ -327,7 +314,7 @@ async fn with_guests_off_only_accounts_may_send_and_everyone_may_read() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(error_body(response).await["error"]["code"], "unauthorized");
     app.assert_nothing_stored().await;
-    let cookie = signed_up(&app, "ada").await;
+    let cookie = app.signed_up("ada").await;
     assert_eq!(
         send(&app, "", "hi", Some(&cookie)).await.status(),
         StatusCode::CREATED
@@ -343,7 +330,7 @@ async fn a_signed_in_sender_is_limited_per_account_not_per_address() {
         config.send_limit = "1,2".parse().expect("limit");
     })
     .await;
-    let ada = signed_up(&app, "ada").await;
+    let ada = app.signed_up("ada").await;
     for i in 0..2 {
         let response = send(&app, "", &format!("ada {i}"), Some(&ada)).await;
         assert_eq!(response.status(), StatusCode::CREATED);

@@ -33,21 +33,7 @@ async fn a_valid_call_stores_the_message() {
 async fn a_call_with_a_session_cookie_sends_under_the_accounts_name() {
     let (_dir, db) = temp_database();
     let app = spawn_app(db).await;
-    let signed_up = app
-        .client
-        .post(app.url("/api/accounts"))
-        .json(&json!({ "username": "Grace", "password": "correct horse battery" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(signed_up.status(), 201);
-    let cookie = signed_up.headers()["set-cookie"]
-        .to_str()
-        .expect("ascii")
-        .split(';')
-        .next()
-        .expect("name=value")
-        .to_owned();
+    let cookie = app.signed_up("Grace").await;
     let response = app
         .call(SEND)
         .header("cookie", cookie)

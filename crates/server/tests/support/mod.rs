@@ -189,6 +189,20 @@ impl TestApp {
         );
     }
 
+    /// Signs up `username` (with [`PASSWORD`]) and returns the session
+    /// cookie, `chat_session=<token>`.
+    pub async fn signed_up(&self, username: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/accounts"))
+            .json(&json!({ "username": username, "password": PASSWORD }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 201, "sign-up should succeed");
+        session_cookie(&response)
+    }
+
     /// Calls a server function as the page does: `POST` of a JSON body to
     /// its path (`<app::api::SendMessage as ServerFn>::PATH`).
     pub fn call(&self, path: &str) -> reqwest::RequestBuilder {
@@ -205,6 +219,20 @@ impl TestApp {
             .expect("server task")
             .expect("server stopped cleanly");
     }
+}
+
+/// The password test accounts sign up with.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The `name=value` of the session cookie a response sets.
+pub fn session_cookie(response: &reqwest::Response) -> String {
+    response.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .expect("name=value")
+        .to_owned()
 }
 
 /// Sends `head` on a fresh connection and returns the response's status
