@@ -10,7 +10,7 @@ use leptos::server_fn::{
     error::{FromServerFnError, ServerFnErrorErr},
 };
 use serde::{Deserialize, Serialize};
-use shared::{ChatMessage, ErrorBody, MessageId, ValidationError};
+use shared::{ChatMessage, ErrorBody, MessageId, ValidationError, account::Viewer};
 use uuid::Uuid;
 
 /// Why a server function call failed. On the wire it is the JSON API's
@@ -149,6 +149,85 @@ pub async fn send_message(
             client_id: Some(client_id),
         })
         .await
+}
+
+/// Who is signed in on this browser and whether they may send: read while
+/// the page renders, so the header and the composer are right at once.
+/// Signing up, in and out go through the JSON API (`/api/accounts`,
+/// `/api/session`), which sets and removes the session cookie.
+#[server(input = Json)]
+pub async fn get_viewer() -> Result<Viewer, CallError> {
+    let service = crate::service::use_chat_service()?;
+    service.viewer().await
+}
+
+/// The page's calls to the JSON accounts API. Each answers the account's
+/// name as the server spelled it, or the API's error as a [`CallError`].
+#[cfg(feature = "hydrate")]
+pub mod accounts {
+    use gloo_net::http::{Request, RequestBuilder, Response};
+    use shared::{
+        ErrorBody,
+        account::{Credentials, SignedIn},
+    };
+
+    use super::CallError;
+
+    /// Signs up (`POST /api/accounts`) and signs in as the new account.
+    pub async fn sign_up(credentials: &Credentials) -> Result<String, CallError> {
+        signed_in(with_credentials(Request::post("/api/accounts"), credentials).await?).await
+    }
+
+    /// Signs in (`POST /api/session`).
+    pub async fn sign_in(credentials: &Credentials) -> Result<String, CallError> {
+        signed_in(with_credentials(Request::post("/api/session"), credentials).await?).await
+    }
+
+    /// Signs out (`DELETE /api/session`): the server ends the session and
+    /// removes the cookie.
+    pub async fn sign_out() -> Result<(), CallError> {
+        let response = Request::delete("/api/session")
+            .send()
+            .await
+            .map_err(transport)?;
+        if response.ok() {
+            Ok(())
+        } else {
+            Err(refusal(response).await)
+        }
+    }
+
+    async fn with_credentials(
+        request: RequestBuilder,
+        credentials: &Credentials,
+    ) -> Result<Response, CallError> {
+        request
+            .json(credentials)
+            .map_err(transport)?
+            .send()
+            .await
+            .map_err(transport)
+    }
+
+    async fn signed_in(response: Response) -> Result<String, CallError> {
+        if !response.ok() {
+            return Err(refusal(response).await);
+        }
+        let body: SignedIn = response.json().await.map_err(transport)?;
+        Ok(body.username)
+    }
+
+    /// The API's error body, or what went wrong reading it.
+    async fn refusal(response: Response) -> CallError {
+        match response.json::<ErrorBody>().await {
+            Ok(body) => body.into(),
+            Err(err) => CallError::Transport(format!("status {}: {err}", response.status())),
+        }
+    }
+
+    fn transport(err: gloo_net::Error) -> CallError {
+        CallError::Transport(err.to_string())
+    }
 }
 
 /// Applies the default and the cap to a requested page size.

@@ -21,6 +21,9 @@
 //!   the queue in order, each under its client id, so a retry never stores
 //!   twice. Sends that fail while offline or disconnected wait in the queue
 //!   for the connection to return; other failures show `Retry`.
+//! - **Session.** A sign-in or sign-out in one tab is told to the others
+//!   over the same channel (the cookie is the browser's, so they already
+//!   share it): every tab shows who is signed in at once.
 
 use std::time::Duration;
 
@@ -32,7 +35,9 @@ use uuid::Uuid;
 use crate::{
     api::{CallError, get_messages_after, send_message},
     browser::{self, EventStream, StreamHandlers, TabChannel},
-    state::{ChatState, Delivery, LinkStatus, Outbox, Outgoing, TabRole, retry_delay_ms},
+    state::{
+        ChatState, Delivery, LinkStatus, Outbox, Outgoing, SessionChanged, TabRole, retry_delay_ms,
+    },
 };
 
 /// How often the watchdog looks at the stream.
@@ -52,6 +57,8 @@ enum TabSignal {
     Status { status: LinkStatus },
     /// A new tab asks the leader for its status.
     Hello,
+    /// Someone signed in (`Some(name)`) or out, in any tab.
+    Session { account: Option<String> },
 }
 
 struct Link {
@@ -96,6 +103,9 @@ pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessa
         submit: Callback::new(move |(username, text)| live.submit(username, text)),
         retry: Callback::new(move |client_id| live.retry(client_id)),
     });
+    provide_context(SessionChanged(Callback::new(move |account| {
+        live.session_changed(account)
+    })));
 
     // Effects run after hydration: the role changes what the page shows.
     Effect::new(move |started: Option<bool>| {
@@ -212,8 +222,19 @@ impl Live {
             (TabSignal::Hello, TabRole::Leader) => self.tell_tabs(&TabSignal::Status {
                 status: self.state.status.get_untracked(),
             }),
+            (TabSignal::Session { account }, _) => self.set_account(account),
             _ => {}
         }
+    }
+
+    /// This tab signed in or out: show it, and tell the other tabs.
+    fn session_changed(self, account: Option<String>) {
+        self.set_account(account.clone());
+        self.tell_tabs(&TabSignal::Session { account });
+    }
+
+    fn set_account(self, account: Option<String>) {
+        self.state.viewer.update(|viewer| viewer.account = account);
     }
 
     /// This tab now holds the lock: it opens the stream for every tab.

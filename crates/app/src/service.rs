@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use leptos::prelude::*;
-use shared::{ChatMessage, MessageId, SendMessage};
+use shared::{ChatMessage, MessageId, SendMessage, account::Viewer};
 
 use crate::api::CallError;
 
@@ -31,6 +31,10 @@ pub trait ChatService: Send + Sync + 'static {
 
     /// Validates, stores and broadcasts a message; returns it as stored.
     fn send(&self, request: SendMessage) -> BoxFuture<'_, Result<ChatMessage, CallError>>;
+
+    /// Who makes the request (its session's account, if any) and whether
+    /// they may send.
+    fn viewer(&self) -> BoxFuture<'_, Result<Viewer, CallError>>;
 }
 
 /// The handle the server puts into Leptos context.

@@ -5,7 +5,7 @@
 //! outbox of messages sent but not yet confirmed as stored.
 
 use leptos::prelude::*;
-use shared::{ChatMessage, MessageId, timeline};
+use shared::{ChatMessage, MessageId, account::Viewer, timeline};
 use uuid::Uuid;
 
 use crate::api::{CallError, get_messages};
@@ -79,6 +79,12 @@ pub struct Outbox {
     pub retry: Callback<Uuid>,
 }
 
+/// How the account panel tells the page, and the browser's other tabs,
+/// that someone signed in (`Some(name)`) or out (`None`). In the browser,
+/// `crate::live` provides it in context.
+#[derive(Clone, Copy)]
+pub struct SessionChanged(pub Callback<Option<String>>);
+
 /// The page's signals, `Copy` so every closure can hold them.
 #[derive(Clone, Copy)]
 pub struct ChatState {
@@ -92,6 +98,8 @@ pub struct ChatState {
     /// Whether older history exists beyond the first message held.
     pub more_history: RwSignal<bool>,
     pub tab_role: RwSignal<TabRole>,
+    /// Who is signed in, and whether guests may send.
+    pub viewer: RwSignal<Viewer>,
 }
 
 impl ChatState {
@@ -104,7 +112,29 @@ impl ChatState {
             outbox: RwSignal::new(Vec::new()),
             more_history: RwSignal::new(false),
             tab_role: RwSignal::new(TabRole::Solo),
+            viewer: RwSignal::new(Viewer {
+                account: None,
+                guests_may_send: true,
+            }),
         }
+    }
+
+    /// The name this page sends under: the account's when signed in, else
+    /// the Username field's.
+    pub fn sender_name(&self) -> String {
+        self.viewer
+            .with(|viewer| viewer.account.clone())
+            .unwrap_or_else(|| self.username.get())
+    }
+
+    /// Whether `message` was sent by whoever uses this page: by the
+    /// signed-in account, or as a guest under the Username field's name.
+    pub fn is_mine(&self, message: &ChatMessage) -> bool {
+        is_mine(
+            self.viewer.with(|viewer| viewer.account.clone()).as_deref(),
+            &self.username.get(),
+            message,
+        )
     }
 
     /// Adds a stored message (from history, the stream, or a send's reply)
@@ -183,6 +213,16 @@ pub fn subtitle(status: LinkStatus, message_count: usize) -> String {
     }
 }
 
+/// See [`ChatState::is_mine`]. An account's message is never a guest's,
+/// even under the same name (a guest cannot take it, but one may have used
+/// it before the account existed).
+pub fn is_mine(account: Option<&str>, guest_name: &str, message: &ChatMessage) -> bool {
+    match account {
+        Some(name) => !message.guest && message.username == name,
+        None => message.guest && message.username == guest_name.trim(),
+    }
+}
+
 /// The first reconnect waits about this long; each further one twice as long.
 const RETRY_BASE_MS: f64 = 500.0;
 /// No reconnect waits longer than this.
@@ -211,6 +251,23 @@ mod tests {
             let delay = retry_delay_ms(attempt, 0.999);
             assert!((7_500.0..=15_000.0).contains(&delay), "{attempt}: {delay}");
         }
+    }
+
+    #[test]
+    fn mine_means_the_accounts_messages_when_signed_in_else_the_guest_names() {
+        let message = |username: &str, guest: bool| ChatMessage {
+            id: 1,
+            client_id: Uuid::nil(),
+            username: username.into(),
+            text: "hi".into(),
+            timestamp: chrono::DateTime::UNIX_EPOCH,
+            guest,
+        };
+        assert!(is_mine(Some("ada"), "", &message("ada", false)));
+        assert!(!is_mine(Some("ada"), "ada", &message("ada", true)));
+        assert!(!is_mine(Some("ada"), "", &message("bob", false)));
+        assert!(is_mine(None, " ada ", &message("ada", true)));
+        assert!(!is_mine(None, "ada", &message("ada", false)));
     }
 
     #[test]

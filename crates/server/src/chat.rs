@@ -115,6 +115,11 @@ impl Chat {
         self
     }
 
+    /// Whether guests may send here.
+    pub fn guests_may_send(&self) -> bool {
+        self.guests
+    }
+
     /// Whether the database answers and this server's streams are in step
     /// with the message log.
     pub async fn health(&self) -> Result<(), Unhealthy> {

@@ -59,15 +59,21 @@ pub fn content_security_policy(nonce: &str, watching: bool) -> String {
 }
 
 /// For Leptos's render context: sets the page's policy with the nonce
-/// Leptos made for this response. (Server function calls get none: they
-/// answer JSON, and Leptos makes no nonce for them.)
-pub fn provide_page_policy() {
+/// Leptos made for this response, and keeps the page out of shared caches
+/// (it shows who is signed in) and asks browsers to revalidate it. (Server
+/// function calls get neither: they answer JSON, and Leptos makes no nonce
+/// for them.)
+pub fn provide_page_headers() {
     let (Some(nonce), Some(response)) = (use_nonce(), use_context::<ResponseOptions>()) else {
         return;
     };
     if let Ok(policy) = HeaderValue::from_str(&content_security_policy(&nonce, *WATCHING)) {
         response.insert_header(header::CONTENT_SECURITY_POLICY, policy);
     }
+    response.insert_header(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
 }
 
 #[cfg(test)]

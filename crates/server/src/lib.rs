@@ -114,7 +114,7 @@ pub fn app(state: AppState) -> Router {
         let parts = use_context::<axum::http::request::Parts>();
         let chat = sender::RequestChat::new(request_state.clone(), parts.as_ref());
         provide_context(app::service::Chat(chat));
-        headers::provide_page_policy();
+        headers::provide_page_headers();
     };
     let routes = generate_route_list(App);
     let pages = Router::new()

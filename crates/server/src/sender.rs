@@ -16,7 +16,7 @@ use app::{
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use futures::{FutureExt, future::BoxFuture};
-use shared::{ChatMessage, SendMessage};
+use shared::{ChatMessage, SendMessage, account::Viewer};
 
 use crate::{
     AppState,
@@ -112,6 +112,23 @@ impl ChatService for RequestChat {
                 }),
                 Err(ChatError::Storage) => Err(CallError::Unavailable),
             }
+        }
+        .boxed()
+    }
+
+    fn viewer(&self) -> BoxFuture<'_, Result<Viewer, CallError>> {
+        async move {
+            let account = match &self.session {
+                Some(token) => self.state.accounts.signed_in(token).await.map_err(|err| {
+                    tracing::error!(error = %err, "reading the session failed");
+                    CallError::Unavailable
+                })?,
+                None => None,
+            };
+            Ok(Viewer {
+                account: account.map(|account| account.name),
+                guests_may_send: self.state.chat.guests_may_send(),
+            })
         }
         .boxed()
     }

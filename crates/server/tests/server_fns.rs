@@ -5,10 +5,11 @@ mod support;
 
 use leptos::server_fn::ServerFn;
 use serde_json::{Value, json};
-use support::{TestApp, error_body, spawn_app, temp_database};
+use support::{TestApp, error_body, spawn_app, spawn_app_with, temp_database};
 
 const SEND: &str = <app::api::SendMessage as ServerFn>::PATH;
 const HISTORY: &str = <app::api::GetMessages as ServerFn>::PATH;
+const VIEWER: &str = <app::api::GetViewer as ServerFn>::PATH;
 
 async fn call(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
     app.call(path).json(body).send().await.expect("request")
@@ -52,6 +53,65 @@ async fn a_call_with_a_session_cookie_sends_under_the_accounts_name() {
     let response = call(&app, SEND, &body).await;
     assert_eq!(response.status(), 422);
     assert_eq!(error_body(response).await["error"]["rule"], "taken");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_viewer_is_the_sessions_account_or_a_guest() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let viewer = call(&app, VIEWER, &json!({})).await;
+    assert_eq!(viewer.status(), 200);
+    assert_eq!(
+        viewer.json::<Value>().await.expect("json"),
+        json!({ "account": null, "guests_may_send": true })
+    );
+
+    let cookie = app.signed_up("Grace").await;
+    let viewer = app
+        .call(VIEWER)
+        .header("cookie", &cookie)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        viewer.json::<Value>().await.expect("json")["account"],
+        "Grace"
+    );
+
+    // Signed out, the same cookie is nobody's.
+    let signed_out = app
+        .client
+        .delete(app.url("/api/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(signed_out.status(), 204);
+    let viewer = app
+        .call(VIEWER)
+        .header("cookie", &cookie)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        viewer.json::<Value>().await.expect("json")["account"],
+        Value::Null
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_guests_off_a_guest_viewer_may_not_send() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app_with(db, |config| config.guests = server::config::Guests::Off).await;
+    let viewer = call(&app, VIEWER, &json!({})).await;
+    assert_eq!(
+        viewer.json::<Value>().await.expect("json"),
+        json!({ "account": null, "guests_may_send": false })
+    );
     app.shutdown().await;
 }
 

@@ -26,6 +26,24 @@ pub struct SignedIn {
     pub username: String,
 }
 
+/// Who looks at the page and what they may do there: what the page asks
+/// the server while rendering, so that the header and the composer come out
+/// right before any script runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    /// The signed-in account's name; `None` for a guest.
+    pub account: Option<String>,
+    /// Whether guests may send (`--guests`).
+    pub guests_may_send: bool,
+}
+
+impl Viewer {
+    /// Whether this viewer may send messages.
+    pub fn may_send(&self) -> bool {
+        self.account.is_some() || self.guests_may_send
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

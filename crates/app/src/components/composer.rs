@@ -1,4 +1,6 @@
-//! The input bar: username, message text, `Send`.
+//! The input bar: username (or the signed-in account's name), message
+//! text, `Send`; for a guest where only accounts may send, a prompt to
+//! sign in.
 
 use leptos::{ev::SubmitEvent, prelude::*};
 use shared::NewMessage;
@@ -16,6 +18,8 @@ pub(super) fn Composer() -> impl IntoView {
     let InBrowser(in_browser) = expect_context();
     let outbox = use_context::<Outbox>();
     let error = RwSignal::new(None::<String>);
+    let account = Memo::new(move |_| state.viewer.with(|viewer| viewer.account.clone()));
+    let may_send = Memo::new(move |_| state.viewer.with(|viewer| viewer.may_send()));
 
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
@@ -26,7 +30,7 @@ pub(super) fn Composer() -> impl IntoView {
 
     let on_submit = move |event: SubmitEvent| {
         event.prevent_default();
-        let (name, body) = (username.get_untracked(), text.get_untracked());
+        let (name, body) = (untrack(|| state.sender_name()), text.get_untracked());
         if name.trim().is_empty() || body.trim().is_empty() {
             return;
         }
@@ -43,14 +47,29 @@ pub(super) fn Composer() -> impl IntoView {
 
     view! {
         <form class="composer" on:submit=on_submit>
-            <input
-                class="username-input"
-                type="text"
-                placeholder="Username"
-                aria-label="Username"
-                autocomplete="username"
-                bind:value=username
-            />
+            {move || match account.get() {
+                Some(name) => {
+                    view! {
+                        <bdi class="sender-name" data-test="sender-name" title="Your account">
+                            {name}
+                        </bdi>
+                    }
+                        .into_any()
+                }
+                None => {
+                    view! {
+                        <input
+                            class="username-input"
+                            type="text"
+                            placeholder="Username"
+                            aria-label="Username"
+                            autocomplete="nickname"
+                            bind:value=username
+                        />
+                    }
+                        .into_any()
+                }
+            }}
             <input
                 class="text-input"
                 type="text"
@@ -59,9 +78,12 @@ pub(super) fn Composer() -> impl IntoView {
                 autocomplete="off"
                 bind:value=text
             />
-            <button type="submit" disabled=move || !in_browser.get()>
+            <button type="submit" disabled=move || !in_browser.get() || !may_send.get()>
                 "Send"
             </button>
+            <p class="sign-in-to-send" data-test="sign-in-to-send" hidden=move || may_send.get()>
+                "Sign in to send messages."
+            </p>
             <p
                 class="send-error"
                 role="alert"

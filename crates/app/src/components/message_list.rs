@@ -124,8 +124,11 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
     let InBrowser(in_browser) = expect_context();
     let state = expect_context::<ChatState>();
     let timestamp = message.timestamp;
-    let author = message.username.clone();
-    let mine = move || state.username.with(|name| name.trim() == author);
+    let guest = message.guest;
+    let mine = {
+        let message = message.clone();
+        move || state.is_mine(&message)
+    };
     view! {
         <li class="message" class:mine=mine data-test="message" data-id=message.id>
             <div class="meta">
@@ -135,6 +138,19 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                 <bdi class="username" data-test="message-username">
                     {message.username}
                 </bdi>
+                // Anyone may type a guest's name; an account's is its own.
+                {guest
+                    .then(|| {
+                        view! {
+                            <span
+                                class="guest-mark"
+                                data-test="guest-mark"
+                                title="A guest: not signed in, anyone may use this name"
+                            >
+                                "guest"
+                            </span>
+                        }
+                    })}
                 <time
                     datetime=timestamp.to_rfc3339_opts(SecondsFormat::Millis, true)
                     data-test="message-time"

@@ -5,17 +5,21 @@
 //! `status` (its `state` block; `connected` is derived from `status`), a
 //! memo `message_count` (its `computed` block), and in the browser the
 //! effect that follows the event stream after the history it rendered (its
-//! `effect` block, see `crate::live`).
+//! `effect` block, see `crate::live`). Who is signed in (the `viewer`) is
+//! read while the page renders, so the account panel and the composer are
+//! right in the HTML the server sends.
 
+mod account;
 mod composer;
 mod message_list;
 
 use leptos::prelude::*;
 
 use crate::{
-    api::get_messages,
+    api::{get_messages, get_viewer},
     state::{ChatState, LinkStatus, subtitle},
 };
+use account::AccountPanel;
 use composer::Composer;
 use message_list::MessageList;
 
@@ -35,6 +39,7 @@ pub fn ChatPage() -> impl IntoView {
     let message_count = Memo::new(move |_| state.messages.with(Vec::len));
 
     let history = OnceResource::new(get_messages(None, None));
+    let viewer = OnceResource::new(get_viewer());
     let (in_browser, set_in_browser) = signal(false);
     provide_context(InBrowser(in_browser));
     provide_context(state);
@@ -51,6 +56,16 @@ pub fn ChatPage() -> impl IntoView {
                 <p class="subtitle" class:online=connected data-test="subtitle">
                     {move || subtitle(state.status.get(), message_count.get())}
                 </p>
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        // Unknown (the server could not say): a guest, who
+                        // may still sign in.
+                        if let Ok(known) = viewer.await {
+                            state.viewer.set(known);
+                        }
+                        view! { <AccountPanel /> }
+                    })}
+                </Suspense>
             </header>
             <Suspense fallback=|| view! { <p class="loading">"Loading messages…"</p> }>
                 {move || Suspend::new(async move {
@@ -76,7 +91,13 @@ pub fn ChatPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-            <Composer />
+            <Suspense>
+                {move || Suspend::new(async move {
+                    // After the header's, which recorded who is signed in.
+                    let _ = viewer.await;
+                    view! { <Composer /> }
+                })}
+            </Suspense>
         </main>
     }
 }
