@@ -24,6 +24,8 @@ pub struct Head {
     pub status: u16,
     pub content_length: Option<usize>,
     pub chunked: bool,
+    /// The `name=value` of the first cookie the response sets.
+    pub set_cookie: Option<String>,
 }
 
 impl Connection {
@@ -77,10 +79,17 @@ impl Connection {
         Ok(self.tcp.write_all(head.as_bytes()).await?)
     }
 
-    /// Sends a `POST` of `json` and reads the whole response.
-    pub async fn post_json(&mut self, path: &str, json: &[u8]) -> anyhow::Result<(Head, Vec<u8>)> {
+    /// Sends a `POST` of `json` (with the `cookie`, if any) and reads the
+    /// whole response.
+    pub async fn post_json(
+        &mut self,
+        path: &str,
+        json: &[u8],
+        cookie: Option<&str>,
+    ) -> anyhow::Result<(Head, Vec<u8>)> {
+        let cookie = cookie.map_or_else(String::new, |cookie| format!("Cookie: {cookie}\r\n"));
         let mut request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n{cookie}Content-Length: {}\r\n\r\n",
             self.host,
             json.len()
         )
@@ -119,6 +128,9 @@ impl Connection {
                     content_length: value("content-length").and_then(|v| v.trim().parse().ok()),
                     chunked: value("transfer-encoding")
                         .is_some_and(|v| v.eq_ignore_ascii_case("chunked")),
+                    set_cookie: value("set-cookie")
+                        .and_then(|v| v.split(';').next())
+                        .map(str::to_owned),
                 };
                 self.unread.drain(..len);
                 return Ok(head);

@@ -64,6 +64,8 @@ enum Scenario {
     Stalled(scenario::abuse::StalledArgs),
     /// Connections that never finish their request head (scenario 7).
     SlowHeads(scenario::abuse::SlowHeadsArgs),
+    /// Sign-ins per second (scenario 8).
+    SignIns(scenario::accounts::Args),
 }
 
 #[tokio::main]
@@ -79,6 +81,7 @@ async fn main() -> anyhow::Result<()> {
             Scenario::PageWeight => scenario::page_weight::run(&target).await,
             Scenario::Stalled(args) => scenario::abuse::stalled(&target, args).await,
             Scenario::SlowHeads(args) => scenario::abuse::slow_heads(&target, args).await,
+            Scenario::SignIns(args) => scenario::accounts::run(&target, args).await,
         }
     })
     .await

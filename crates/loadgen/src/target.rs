@@ -87,6 +87,11 @@ impl Target {
         self.server(n).base[url::Position::BeforeHost..url::Position::AfterPort].to_owned()
     }
 
+    /// How many source addresses connections spread over.
+    pub fn source_addrs(&self) -> usize {
+        self.clients.len()
+    }
+
     /// The source address of raw connection number `n`.
     pub fn source(&self, n: usize) -> SocketAddr {
         let i = u8::try_from(n % self.clients.len()).unwrap_or(0);

@@ -1,12 +1,14 @@
 //! Micro-benchmarks of the server's hot paths: framing an event (once per
-//! message), validating a message (once per send) and storing a batch (once
-//! per group commit). Run with `cargo bench -p server`.
+//! message), validating a message (once per send), storing a batch (once
+//! per group commit), and hashing or verifying a password (once per sign-up
+//! or sign-in). Run with `cargo bench -p server`.
 
 use std::hint::black_box;
 
 use chrono::Utc;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use server::{
+    accounts::password::Hasher,
     hub::Published,
     store::{Draft, Durability, Store},
 };
@@ -84,5 +86,34 @@ fn insert_batch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, frame_encoding, validation, insert_batch);
+fn password_hashing(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let hasher = Hasher::new();
+    let password = "correct horse battery";
+    let hash = runtime
+        .block_on(hasher.hash(password.into()))
+        .expect("hashed");
+    let mut group = c.benchmark_group("accounts");
+    // Tens of milliseconds each: fewer samples, same precision.
+    group.sample_size(20);
+    group.bench_function("hash a password (Argon2id, 19 MiB, t=2, p=1)", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(hasher.hash(password.into()))
+                .expect("hashed")
+        })
+    });
+    group.bench_function("verify a password", |b| {
+        b.iter(|| assert!(runtime.block_on(hasher.verify(password.into(), Some(hash.clone())))))
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    frame_encoding,
+    validation,
+    insert_batch,
+    password_hashing
+);
 criterion_main!(benches);

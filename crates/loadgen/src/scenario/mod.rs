@@ -1,6 +1,7 @@
 //! The benchmark scenarios (see BENCHMARKS.md).
 
 pub mod abuse;
+pub mod accounts;
 pub mod fanout;
 pub mod history;
 pub mod page_weight;
@@ -8,6 +9,7 @@ pub mod send;
 
 use std::time::Instant;
 
+use anyhow::Context;
 use serde_json::json;
 
 use crate::{http::Connection, sse::TEXT_PREFIX, target::Target};
@@ -18,7 +20,12 @@ pub struct Sender<'a> {
     target: &'a Target,
     n: usize,
     connection: Option<Connection>,
+    /// The session cookie of the account it sends as; a guest without.
+    session: Option<String>,
 }
+
+/// The password of every account the load generator signs up.
+pub const PASSWORD: &str = "loadgen password";
 
 impl<'a> Sender<'a> {
     /// Sender number `n`, connecting from that source address.
@@ -27,29 +34,65 @@ impl<'a> Sender<'a> {
             target,
             n,
             connection: None,
+            session: None,
         }
+    }
+
+    /// The connection, opened again after an error.
+    async fn connection(&mut self) -> anyhow::Result<&mut Connection> {
+        if self.connection.is_none() {
+            self.connection = Some(Connection::open(self.target, self.n).await?);
+        }
+        self.connection.as_mut().context("just opened")
+    }
+
+    /// `POST`s `body` to `path` (with the session cookie, if signed in).
+    async fn post(
+        &mut self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<(crate::http::Head, Vec<u8>)> {
+        let body = serde_json::to_vec(body)?;
+        let session = self.session.clone();
+        let connection = self.connection().await?;
+        match connection.post_json(path, &body, session.as_deref()).await {
+            Ok(answer) => Ok(answer),
+            Err(err) => {
+                self.connection = None;
+                Err(err)
+            }
+        }
+    }
+
+    /// Signs up (`POST /api/accounts`, with [`PASSWORD`]) or signs in
+    /// (`POST /api/session`) as `name`; later sends go as that account.
+    pub async fn sign_in(&mut self, name: &str, sign_up: bool) -> anyhow::Result<()> {
+        let (path, expected) = if sign_up {
+            ("/api/accounts", 201)
+        } else {
+            ("/api/session", 200)
+        };
+        let (head, body) = self
+            .post(path, &json!({ "username": name, "password": PASSWORD }))
+            .await?;
+        anyhow::ensure!(
+            head.status == expected,
+            "{path} answered {}: {}",
+            head.status,
+            String::from_utf8_lossy(&body)
+        );
+        self.session = Some(head.set_cookie.context("no session cookie")?);
+        Ok(())
     }
 
     /// Sends message number `n`, stamped with its send time; returns the
     /// stored id.
     pub async fn send_stamped(&mut self, n: usize, origin: Instant) -> anyhow::Result<i64> {
-        let body = serde_json::to_vec(&json!({
+        let body = json!({
             "username": format!("loadgen{}", n % 100),
             "text": format!("{TEXT_PREFIX}{}", origin.elapsed().as_micros()),
-        }))?;
-        let connection = match &mut self.connection {
-            Some(connection) => connection,
-            None => self
-                .connection
-                .insert(Connection::open(self.target, self.n).await?),
-        };
-        let (head, response) = match connection.post_json("/api/messages", &body).await {
-            Ok(answer) => answer,
-            Err(err) => {
-                self.connection = None;
-                return Err(err);
-            }
-        };
+        });
+        let (head, response) = self.post("/api/messages", &body).await?;
         anyhow::ensure!(head.status == 201, "send answered {}", head.status);
         let message: serde_json::Value = serde_json::from_slice(&response)?;
         message["id"]

@@ -15,7 +15,7 @@
 //!   a session not seen for [`IDLE_LIMIT`] ends.
 
 mod attempts;
-mod password;
+pub mod password;
 pub mod routes;
 
 use std::{
