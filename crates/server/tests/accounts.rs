@@ -229,6 +229,28 @@ async fn repeated_failed_sign_ins_for_a_name_are_refused_for_a_while() {
 }
 
 #[tokio::test]
+async fn sign_ins_sent_all_at_once_are_counted_before_any_is_hashed() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    // One address, 40 names at once: all would pass a count taken after
+    // each hash. (Different names: the per-name count stops none of them.)
+    let names: Vec<String> = (0..40).map(|i| format!("nobody{i}")).collect();
+    let answers =
+        futures::future::join_all(names.iter().map(|name| sign_in(&app, name, "guess guess")))
+            .await;
+    let refused = answers
+        .iter()
+        .filter(|r| r.status() == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    let wrong = answers
+        .iter()
+        .filter(|r| r.status() == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!((wrong, refused), (30, 10));
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn another_sites_page_cannot_sign_in_or_out() {
     let (_dir, db) = temp_database();
     let app = spawn_app(db).await;

@@ -3,7 +3,9 @@
 //! are refused (429 with `Retry-After`) until the window that counted them
 //! ends. Sign-ups and successful sign-ins count against the client too:
 //! each costs a hash and makes a session, so one address cannot make the
-//! server hash, or store sessions, without bound.
+//! server hash, or store sessions, without bound. Each attempt is counted
+//! when it begins, before its hash, so that many sent at once are counted
+//! as many (a sign-in that succeeds then gives its name's count back).
 //!
 //! Counting failures per name stops guessing one account's password from
 //! many addresses; per client, guessing many accounts' from one.
@@ -33,36 +35,28 @@ pub struct Attempts {
 }
 
 impl Attempts {
-    /// Whether `name` (its key) and `client` may try again; if not, how
-    /// long until they may.
-    pub fn check(&self, name: &str, client: IpAddr) -> Result<(), Duration> {
+    /// Takes one of `client`'s attempts and one of `name`'s (its key's)
+    /// failures before a sign-in runs, so that sign-ins in flight at once
+    /// count too; if either is used up, how long until it is not.
+    pub fn begin_sign_in(&self, name: &str, client: IpAddr) -> Result<(), Duration> {
         let now = Instant::now();
-        let name_wait = self.names.wait(name, PER_NAME, now);
-        let client_wait = self.clients.wait(&client, PER_CLIENT, now);
-        match name_wait.max(client_wait) {
-            Some(wait) => Err(wait),
-            None => Ok(()),
-        }
+        self.names.take(name, PER_NAME, now)?;
+        self.clients
+            .take(&client, PER_CLIENT, now)
+            .inspect_err(|_| {
+                self.names.give_back(name);
+            })
     }
 
-    /// Whether `client` may sign up now.
-    pub fn check_client(&self, client: IpAddr) -> Result<(), Duration> {
-        match self.clients.wait(&client, PER_CLIENT, Instant::now()) {
-            Some(wait) => Err(wait),
-            None => Ok(()),
-        }
+    /// A sign-in that succeeded: the name gets its failure back (the
+    /// client's attempt stays counted).
+    pub fn signed_in(&self, name: &str) {
+        self.names.give_back(name);
     }
 
-    /// Counts a failed sign-in.
-    pub fn failed(&self, name: &str, client: IpAddr) {
-        let now = Instant::now();
-        self.names.count(name.to_owned(), now);
-        self.clients.count(client, now);
-    }
-
-    /// Counts a sign-up or a successful sign-in against the client.
-    pub fn succeeded(&self, client: IpAddr) {
-        self.clients.count(client, Instant::now());
+    /// Takes one of `client`'s attempts before a sign-up runs.
+    pub fn begin_sign_up(&self, client: IpAddr) -> Result<(), Duration> {
+        self.clients.take(&client, PER_CLIENT, Instant::now())
     }
 
     /// Forgets windows that have ended, so memory follows recent failures.
@@ -90,24 +84,37 @@ impl<K: Hash + Eq> Counter<K> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn wait<Q>(&self, key: &Q, max: u32, now: Instant) -> Option<Duration>
+    /// Counts one for `key` unless it has counted `max` in its window;
+    /// then, how long until the window ends.
+    fn take<Q>(&self, key: &Q, max: u32, now: Instant) -> Result<(), Duration>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let mut counts = self.lock();
+        let entry = match counts.get_mut(key) {
+            Some(entry) => entry,
+            None => counts.entry(key.to_owned()).or_insert((now, 0)),
+        };
+        if entry.0 + WINDOW <= now {
+            *entry = (now, 0);
+        }
+        if entry.1 >= max {
+            return Err(entry.0 + WINDOW - now);
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+
+    /// Uncounts one for `key`, taken by an attempt that did not fail.
+    fn give_back<Q>(&self, key: &Q)
     where
         K: std::borrow::Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let counts = self.lock();
-        let (began, count) = counts.get(key)?;
-        let ends = *began + WINDOW;
-        (*count >= max && ends > now).then(|| ends - now)
-    }
-
-    fn count(&self, key: K, now: Instant) {
-        let mut counts = self.lock();
-        let entry = counts.entry(key).or_insert((now, 0));
-        if entry.0 + WINDOW <= now {
-            *entry = (now, 0);
+        if let Some((_, count)) = self.lock().get_mut(key) {
+            *count = count.saturating_sub(1);
         }
-        entry.1 += 1;
     }
 
     fn forget_old(&self, now: Instant) {
@@ -126,44 +133,69 @@ mod tests {
     async fn a_name_is_refused_after_its_failures_until_the_window_ends() {
         let attempts = Attempts::default();
         for i in 0..PER_NAME {
-            attempts.check("ada", ADA_HOME).expect("may try");
             // From different addresses: the name's count is what stops it.
-            attempts.failed("ada", IpAddr::from([10, 1, 0, i as u8]));
+            attempts
+                .begin_sign_in("ada", IpAddr::from([10, 1, 0, i as u8]))
+                .expect("may try");
         }
-        let wait = attempts.check("ada", ELSEWHERE).expect_err("refused");
+        let wait = attempts
+            .begin_sign_in("ada", ELSEWHERE)
+            .expect_err("refused");
         assert_eq!(wait, WINDOW);
-        attempts.check("bob", ELSEWHERE).expect("another name may");
+        attempts
+            .begin_sign_in("bob", ELSEWHERE)
+            .expect("another name may");
         tokio::time::advance(WINDOW).await;
-        attempts.check("ada", ELSEWHERE).expect("a new window");
+        attempts
+            .begin_sign_in("ada", ELSEWHERE)
+            .expect("a new window");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sign_ins_in_flight_at_once_count_before_any_finishes() {
+        let attempts = Attempts::default();
+        // None of these has finished (no hash has run yet).
+        for i in 0..PER_CLIENT {
+            attempts
+                .begin_sign_in(&format!("name{i}"), ADA_HOME)
+                .expect("may try");
+        }
+        assert!(attempts.begin_sign_in("another", ADA_HOME).is_err());
+        assert!(attempts.begin_sign_up(ADA_HOME).is_err());
+        // The refused attempt took nothing from its name.
+        attempts
+            .begin_sign_in("another", ELSEWHERE)
+            .expect("another client may");
+        assert_eq!(attempts.names.lock()["another"].1, 1);
     }
 
     #[tokio::test(start_paused = true)]
     async fn successful_sign_ins_count_against_the_client_not_the_name() {
         let attempts = Attempts::default();
         for _ in 0..PER_CLIENT {
-            attempts.check("ada", ADA_HOME).expect("may try");
-            attempts.succeeded(ADA_HOME);
+            attempts.begin_sign_in("ada", ADA_HOME).expect("may try");
+            attempts.signed_in("ada");
         }
-        assert!(attempts.check("ada", ADA_HOME).is_err());
+        assert!(attempts.begin_sign_in("ada", ADA_HOME).is_err());
         attempts
-            .check("ada", ELSEWHERE)
+            .begin_sign_in("ada", ELSEWHERE)
             .expect("the name is not blamed");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_client_is_refused_after_its_failures_on_any_names() {
+    async fn a_client_is_refused_after_its_attempts_until_forgotten() {
         let attempts = Attempts::default();
-        for i in 0..PER_CLIENT {
-            attempts.failed(&format!("name{i}"), ADA_HOME);
+        for _ in 0..PER_CLIENT {
+            attempts.begin_sign_up(ADA_HOME).expect("may sign up");
         }
-        assert!(attempts.check("fresh", ADA_HOME).is_err());
-        assert!(attempts.check_client(ADA_HOME).is_err());
+        assert!(attempts.begin_sign_in("fresh", ADA_HOME).is_err());
+        assert!(attempts.begin_sign_up(ADA_HOME).is_err());
         attempts
-            .check("fresh", ELSEWHERE)
+            .begin_sign_up(ELSEWHERE)
             .expect("another client may");
         tokio::time::advance(WINDOW).await;
         attempts.forget_old();
-        assert!(attempts.names.lock().is_empty());
-        attempts.check("fresh", ADA_HOME).expect("forgotten");
+        assert!(attempts.clients.lock().is_empty());
+        attempts.begin_sign_up(ADA_HOME).expect("forgotten");
     }
 }

@@ -159,7 +159,7 @@ impl Accounts {
         let name = parse_username(&credentials.username)?;
         check_password(&credentials.password)?;
         self.attempts
-            .check_client(client)
+            .begin_sign_up(client)
             .map_err(AccountError::TooManyAttempts)?;
         let key = name_key(&name);
         // Before the costly hash: a name taken now is taken.
@@ -168,7 +168,6 @@ impl Accounts {
         }
         // From now on guests must ask the database about it.
         self.free_names().remove(&key);
-        self.attempts.succeeded(client);
         let password_hash = self.hasher.hash(credentials.password).await?;
         let id = self
             .store
@@ -194,7 +193,7 @@ impl Accounts {
         let name = parse_username(&credentials.username).ok();
         let key = name_key(name.as_deref().unwrap_or(credentials.username.trim()));
         self.attempts
-            .check(&key, client)
+            .begin_sign_in(&key, client)
             .map_err(AccountError::TooManyAttempts)?;
         let account = match name {
             Some(_) => self.store.account_by_key(&key).await?,
@@ -204,14 +203,11 @@ impl Accounts {
         let matches = self.hasher.verify(credentials.password, hash).await;
         match account {
             Some(account) if matches => {
-                self.attempts.succeeded(client);
+                self.attempts.signed_in(&key);
                 let token = self.new_session(&account).await?;
                 Ok((account, token))
             }
-            _ => {
-                self.attempts.failed(&key, client);
-                Err(AccountError::WrongCredentials)
-            }
+            _ => Err(AccountError::WrongCredentials),
         }
     }
 
