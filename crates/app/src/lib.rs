@@ -3,8 +3,10 @@
 //! - [`App`] / [`shell`]: the document and its single route;
 //! - [`components`]: the page (`ChatPage`) and its parts;
 //! - [`state`]: the page's signals and the rules for changing them;
-//! - `live` (browser only): the event stream with reconnects, and the
-//!   outbox that sends messages exactly once;
+//! - [`link`]: the live link's decisions (tab leadership, the stream's
+//!   reconnects) as a plain state machine;
+//! - `live` (browser only): carries those decisions out with web APIs, and
+//!   the outbox that sends messages exactly once;
 //! - [`api`]: the server functions the page calls (`get_messages`,
 //!   `send_message`), compiled into both the server and the WASM bundle;
 //! - [`service`] (server only): the interface through which the server crate
@@ -25,6 +27,7 @@ pub mod api;
 #[cfg(feature = "hydrate")]
 mod browser;
 pub mod components;
+pub mod link;
 #[cfg(feature = "hydrate")]
 mod live;
 #[cfg(feature = "ssr")]

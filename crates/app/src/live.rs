@@ -1,5 +1,10 @@
 //! The page's live link to the server. Browser only (`hydrate`).
 //!
+//! What to do when is decided by [`crate::link::Link`], a plain state
+//! machine; this module feeds it what the browser reports (stream events,
+//! timers, other tabs, `online`/`offline`, visibility) and carries out its
+//! actions with web APIs.
+//!
 //! - **One stream per browser.** Tabs elect a leader with the Web Locks API
 //!   (the lock is held until the tab closes, then passes to a waiting tab).
 //!   Only the leader opens the event stream; it relays every message and
@@ -29,15 +34,14 @@ use std::time::Duration;
 
 use leptos::{ev, prelude::*, task::spawn_local};
 use serde::{Deserialize, Serialize};
-use shared::{ChatMessage, KEEP_ALIVE_SECS, MAX_PAGE_SIZE, MessageId};
+use shared::{ChatMessage, MAX_PAGE_SIZE, MessageId};
 use uuid::Uuid;
 
 use crate::{
     api::{CallError, get_messages_after, send_message},
     browser::{self, EventStream, StreamHandlers, TabChannel},
-    state::{
-        ChatState, Delivery, LinkStatus, Outbox, Outgoing, SessionChanged, TabRole, retry_delay_ms,
-    },
+    link::{Action, Env, Input, Link},
+    state::{ChatState, Delivery, LinkStatus, Outbox, Outgoing, SessionChanged, TabRole},
 };
 
 /// How often the watchdog looks at the stream.
@@ -61,18 +65,13 @@ enum TabSignal {
     Session { account: Option<String> },
 }
 
-struct Link {
+/// The web resources the link's actions use.
+#[derive(Default)]
+struct Web {
     stream: Option<EventStream>,
-    /// Where a reconnect resumes: the newest id received in order.
-    cursor: Option<MessageId>,
-    /// Whether the history has loaded, so the cursor is known.
-    ready: bool,
-    /// Failed attempts since the stream was last open.
-    attempt: u32,
     retry: Option<TimeoutHandle>,
-    last_heard_ms: f64,
-    flushing: bool,
     tabs: Option<TabChannel>,
+    flushing: bool,
 }
 
 /// A handle to the live link; `Copy`.
@@ -80,6 +79,16 @@ struct Link {
 pub(crate) struct Live {
     state: ChatState,
     link: StoredValue<Link, LocalStorage>,
+    web: StoredValue<Web, LocalStorage>,
+}
+
+/// What the browser says now.
+fn env() -> Env {
+    Env {
+        now_ms: browser::now_ms(),
+        online: browser::is_online(),
+        random: browser::random(),
+    }
 }
 
 /// Joins the other tabs (or goes solo), starts the link once `history` has
@@ -88,16 +97,8 @@ pub(crate) struct Live {
 pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessage>, CallError>>) {
     let live = Live {
         state,
-        link: StoredValue::new_local(Link {
-            stream: None,
-            cursor: None,
-            ready: false,
-            attempt: 0,
-            retry: None,
-            last_heard_ms: browser::now_ms(),
-            flushing: false,
-            tabs: None,
-        }),
+        link: StoredValue::new_local(Link::new(browser::now_ms())),
+        web: StoredValue::new_local(Web::default()),
     };
     provide_context(Outbox {
         submit: Callback::new(move |(username, text)| live.submit(username, text)),
@@ -119,32 +120,21 @@ pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessa
             return false;
         };
         // An empty history still fixes the start: everything after id 0.
-        let loaded_cursor = loaded.ok().map(|page| page.last().map_or(0, |m| m.id));
-        live.link.update_value(|link| {
-            link.cursor = link.cursor.max(loaded_cursor);
-            link.ready = true;
-        });
-        match state.tab_role.get_untracked() {
-            TabRole::Follower => {
-                if let Some(after) = loaded_cursor {
-                    live.catch_up(after);
-                }
-            }
-            TabRole::Solo | TabRole::Leader => live.connect(),
-        }
+        let newest = loaded.ok().map(|page| page.last().map_or(0, |m| m.id));
+        live.input(Input::HistoryLoaded(newest));
         true
     });
 
-    let _ = window_event_listener(ev::online, move |_| live.reconnect_now());
-    let _ = window_event_listener(ev::offline, move |_| live.went_offline());
+    let _ = window_event_listener(ev::online, move |_| live.input(Input::Online));
+    let _ = window_event_listener(ev::offline, move |_| live.input(Input::Offline));
     browser::on_document_event("visibilitychange", move || {
-        if browser::is_visible() && live.state.status.get_untracked() != LinkStatus::Connected {
-            live.reconnect_now();
+        if browser::is_visible() {
+            live.input(Input::Visible);
         }
     });
     let watchdog = set_interval_with_handle(
-        move || live.check_alive(),
-        std::time::Duration::from_millis(WATCHDOG_EVERY_MS),
+        move || live.input(Input::Tick),
+        Duration::from_millis(WATCHDOG_EVERY_MS),
     );
     on_cleanup(move || {
         if let Ok(watchdog) = watchdog {
@@ -154,6 +144,70 @@ pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessa
 }
 
 impl Live {
+    /// Feeds `input` to the link and carries out what it decides.
+    fn input(self, input: Input) {
+        self.input_about(input, None);
+    }
+
+    /// Like [`Self::input`], for an input about `message` (which the link
+    /// may decide to relay to the other tabs).
+    fn input_about(self, input: Input, message: Option<&ChatMessage>) {
+        let Some((actions, role)) = self.link.try_update_value(|link| {
+            let actions = link.step(input, env());
+            (actions, link.role())
+        }) else {
+            return;
+        };
+        if self.state.tab_role.get_untracked() != role {
+            self.state.tab_role.set(role);
+        }
+        for action in actions {
+            self.perform(action, message);
+        }
+    }
+
+    fn perform(self, action: Action, message: Option<&ChatMessage>) {
+        match action {
+            Action::OpenStream { after } => self.open_stream(after),
+            // Only closed: this may run inside the stream's own callback,
+            // which must not be dropped while it runs.
+            Action::CloseStream => self.web.with_value(|web| {
+                if let Some(stream) = &web.stream {
+                    stream.close();
+                }
+            }),
+            Action::DropStream => self.web.update_value(|web| web.stream = None),
+            Action::ScheduleRetry { delay_ms } => {
+                let retry = set_timeout_with_handle(
+                    move || {
+                        self.web.update_value(|web| web.retry = None);
+                        self.input(Input::RetryDue);
+                    },
+                    Duration::from_millis(delay_ms),
+                )
+                .ok();
+                self.web.update_value(|web| web.retry = retry);
+            }
+            Action::CancelRetry => self.web.update_value(|web| {
+                if let Some(retry) = web.retry.take() {
+                    retry.clear();
+                }
+            }),
+            Action::ShowStatus(status) => self.state.status.set(status),
+            Action::TellStatus(status) => self.tell_tabs(&TabSignal::Status { status }),
+            Action::RelayMessage => {
+                if let Some(message) = message {
+                    self.tell_tabs(&TabSignal::Message {
+                        message: message.clone(),
+                    });
+                }
+            }
+            Action::SayHello => self.tell_tabs(&TabSignal::Hello),
+            Action::CatchUp { after } => self.catch_up(after),
+            Action::Flush => self.flush(),
+        }
+    }
+
     /// Joins this browser's other tabs as a follower, waiting for the
     /// leader lock; stays solo where the APIs are missing.
     fn join_tabs(self) {
@@ -161,46 +215,24 @@ impl Live {
         else {
             return;
         };
-        self.link.update_value(|link| link.tabs = Some(tabs));
-        self.state.tab_role.set(TabRole::Follower);
-        if browser::hold_lock_while_open(LEADER_LOCK, move || self.become_leader()) {
-            self.tell_tabs(&TabSignal::Hello);
+        self.web.update_value(|web| web.tabs = Some(tabs));
+        // The lock is granted later, never inside this call.
+        if browser::hold_lock_while_open(LEADER_LOCK, move || self.input(Input::BecameLeader)) {
+            self.input(Input::JoinedTabs);
         } else {
-            self.link.update_value(|link| link.tabs = None);
-            self.state.tab_role.set(TabRole::Solo);
+            self.web.update_value(|web| web.tabs = None);
         }
-    }
-
-    fn role(self) -> TabRole {
-        self.state.tab_role.get_untracked()
-    }
-
-    fn holds_stream(self) -> bool {
-        self.role() != TabRole::Follower
     }
 
     fn tell_tabs(self, signal: &TabSignal) {
         let Ok(json) = serde_json::to_string(signal) else {
             return;
         };
-        self.link.with_value(|link| {
-            if let Some(tabs) = &link.tabs {
+        self.web.with_value(|web| {
+            if let Some(tabs) = &web.tabs {
                 tabs.post(&json);
             }
         });
-    }
-
-    fn set_status(self, status: LinkStatus) {
-        self.state.status.set(status);
-        if self.role() == TabRole::Leader {
-            self.tell_tabs(&TabSignal::Status { status });
-        }
-    }
-
-    fn receive(self, message: ChatMessage) {
-        self.link
-            .update_value(|link| link.cursor = link.cursor.max(Some(message.id)));
-        self.state.confirm(message);
     }
 
     fn on_tab_signal(self, json: &str) {
@@ -211,19 +243,16 @@ impl Live {
                 return;
             }
         };
-        match (signal, self.role()) {
-            (TabSignal::Message { message }, TabRole::Follower) => self.receive(message),
-            (TabSignal::Status { status }, TabRole::Follower) => {
-                self.state.status.set(status);
-                if status == LinkStatus::Connected {
-                    self.flush();
+        match signal {
+            TabSignal::Message { message } => {
+                if self.state.tab_role.get_untracked() == TabRole::Follower {
+                    self.input(Input::Received(message.id));
+                    self.state.confirm(message);
                 }
             }
-            (TabSignal::Hello, TabRole::Leader) => self.tell_tabs(&TabSignal::Status {
-                status: self.state.status.get_untracked(),
-            }),
-            (TabSignal::Session { account }, _) => self.set_account(account),
-            _ => {}
+            TabSignal::Status { status } => self.input(Input::LeaderStatus(status)),
+            TabSignal::Hello => self.input(Input::Hello),
+            TabSignal::Session { account } => self.set_account(account),
         }
     }
 
@@ -237,14 +266,6 @@ impl Live {
         self.state.viewer.update(|viewer| viewer.account = account);
     }
 
-    /// This tab now holds the lock: it opens the stream for every tab.
-    fn become_leader(self) {
-        self.state.tab_role.set(TabRole::Leader);
-        if self.link.with_value(|link| link.ready) {
-            self.connect();
-        }
-    }
-
     /// Reads what came after `after` over HTTP, page by page.
     fn catch_up(self, mut after: MessageId) {
         spawn_local(async move {
@@ -254,8 +275,7 @@ impl Live {
                         let full = page.len() == MAX_PAGE_SIZE as usize;
                         if let Some(last) = page.last() {
                             after = last.id;
-                            self.link
-                                .update_value(|link| link.cursor = link.cursor.max(Some(after)));
+                            self.input(Input::Received(after));
                         }
                         self.state.confirm_all(page);
                         if !full {
@@ -271,124 +291,27 @@ impl Live {
         });
     }
 
-    /// Opens a fresh stream after the cursor, replacing any open one.
-    fn connect(self) {
-        if !self.holds_stream() {
-            return;
-        }
-        self.link.update_value(|link| {
-            link.stream = None;
-            if let Some(retry) = link.retry.take() {
-                retry.clear();
-            }
-        });
-        if !browser::is_online() {
-            self.set_status(LinkStatus::Offline);
-            return;
-        }
-        let after = self.link.with_value(|link| link.cursor);
+    /// Opens a fresh stream after `after`, replacing any open one.
+    fn open_stream(self, after: Option<MessageId>) {
+        self.web.update_value(|web| web.stream = None);
         let opened = EventStream::open(
             after,
             StreamHandlers {
                 message: move |message: ChatMessage| {
-                    if self.role() == TabRole::Leader {
-                        self.tell_tabs(&TabSignal::Message {
-                            message: message.clone(),
-                        });
-                    }
-                    self.receive(message);
+                    self.input_about(Input::StreamMessage(message.id), Some(&message));
+                    self.state.confirm(message);
                 },
-                activity: move || {
-                    self.link
-                        .update_value(|link| link.last_heard_ms = browser::now_ms());
-                },
-                open: move || {
-                    self.link.update_value(|link| {
-                        link.attempt = 0;
-                        link.last_heard_ms = browser::now_ms();
-                    });
-                    self.set_status(LinkStatus::Connected);
-                    self.flush();
-                },
-                error: move || self.stream_failed(),
+                activity: move || self.input(Input::Ping),
+                open: move || self.input(Input::StreamOpened),
+                error: move || self.input(Input::StreamFailed),
             },
         );
         match opened {
-            Ok(stream) => self.link.update_value(|link| link.stream = Some(stream)),
+            Ok(stream) => self.web.update_value(|web| web.stream = Some(stream)),
             Err(err) => {
                 leptos::logging::warn!("could not open the event stream: {err:?}");
-                self.stream_failed();
+                self.input(Input::StreamFailed);
             }
-        }
-    }
-
-    /// The stream broke: stop the browser's own retries and schedule ours.
-    fn stream_failed(self) {
-        // Only closed here: this may run inside the stream's own callback,
-        // which must not be dropped while it runs. `connect` drops it later.
-        self.link.with_value(|link| {
-            if let Some(stream) = &link.stream {
-                stream.close();
-            }
-        });
-        self.set_status(if browser::is_online() {
-            LinkStatus::Reconnecting
-        } else {
-            LinkStatus::Offline
-        });
-        if self.link.with_value(|link| link.retry.is_some()) {
-            return;
-        }
-        let attempt = self.link.with_value(|link| link.attempt);
-        let delay = retry_delay_ms(attempt, browser::random());
-        let retry = set_timeout_with_handle(
-            move || {
-                self.link.update_value(|link| link.retry = None);
-                self.connect();
-            },
-            std::time::Duration::from_millis(delay as u64),
-        )
-        .ok();
-        self.link.update_value(|link| {
-            link.attempt = attempt.saturating_add(1);
-            link.retry = retry;
-        });
-    }
-
-    /// Back online, or the page became visible: reconnect (or, in a
-    /// follower, send what waits) without waiting for the backoff.
-    fn reconnect_now(self) {
-        if !self.holds_stream() {
-            self.flush();
-            return;
-        }
-        self.link.update_value(|link| link.attempt = 0);
-        if self.link.with_value(|link| link.ready) {
-            self.connect();
-        }
-    }
-
-    fn went_offline(self) {
-        self.link.update_value(|link| {
-            link.stream = None;
-            if let Some(retry) = link.retry.take() {
-                retry.clear();
-            }
-        });
-        self.set_status(LinkStatus::Offline);
-    }
-
-    /// Reopens a stream that went silent: the connection may be dead
-    /// without the browser noticing.
-    fn check_alive(self) {
-        if !self.holds_stream() || self.state.status.get_untracked() != LinkStatus::Connected {
-            return;
-        }
-        let silent_ms = browser::now_ms() - self.link.with_value(|link| link.last_heard_ms);
-        if silent_ms > 2.0 * (KEEP_ALIVE_SECS as f64) * 1000.0 {
-            leptos::logging::warn!("event stream silent for {silent_ms} ms; reconnecting");
-            self.set_status(LinkStatus::Reconnecting);
-            self.connect();
         }
     }
 
@@ -415,10 +338,10 @@ impl Live {
     /// Sends every queued message, one at a time and in order; a send the
     /// server refuses as too fast waits and goes again.
     fn flush(self) {
-        if self.link.with_value(|link| link.flushing) {
+        if self.web.with_value(|web| web.flushing) {
             return;
         }
-        self.link.update_value(|link| link.flushing = true);
+        self.web.update_value(|web| web.flushing = true);
         let state = self.state;
         spawn_local(async move {
             while browser::is_online() {
@@ -450,7 +373,7 @@ impl Live {
                     }
                 }
             }
-            self.link.update_value(|link| link.flushing = false);
+            self.web.update_value(|web| web.flushing = false);
         });
     }
 }
