@@ -5,8 +5,10 @@
 //! - [`state`]: the page's signals and the rules for changing them;
 //! - [`link`]: the live link's decisions (tab leadership, the stream's
 //!   reconnects) as a plain state machine;
-//! - `live` (browser only): carries those decisions out with web APIs, and
-//!   the outbox that sends messages exactly once;
+//! - [`outbox`]: which message goes out next and what a reply does to it,
+//!   so each is sent once, in order;
+//! - `live` (browser only): carries both machines' decisions out with web
+//!   APIs;
 //! - [`api`]: the server functions the page calls (`get_messages`,
 //!   `send_message`), compiled into both the server and the WASM bundle;
 //! - [`service`] (server only): the interface through which the server crate
@@ -30,6 +32,7 @@ pub mod components;
 pub mod link;
 #[cfg(feature = "hydrate")]
 mod live;
+pub mod outbox;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod state;

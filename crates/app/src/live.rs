@@ -41,6 +41,7 @@ use crate::{
     api::{CallError, get_messages_after, send_message},
     browser::{self, EventStream, StreamHandlers, TabChannel},
     link::{Action, Env, Input, Link},
+    outbox::{self, Flusher},
     state::{ChatState, Delivery, LinkStatus, Outbox, Outgoing, SessionChanged, TabRole},
 };
 
@@ -71,7 +72,6 @@ struct Web {
     stream: Option<EventStream>,
     retry: Option<TimeoutHandle>,
     tabs: Option<TabChannel>,
-    flushing: bool,
 }
 
 /// A handle to the live link; `Copy`.
@@ -79,6 +79,7 @@ struct Web {
 pub(crate) struct Live {
     state: ChatState,
     link: StoredValue<Link, LocalStorage>,
+    flusher: StoredValue<Flusher, LocalStorage>,
     web: StoredValue<Web, LocalStorage>,
 }
 
@@ -98,6 +99,7 @@ pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessa
     let live = Live {
         state,
         link: StoredValue::new_local(Link::new(browser::now_ms())),
+        flusher: StoredValue::new_local(Flusher::default()),
         web: StoredValue::new_local(Web::default()),
     };
     provide_context(Outbox {
@@ -331,61 +333,50 @@ impl Live {
 
     /// Sends a failed message again, under its first client id.
     fn retry(self, client_id: Uuid) {
-        self.state.set_delivery(client_id, Delivery::Queued);
-        self.flush();
+        self.outbox_event(outbox::Event::Retry(client_id));
     }
 
-    /// Sends every queued message, one at a time and in order; a send the
-    /// server refuses as too fast waits and goes again.
+    /// Sends what waits in the outbox, one message at a time, in order.
     fn flush(self) {
-        if self.web.with_value(|web| web.flushing) {
-            return;
-        }
-        self.web.update_value(|web| web.flushing = true);
-        let state = self.state;
-        spawn_local(async move {
-            while browser::is_online() {
-                let next = state.outbox.with_untracked(|out| {
-                    out.iter().find(|o| o.delivery == Delivery::Queued).cloned()
-                });
-                let Some(entry) = next else { break };
-                state.set_delivery(entry.client_id, Delivery::Sending);
-                match send_message(entry.username, entry.text, entry.client_id).await {
-                    Ok(stored) => state.confirm(stored),
-                    Err(CallError::RateLimited { retry_after_ms }) => {
-                        // Nothing was stored: wait as long as the server
-                        // asks, then the same entry goes first again, under
-                        // the same client id.
-                        state.set_delivery(entry.client_id, Delivery::Throttled);
-                        sleep(Duration::from_millis(retry_after_ms)).await;
-                        state.set_delivery(entry.client_id, Delivery::Queued);
-                    }
-                    Err(CallError::Transport(_))
-                        if !browser::is_online()
-                            || state.status.get_untracked() != LinkStatus::Connected =>
-                    {
-                        // Goes out when the connection returns.
-                        state.set_delivery(entry.client_id, Delivery::Queued);
-                        break;
-                    }
-                    Err(err) => {
-                        state.set_delivery(entry.client_id, Delivery::Failed(err.to_string()))
-                    }
-                }
-            }
-            self.web.update_value(|web| web.flushing = false);
-        });
+        self.outbox_event(outbox::Event::Flush);
     }
-}
 
-/// Completes after `duration` (a browser timer).
-async fn sleep(duration: Duration) {
-    let (done, wait) = futures::channel::oneshot::channel();
-    set_timeout(
-        move || {
-            let _ = done.send(());
-        },
-        duration,
-    );
-    let _ = wait.await;
+    /// Feeds `event` to the outbox's flusher and carries out what it decides.
+    fn outbox_event(self, event: outbox::Event) {
+        let link = outbox::Link {
+            online: browser::is_online(),
+            connected: self.state.status.get_untracked() == LinkStatus::Connected,
+        };
+        let Some(next) = self.state.outbox.try_update(|out| {
+            self.flusher
+                .try_update_value(|flusher| flusher.step(out, event, link))
+                .flatten()
+        }) else {
+            return;
+        };
+        match next {
+            Some(outbox::Next::Send(entry)) => spawn_local(async move {
+                let client_id = entry.client_id;
+                let reply = match send_message(entry.username, entry.text, client_id).await {
+                    Ok(stored) => {
+                        self.state.confirm(stored);
+                        outbox::Reply::Stored
+                    }
+                    Err(CallError::RateLimited { retry_after_ms }) => {
+                        outbox::Reply::TooFast { retry_after_ms }
+                    }
+                    Err(err @ CallError::Transport(_)) => {
+                        outbox::Reply::Unreachable(err.to_string())
+                    }
+                    Err(err) => outbox::Reply::Refused(err.to_string()),
+                };
+                self.outbox_event(outbox::Event::Replied { client_id, reply });
+            }),
+            Some(outbox::Next::Wait { client_id, ms }) => set_timeout(
+                move || self.outbox_event(outbox::Event::WaitOver(client_id)),
+                Duration::from_millis(ms),
+            ),
+            None => {}
+        }
+    }
 }

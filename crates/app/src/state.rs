@@ -186,15 +186,6 @@ impl ChatState {
         self.messages
             .with_untracked(|list| list.first().map(|m| m.id))
     }
-
-    /// Sets the delivery of the outbox entry `client_id`, if still there.
-    pub fn set_delivery(&self, client_id: Uuid, delivery: Delivery) {
-        self.outbox.update(|out| {
-            if let Some(entry) = out.iter_mut().find(|o| o.client_id == client_id) {
-                entry.delivery = delivery;
-            }
-        });
-    }
 }
 
 impl Default for ChatState {
