@@ -67,3 +67,24 @@ test("new messages below a reader who scrolled up are counted on a button", asyn
   await expect(bubbles(page, `${tag} new 2`)).toBeInViewport();
   await expect(button).toBeHidden();
 });
+
+test("each day begins with a separator: Today, and the day after, Yesterday", async ({ page }) => {
+  await openChat(page, "ada");
+  const text = unique("dated");
+  await send(page, text);
+  await expect(bubbles(page, text)).toHaveCount(1);
+  // Every message of this run was sent today: one day, one separator, first.
+  const separators = page.locator("[data-test=day-separator]");
+  await expect(separators).toHaveCount(1);
+  await expect(separators).toHaveText("Today");
+  await expect(messageList(page).locator("li:not([hidden])").first()).toHaveAttribute(
+    "data-test",
+    "day-separator",
+  );
+
+  // The same messages, seen a day later by the browser's clock.
+  await page.clock.setFixedTime(Date.now() + 24 * 60 * 60 * 1000);
+  await page.reload();
+  await openChat(page);
+  await expect(separators).toHaveText("Yesterday");
+});

@@ -1,6 +1,6 @@
 // Messages reach every open page live, exactly once.
 import { expect, test } from "@playwright/test";
-import { bubbles, messageCount, openChat, send, subtitle, unique } from "./fixtures/chat";
+import { bubbles, connectedWith, messageCount, openChat, send, subtitle, unique } from "./fixtures/chat";
 
 test("a message sent in one browser appears in another without reload", async ({ browser }) => {
   const alice = await browser.newContext();
@@ -35,7 +35,7 @@ test("the subtitle counts the messages shown", async ({ page }) => {
   const before = await messageCount(page);
   await expect(page.locator("[data-test=message]")).toHaveCount(before);
   await send(page, unique("count me"));
-  await expect(subtitle(page)).toHaveText(`Connected -- ${before + 1} messages`);
+  await expect(subtitle(page)).toHaveText(connectedWith(before + 1));
   await expect(page.locator("[data-test=message]")).toHaveCount(before + 1);
 });
 

@@ -1,7 +1,7 @@
 //! The web APIs the page uses, wrapped so components stay declarative.
 //! Compiled only into the WASM bundle (`hydrate`).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use shared::{ChatMessage, MessageId};
 use uuid::Uuid;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure, prelude::wasm_bindgen};
@@ -54,6 +54,16 @@ pub(crate) fn save_username(username: &str) {
 pub(crate) fn local_time(timestamp: DateTime<Utc>) -> String {
     let date = js_sys::Date::new(&JsValue::from_f64(timestamp.timestamp_millis() as f64));
     format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+/// The calendar day of `timestamp` in the browser's local time zone.
+pub(crate) fn local_date(timestamp: DateTime<Utc>) -> Option<NaiveDate> {
+    let date = js_sys::Date::new(&JsValue::from_f64(timestamp.timestamp_millis() as f64));
+    NaiveDate::from_ymd_opt(
+        date.get_full_year() as i32,
+        date.get_month() + 1,
+        date.get_date(),
+    )
 }
 
 /// Whether the browser believes it is online (`navigator.onLine`).

@@ -5,6 +5,9 @@
 //! outbox of messages sent but not yet confirmed as stored.
 
 use leptos::prelude::*;
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDate};
 use shared::{ChatMessage, MessageId, account::Viewer, timeline};
 use uuid::Uuid;
 
@@ -197,6 +200,7 @@ impl Default for ChatState {
 /// The subtitle under the header.
 pub fn subtitle(status: LinkStatus, message_count: usize) -> String {
     match status {
+        LinkStatus::Connected if message_count == 1 => "Connected -- 1 message".to_owned(),
         LinkStatus::Connected => format!("Connected -- {message_count} messages"),
         LinkStatus::Connecting => "Connecting…".to_owned(),
         LinkStatus::Reconnecting => "Reconnecting…".to_owned(),
@@ -212,6 +216,44 @@ pub fn is_mine(account: Option<&str>, guest_name: &str, message: &ChatMessage) -
         Some(name) => !message.guest && message.username == name,
         None => message.guest && message.username == guest_name.trim(),
     }
+}
+
+/// What a day separator in the message list says for `day`, seen on
+/// `today`: "Today", "Yesterday", the weekday and date within the year,
+/// else the date with its year.
+pub fn day_label(day: NaiveDate, today: NaiveDate) -> String {
+    if day == today {
+        "Today".to_owned()
+    } else if today.pred_opt() == Some(day) {
+        "Yesterday".to_owned()
+    } else if day.year() == today.year() {
+        day.format("%A, %-d %B").to_string()
+    } else {
+        full_date(day)
+    }
+}
+
+/// `day` with its year: "30 November 2026".
+pub fn full_date(day: NaiveDate) -> String {
+    day.format("%-d %B %Y").to_string()
+}
+
+/// The messages (sorted by id) that begin a calendar day, each with its
+/// day, as `day_of` tells the day of a message.
+pub fn day_starts(
+    messages: &[ChatMessage],
+    day_of: impl Fn(&ChatMessage) -> NaiveDate,
+) -> HashMap<MessageId, NaiveDate> {
+    let mut starts = HashMap::new();
+    let mut previous = None;
+    for message in messages {
+        let day = day_of(message);
+        if previous != Some(day) {
+            starts.insert(message.id, day);
+        }
+        previous = Some(day);
+    }
+    starts
 }
 
 /// The first reconnect waits about this long; each further one twice as long.
@@ -262,10 +304,55 @@ mod tests {
     }
 
     #[test]
+    fn days_are_today_yesterday_then_dates() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).expect("date");
+        let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).expect("date");
+        assert_eq!(day_label(today, today), "Today");
+        assert_eq!(day_label(day(11, 29), today), "Yesterday");
+        assert_eq!(day_label(day(11, 28), today), "Saturday, 28 November");
+        assert_eq!(
+            day_label(NaiveDate::from_ymd_opt(2025, 12, 31).expect("date"), today),
+            "31 December 2025"
+        );
+        let new_year = NaiveDate::from_ymd_opt(2027, 1, 1).expect("date");
+        assert_eq!(day_label(day(12, 31), new_year), "Yesterday");
+    }
+
+    #[test]
+    fn a_day_starts_at_its_first_message() {
+        let at = |id: MessageId, day: u32| ChatMessage {
+            id,
+            client_id: Uuid::nil(),
+            username: "ada".into(),
+            text: "hi".into(),
+            timestamp: NaiveDate::from_ymd_opt(2026, 11, day)
+                .and_then(|d| d.and_hms_opt(12, 0, 0))
+                .expect("time")
+                .and_utc(),
+            guest: true,
+        };
+        let messages = [at(1, 28), at(2, 28), at(3, 29), at(5, 30), at(8, 30)];
+        let starts = day_starts(&messages, |m| m.timestamp.date_naive());
+        let mut ids: Vec<_> = starts.keys().copied().collect();
+        ids.sort();
+        assert_eq!(ids, [1, 3, 5]);
+        assert_eq!(
+            starts[&3],
+            NaiveDate::from_ymd_opt(2026, 11, 29).expect("date")
+        );
+        assert!(day_starts(&[], |m| m.timestamp.date_naive()).is_empty());
+    }
+
+    #[test]
     fn subtitle_says_disconnected_only_when_offline() {
         assert_eq!(
             subtitle(LinkStatus::Connected, 3),
             "Connected -- 3 messages"
+        );
+        assert_eq!(subtitle(LinkStatus::Connected, 1), "Connected -- 1 message");
+        assert_eq!(
+            subtitle(LinkStatus::Connected, 0),
+            "Connected -- 0 messages"
         );
         assert_eq!(subtitle(LinkStatus::Reconnecting, 3), "Reconnecting…");
         assert_eq!(subtitle(LinkStatus::Connecting, 3), "Connecting…");

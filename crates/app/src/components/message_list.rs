@@ -3,14 +3,21 @@
 //! It keeps the newest message in view while the reader is at the bottom;
 //! when they have scrolled up, new messages are counted on a `N new
 //! messages` button instead. Scrolling near the top loads the page of older
-//! history and keeps the view where it was.
+//! history and keeps the view where it was. A separator ("Today",
+//! "Yesterday", then dates, in the reader's time zone) begins each day.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use leptos::{html, prelude::*, task::spawn_local};
 use shared::{ChatMessage, MessageId};
 
 use super::InBrowser;
-use crate::state::{ChatState, Delivery, Outbox, Outgoing};
+use crate::state::{ChatState, Delivery, Outbox, Outgoing, day_label, day_starts, full_date};
+
+/// The messages that begin a day, with the day; in context for the items.
+#[derive(Clone, Copy)]
+struct DayStarts(Memo<HashMap<MessageId, NaiveDate>>);
 
 /// Within this many pixels of the bottom counts as "at the bottom".
 const BOTTOM_SLACK_PX: i32 = 40;
@@ -25,6 +32,13 @@ pub(super) fn MessageList() -> impl IntoView {
     let newest_shown = StoredValue::new(None::<MessageId>);
     let unseen = RwSignal::new(0usize);
     let loading_older = RwSignal::new(false);
+    let InBrowser(in_browser) = expect_context();
+    provide_context(DayStarts(Memo::new(move |_| {
+        let local = in_browser.get();
+        state
+            .messages
+            .with(|all| day_starts(all, |m| calendar_day(m.timestamp, local)))
+    })));
 
     let scroll_to_bottom = move || {
         if let Some(list) = list.get_untracked() {
@@ -125,11 +139,31 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
     let state = expect_context::<ChatState>();
     let timestamp = message.timestamp;
     let guest = message.guest;
+    let DayStarts(day_starts) = expect_context();
+    let id = message.id;
+    let starts_day = move || day_starts.with(|starts| starts.get(&id).copied());
     let mine = {
         let message = message.clone();
         move || state.is_mine(&message)
     };
     view! {
+        {move || {
+            starts_day()
+                .map(|day| {
+                    // The server cannot know the reader's today: it (and
+                    // hydration, which must match it) writes the date.
+                    let label = if in_browser.get() {
+                        day_label(day, calendar_day(now(), true))
+                    } else {
+                        full_date(day)
+                    };
+                    view! {
+                        <li class="day-separator" data-test="day-separator">
+                            <span>{label}</span>
+                        </li>
+                    }
+                })
+        }}
         <li class="message" class:mine=mine data-test="message" data-id=message.id>
             <div class="meta">
                 // Isolated, like the text: a name or text written right to
@@ -232,6 +266,27 @@ fn PendingItem(outgoing: Outgoing) -> impl IntoView {
             }}
         </li>
     }
+}
+
+/// The time now, by the browser's clock in the browser (chrono has no
+/// clock on wasm32-unknown-unknown).
+fn now() -> DateTime<Utc> {
+    #[cfg(feature = "hydrate")]
+    return DateTime::from_timestamp_millis(crate::browser::now_ms() as i64).unwrap_or_default();
+    #[cfg(not(feature = "hydrate"))]
+    Utc::now()
+}
+
+/// The calendar day of `timestamp`: in the browser's time zone once
+/// running in the browser; in UTC while rendering on the server (as
+/// [`clock_time`]).
+fn calendar_day(timestamp: DateTime<Utc>, in_browser: bool) -> NaiveDate {
+    #[cfg(feature = "hydrate")]
+    if in_browser && let Some(day) = crate::browser::local_date(timestamp) {
+        return day;
+    }
+    let _ = in_browser;
+    timestamp.date_naive()
 }
 
 /// `HH:MM`: in the browser's time zone once running in the browser; in UTC
