@@ -1,6 +1,6 @@
 // Earlier messages: kept across reloads and rendered by the server.
 import { expect, test } from "@playwright/test";
-import { bubbles, messageList, openChat, send, unique } from "./fixtures/chat";
+import { bubbles, messageCount, messageList, openChat, send, unique } from "./fixtures/chat";
 
 test("a reload still shows earlier messages", async ({ page }) => {
   await openChat(page, "ada");
@@ -37,6 +37,9 @@ test("scrolling up loads older messages without moving the view", async ({ page,
   await expect(page.locator("[data-test=message]")).toHaveCount(50);
   await expect(bubbles(page, `${tag} #119`)).toBeInViewport();
   await expect(bubbles(page, `${tag} #69`)).toHaveCount(0);
+  // The subtitle counts every message, not the 50 loaded.
+  const total = await messageCount(page);
+  expect(total).toBeGreaterThanOrEqual(120);
 
   await messageList(page).evaluate((list) => (list.scrollTop = 0));
   await expect(bubbles(page, `${tag} #69`)).toHaveCount(1);
@@ -46,6 +49,8 @@ test("scrolling up loads older messages without moving the view", async ({ page,
 
   await messageList(page).evaluate((list) => (list.scrollTop = 0));
   await expect(bubbles(page, `${tag} #0`)).toHaveCount(1);
+  // Loading older messages changes what is shown, not how many there are.
+  expect(await messageCount(page)).toBe(total);
 });
 
 test("new messages below a reader who scrolled up are counted on a button", async ({ page, request }) => {

@@ -10,7 +10,7 @@ use leptos::server_fn::{
     error::{FromServerFnError, ServerFnErrorErr},
 };
 use serde::{Deserialize, Serialize};
-use shared::{ChatMessage, ErrorBody, MessageId, ValidationError, account::Viewer};
+use shared::{ChatMessage, ErrorBody, MessageCount, MessageId, ValidationError, account::Viewer};
 use uuid::Uuid;
 
 /// Why a server function call failed. On the wire it is the JSON API's
@@ -127,6 +127,14 @@ pub async fn get_messages_after(
     use crate::service::Page;
     let service = crate::service::use_chat_service()?;
     service.history(Page::After(after), page_size(limit)).await
+}
+
+/// How many messages the chat holds (not only those the page loaded), as
+/// of an id: the page adds what it receives after it.
+#[server(input = Json)]
+pub async fn get_message_count() -> Result<MessageCount, CallError> {
+    let service = crate::service::use_chat_service()?;
+    Ok(service.count())
 }
 
 /// Stores a message and broadcasts it to every open stream. Sending the same

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use leptos::prelude::*;
-use shared::{ChatMessage, MessageId, SendMessage, account::Viewer};
+use shared::{ChatMessage, MessageCount, MessageId, SendMessage, account::Viewer};
 
 use crate::api::CallError;
 
@@ -28,6 +28,9 @@ pub trait ChatService: Send + Sync + 'static {
     /// Up to `limit` messages of `page`, oldest first.
     fn history(&self, page: Page, limit: u32)
     -> BoxFuture<'_, Result<Vec<ChatMessage>, CallError>>;
+
+    /// How many messages the chat holds.
+    fn count(&self) -> MessageCount;
 
     /// Validates, stores and broadcasts a message; returns it as stored.
     fn send(&self, request: SendMessage) -> BoxFuture<'_, Result<ChatMessage, CallError>>;

@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use app::service::Page;
 use bytes::Bytes;
-use shared::{ChatMessage, MAX_PAGE_SIZE, MessageId, NewMessage, SendMessage, ValidationError};
+use shared::{
+    ChatMessage, MAX_PAGE_SIZE, MessageCount, MessageId, NewMessage, SendMessage, ValidationError,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -87,7 +89,16 @@ impl Chat {
     ) -> Result<Self, StoreError> {
         let recent = Arc::new(Recent::new(store.latest(MAX_PAGE_SIZE).await?));
         // A log with several writers is in step once it is followed.
-        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), store.single_writer());
+        let count = match recent.newest_id() {
+            Some(newest) => store.count_through(newest).await?,
+            None => 0,
+        };
+        let fanout = Fanout::new(
+            Arc::clone(&recent),
+            hub.clone(),
+            store.single_writer(),
+            count,
+        );
         let connection = store.writer().await?;
         let (writer, jobs) = mpsc::channel(QUEUE);
         tokio::spawn(write_loop(
@@ -113,6 +124,12 @@ impl Chat {
     pub fn with_guests(mut self, allowed: bool) -> Self {
         self.guests = allowed;
         self
+    }
+
+    /// How many messages the chat holds, as of the newest this server
+    /// published.
+    pub fn count(&self) -> MessageCount {
+        self.fanout.count()
     }
 
     /// Whether guests may send here.

@@ -26,7 +26,7 @@ use std::{
     time::Duration,
 };
 
-use shared::{ChatMessage, MessageId};
+use shared::{ChatMessage, MessageCount, MessageId};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -59,13 +59,20 @@ pub struct Fanout {
     /// Held while publishing: the writer and the follower both publish,
     /// and each message must be published once.
     publishing: Arc<Mutex<()>>,
+    /// How many messages the log holds up to the newest published id.
+    count: Arc<Mutex<MessageCount>>,
 }
 
 impl Fanout {
-    /// A fan-out whose window holds `recent` (the log's newest messages).
-    pub fn new(recent: Arc<Recent>, hub: Hub, in_step: bool) -> Self {
+    /// A fan-out whose window holds `recent` (the log's newest messages),
+    /// where the log holds `count` messages up to the window's newest.
+    pub fn new(recent: Arc<Recent>, hub: Hub, in_step: bool, count: u64) -> Self {
         let newest = recent.newest_id().unwrap_or(0);
         Self {
+            count: Arc::new(Mutex::new(MessageCount {
+                as_of: newest,
+                count,
+            })),
             recent,
             hub,
             published: Arc::new(watch::Sender::new(newest)),
@@ -122,10 +129,22 @@ impl Fanout {
         // and the hub sends them.
         self.recent
             .extend(new.iter().map(|(message, frame)| (*message, frame)));
+        let added = new.len() as u64;
         for (_, frame) in new {
             self.hub.publish(frame);
         }
+        if let Ok(mut count) = self.count.lock() {
+            *count = MessageCount {
+                as_of: last,
+                count: count.count + added,
+            };
+        }
         self.published.send_replace(last);
+    }
+
+    /// How many messages the log holds, as of the newest published id.
+    pub fn count(&self) -> MessageCount {
+        self.count.lock().map(|count| *count).unwrap_or_default()
     }
 
     /// The newest id published.
@@ -271,7 +290,7 @@ mod tests {
     async fn a_published_message_is_in_the_window_before_the_hub_delivers_it() {
         let recent = Arc::new(Recent::new(Vec::new()));
         let hub = Hub::default();
-        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true);
+        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true, 0);
         let mut live = hub.subscribe();
         let watcher = {
             let recent = Arc::clone(&recent);
@@ -289,10 +308,12 @@ mod tests {
     async fn what_was_published_before_is_skipped() {
         let recent = Arc::new(Recent::new(vec![message(1), message(2)]));
         let hub = Hub::default();
-        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true);
+        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true, 2);
         let mut live = hub.subscribe();
         fanout.publish(&[message(2), message(3)]);
         fanout.publish(&[message(3)]);
+        // Counted once, like it is published once.
+        assert_eq!(fanout.count(), MessageCount { as_of: 3, count: 3 });
         assert_eq!(live.recv().await.expect("published").id, 3);
         assert!(live.try_recv().is_err(), "3 published once, 2 not again");
         let ids: Vec<_> = recent.latest(10).iter().map(|m| m.id).collect();
@@ -304,7 +325,7 @@ mod tests {
     fn a_batch_is_published_by_its_writer_only_if_it_comes_next() {
         let recent = Arc::new(Recent::new(vec![message(1)]));
         let hub = Hub::default();
-        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true);
+        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true, 0);
         let mut live = hub.subscribe();
         // Another server's 2 came in between: not this writer's to publish.
         assert!(!fanout.publish_following(2, &[message(3)]));
@@ -318,7 +339,7 @@ mod tests {
 
     #[tokio::test]
     async fn waiting_for_an_id_ends_once_it_is_published() {
-        let fanout = Fanout::new(Arc::new(Recent::new(Vec::new())), Hub::default(), true);
+        let fanout = Fanout::new(Arc::new(Recent::new(Vec::new())), Hub::default(), true, 0);
         let waiting = tokio::spawn({
             let fanout = fanout.clone();
             async move { fanout.published_through(2).await }

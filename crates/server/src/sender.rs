@@ -16,7 +16,7 @@ use app::{
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use futures::{FutureExt, future::BoxFuture};
-use shared::{ChatMessage, SendMessage, account::Viewer};
+use shared::{ChatMessage, MessageCount, SendMessage, account::Viewer};
 
 use crate::{
     AppState,
@@ -87,6 +87,10 @@ impl ChatService for RequestChat {
             })
         }
         .boxed()
+    }
+
+    fn count(&self) -> MessageCount {
+        self.state.chat.count()
     }
 
     fn send(&self, request: SendMessage) -> BoxFuture<'_, Result<ChatMessage, CallError>> {

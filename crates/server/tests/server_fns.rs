@@ -10,6 +10,7 @@ use support::{TestApp, error_body, spawn_app, spawn_app_with, temp_database};
 const SEND: &str = <app::api::SendMessage as ServerFn>::PATH;
 const HISTORY: &str = <app::api::GetMessages as ServerFn>::PATH;
 const VIEWER: &str = <app::api::GetViewer as ServerFn>::PATH;
+const COUNT: &str = <app::api::GetMessageCount as ServerFn>::PATH;
 
 async fn call(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
     app.call(path).json(body).send().await.expect("request")
@@ -99,6 +100,36 @@ async fn the_viewer_is_the_sessions_account_or_a_guest() {
     assert_eq!(
         viewer.json::<Value>().await.expect("json")["account"],
         Value::Null
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_message_count_is_every_stored_message_as_of_the_newest_id() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db.clone()).await;
+    let count = call(&app, COUNT, &json!({})).await;
+    assert_eq!(
+        count.json::<Value>().await.expect("json"),
+        json!({ "as_of": 0, "count": 0 })
+    );
+    let mut newest = Value::Null;
+    for text in ["one", "two", "three"] {
+        newest = app.send("ada", text).await["id"].clone();
+    }
+    let count = call(&app, COUNT, &json!({})).await;
+    assert_eq!(
+        count.json::<Value>().await.expect("json"),
+        json!({ "as_of": newest, "count": 3 })
+    );
+    app.shutdown().await;
+
+    // A restarted server counts what the database holds.
+    let app = spawn_app(db).await;
+    let count = call(&app, COUNT, &json!({})).await;
+    assert_eq!(
+        count.json::<Value>().await.expect("json"),
+        json!({ "as_of": newest, "count": 3 })
     );
     app.shutdown().await;
 }

@@ -63,6 +63,7 @@ contract!(
     a_client_id_twice_in_one_batch_is_stored_once,
     pages_walk_back_through_history,
     an_empty_log_has_no_newest_id,
+    messages_are_counted_up_to_an_id,
     timestamps_read_back_as_stored,
     an_account_name_key_is_held_once,
     a_session_is_found_by_its_token_hash_until_it_ends,
@@ -183,6 +184,17 @@ async fn an_empty_log_has_no_newest_id(store: Store) {
     assert!(store.latest(10).await.expect("reads").is_empty());
     assert!(store.after(0, 10).await.expect("reads").is_empty());
     store.ping().await.expect("answers");
+}
+
+async fn messages_are_counted_up_to_an_id(store: Store) {
+    assert_eq!(store.count_through(i64::MAX).await.expect("counts"), 0);
+    let drafts: Vec<_> = (0..4)
+        .map(|i| draft(Uuid::new_v4(), &format!("m{i}")))
+        .collect();
+    let stored = store.insert_batch(&drafts).await.expect("stores");
+    let second = stored[1].message().id;
+    assert_eq!(store.count_through(second).await.expect("counts"), 2);
+    assert_eq!(store.count_through(i64::MAX).await.expect("counts"), 4);
 }
 
 async fn timestamps_read_back_as_stored(store: Store) {

@@ -21,7 +21,7 @@ pub mod timeline;
 pub mod validate;
 
 pub use error::ErrorBody;
-pub use message::{ChatMessage, MessageId, SendMessage};
+pub use message::{ChatMessage, MessageCount, MessageId, SendMessage};
 pub use validate::{Field, NewMessage, Rule, ValidationError, check_password, parse_username};
 
 /// How many messages a history request returns when it names no limit.

@@ -30,6 +30,23 @@ fn sent_by_a_guest() -> bool {
     true
 }
 
+/// How many messages the chat holds: `count` messages have ids up to
+/// `as_of`. A page that holds messages newer than `as_of` adds those.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageCount {
+    pub as_of: MessageId,
+    pub count: u64,
+}
+
+impl MessageCount {
+    /// The count once `held` (sorted by id) are known too: those newer than
+    /// `as_of` are added.
+    pub fn with(&self, held: &[ChatMessage]) -> u64 {
+        let newer = held.len() - held.partition_point(|m| m.id <= self.as_of);
+        self.count + newer as u64
+    }
+}
+
 /// A request to send a message (`POST /api/messages`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendMessage {
@@ -44,6 +61,28 @@ pub struct SendMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_count_adds_the_messages_held_newer_than_it() {
+        let held: Vec<ChatMessage> = [3, 7, 9, 12]
+            .into_iter()
+            .map(|id| ChatMessage {
+                id,
+                client_id: Uuid::nil(),
+                username: "ada".into(),
+                text: "hi".into(),
+                timestamp: DateTime::UNIX_EPOCH,
+                guest: true,
+            })
+            .collect();
+        let count = MessageCount {
+            as_of: 9,
+            count: 120,
+        };
+        assert_eq!(count.with(&held), 121);
+        assert_eq!(count.with(&[]), 120);
+        assert_eq!(MessageCount::default().with(&held), 4);
+    }
 
     #[test]
     fn chat_message_timestamp_is_rfc3339_on_the_wire() {

@@ -16,7 +16,7 @@ mod message_list;
 use leptos::prelude::*;
 
 use crate::{
-    api::{get_messages, get_viewer},
+    api::{get_message_count, get_messages, get_viewer},
     state::{ChatState, LinkStatus, subtitle},
 };
 use account::AccountPanel;
@@ -35,11 +35,19 @@ pub fn ChatPage() -> impl IntoView {
     // state
     let state = ChatState::new();
     let connected = Memo::new(move |_| state.status.get() == LinkStatus::Connected);
-    // computed
-    let message_count = Memo::new(move |_| state.messages.with(Vec::len));
+    // computed: every message of the chat, not only those loaded (the
+    // server's count as of an id, plus those received after it).
+    let counted = RwSignal::new(None::<shared::MessageCount>);
+    let message_count = Memo::new(move |_| {
+        state.messages.with(|held| match counted.get() {
+            Some(count) => count.with(held) as usize,
+            None => held.len(),
+        })
+    });
 
     let history = OnceResource::new(get_messages(None, None));
     let viewer = OnceResource::new(get_viewer());
+    let count = OnceResource::new(get_message_count());
     let (in_browser, set_in_browser) = signal(false);
     provide_context(InBrowser(in_browser));
     provide_context(state);
@@ -49,35 +57,43 @@ pub fn ChatPage() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     crate::live::start(state, history);
 
+    // Each resource is read in this one Suspense: read in two, a resource
+    // can leave one of them unresolved (leptos-rs/leptos#4851).
     view! {
         <main class="chat" data-tab-role=move || state.tab_role.get().as_str()>
-            <header class="chat-header">
-                <h1>"Chat"</h1>
-                <p class="subtitle" class:online=connected data-test="subtitle">
-                    {move || subtitle(state.status.get(), message_count.get())}
-                </p>
-                <Suspense>
-                    {move || Suspend::new(async move {
-                        // Unknown (the server could not say): a guest, who
-                        // may still sign in.
-                        if let Ok(known) = viewer.await {
-                            state.viewer.set(known);
-                        }
-                        view! { <AccountPanel /> }
-                    })}
-                </Suspense>
-            </header>
-            <Suspense fallback=|| view! { <p class="loading">"Loading messages…"</p> }>
+            <Suspense fallback=|| {
+                view! {
+                    <header class="chat-header">
+                        <h1>"Chat"</h1>
+                    </header>
+                    <p class="loading">"Loading messages…"</p>
+                }
+            }>
                 {move || Suspend::new(async move {
+                    // Unknown (the server could not say): a guest, who may
+                    // still sign in.
+                    if let Ok(known) = viewer.await {
+                        state.viewer.try_set(known);
+                    }
+                    if let Ok(count) = count.await {
+                        counted.try_set(Some(count));
+                    }
                     let loaded = history.await;
                     let failure = loaded.as_ref().err().map(ToString::to_string);
                     if let Ok(initial) = loaded {
                         state
                             .more_history
-                            .set(initial.len() == shared::DEFAULT_PAGE_SIZE as usize);
+                            .try_set(initial.len() == shared::DEFAULT_PAGE_SIZE as usize);
                         state.confirm_all(initial);
                     }
                     view! {
+                        <header class="chat-header">
+                            <h1>"Chat"</h1>
+                            <p class="subtitle" class:online=connected data-test="subtitle">
+                                {move || subtitle(state.status.get(), message_count.get())}
+                            </p>
+                            <AccountPanel />
+                        </header>
                         {failure
                             .map(|err| {
                                 view! {
@@ -88,14 +104,8 @@ pub fn ChatPage() -> impl IntoView {
                                 }
                             })}
                         <MessageList />
+                        <Composer />
                     }
-                })}
-            </Suspense>
-            <Suspense>
-                {move || Suspend::new(async move {
-                    // After the header's, which recorded who is signed in.
-                    let _ = viewer.await;
-                    view! { <Composer /> }
                 })}
             </Suspense>
         </main>

@@ -13,22 +13,6 @@ pub struct Account {
     pub password_hash: String,
 }
 
-/// Runs `$body` with `$pool` bound to the store's pool, whichever backend.
-macro_rules! on_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
-        match $store {
-            Store::Sqlite(store) => {
-                let $pool = store.pool();
-                $body
-            }
-            Store::Postgres(store) => {
-                let $pool = store.pool();
-                $body
-            }
-        }
-    };
-}
-
 impl Store {
     /// Creates an account; `None` if an account holds `name_key` already.
     pub async fn create_account(

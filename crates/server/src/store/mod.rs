@@ -12,6 +12,22 @@
 //! and reads pages by id. What a server publishes to its streams comes from
 //! the committed log (see [`crate::fanout`]).
 
+/// Runs `$body` with `$pool` bound to the store's pool, whichever backend.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite(store) => {
+                let $pool = store.pool();
+                $body
+            }
+            Store::Postgres(store) => {
+                let $pool = store.pool();
+                $body
+            }
+        }
+    };
+}
+
 mod accounts;
 mod postgres;
 mod sqlite;
@@ -222,6 +238,15 @@ impl Store {
             Self::Postgres(store) => store.after(after, limit).await?,
         };
         Ok(rows.into_iter().map(ChatMessage::from).collect())
+    }
+
+    /// How many messages have ids up to `id`.
+    pub async fn count_through(&self, id: MessageId) -> Result<u64, StoreError> {
+        const COUNT: &str = "SELECT count(*) FROM messages WHERE id <= $1";
+        let count: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar(COUNT).bind(id).fetch_one(pool).await?
+        });
+        Ok(count.try_into().unwrap_or_default())
     }
 
     /// The id of the newest stored message, if any.
