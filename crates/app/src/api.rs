@@ -5,103 +5,11 @@
 //! browser they compile to HTTP calls.
 
 use leptos::prelude::*;
-use leptos::server_fn::{
-    codec::{Json, JsonEncoding},
-    error::{FromServerFnError, ServerFnErrorErr},
-};
-use serde::{Deserialize, Serialize};
-use shared::{ChatMessage, ErrorBody, MessageCount, MessageId, ValidationError, account::Viewer};
+use leptos::server_fn::codec::Json;
+use shared::{ChatMessage, MessageCount, MessageId, account::Viewer};
 use uuid::Uuid;
 
-/// Why a server function call failed. On the wire it is the JSON API's
-/// error body (`{"error": {"code": ..., "message": ...}}`), and the server
-/// answers it with the API's status for that code (see
-/// [`ErrorBody::status`]), so a refused call reads the same whichever way it
-/// was made.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(into = "ErrorBody", from = "ErrorBody")]
-pub enum CallError {
-    /// The message broke a validation rule; nothing was stored.
-    #[error(transparent)]
-    Invalid(ValidationError),
-    /// The server could not store or read messages (the cause is in its log).
-    #[error("the server could not store the message, please retry")]
-    Unavailable,
-    /// The client sends faster than the server allows; nothing was stored,
-    /// and the same send may go again after this many milliseconds.
-    #[error("sending too fast; waiting to send again")]
-    RateLimited { retry_after_ms: u64 },
-    /// The server refused the request for another reason: its arguments
-    /// were malformed, it came from another site, it was too large.
-    #[error("{message}")]
-    Refused { code: String, message: String },
-    /// The request did not reach the server, or its answer did not come back.
-    #[error("could not reach the server: {0}")]
-    Transport(String),
-}
-
-impl From<CallError> for ErrorBody {
-    fn from(err: CallError) -> Self {
-        match err {
-            CallError::Invalid(invalid) => ErrorBody::from(&invalid),
-            CallError::Unavailable => ErrorBody::new("unavailable", err.to_string()),
-            CallError::RateLimited { retry_after_ms } => {
-                ErrorBody::rate_limited(err.to_string(), retry_after_ms)
-            }
-            CallError::Refused { code, message } => ErrorBody::new(code, message),
-            CallError::Transport(_) => ErrorBody::new("unreachable", err.to_string()),
-        }
-    }
-}
-
-impl From<ErrorBody> for CallError {
-    fn from(body: ErrorBody) -> Self {
-        let detail = body.error;
-        match (detail.code.as_str(), detail.field, detail.rule) {
-            ("validation", Some(field), Some(rule)) => {
-                Self::Invalid(ValidationError { field, rule })
-            }
-            ("unavailable", _, _) => Self::Unavailable,
-            // Without a figure, a second is what `Retry-After` would say.
-            ("rate_limited", _, _) => Self::RateLimited {
-                retry_after_ms: detail.retry_after_ms.unwrap_or(1000),
-            },
-            _ => Self::Refused {
-                code: detail.code,
-                message: detail.message,
-            },
-        }
-    }
-}
-
-impl FromServerFnError for CallError {
-    type Encoder = JsonEncoding;
-
-    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        let refused = |code: &str| Self::Refused {
-            code: code.to_owned(),
-            message: value.to_string(),
-        };
-        match &value {
-            // On the server: the request's arguments could not be read.
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
-                refused("invalid_arguments")
-            }
-            ServerFnErrorErr::Deserialization(_) if cfg!(feature = "ssr") => {
-                refused("invalid_arguments")
-            }
-            ServerFnErrorErr::ServerError(_)
-            | ServerFnErrorErr::MiddlewareError(_)
-            | ServerFnErrorErr::Registration(_)
-                if cfg!(feature = "ssr") =>
-            {
-                refused("internal")
-            }
-            // In the browser: the call or its answer went wrong on the way.
-            _ => Self::Transport(value.to_string()),
-        }
-    }
-}
+use crate::error::CallError;
 
 /// The latest messages (oldest first), or with `before`, the page of
 /// messages just older than that id. `limit` defaults to
@@ -179,7 +87,7 @@ pub mod accounts {
         account::{Credentials, SignedIn},
     };
 
-    use super::CallError;
+    use crate::error::CallError;
 
     /// Signs up (`POST /api/accounts`) and signs in as the new account.
     pub async fn sign_up(credentials: &Credentials) -> Result<String, CallError> {
@@ -243,38 +151,4 @@ pub fn page_size(limit: Option<u32>) -> u32 {
     limit
         .unwrap_or(shared::DEFAULT_PAGE_SIZE)
         .clamp(1, shared::MAX_PAGE_SIZE)
-}
-
-#[cfg(test)]
-mod tests {
-    use shared::{Field, Rule};
-
-    use super::*;
-
-    #[test]
-    fn call_errors_travel_as_the_api_error_body() {
-        let invalid = CallError::Invalid(ValidationError {
-            field: Field::Text,
-            rule: Rule::TooLong,
-        });
-        let json = serde_json::to_value(&invalid).expect("serializes");
-        assert_eq!(json["error"]["code"], "validation");
-        assert_eq!(json["error"]["field"], "text");
-        assert_eq!(json["error"]["rule"], "too_long");
-        assert_eq!(
-            serde_json::from_value::<CallError>(json).expect("reads"),
-            invalid
-        );
-
-        let refused = CallError::Refused {
-            code: "cross_site".into(),
-            message: "no".into(),
-        };
-        let json = serde_json::to_value(&refused).expect("serializes");
-        assert_eq!(json["error"]["code"], "cross_site");
-        assert_eq!(
-            serde_json::from_value::<CallError>(json).expect("reads"),
-            refused
-        );
-    }
 }

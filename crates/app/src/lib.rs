@@ -9,6 +9,7 @@
 //!   so each is sent once, in order;
 //! - `live` (browser only): carries both machines' decisions out with web
 //!   APIs;
+//! - [`error`]: why a call to the server failed ([`error::CallError`]);
 //! - [`api`]: the server functions the page calls (`get_messages`,
 //!   `send_message`), compiled into both the server and the WASM bundle;
 //! - [`service`] (server only): the interface through which the server crate
@@ -29,6 +30,7 @@ pub mod api;
 #[cfg(feature = "hydrate")]
 mod browser;
 pub mod components;
+pub mod error;
 pub mod link;
 #[cfg(feature = "hydrate")]
 mod live;

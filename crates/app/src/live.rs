@@ -38,8 +38,9 @@ use shared::{ChatMessage, MAX_PAGE_SIZE, MessageId};
 use uuid::Uuid;
 
 use crate::{
-    api::{CallError, get_messages_after, send_message},
+    api::{get_messages_after, send_message},
     browser::{self, EventStream, StreamHandlers, TabChannel},
+    error::CallError,
     link::{Action, Env, Input, Link},
     outbox::{self, Flusher},
     state::{ChatState, Delivery, LinkStatus, Outbox, Outgoing, SessionChanged, TabRole},

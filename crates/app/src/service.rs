@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use leptos::prelude::*;
 use shared::{ChatMessage, MessageCount, MessageId, SendMessage, account::Viewer};
 
-use crate::api::CallError;
+use crate::error::CallError;
 
 /// Which page of history to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use shared::{ChatMessage, MessageId, account::Viewer, timeline};
 use uuid::Uuid;
 
-use crate::api::{CallError, get_messages};
+use crate::{api::get_messages, error::CallError};
 
 /// The state of the page's live link to the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

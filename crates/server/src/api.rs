@@ -16,7 +16,7 @@ use axum_extra::extract::CookieJar;
 
 use crate::{
     AppState,
-    accounts::routes::session_token,
+    accounts::session_token,
     error::ApiError,
     extract::{ApiJson, ApiQuery, ClientIp},
     sender,

@@ -154,7 +154,7 @@ const SERVER_FN_ERROR: &str = "serverfnerror";
 /// Middleware for the server functions' routes. Leptos answers every
 /// failed call with 500; this gives it the status of its error code, as
 /// the JSON API does (a call's error body is an [`ErrorBody`], see
-/// `app::api::CallError`). A request too large for the body limit gets
+/// `app::error::CallError`). A request too large for the body limit gets
 /// the API's JSON error too.
 pub async fn server_fn_status(response: Response) -> Response {
     let status = response.status();

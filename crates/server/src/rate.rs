@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use axum_extra::extract::CookieJar;
 
-use crate::{accounts::routes::session_token, error::ApiError, extract::ClientIp};
+use crate::{accounts::session_token, error::ApiError, extract::ClientIp};
 
 /// The paths a message is sent to: the JSON API and the page's server function.
 const SEND_PATHS: [&str; 2] = ["/api/messages", <app::api::SendMessage as ServerFn>::PATH];

@@ -10,7 +10,7 @@
 use std::{net::IpAddr, sync::Arc};
 
 use app::{
-    api::CallError,
+    error::CallError,
     service::{ChatService, Page},
 };
 use axum::http::request::Parts;
@@ -20,7 +20,7 @@ use shared::{ChatMessage, MessageCount, SendMessage, account::Viewer};
 
 use crate::{
     AppState,
-    accounts::{Token, routes::session_token},
+    accounts::{Token, session_token},
     chat::{Author, ChatError},
     error::ApiError,
     extract::ClientIp,

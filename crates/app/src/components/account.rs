@@ -183,9 +183,9 @@ fn on_session_change() -> Callback<Option<String>> {
 
 /// What a failed account call says to the person.
 #[cfg(any(feature = "hydrate", test))]
-fn describe(err: &crate::api::CallError) -> String {
+fn describe(err: &crate::error::CallError) -> String {
     match err {
-        crate::api::CallError::RateLimited { retry_after_ms } => format!(
+        crate::error::CallError::RateLimited { retry_after_ms } => format!(
             "too many attempts; try again in {} s",
             retry_after_ms.div_ceil(1000)
         ),
@@ -196,7 +196,7 @@ fn describe(err: &crate::api::CallError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::CallError;
+    use crate::error::CallError;
 
     #[test]
     fn too_many_attempts_says_when_to_try_again() {

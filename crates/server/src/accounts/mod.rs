@@ -18,6 +18,7 @@ mod attempts;
 pub mod password;
 pub mod routes;
 
+use axum_extra::extract::CookieJar;
 use std::{
     collections::HashMap,
     net::IpAddr,
@@ -50,6 +51,11 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
 const FREE_NAME_TTL: Duration = Duration::from_secs(5);
 /// The most names remembered as free (the memory is cleared when full).
 const FREE_NAMES_MAX: usize = 10_000;
+
+/// The session token the request's cookie carries, if it has one.
+pub fn session_token(jar: &CookieJar) -> Option<Token> {
+    Token::from_cookie(jar.get(SESSION_COOKIE)?.value())
+}
 
 /// Why an account request failed.
 #[derive(Debug, thiserror::Error)]

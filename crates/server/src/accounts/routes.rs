@@ -13,7 +13,7 @@ use axum::{
 use axum_extra::extract::CookieJar;
 use shared::account::{Credentials, SignedIn};
 
-use super::{AccountError, SESSION_COOKIE, Token};
+use super::{AccountError, session_token};
 use crate::{
     AppState,
     api::MAX_BODY_BYTES,
@@ -42,11 +42,6 @@ impl From<AccountError> for ApiError {
             AccountError::Hashing(err) => Self::Internal(err.into()),
         }
     }
-}
-
-/// The session token the request's cookie carries, if it has one.
-pub fn session_token(jar: &CookieJar) -> Option<Token> {
-    Token::from_cookie(jar.get(SESSION_COOKIE)?.value())
 }
 
 /// The account the request is signed in as, if any.
