@@ -77,6 +77,20 @@ async fn every_stream_on_either_server_gets_every_message_once_in_one_order() {
     for stream in &mut streams[1..] {
         assert_eq!(read(stream, 120).await, first, "one order everywhere");
     }
+    // Each server counts every message, whichever server took it.
+    let count_path = <app::api::GetMessageCount as leptos::server_fn::ServerFn>::PATH;
+    for app in [&one, &two] {
+        let count: Value = app
+            .call(count_path)
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(count, json!({ "as_of": 120, "count": 120 }));
+    }
     one.shutdown().await;
     two.shutdown().await;
 }
