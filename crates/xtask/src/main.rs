@@ -16,6 +16,7 @@ mod postgres;
 mod setup;
 
 use std::{
+    net::TcpListener,
     path::{Path, PathBuf},
     process::Command,
 };
@@ -72,12 +73,28 @@ fn test(root: &Path) -> Result<()> {
     playwright
         .args(["playwright", "test"])
         .current_dir(root.join("end2end"))
+        .env("CHAT_E2E_PORT", free_ports(E2E_PORTS)?.to_string())
         .env("CHAT_SERVER_BIN", &server)
         .env("CHROMIUM_PATH", setup::chromium_path()?);
     if let Some(cluster) = &cluster {
         playwright.env(TEST_POSTGRES_URL, &cluster.url);
     }
     run(&mut playwright)
+}
+
+/// How many ports the Playwright suite uses, from `CHAT_E2E_PORT` up: its
+/// server, then the servers and the balancer that some specs start.
+const E2E_PORTS: u16 = 4;
+
+/// The first of `count` consecutive ports free on 127.0.0.1, from 3100 up
+/// (a suite that finds its port taken fails at once).
+fn free_ports(count: u16) -> Result<u16> {
+    (3100..=u16::MAX - count)
+        .step_by(10)
+        .find(|&base| {
+            (base..base + count).all(|port| TcpListener::bind(("127.0.0.1", port)).is_ok())
+        })
+        .context("no free ports for the Playwright suite")
 }
 
 fn cargo_leptos(root: &Path, subcommand: &str) -> Command {
