@@ -133,11 +133,10 @@ impl ChatState {
     /// Whether `message` was sent by whoever uses this page: by the
     /// signed-in account, or as a guest under the Username field's name.
     pub fn is_mine(&self, message: &ChatMessage) -> bool {
-        is_mine(
-            self.viewer.with(|viewer| viewer.account.clone()).as_deref(),
-            &self.username.get(),
-            message,
-        )
+        self.viewer.with(|viewer| {
+            self.username
+                .with(|guest_name| is_mine(viewer.account.as_deref(), guest_name, message))
+        })
     }
 
     /// Adds a stored message (from history, the stream, or a send's reply)

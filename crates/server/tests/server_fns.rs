@@ -16,6 +16,19 @@ async fn call(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
     app.call(path).json(body).send().await.expect("request")
 }
 
+/// The JSON answer of a call without arguments, with the session `cookie`.
+async fn answer_with_cookie(app: &TestApp, path: &str, cookie: &str) -> Value {
+    app.call(path)
+        .header("cookie", cookie)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
+}
+
 fn send_body(text: &str) -> Value {
     json!({ "username": "ada", "text": text, "client_id": uuid::Uuid::now_v7() })
 }
@@ -69,15 +82,8 @@ async fn the_viewer_is_the_sessions_account_or_a_guest() {
     );
 
     let cookie = app.signed_up("Grace").await;
-    let viewer = app
-        .call(VIEWER)
-        .header("cookie", &cookie)
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("request");
     assert_eq!(
-        viewer.json::<Value>().await.expect("json")["account"],
+        answer_with_cookie(&app, VIEWER, &cookie).await["account"],
         "Grace"
     );
 
@@ -90,15 +96,8 @@ async fn the_viewer_is_the_sessions_account_or_a_guest() {
         .await
         .expect("request");
     assert_eq!(signed_out.status(), 204);
-    let viewer = app
-        .call(VIEWER)
-        .header("cookie", &cookie)
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("request");
     assert_eq!(
-        viewer.json::<Value>().await.expect("json")["account"],
+        answer_with_cookie(&app, VIEWER, &cookie).await["account"],
         Value::Null
     );
     app.shutdown().await;

@@ -43,7 +43,11 @@ fn SignedIn(name: String) -> impl IntoView {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             match crate::api::accounts::sign_out().await {
-                Ok(()) => changed.run(None),
+                Ok(()) => {
+                    if let Some(changed) = changed {
+                        changed.run(None);
+                    }
+                }
                 Err(err) => error.set(Some(describe(&err))),
             }
             busy.set(false);
@@ -111,7 +115,11 @@ fn SignInForm() -> impl IntoView {
             };
             busy.set(false);
             match answer {
-                Ok(name) => changed.run(Some(name)),
+                Ok(name) => {
+                    if let Some(changed) = changed {
+                        changed.run(Some(name));
+                    }
+                }
                 Err(err) => {
                     password.set(String::new());
                     error.set(Some(describe(&err)));
@@ -169,16 +177,11 @@ fn SignInForm() -> impl IntoView {
     }
 }
 
-/// What tells the page and the other tabs who is signed in now (taken
-/// from context while a component is built: a task cannot reach it).
-fn on_session_change() -> Callback<Option<String>> {
-    match use_context::<SessionChanged>() {
-        Some(SessionChanged(changed)) => changed,
-        None => {
-            let state = expect_context::<ChatState>();
-            Callback::new(move |account| state.viewer.update(|viewer| viewer.account = account))
-        }
-    }
+/// Tells the page and the other tabs who is signed in now (taken from
+/// context while a component is built: a task cannot reach it). Absent
+/// while rendering on the server, where nobody clicks.
+fn on_session_change() -> Option<Callback<Option<String>>> {
+    use_context::<SessionChanged>().map(|SessionChanged(changed)| changed)
 }
 
 /// What a failed account call says to the person.

@@ -128,11 +128,13 @@ fn hash_in(memory: &mut Memory, password: &[u8]) -> Result<String, HashError> {
     let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())?;
     let mut salt_bytes = [0; 64];
     let raw_salt = salt.as_salt().decode_b64(&mut salt_bytes)?;
-    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
-        argon2
-            .hash_password_into_with_memory(password, raw_salt, out, sized(memory, argon2.params()))
-            .map_err(Into::into)
-    })?;
+    let output = output(
+        &argon2,
+        memory,
+        password,
+        raw_salt,
+        Params::DEFAULT_OUTPUT_LEN,
+    )?;
     let phc = PasswordHash {
         algorithm: ARGON2ID_IDENT,
         version: Some(Version::V0x13.into()),
@@ -169,12 +171,24 @@ fn verify_in(memory: &mut Memory, password: &[u8], hash: &str) -> bool {
     let Ok(raw_salt) = salt.decode_b64(&mut salt_bytes) else {
         return false;
     };
-    Output::init_with(expected.len(), |out| {
+    output(&argon2, memory, password, raw_salt, expected.len())
+        .is_ok_and(|output| output == expected)
+}
+
+/// The `len`-byte Argon2 output of `password` with `salt`, computed in
+/// `memory`.
+fn output(
+    argon2: &Argon2,
+    memory: &mut Memory,
+    password: &[u8],
+    salt: &[u8],
+    len: usize,
+) -> password_hash::Result<Output> {
+    Output::init_with(len, |out| {
         argon2
-            .hash_password_into_with_memory(password, raw_salt, out, sized(memory, argon2.params()))
+            .hash_password_into_with_memory(password, salt, out, sized(memory, argon2.params()))
             .map_err(Into::into)
     })
-    .is_ok_and(|output| output == expected)
 }
 
 /// `memory` with exactly the blocks `params` asks for. What it held before
