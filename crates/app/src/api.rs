@@ -6,43 +6,74 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use shared::{ChatMessage, MessageCount, MessageId, account::Viewer};
+use shared::{
+    ChatMessage, MessageCount, MessageId,
+    account::Viewer,
+    room::{Directory, ReadPosition, Room},
+};
 use uuid::Uuid;
 
 use crate::error::CallError;
 
-/// The latest messages (oldest first), or with `before`, the page of
-/// messages just older than that id. `limit` defaults to
+/// The latest messages of `room` (oldest first), or with `before`, the
+/// page of messages just older than that id. `limit` defaults to
 /// [`shared::DEFAULT_PAGE_SIZE`] and is capped at [`shared::MAX_PAGE_SIZE`].
 #[server(input = Json)]
 pub async fn get_messages(
+    room: String,
     before: Option<MessageId>,
     limit: Option<u32>,
 ) -> Result<Vec<ChatMessage>, CallError> {
     use crate::service::Page;
     let service = crate::service::use_chat_service()?;
     let page = before.map_or(Page::Latest, Page::Before);
-    service.history(page, page_size(limit)).await
+    service.history(&room, page, page_size(limit)).await
 }
 
-/// The first `limit` messages newer than `after`, oldest first: how a tab
-/// that does not hold the event stream itself catches up.
+/// The first `limit` messages of `room` newer than `after`, oldest first:
+/// how a tab that does not hold the event stream itself catches up.
 #[server(input = Json)]
 pub async fn get_messages_after(
+    room: String,
     after: MessageId,
     limit: Option<u32>,
 ) -> Result<Vec<ChatMessage>, CallError> {
     use crate::service::Page;
     let service = crate::service::use_chat_service()?;
-    service.history(Page::After(after), page_size(limit)).await
+    service
+        .history(&room, Page::After(after), page_size(limit))
+        .await
 }
 
-/// How many messages the chat holds (not only those the page loaded), as
-/// of an id: the page adds what it receives after it.
+/// How many messages `room` holds (not only those the page loaded), as of
+/// an id: the page adds what it receives after it.
 #[server(input = Json)]
-pub async fn get_message_count() -> Result<MessageCount, CallError> {
+pub async fn get_message_count(room: String) -> Result<MessageCount, CallError> {
     let service = crate::service::use_chat_service()?;
-    Ok(service.count())
+    service.count(&room).await
+}
+
+/// Every room with its count, and (signed in) how far the reader has read
+/// each: what the sidebar shows.
+#[server(input = Json)]
+pub async fn get_rooms() -> Result<Directory, CallError> {
+    let service = crate::service::use_chat_service()?;
+    service.rooms().await
+}
+
+/// Creates a room; only a signed-in reader may.
+#[server(input = Json)]
+pub async fn create_room(name: String) -> Result<Room, CallError> {
+    let service = crate::service::use_chat_service()?;
+    service.create_room(&name).await
+}
+
+/// Records how far the signed-in reader has read `room`, so that its
+/// unread count follows them to their other browsers.
+#[server(input = Json)]
+pub async fn mark_read(room: String, position: ReadPosition) -> Result<(), CallError> {
+    let service = crate::service::use_chat_service()?;
+    service.mark_read(&room, position).await
 }
 
 /// Stores a message and broadcasts it to every open stream. Sending the same
@@ -53,13 +84,14 @@ pub async fn get_message_count() -> Result<MessageCount, CallError> {
 /// only after a preflight (the site guard refuses such requests anyway).
 #[server(input = Json)]
 pub async fn send_message(
+    room: String,
     username: String,
     text: String,
     client_id: Uuid,
 ) -> Result<ChatMessage, CallError> {
     let service = crate::service::use_chat_service()?;
     service
-        .send(shared::SendMessage {
+        .send(&room, shared::SendMessage {
             username,
             text,
             client_id: Some(client_id),

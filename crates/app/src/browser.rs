@@ -1,13 +1,17 @@
 //! The web APIs the page uses, wrapped so components stay declarative.
 //! Compiled only into the WASM bundle (`hydrate`).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
-use shared::{ChatMessage, MessageId};
+use shared::{ChatMessage, MessageId, room::ReadPosition};
 use uuid::Uuid;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure, prelude::wasm_bindgen};
 use web_sys::{BroadcastChannel, EventSource, MessageEvent};
 
 const USERNAME_KEY: &str = "chat.username";
+/// Where a guest's read positions are kept (JSON: room name → position).
+const READ_POSITIONS_KEY: &str = "chat.read";
 /// The SSE event type of the server's keep-alive.
 const PING_EVENT: &str = "ping";
 
@@ -47,6 +51,37 @@ pub(crate) fn save_username(username: &str) {
     if let Some(storage) = local_storage() {
         // A full or disabled storage only costs the user retyping their name.
         let _ = storage.set_item(USERNAME_KEY, username);
+    }
+}
+
+/// How far this browser's guest has read each room (see
+/// [`crate::unread`]); empty if nothing (or nothing readable) is stored.
+pub(crate) fn load_read_positions() -> HashMap<String, ReadPosition> {
+    local_storage()
+        .and_then(|storage| storage.get_item(READ_POSITIONS_KEY).ok()?)
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
+}
+
+/// Remembers that this browser's guest read `room` as far as `position`.
+pub(crate) fn save_read_position(room: &str, position: ReadPosition) {
+    let Some(storage) = local_storage() else {
+        return;
+    };
+    let mut positions = load_read_positions();
+    let known = positions.entry(room.to_owned()).or_insert(position);
+    *known = known.max(position);
+    if let Ok(json) = serde_json::to_string(&positions) {
+        // A full or disabled storage only costs unread counts on the next visit.
+        let _ = storage.set_item(READ_POSITIONS_KEY, &json);
+    }
+}
+
+/// Loads the page at `path` (a room's page: each is rendered by the
+/// server).
+pub(crate) fn go_to(path: &str) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().assign(path);
     }
 }
 

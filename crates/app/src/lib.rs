@@ -1,12 +1,13 @@
 //! The chat page, rendered on the server and hydrated in the browser.
 //!
-//! - [`App`] / [`shell`]: the document and its single route;
+//! - [`App`] / [`shell`]: the document and its routes (`/`, `/r/<name>`);
 //! - [`components`]: the page (`ChatPage`) and its parts;
 //! - [`state`]: the page's signals and the rules for changing them;
 //! - [`link`]: the live link's decisions (tab leadership, the stream's
 //!   reconnects) as a plain state machine;
 //! - [`outbox`]: which message goes out next and what a reply does to it,
 //!   so each is sent once, in order;
+//! - [`unread`]: each room's count and how far the reader has read it;
 //! - `live` (browser only): carries both machines' decisions out with web
 //!   APIs;
 //! - [`error`]: why a call to the server failed ([`error::CallError`]);
@@ -22,7 +23,7 @@
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
@@ -38,6 +39,7 @@ pub mod outbox;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod state;
+pub mod unread;
 
 use components::ChatPage;
 
@@ -66,7 +68,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The application: one page, the chat.
+/// The application: the chat, one page per room (`/` is `general`,
+/// `/r/<name>` any other).
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -77,6 +80,11 @@ pub fn App() -> impl IntoView {
                 // In order: the messages are in the HTML where they belong,
                 // readable before (or without) the WASM.
                 <Route path=StaticSegment("") view=ChatPage ssr=SsrMode::InOrder />
+                <Route
+                    path=(StaticSegment("r"), ParamSegment("name"))
+                    view=ChatPage
+                    ssr=SsrMode::InOrder
+                />
             </Routes>
         </Router>
     }

@@ -29,23 +29,34 @@
 //! - **Session.** A sign-in or sign-out in one tab is told to the others
 //!   over the same channel (the cookie is the browser's, so they already
 //!   share it): every tab shows who is signed in at once.
+//! - **Rooms.** The stream carries every room. A tab shows its own room's
+//!   messages and counts the others' in the sidebar's unread counts; a
+//!   message of a room the page does not know yet has the room list read
+//!   again. Reading a room is told to the other tabs, and kept by the
+//!   server (signed in, at most one call a second) or in this browser's
+//!   storage (a guest).
 
 use std::time::Duration;
 
 use leptos::{ev, prelude::*, task::spawn_local};
 use serde::{Deserialize, Serialize};
-use shared::{ChatMessage, MAX_PAGE_SIZE, MessageId};
+use shared::{ChatMessage, MAX_PAGE_SIZE, MessageId, room::ReadPosition};
 use uuid::Uuid;
 
 use crate::{
-    api::{get_messages_after, send_message},
+    api::{get_messages_after, get_rooms, mark_read, send_message},
     browser::{self, EventStream, StreamHandlers, TabChannel},
     error::CallError,
     link::{Action, Env, Input, Link},
     outbox::{self, Flusher},
-    state::{ChatState, Delivery, LinkStatus, Outbox, Outgoing, SessionChanged, TabRole},
+    state::{
+        ChatState, Delivery, LinkStatus, MarkRead, Outbox, Outgoing, SessionChanged, TabRole,
+    },
 };
 
+/// How long a signed-in reader's read position waits before it is sent,
+/// so that a burst of messages costs one call.
+const MARK_READ_DELAY_MS: u64 = 1_000;
 /// How often the watchdog looks at the stream.
 const WATCHDOG_EVERY_MS: u64 = 5_000;
 /// The Web Lock whose holder is the leader tab.
@@ -65,6 +76,8 @@ enum TabSignal {
     Hello,
     /// Someone signed in (`Some(name)`) or out, in any tab.
     Session { account: Option<String> },
+    /// A tab showed `room` as far as `position`.
+    Read { room: String, position: ReadPosition },
 }
 
 /// The web resources the link's actions use.
@@ -73,6 +86,11 @@ struct Web {
     stream: Option<EventStream>,
     retry: Option<TimeoutHandle>,
     tabs: Option<TabChannel>,
+    /// A signed-in reader's position waiting to be sent to the server.
+    unsent_read: Option<ReadPosition>,
+    /// The newest position this tab read while hidden, kept for when it is
+    /// seen.
+    unseen_read: Option<ReadPosition>,
 }
 
 /// A handle to the live link; `Copy`.
@@ -110,6 +128,21 @@ pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessa
     provide_context(SessionChanged(Callback::new(move |account| {
         live.session_changed(account)
     })));
+    provide_context(MarkRead(Callback::new(move |position| {
+        live.mark_read(position)
+    })));
+
+    // A guest's read positions are this browser's: known once the room
+    // list is (a signed-in reader's came with it).
+    Effect::new(move |_| {
+        let unknown = state
+            .tallies
+            .with(|tallies| !tallies.positions_known && !tallies.rooms().is_empty());
+        if unknown {
+            let stored = browser::load_read_positions();
+            state.tallies.update(|tallies| tallies.know_positions(&stored));
+        }
+    });
 
     // Effects run after hydration: the role changes what the page shows.
     Effect::new(move |started: Option<bool>| {
@@ -133,6 +166,9 @@ pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessa
     browser::on_document_event("visibilitychange", move || {
         if browser::is_visible() {
             live.input(Input::Visible);
+            if let Some(position) = live.web.try_update_value(|web| web.unseen_read.take()).flatten() {
+                live.mark_read(position);
+            }
         }
     });
     let watchdog = set_interval_with_handle(
@@ -250,13 +286,78 @@ impl Live {
             TabSignal::Message { message } => {
                 if self.state.tab_role.get_untracked() == TabRole::Follower {
                     self.input(Input::Received(message.id));
-                    self.state.confirm(message);
+                    self.receive(message);
                 }
             }
             TabSignal::Status { status } => self.input(Input::LeaderStatus(status)),
             TabSignal::Hello => self.input(Input::Hello),
             TabSignal::Session { account } => self.set_account(account),
+            TabSignal::Read { room, position } => self
+                .state
+                .tallies
+                .update(|tallies| tallies.read(&room, position)),
         }
+    }
+
+    /// Shows a message of this room, or counts one of another; reads the
+    /// room list again when the message's room is new to the page.
+    fn receive(self, message: ChatMessage) {
+        if self.state.receive(message) {
+            return;
+        }
+        spawn_local(async move {
+            match get_rooms().await {
+                Ok(directory) => self
+                    .state
+                    .tallies
+                    .update(|tallies| tallies.merge(directory.rooms)),
+                Err(err) => leptos::logging::warn!("could not read the rooms: {err}"),
+            }
+        });
+    }
+
+    /// The reader has seen this page's room as far as `position`: every
+    /// tab's unread count follows, and it is kept (signed in: by the
+    /// server, soon; a guest: in this browser). A hidden tab keeps it until
+    /// it is seen.
+    fn mark_read(self, position: ReadPosition) {
+        if !browser::is_visible() {
+            self.web.update_value(|web| web.unseen_read = Some(position));
+            return;
+        }
+        let room = self.state.room.get_untracked();
+        self.state
+            .tallies
+            .update(|tallies| tallies.read(&room, position));
+        self.tell_tabs(&TabSignal::Read {
+            room: room.clone(),
+            position,
+        });
+        if self.state.viewer.with_untracked(|viewer| viewer.account.is_none()) {
+            browser::save_read_position(&room, position);
+            return;
+        }
+        let waiting = self
+            .web
+            .try_update_value(|web| web.unsent_read.replace(position).is_some())
+            .unwrap_or(true);
+        if waiting {
+            return;
+        }
+        set_timeout(
+            move || {
+                let Some(position) = self.web.try_update_value(|web| web.unsent_read.take()).flatten()
+                else {
+                    return;
+                };
+                spawn_local(async move {
+                    if let Err(err) = mark_read(room, position).await {
+                        leptos::logging::warn!("could not keep the read position: {err}");
+                    }
+                });
+            },
+            Duration::from_millis(MARK_READ_DELAY_MS),
+        );
     }
 
     /// This tab signed in or out: show it, and tell the other tabs.
@@ -273,7 +374,8 @@ impl Live {
     fn catch_up(self, mut after: MessageId) {
         spawn_local(async move {
             loop {
-                match get_messages_after(after, Some(MAX_PAGE_SIZE)).await {
+                let room = self.state.room.get_untracked();
+                match get_messages_after(room, after, Some(MAX_PAGE_SIZE)).await {
                     Ok(page) => {
                         let full = page.len() == MAX_PAGE_SIZE as usize;
                         if let Some(last) = page.last() {
@@ -302,7 +404,7 @@ impl Live {
             StreamHandlers {
                 message: move |message: ChatMessage| {
                     self.input_about(Input::StreamMessage(message.id), Some(&message));
-                    self.state.confirm(message);
+                    self.receive(message);
                 },
                 activity: move || self.input(Input::Ping),
                 open: move || self.input(Input::StreamOpened),
@@ -358,7 +460,8 @@ impl Live {
         match next {
             Some(outbox::Next::Send(entry)) => spawn_local(async move {
                 let client_id = entry.client_id;
-                let reply = match send_message(entry.username, entry.text, client_id).await {
+                let room = self.state.room.get_untracked();
+                let reply = match send_message(room, entry.username, entry.text, client_id).await {
                     Ok(stored) => {
                         self.state.confirm(stored);
                         outbox::Reply::Stored

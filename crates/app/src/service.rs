@@ -8,7 +8,11 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use leptos::prelude::*;
-use shared::{ChatMessage, MessageCount, MessageId, SendMessage, account::Viewer};
+use shared::{
+    ChatMessage, MessageCount, MessageId, SendMessage,
+    account::Viewer,
+    room::{Directory, ReadPosition, Room},
+};
 
 use crate::error::CallError;
 
@@ -23,17 +27,42 @@ pub enum Page {
     After(MessageId),
 }
 
-/// What the page needs from the server.
+/// What the page needs from the server. A `room` is named as the page
+/// has it (any case); one that does not exist is `no_such_room`.
 pub trait ChatService: Send + Sync + 'static {
-    /// Up to `limit` messages of `page`, oldest first.
-    fn history(&self, page: Page, limit: u32)
-    -> BoxFuture<'_, Result<Vec<ChatMessage>, CallError>>;
+    /// Up to `limit` messages of `room`'s `page`, oldest first.
+    fn history<'a>(
+        &'a self,
+        room: &'a str,
+        page: Page,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Vec<ChatMessage>, CallError>>;
 
-    /// How many messages the chat holds.
-    fn count(&self) -> MessageCount;
+    /// How many messages `room` holds.
+    fn count<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Result<MessageCount, CallError>>;
 
-    /// Validates, stores and broadcasts a message; returns it as stored.
-    fn send(&self, request: SendMessage) -> BoxFuture<'_, Result<ChatMessage, CallError>>;
+    /// Validates, stores and broadcasts a message in `room`; returns it as
+    /// stored.
+    fn send<'a>(
+        &'a self,
+        room: &'a str,
+        request: SendMessage,
+    ) -> BoxFuture<'a, Result<ChatMessage, CallError>>;
+
+    /// Every room with its count, and the signed-in reader's read
+    /// positions.
+    fn rooms(&self) -> BoxFuture<'_, Result<Directory, CallError>>;
+
+    /// Creates a room (signed-in readers only).
+    fn create_room<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Room, CallError>>;
+
+    /// Records how far the signed-in reader has read `room` (a guest's
+    /// position stays in the browser: nothing to do).
+    fn mark_read<'a>(
+        &'a self,
+        room: &'a str,
+        position: ReadPosition,
+    ) -> BoxFuture<'a, Result<(), CallError>>;
 
     /// Who makes the request (its session's account, if any) and whether
     /// they may send.

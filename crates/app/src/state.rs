@@ -8,10 +8,15 @@ use leptos::prelude::*;
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
-use shared::{ChatMessage, MessageId, account::Viewer, timeline};
+use shared::{
+    ChatMessage, MessageId,
+    account::Viewer,
+    room::{ReadPosition, room_key},
+    timeline,
+};
 use uuid::Uuid;
 
-use crate::{api::get_messages, error::CallError};
+use crate::{api::get_messages, error::CallError, unread::Tallies};
 
 /// The state of the page's live link to the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -88,10 +93,20 @@ pub struct Outbox {
 #[derive(Clone, Copy)]
 pub struct SessionChanged(pub Callback<Option<String>>);
 
+/// How the page tells the server (signed in) or the browser (a guest), and
+/// the browser's other tabs, that the reader has read its room this far.
+/// In the browser, `crate::live` provides it in context.
+#[derive(Clone, Copy)]
+pub struct MarkRead(pub Callback<ReadPosition>);
+
 /// The page's signals, `Copy` so every closure can hold them.
 #[derive(Clone, Copy)]
 pub struct ChatState {
-    /// Stored messages, sorted by id, each once.
+    /// The room this page shows, as its address names it.
+    pub room: RwSignal<String>,
+    /// Every room, with its count and how far the reader has read it.
+    pub tallies: RwSignal<Tallies>,
+    /// This room's stored messages, sorted by id, each once.
     pub messages: RwSignal<Vec<ChatMessage>>,
     pub username: RwSignal<String>,
     pub text: RwSignal<String>,
@@ -106,8 +121,11 @@ pub struct ChatState {
 }
 
 impl ChatState {
-    pub fn new() -> Self {
+    /// The state of a page that shows `room`.
+    pub fn new(room: String) -> Self {
         Self {
+            room: RwSignal::new(room),
+            tallies: RwSignal::new(Tallies::default()),
             messages: RwSignal::new(Vec::new()),
             username: RwSignal::new(String::new()),
             text: RwSignal::new(String::new()),
@@ -139,8 +157,28 @@ impl ChatState {
         })
     }
 
-    /// Adds a stored message (from history, the stream, or a send's reply)
-    /// and retires its outbox entry, so it shows once whichever came first.
+    /// Whether `message` belongs to the room this page shows.
+    pub fn is_here(&self, message: &ChatMessage) -> bool {
+        self.room
+            .with_untracked(|room| room_key(room) == room_key(&message.room))
+    }
+
+    /// Takes in a message from the stream (or the leader tab): shown if it
+    /// is this room's, counted in its room's unread count if not. Returns
+    /// `false` if its room is new to the page.
+    pub fn receive(&self, message: ChatMessage) -> bool {
+        if self.is_here(&message) {
+            self.confirm(message);
+            return true;
+        }
+        self.tallies
+            .try_update(|tallies| tallies.received(&message))
+            .unwrap_or(true)
+    }
+
+    /// Adds a stored message of this room (from history, the stream, or a
+    /// send's reply) and retires its outbox entry, so it shows once
+    /// whichever came first.
     pub fn confirm(&self, message: ChatMessage) {
         let client_id = message.client_id;
         if self
@@ -176,7 +214,7 @@ impl ChatState {
             self.more_history.set(false);
             return Ok(());
         };
-        let page = get_messages(Some(oldest), None).await?;
+        let page = get_messages(self.room.get_untracked(), Some(oldest), None).await?;
         self.more_history
             .set(page.len() == shared::DEFAULT_PAGE_SIZE as usize);
         self.confirm_all(page);
@@ -187,12 +225,6 @@ impl ChatState {
     pub fn oldest_id(&self) -> Option<MessageId> {
         self.messages
             .with_untracked(|list| list.first().map(|m| m.id))
-    }
-}
-
-impl Default for ChatState {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -289,6 +321,7 @@ mod tests {
     fn mine_means_the_accounts_messages_when_signed_in_else_the_guest_names() {
         let message = |username: &str, guest: bool| ChatMessage {
             id: 1,
+            room: shared::GENERAL.into(),
             client_id: Uuid::nil(),
             username: username.into(),
             text: "hi".into(),
@@ -321,6 +354,7 @@ mod tests {
     fn a_day_starts_at_its_first_message() {
         let at = |id: MessageId, day: u32| ChatMessage {
             id,
+            room: shared::GENERAL.into(),
             client_id: Uuid::nil(),
             username: "ada".into(),
             text: "hi".into(),

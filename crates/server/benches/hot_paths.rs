@@ -22,6 +22,7 @@ fn text() -> String {
 fn frame_encoding(c: &mut Criterion) {
     let message = ChatMessage {
         id: 123_456,
+        room: shared::GENERAL.into(),
         client_id: Uuid::new_v4(),
         username: "ada".into(),
         text: text(),
@@ -63,12 +64,14 @@ fn insert_batch(c: &mut Criterion) {
             .block_on(Store::open(&url, durability))
             .expect("store");
         let mut writer = runtime.block_on(store.writer()).expect("writer");
+        let general = runtime.block_on(store.rooms()).expect("rooms")[0].clone();
         group.bench_function(format!("insert a batch of 256 ({name})"), |b| {
             b.iter_batched(
                 || {
                     (0..256)
                         .map(|_| Draft {
                             client_id: new_id(),
+                            room: general.clone(),
                             message: message.clone(),
                             guest: true,
                         })

@@ -1,26 +1,35 @@
-//! The JSON API: `GET /api/messages` (history pages) and
-//! `POST /api/messages` (send).
+//! The JSON API of rooms and messages:
+//! - `GET /api/rooms` (every room with its count; signed in, the read
+//!   positions too) and `POST /api/rooms` (create one, signed in);
+//! - `GET /api/rooms/<name>/messages` (history pages) and
+//!   `POST /api/rooms/<name>/messages` (send);
+//! - `GET` and `POST /api/messages`: the same for `general`.
+
+use std::net::IpAddr;
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, State},
+    extract::{DefaultBodyLimit, Path, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
 use serde::Deserialize;
-use shared::{ChatMessage, DEFAULT_PAGE_SIZE, MessageId, SendMessage};
+use shared::{
+    ChatMessage, DEFAULT_PAGE_SIZE, MessageId, SendMessage,
+    room::{CreateRoom, Directory, Room},
+};
 
 use app::service::Page;
 use axum_extra::extract::CookieJar;
 
 use crate::{
     AppState,
-    accounts::session_token,
+    accounts::{routes::account_of, session_token},
     error::ApiError,
     extract::{ApiJson, ApiQuery, ClientIp},
-    sender,
-    store::Stored,
+    rooms, sender,
+    store::{RoomRecord, Stored},
 };
 
 /// The largest request body the API reads.
@@ -28,8 +37,58 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/api/rooms", get(list_rooms).post(create_room))
+        .route(
+            "/api/rooms/{room}/messages",
+            get(list_room_messages).post(create_room_message),
+        )
         .route("/api/messages", get(list_messages).post(create_message))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// Every room, oldest first, with how many messages each holds; signed
+/// in, also how far the account has read each.
+async fn list_rooms(
+    State(state): State<AppState>,
+    jar: CookieJar,
+) -> Result<Json<Directory>, ApiError> {
+    let account = account_of(&state, &jar).await?;
+    Ok(Json(rooms::directory(&state, account.as_ref()).await?))
+}
+
+/// Creates a room: `201` with it; `401` for a guest; `422` for a name that
+/// breaks the rules or is taken (ignoring case); `409` when the chat holds
+/// as many rooms as it may.
+async fn create_room(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ApiJson(request): ApiJson<CreateRoom>,
+) -> Result<(StatusCode, Json<Room>), ApiError> {
+    let account = account_of(&state, &jar).await?;
+    let room = rooms::create(&state, account.as_ref(), &request.name).await?;
+    Ok((StatusCode::CREATED, Json(room)))
+}
+
+/// [`list_messages`] of the room in the path (`404` if there is none).
+async fn list_room_messages(
+    State(state): State<AppState>,
+    Path(room): Path<String>,
+    query: ApiQuery<HistoryQuery>,
+) -> Result<Response, ApiError> {
+    let room = rooms::find(&state, &room).await?;
+    history(&state, &room, query.0).await
+}
+
+/// [`create_message`] in the room in the path (`404` if there is none).
+async fn create_room_message(
+    State(state): State<AppState>,
+    Path(room): Path<String>,
+    ClientIp(client): ClientIp,
+    jar: CookieJar,
+    ApiJson(request): ApiJson<SendMessage>,
+) -> Result<(StatusCode, Json<ChatMessage>), ApiError> {
+    let room = rooms::find(&state, &room).await?;
+    send(&state, &room, client, &jar, request).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -39,13 +98,22 @@ struct HistoryQuery {
     after: Option<MessageId>,
 }
 
-/// The latest page of messages, the page just before `?before=<id>`, or
-/// the first page after `?after=<id>`; oldest first. `?limit=` defaults to
-/// 50 and is capped at 500. The latest page comes from memory (see
-/// [`crate::recent`]); older and newer pages from the store.
+/// The latest page of `general`'s messages, the page just before
+/// `?before=<id>`, or the first page after `?after=<id>`; oldest first.
+/// `?limit=` defaults to 50 and is capped at 500. The latest page comes
+/// from memory when it holds it (see [`crate::recent`]); older and newer
+/// pages from the store.
 async fn list_messages(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<HistoryQuery>,
+) -> Result<Response, ApiError> {
+    history(&state, &state.rooms.general(), query).await
+}
+
+async fn history(
+    state: &AppState,
+    room: &RoomRecord,
+    query: HistoryQuery,
 ) -> Result<Response, ApiError> {
     let limit = app::api::page_size(query.limit);
     let chat = &state.chat;
@@ -56,25 +124,36 @@ async fn list_messages(
         (Some(before), None) => Page::Before(before),
         (None, Some(after)) => Page::After(after),
         (None, None) if limit == DEFAULT_PAGE_SIZE => {
-            let json = chat.latest_json();
+            let json = chat.latest_json(room).await?;
             return Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response());
         }
         (None, None) => Page::Latest,
     };
-    Ok(Json(chat.page(page, limit).await?).into_response())
+    Ok(Json(chat.page(room, page, limit).await?).into_response())
 }
 
-/// Stores and broadcasts a message: `201` with the stored message, or `200`
-/// with the earlier one when its `client_id` was already sent. Signed in
-/// (the session cookie), it is sent under the account's name.
+/// Stores and broadcasts a message in `general`: `201` with the stored
+/// message, or `200` with the earlier one when its `client_id` was already
+/// sent. Signed in (the session cookie), it is sent under the account's
+/// name.
 async fn create_message(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
     jar: CookieJar,
     ApiJson(request): ApiJson<SendMessage>,
 ) -> Result<(StatusCode, Json<ChatMessage>), ApiError> {
-    let author = sender::authorize(&state, session_token(&jar).as_ref(), client).await?;
-    Ok(match state.chat.send(request, author).await? {
+    send(&state, &state.rooms.general(), client, &jar, request).await
+}
+
+async fn send(
+    state: &AppState,
+    room: &RoomRecord,
+    client: IpAddr,
+    jar: &CookieJar,
+    request: SendMessage,
+) -> Result<(StatusCode, Json<ChatMessage>), ApiError> {
+    let author = sender::authorize(state, session_token(jar).as_ref(), client).await?;
+    Ok(match state.chat.send(room, request, author).await? {
         Stored::New(message) => (StatusCode::CREATED, Json(message)),
         Stored::Existing(message) => (StatusCode::OK, Json(message)),
     })

@@ -8,7 +8,7 @@
 //! acknowledged or broadcast before it is durable, and a sender that reads
 //! history after its acknowledgement sees its own message.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use app::service::Page;
 use bytes::Bytes;
@@ -24,7 +24,7 @@ use crate::{
     fanout::{self, Fanout},
     hub::{Hub, Published},
     recent::Recent,
-    store::{Batch, Draft, Store, StoreError, Stored, Writer},
+    store::{Batch, Draft, RoomCounts, RoomRecord, Store, StoreError, Stored, Writer},
 };
 
 /// The most sends stored in one transaction.
@@ -87,17 +87,17 @@ impl Chat {
         accounts: Accounts,
         stop: CancellationToken,
     ) -> Result<Self, StoreError> {
-        let recent = Arc::new(Recent::new(store.latest(MAX_PAGE_SIZE).await?));
-        // A log with several writers is in step once it is followed.
-        let count = match recent.newest_id() {
-            Some(newest) => store.count_through(newest).await?,
-            None => 0,
+        let recent = Arc::new(Recent::new(store.newest(MAX_PAGE_SIZE).await?));
+        let counts = match recent.newest_id() {
+            Some(newest) => store.counts_through(newest).await?,
+            None => RoomCounts::new(),
         };
+        // A log with several writers is in step once it is followed.
         let fanout = Fanout::new(
             Arc::clone(&recent),
             hub.clone(),
             store.single_writer(),
-            count,
+            counts,
         );
         let connection = store.writer().await?;
         let (writer, jobs) = mpsc::channel(QUEUE);
@@ -126,10 +126,16 @@ impl Chat {
         self
     }
 
-    /// How many messages the chat holds, as of the newest this server
+    /// How many messages `room` holds, as of the newest this server
     /// published.
-    pub fn count(&self) -> MessageCount {
-        self.fanout.count()
+    pub fn count(&self, room: &RoomRecord) -> MessageCount {
+        self.fanout.count(&room.name)
+    }
+
+    /// How many messages each room holds, as of the newest this server
+    /// published (rooms with none are left out).
+    pub fn counts(&self) -> (MessageId, HashMap<String, u64>) {
+        self.fanout.counts()
     }
 
     /// Whether guests may send here.
@@ -156,12 +162,6 @@ impl Chat {
         &self.hub
     }
 
-    /// The newest `limit` messages (at most [`MAX_PAGE_SIZE`]), oldest
-    /// first, from memory.
-    pub fn latest(&self, limit: u32) -> Vec<ChatMessage> {
-        self.recent.latest(limit)
-    }
-
     /// The id of the newest stored message, if any, from memory.
     pub fn newest_id(&self) -> Option<MessageId> {
         self.recent.newest_id()
@@ -173,24 +173,48 @@ impl Chat {
         self.recent.frames_after(after)
     }
 
-    /// Up to `limit` messages of `page`, oldest first: the newest from
-    /// memory, older and newer ones from the store.
-    pub async fn page(&self, page: Page, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
+    /// Up to `limit` messages of `room`'s `page`, oldest first: the
+    /// newest from memory when the window holds them, the rest from the
+    /// store.
+    pub async fn page(
+        &self,
+        room: &RoomRecord,
+        page: Page,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
         match page {
-            Page::Latest => Ok(self.latest(limit)),
-            Page::Before(before) => self.store.before(before, limit).await,
-            Page::After(after) => self.store.after(after, limit).await,
+            Page::Latest => match self.recent.latest_in(&room.name, limit) {
+                Some(latest) => Ok(latest),
+                None => self.store.latest(room.id, limit).await,
+            },
+            Page::Before(before) => self.store.before(room.id, before, limit).await,
+            Page::After(after) => self.store.after_in(room.id, after, limit).await,
         }
     }
 
-    /// `latest(DEFAULT_PAGE_SIZE)` as JSON, encoded once per change.
-    pub fn latest_json(&self) -> Bytes {
-        self.recent.default_page_json()
+    /// `room`'s latest page of [`shared::DEFAULT_PAGE_SIZE`] as JSON,
+    /// encoded once per change when the window holds it.
+    pub async fn latest_json(&self, room: &RoomRecord) -> Result<Bytes, StoreError> {
+        if let Some(json) = self.recent.default_page_json(&room.name) {
+            return Ok(json);
+        }
+        let page = self
+            .store
+            .latest(room.id, shared::DEFAULT_PAGE_SIZE)
+            .await?;
+        Ok(Bytes::from(
+            serde_json::to_vec(&page).expect("a ChatMessage always serializes"),
+        ))
     }
 
-    /// Validates and stores a message from `author`, then broadcasts it if
-    /// it is new.
-    pub async fn send(&self, request: SendMessage, author: Author) -> Result<Stored, ChatError> {
+    /// Validates and stores a message from `author` in `room`, then
+    /// broadcasts it if it is new.
+    pub async fn send(
+        &self,
+        room: &RoomRecord,
+        request: SendMessage,
+        author: Author,
+    ) -> Result<Stored, ChatError> {
         let (message, guest) = match author {
             Author::Account { name } => (NewMessage::parse(&name, &request.text)?, false),
             Author::Guest if !self.guests => return Err(ChatError::GuestsOff),
@@ -214,6 +238,7 @@ impl Chat {
             // Time-ordered, like the page's: consecutive ids land side by side
             // in the unique index, so a batch touches few of its pages.
             client_id: request.client_id.unwrap_or_else(Uuid::now_v7),
+            room: room.clone(),
             message,
             guest,
         };

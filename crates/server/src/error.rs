@@ -9,7 +9,7 @@ use axum::{
 };
 use shared::{ErrorBody, ValidationError};
 
-use crate::{chat::ChatError, store::StoreError};
+use crate::{chat::ChatError, rooms::RoomError, store::StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -50,6 +50,12 @@ pub enum ApiError {
     /// The client holds as many event streams as it may.
     #[error("too many open event streams from this address; close one and retry")]
     TooManyStreams,
+    /// The request names a room that does not exist.
+    #[error("there is no room called {0:?}")]
+    NoSuchRoom(String),
+    /// The chat holds as many rooms as it may.
+    #[error(transparent)]
+    TooManyRooms(RoomError),
     /// The server holds as many connections as it may.
     #[error("the server is busy; retry in a moment")]
     Busy,
@@ -67,6 +73,30 @@ impl From<ChatError> for ApiError {
             ChatError::Invalid(invalid) => Self::Invalid(invalid),
             ChatError::GuestsOff => Self::SignInToSend,
             ChatError::Storage => Self::Unavailable,
+        }
+    }
+}
+
+impl From<RoomError> for ApiError {
+    fn from(err: RoomError) -> Self {
+        match err {
+            RoomError::Invalid(invalid) => Self::Invalid(invalid),
+            RoomError::TooMany => Self::TooManyRooms(err),
+            RoomError::Store(err) => err.into(),
+        }
+    }
+}
+
+/// A server function's failure reads as the same request's would through
+/// the JSON API (internal causes logged here, never sent).
+impl From<ApiError> for app::error::CallError {
+    fn from(err: ApiError) -> Self {
+        match err {
+            ApiError::Internal(cause) => {
+                tracing::error!(error = ?cause, "server function failed");
+                Self::Unavailable
+            }
+            err => err.body().into(),
         }
     }
 }
@@ -119,6 +149,8 @@ impl ApiError {
             }
             Self::TooManyStreams => ErrorBody::new("too_many_streams", self.to_string()),
             Self::Busy => ErrorBody::new("busy", self.to_string()),
+            Self::NoSuchRoom(_) => ErrorBody::new("no_such_room", self.to_string()),
+            Self::TooManyRooms(_) => ErrorBody::new("too_many_rooms", self.to_string()),
             Self::Unavailable => ErrorBody::new("unavailable", self.to_string()),
             Self::Internal(_) => ErrorBody::new("internal", self.to_string()),
         }

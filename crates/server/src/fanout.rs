@@ -19,6 +19,7 @@
 //!   while it was gone are lost, the rows are not), and once a second.
 
 use std::{
+    collections::HashMap,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
@@ -33,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     hub::{Hub, Published},
     recent::Recent,
-    store::{Heard, Store, StoreError},
+    store::{Heard, RoomCounts, Store, StoreError},
 };
 
 /// How many committed messages one read of the log takes.
@@ -59,19 +60,26 @@ pub struct Fanout {
     /// Held while publishing: the writer and the follower both publish,
     /// and each message must be published once.
     publishing: Arc<Mutex<()>>,
-    /// How many messages the log holds up to the newest published id.
-    count: Arc<Mutex<MessageCount>>,
+    /// How many messages each room holds up to the newest published id.
+    counts: Arc<Mutex<Counts>>,
+}
+
+/// How many messages each room holds, as of an id.
+#[derive(Debug, Default)]
+struct Counts {
+    as_of: MessageId,
+    by_room: RoomCounts,
 }
 
 impl Fanout {
     /// A fan-out whose window holds `recent` (the log's newest messages),
-    /// where the log holds `count` messages up to the window's newest.
-    pub fn new(recent: Arc<Recent>, hub: Hub, in_step: bool, count: u64) -> Self {
+    /// where each room holds `counts` messages up to the window's newest.
+    pub fn new(recent: Arc<Recent>, hub: Hub, in_step: bool, counts: RoomCounts) -> Self {
         let newest = recent.newest_id().unwrap_or(0);
         Self {
-            count: Arc::new(Mutex::new(MessageCount {
+            counts: Arc::new(Mutex::new(Counts {
                 as_of: newest,
-                count,
+                by_room: counts,
             })),
             recent,
             hub,
@@ -129,22 +137,36 @@ impl Fanout {
         // and the hub sends them.
         self.recent
             .extend(new.iter().map(|(message, frame)| (*message, frame)));
-        let added = new.len() as u64;
+        if let Ok(mut counts) = self.counts.lock() {
+            for (message, _) in &new {
+                *counts.by_room.entry(message.room.clone()).or_default() += 1;
+            }
+            counts.as_of = last;
+        }
         for (_, frame) in new {
             self.hub.publish(frame);
-        }
-        if let Ok(mut count) = self.count.lock() {
-            *count = MessageCount {
-                as_of: last,
-                count: count.count + added,
-            };
         }
         self.published.send_replace(last);
     }
 
-    /// How many messages the log holds, as of the newest published id.
-    pub fn count(&self) -> MessageCount {
-        self.count.lock().map(|count| *count).unwrap_or_default()
+    /// How many messages `room` holds, as of the newest published id.
+    pub fn count(&self, room: &str) -> MessageCount {
+        self.counts
+            .lock()
+            .map(|counts| MessageCount {
+                as_of: counts.as_of,
+                count: counts.by_room.get(room).copied().unwrap_or(0),
+            })
+            .unwrap_or_default()
+    }
+
+    /// How many messages each room holds, as of the newest published id
+    /// (rooms with none are left out).
+    pub fn counts(&self) -> (MessageId, HashMap<String, u64>) {
+        self.counts
+            .lock()
+            .map(|counts| (counts.as_of, counts.by_room.clone()))
+            .unwrap_or_default()
     }
 
     /// The newest id published.
@@ -286,11 +308,36 @@ mod tests {
     use super::*;
     use crate::testing::message;
 
+    fn counted(room: &str, count: u64) -> RoomCounts {
+        RoomCounts::from([(room.to_owned(), count)])
+    }
+
+    #[test]
+    fn each_room_is_counted_apart_as_of_the_newest_published() {
+        let recent = Arc::new(Recent::new(vec![message(1)]));
+        let fanout = Fanout::new(recent, Hub::default(), true, counted("general", 1));
+        let mut elsewhere = message(2);
+        elsewhere.room = "random".into();
+        fanout.publish(&[elsewhere, message(3)]);
+        assert_eq!(
+            fanout.count("general"),
+            MessageCount { as_of: 3, count: 2 }
+        );
+        assert_eq!(
+            fanout.count("random"),
+            MessageCount { as_of: 3, count: 1 }
+        );
+        assert_eq!(fanout.count("empty"), MessageCount { as_of: 3, count: 0 });
+        let (as_of, counts) = fanout.counts();
+        assert_eq!(as_of, 3);
+        assert_eq!(counts.len(), 2);
+    }
+
     #[tokio::test]
     async fn a_published_message_is_in_the_window_before_the_hub_delivers_it() {
         let recent = Arc::new(Recent::new(Vec::new()));
         let hub = Hub::default();
-        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true, 0);
+        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true, RoomCounts::new());
         let mut live = hub.subscribe();
         let watcher = {
             let recent = Arc::clone(&recent);
@@ -308,12 +355,15 @@ mod tests {
     async fn what_was_published_before_is_skipped() {
         let recent = Arc::new(Recent::new(vec![message(1), message(2)]));
         let hub = Hub::default();
-        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true, 2);
+        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true, counted("general", 2));
         let mut live = hub.subscribe();
         fanout.publish(&[message(2), message(3)]);
         fanout.publish(&[message(3)]);
         // Counted once, like it is published once.
-        assert_eq!(fanout.count(), MessageCount { as_of: 3, count: 3 });
+        assert_eq!(
+            fanout.count("general"),
+            MessageCount { as_of: 3, count: 3 }
+        );
         assert_eq!(live.recv().await.expect("published").id, 3);
         assert!(live.try_recv().is_err(), "3 published once, 2 not again");
         let ids: Vec<_> = recent.latest(10).iter().map(|m| m.id).collect();
@@ -325,7 +375,7 @@ mod tests {
     fn a_batch_is_published_by_its_writer_only_if_it_comes_next() {
         let recent = Arc::new(Recent::new(vec![message(1)]));
         let hub = Hub::default();
-        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true, 0);
+        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true, RoomCounts::new());
         let mut live = hub.subscribe();
         // Another server's 2 came in between: not this writer's to publish.
         assert!(!fanout.publish_following(2, &[message(3)]));
@@ -339,7 +389,12 @@ mod tests {
 
     #[tokio::test]
     async fn waiting_for_an_id_ends_once_it_is_published() {
-        let fanout = Fanout::new(Arc::new(Recent::new(Vec::new())), Hub::default(), true, 0);
+        let fanout = Fanout::new(
+            Arc::new(Recent::new(Vec::new())),
+            Hub::default(),
+            true,
+            RoomCounts::new(),
+        );
         let waiting = tokio::spawn({
             let fanout = fanout.clone();
             async move { fanout.published_through(2).await }

@@ -36,6 +36,7 @@ mod headers;
 pub mod hub;
 pub mod rate;
 pub mod recent;
+pub mod rooms;
 mod sender;
 mod serve;
 pub mod site;
@@ -74,6 +75,7 @@ use crate::{
     config::Config,
     hub::Hub,
     rate::SendLimiter,
+    rooms::Rooms,
     site::Site,
     slots::StreamSlots,
     store::{Store, StoreError},
@@ -88,6 +90,8 @@ pub struct AppState {
     pub chat: Chat,
     /// Sign-up, sign-in and sessions (see [`accounts`]).
     pub accounts: Accounts,
+    /// Which rooms exist (see [`rooms`]).
+    pub rooms: Rooms,
     pub leptos_options: LeptosOptions,
     /// The site's own origins (see [`site`]).
     pub site: Site,
@@ -223,6 +227,7 @@ pub async fn run(
         .await?
         .with_guests(config.guests == config::Guests::On),
         accounts,
+        rooms: Rooms::load(store.clone()).await?,
         leptos_options: config.leptos_options(),
         site: site.clone(),
         send_limiter: SendLimiter::start(config.send_limit, stop.clone()),

@@ -37,8 +37,15 @@ use axum_extra::extract::CookieJar;
 
 use crate::{accounts::session_token, error::ApiError, extract::ClientIp};
 
-/// The paths a message is sent to: the JSON API and the page's server function.
-const SEND_PATHS: [&str; 2] = ["/api/messages", <app::api::SendMessage as ServerFn>::PATH];
+/// The paths a message is sent to: the JSON API (`general`'s and every
+/// room's) and the page's server function.
+fn is_send_path(path: &str) -> bool {
+    const SEND_PATHS: [&str; 2] = ["/api/messages", <app::api::SendMessage as ServerFn>::PATH];
+    SEND_PATHS.contains(&path)
+        || path
+            .strip_prefix("/api/rooms/")
+            .is_some_and(|rest| rest.ends_with("/messages"))
+}
 
 /// How often clients that have not sent for a while are forgotten.
 const FORGET_EVERY: Duration = Duration::from_secs(60);
@@ -171,7 +178,7 @@ pub async fn limit_sends(
     request: Request,
     next: Next,
 ) -> Response {
-    let is_send = request.method() == Method::POST && SEND_PATHS.contains(&request.uri().path());
+    let is_send = request.method() == Method::POST && is_send_path(request.uri().path());
     // A signed-in sender is counted per account once it is known.
     if is_send && session_token(&CookieJar::from_headers(request.headers())).is_none() {
         let ClientIp(client) = ClientIp::from_extensions(request.extensions());
@@ -227,6 +234,15 @@ mod tests {
                 .check(IpAddr::from([10, 0, 0, 1]))
                 .expect("no limit");
         }
+    }
+
+    #[test]
+    fn every_room_is_a_send_path() {
+        assert!(is_send_path("/api/messages"));
+        assert!(is_send_path("/api/rooms/random/messages"));
+        assert!(is_send_path("/api/rooms/a%2Fb/messages"));
+        assert!(!is_send_path("/api/rooms"));
+        assert!(!is_send_path("/api/session"));
     }
 
     #[test]

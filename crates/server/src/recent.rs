@@ -11,12 +11,15 @@
 //! a stream that resumes within the window replays these shared frames,
 //! so a replay costs a reference count per message, not a private copy.
 //!
-//! The window is right only while this process is the database's one
-//! writer, which the server is (see [`crate::chat`]).
+//! The window holds the newest messages of every room together, in id
+//! order. It answers a room's latest page when it holds enough of that
+//! room's messages (or every message there is); otherwise the store does.
+//! It is fed only from the committed log, in id order (see
+//! [`crate::fanout`]).
 
 use std::{
-    collections::VecDeque,
-    sync::{Arc, OnceLock, RwLock},
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex, RwLock},
 };
 
 use bytes::Bytes;
@@ -37,10 +40,11 @@ struct Window {
     messages: VecDeque<ChatMessage>,
     /// Each of `messages` framed as an SSE event, in the same order.
     frames: VecDeque<Arc<Published>>,
-    /// `messages`' newest [`DEFAULT_PAGE_SIZE`] as a JSON array, encoded
-    /// by the first reader after a change (not by the writer after every
-    /// commit, which would be wasted while sends outpace reads).
-    default_page: OnceLock<Bytes>,
+    /// For each room asked for since the last change: its newest
+    /// [`DEFAULT_PAGE_SIZE`] as a JSON array, encoded by the first reader
+    /// after a change (not by the writer after every commit, which would
+    /// be wasted while sends outpace reads). At most one per room.
+    default_pages: Mutex<HashMap<String, Bytes>>,
 }
 
 impl Recent {
@@ -51,7 +55,7 @@ impl Recent {
         let mut window = Window {
             messages: newest.into(),
             frames,
-            default_page: OnceLock::new(),
+            default_pages: Mutex::default(),
         };
         window.trim();
         Self {
@@ -59,12 +63,19 @@ impl Recent {
         }
     }
 
-    /// The newest `limit` messages, oldest first. Any `limit` up to
-    /// [`MAX_PAGE_SIZE`] is answered in full.
+    /// The newest `limit` messages of every room, oldest first. Any `limit`
+    /// up to [`MAX_PAGE_SIZE`] is answered in full.
     pub fn latest(&self, limit: u32) -> Vec<ChatMessage> {
         let window = self.read();
         let skip = window.messages.len().saturating_sub(limit as usize);
         window.messages.iter().skip(skip).cloned().collect()
+    }
+
+    /// The newest `limit` messages of `room`, oldest first, if the window
+    /// holds that many of them or every message there is; else `None`
+    /// (the store has the answer).
+    pub fn latest_in(&self, room: &str, limit: u32) -> Option<Vec<ChatMessage>> {
+        self.read().latest_in(room, limit)
     }
 
     /// The id of the newest stored message, if any.
@@ -91,13 +102,21 @@ impl Recent {
         Some(window.frames.range(start..).cloned().collect())
     }
 
-    /// The JSON of `latest(DEFAULT_PAGE_SIZE)`, shared, not re-encoded.
-    pub fn default_page_json(&self) -> Bytes {
+    /// The JSON of `latest_in(room, DEFAULT_PAGE_SIZE)`, shared, not
+    /// re-encoded, if the window holds it.
+    pub fn default_page_json(&self, room: &str) -> Option<Bytes> {
         let window = self.read();
-        window
-            .default_page
-            .get_or_init(|| window.encode_default_page())
-            .clone()
+        let mut pages = window
+            .default_pages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(page) = pages.get(room) {
+            return Some(page.clone());
+        }
+        let page = window.latest_in(room, DEFAULT_PAGE_SIZE)?;
+        let json = Bytes::from(serde_json::to_vec(&page).expect("a ChatMessage always serializes"));
+        pages.insert(room.to_owned(), json.clone());
+        Some(json)
     }
 
     /// Adds messages just committed, in id order, with their frames.
@@ -116,7 +135,7 @@ impl Recent {
         }
         if window.messages.len() != before {
             window.trim();
-            window.default_page = OnceLock::new();
+            window.default_pages = Mutex::default();
         }
     }
 
@@ -136,13 +155,23 @@ impl Window {
         self.frames.drain(..excess);
     }
 
-    fn encode_default_page(&self) -> Bytes {
-        let skip = self
+    fn latest_in(&self, room: &str, limit: u32) -> Option<Vec<ChatMessage>> {
+        let limit = limit as usize;
+        let mut page: Vec<ChatMessage> = self
             .messages
-            .len()
-            .saturating_sub(DEFAULT_PAGE_SIZE as usize);
-        let page: Vec<&ChatMessage> = self.messages.iter().skip(skip).collect();
-        Bytes::from(serde_json::to_vec(&page).expect("a ChatMessage always serializes"))
+            .iter()
+            .rev()
+            .filter(|message| message.room == room)
+            .take(limit)
+            .cloned()
+            .collect();
+        // Not full: the window holds every message ever stored.
+        let holds_all = self.messages.len() < MAX_PAGE_SIZE as usize;
+        if page.len() < limit && !holds_all {
+            return None;
+        }
+        page.reverse();
+        Some(page)
     }
 }
 
@@ -216,18 +245,45 @@ mod tests {
     #[test]
     fn default_page_json_follows_every_commit() {
         let recent = Recent::new((1..=60).map(message).collect());
+        let before = recent.default_page_json("general").expect("held");
         commit(&recent, &[message(61)]);
-        let decoded: Vec<ChatMessage> =
-            serde_json::from_slice(&recent.default_page_json()).expect("JSON array");
+        let json = recent.default_page_json("general").expect("held");
+        assert_ne!(before, json);
+        let decoded: Vec<ChatMessage> = serde_json::from_slice(&json).expect("JSON array");
         assert_eq!(decoded, recent.latest(DEFAULT_PAGE_SIZE));
         assert_eq!(decoded.len(), DEFAULT_PAGE_SIZE as usize);
         assert_eq!(decoded.last().map(|m| m.id), Some(61));
     }
 
+    fn in_room(id: i64, room: &str) -> ChatMessage {
+        ChatMessage {
+            room: room.into(),
+            ..message(id)
+        }
+    }
+
+    #[test]
+    fn a_rooms_latest_page_comes_from_the_window_only_when_it_holds_enough() {
+        let max = i64::from(MAX_PAGE_SIZE);
+        // Not full: it holds every message, so a room with few has them all.
+        let recent = Recent::new(vec![message(1), in_room(2, "random"), message(3)]);
+        assert_eq!(recent.latest_in("random", 50).map(|p| ids(&p)), Some(vec![2]));
+        assert_eq!(recent.latest_in("empty", 50).map(|p| ids(&p)), Some(vec![]));
+        // Full, with one message of `random` among the newest: a page of
+        // one is held, a longer one may reach further back than the window.
+        commit(&recent, &(4..=max + 3).map(message).collect::<Vec<_>>());
+        commit(&recent, &[in_room(max + 4, "random")]);
+        assert_eq!(recent.latest_in("random", 1).map(|p| ids(&p)), Some(vec![max + 4]));
+        assert_eq!(recent.latest_in("random", 2), None);
+        assert_eq!(recent.default_page_json("random"), None);
+        let general = recent.latest_in("general", 3).expect("held");
+        assert_eq!(ids(&general), [max + 1, max + 2, max + 3]);
+    }
+
     #[test]
     fn empty_window_encodes_an_empty_array() {
         let recent = Recent::new(Vec::new());
-        assert_eq!(&recent.default_page_json()[..], b"[]");
+        assert_eq!(&recent.default_page_json("general").expect("held")[..], b"[]");
         assert!(recent.latest(10).is_empty());
         assert_eq!(recent.newest_id(), None);
     }

@@ -16,14 +16,20 @@ use app::{
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use futures::{FutureExt, future::BoxFuture};
-use shared::{ChatMessage, MessageCount, SendMessage, account::Viewer};
+use shared::{
+    ChatMessage, MessageCount, SendMessage,
+    account::Viewer,
+    room::{Directory, ReadPosition, Room},
+};
 
 use crate::{
     AppState,
     accounts::{Token, session_token},
-    chat::{Author, ChatError},
+    chat::Author,
     error::ApiError,
     extract::ClientIp,
+    rooms,
+    store::Account,
 };
 
 /// The author of a send with this session (if any) from `client`, once
@@ -74,61 +80,93 @@ impl RequestChat {
     }
 }
 
+impl RequestChat {
+    /// The account this request is signed in as, if any.
+    async fn account(&self) -> Result<Option<Account>, ApiError> {
+        match &self.session {
+            Some(token) => Ok(self.state.accounts.signed_in(token).await?),
+            None => Ok(None),
+        }
+    }
+}
+
 impl ChatService for RequestChat {
-    fn history(
-        &self,
+    fn history<'a>(
+        &'a self,
+        room: &'a str,
         page: Page,
         limit: u32,
-    ) -> BoxFuture<'_, Result<Vec<ChatMessage>, CallError>> {
+    ) -> BoxFuture<'a, Result<Vec<ChatMessage>, CallError>> {
         async move {
-            self.state.chat.page(page, limit).await.map_err(|err| {
-                tracing::error!(error = %err, "reading history failed");
-                CallError::Unavailable
-            })
+            let room = rooms::find(&self.state, room).await?;
+            Ok(self
+                .state
+                .chat
+                .page(&room, page, limit)
+                .await
+                .map_err(ApiError::from)?)
         }
         .boxed()
     }
 
-    fn count(&self) -> MessageCount {
-        self.state.chat.count()
+    fn count<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Result<MessageCount, CallError>> {
+        async move {
+            let room = rooms::find(&self.state, room).await?;
+            Ok(self.state.chat.count(&room))
+        }
+        .boxed()
     }
 
-    fn send(&self, request: SendMessage) -> BoxFuture<'_, Result<ChatMessage, CallError>> {
+    fn send<'a>(
+        &'a self,
+        room: &'a str,
+        request: SendMessage,
+    ) -> BoxFuture<'a, Result<ChatMessage, CallError>> {
         async move {
-            let author = match authorize(&self.state, self.session.as_ref(), self.client).await {
-                Ok(author) => author,
-                Err(ApiError::RateLimited(wait)) => {
-                    return Err(CallError::RateLimited {
-                        retry_after_ms: wait.as_millis().try_into().unwrap_or(u64::MAX),
-                    });
-                }
-                Err(err) => {
-                    tracing::error!(error = %err, "checking the sender failed");
-                    return Err(CallError::Unavailable);
-                }
-            };
-            match self.state.chat.send(request, author).await {
-                Ok(stored) => Ok(stored.into_message()),
-                Err(ChatError::Invalid(invalid)) => Err(CallError::Invalid(invalid)),
-                Err(err @ ChatError::GuestsOff) => Err(CallError::Refused {
-                    code: "unauthorized".into(),
-                    message: err.to_string(),
-                }),
-                Err(ChatError::Storage) => Err(CallError::Unavailable),
-            }
+            let room = rooms::find(&self.state, room).await?;
+            let author = authorize(&self.state, self.session.as_ref(), self.client).await?;
+            let stored = self
+                .state
+                .chat
+                .send(&room, request, author)
+                .await
+                .map_err(ApiError::from)?;
+            Ok(stored.into_message())
+        }
+        .boxed()
+    }
+
+    fn rooms(&self) -> BoxFuture<'_, Result<Directory, CallError>> {
+        async move {
+            let account = self.account().await?;
+            Ok(rooms::directory(&self.state, account.as_ref()).await?)
+        }
+        .boxed()
+    }
+
+    fn create_room<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Room, CallError>> {
+        async move {
+            let account = self.account().await?;
+            Ok(rooms::create(&self.state, account.as_ref(), name).await?)
+        }
+        .boxed()
+    }
+
+    fn mark_read<'a>(
+        &'a self,
+        room: &'a str,
+        position: ReadPosition,
+    ) -> BoxFuture<'a, Result<(), CallError>> {
+        async move {
+            let account = self.account().await?;
+            Ok(rooms::mark_read(&self.state, account.as_ref(), room, position).await?)
         }
         .boxed()
     }
 
     fn viewer(&self) -> BoxFuture<'_, Result<Viewer, CallError>> {
         async move {
-            let account = match &self.session {
-                Some(token) => self.state.accounts.signed_in(token).await.map_err(|err| {
-                    tracing::error!(error = %err, "reading the session failed");
-                    CallError::Unavailable
-                })?,
-                None => None,
-            };
+            let account = self.account().await?;
             Ok(Viewer {
                 account: account.map(|account| account.name),
                 guests_may_send: self.state.chat.guests_may_send(),

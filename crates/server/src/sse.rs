@@ -166,7 +166,8 @@ mod tests {
         let shutdown = tokio_util::sync::CancellationToken::new();
         let state = AppState {
             chat,
-            accounts: crate::accounts::Accounts::start(store, false, shutdown.clone()),
+            accounts: crate::accounts::Accounts::start(store.clone(), false, shutdown.clone()),
+            rooms: crate::rooms::Rooms::load(store).await.expect("rooms"),
             leptos_options: leptos::config::LeptosOptions::builder()
                 .output_name("chat")
                 .build(),

@@ -34,6 +34,7 @@ pub async fn start_chat(store: Store, hub: crate::hub::Hub) -> crate::chat::Chat
 pub fn message(id: MessageId) -> ChatMessage {
     ChatMessage {
         id,
+        room: shared::GENERAL.into(),
         client_id: Uuid::now_v7(),
         username: "ada".into(),
         text: format!("m{id}"),

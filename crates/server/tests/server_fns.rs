@@ -30,7 +30,7 @@ async fn answer_with_cookie(app: &TestApp, path: &str, cookie: &str) -> Value {
 }
 
 fn send_body(text: &str) -> Value {
-    json!({ "username": "ada", "text": text, "client_id": uuid::Uuid::now_v7() })
+    json!({ "room": "general", "username": "ada", "text": text, "client_id": uuid::Uuid::now_v7() })
 }
 
 #[tokio::test]
@@ -63,7 +63,9 @@ async fn a_call_with_a_session_cookie_sends_under_the_accounts_name() {
         (&json!("Grace"), &json!(false))
     );
     // And a guest may not take the name through the page either.
-    let body = json!({ "username": "grace", "text": "me too", "client_id": uuid::Uuid::now_v7() });
+    let body = json!({
+        "room": "general", "username": "grace", "text": "me too", "client_id": uuid::Uuid::now_v7()
+    });
     let response = call(&app, SEND, &body).await;
     assert_eq!(response.status(), 422);
     assert_eq!(error_body(response).await["error"]["rule"], "taken");
@@ -107,7 +109,7 @@ async fn the_viewer_is_the_sessions_account_or_a_guest() {
 async fn the_message_count_is_every_stored_message_as_of_the_newest_id() {
     let (_dir, db) = temp_database();
     let app = spawn_app(db.clone()).await;
-    let count = call(&app, COUNT, &json!({})).await;
+    let count = call(&app, COUNT, &json!({ "room": "general" })).await;
     assert_eq!(
         count.json::<Value>().await.expect("json"),
         json!({ "as_of": 0, "count": 0 })
@@ -116,7 +118,7 @@ async fn the_message_count_is_every_stored_message_as_of_the_newest_id() {
     for text in ["one", "two", "three"] {
         newest = app.send("ada", text).await["id"].clone();
     }
-    let count = call(&app, COUNT, &json!({})).await;
+    let count = call(&app, COUNT, &json!({ "room": "general" })).await;
     assert_eq!(
         count.json::<Value>().await.expect("json"),
         json!({ "as_of": newest, "count": 3 })
@@ -125,7 +127,7 @@ async fn the_message_count_is_every_stored_message_as_of_the_newest_id() {
 
     // A restarted server counts what the database holds.
     let app = spawn_app(db).await;
-    let count = call(&app, COUNT, &json!({})).await;
+    let count = call(&app, COUNT, &json!({ "room": "general" })).await;
     assert_eq!(
         count.json::<Value>().await.expect("json"),
         json!({ "as_of": newest, "count": 3 })
@@ -164,9 +166,9 @@ async fn malformed_arguments_get_400() {
     let (_dir, db) = temp_database();
     let app = spawn_app(db).await;
     for (path, body) in [
-        (SEND, json!({ "username": 5, "text": "hi" })),
-        (SEND, json!({ "username": "ada" })),
-        (HISTORY, json!({ "limit": -5 })),
+        (SEND, json!({ "room": "general", "username": 5, "text": "hi" })),
+        (SEND, json!({ "room": "general", "username": "ada" })),
+        (HISTORY, json!({ "room": "general", "limit": -5 })),
     ] {
         let response = call(&app, path, &body).await;
         assert_eq!(response.status(), 400, "{body}");
@@ -194,7 +196,8 @@ async fn invalid_utf8_is_refused_not_replaced() {
     let app = spawn_app(db).await;
     let client_id = uuid::Uuid::now_v7();
     let mut body =
-        format!(r#"{{"username":"ada","client_id":"{client_id}","text":"a"#).into_bytes();
+        format!(r#"{{"room":"general","username":"ada","client_id":"{client_id}","text":"a"#)
+            .into_bytes();
     body.extend_from_slice(b"\xff\xfe b\"}");
     let response = app
         .call(SEND)

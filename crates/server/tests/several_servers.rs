@@ -82,7 +82,7 @@ async fn every_stream_on_either_server_gets_every_message_once_in_one_order() {
     for app in [&one, &two] {
         let count: Value = app
             .call(count_path)
-            .json(&json!({}))
+            .json(&json!({ "room": "general" }))
             .send()
             .await
             .expect("request")

@@ -6,13 +6,26 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use server::store::{Draft, Durability, Store, Stored};
-use shared::{ChatMessage, NewMessage};
+use server::store::{Draft, Durability, RoomRecord, Store, Stored};
+use shared::{ChatMessage, NewMessage, room::ReadPosition};
 use uuid::Uuid;
 
+/// `general`, as the migrations create it.
+fn general() -> RoomRecord {
+    RoomRecord {
+        id: 1,
+        name: "general".into(),
+    }
+}
+
 fn draft(client_id: Uuid, text: &str) -> Draft {
+    draft_in(&general(), client_id, text)
+}
+
+fn draft_in(room: &RoomRecord, client_id: Uuid, text: &str) -> Draft {
     Draft {
         client_id,
+        room: room.clone(),
         message: NewMessage::parse("ada", text).expect("valid"),
         guest: true,
     }
@@ -67,6 +80,9 @@ contract!(
     timestamps_read_back_as_stored,
     an_account_name_key_is_held_once,
     a_session_is_found_by_its_token_hash_until_it_ends,
+    a_room_name_key_is_held_once,
+    each_room_reads_its_own_messages_in_one_id_order,
+    a_read_position_never_moves_back,
 );
 
 async fn ids_increase_in_insertion_order(store: Store) {
@@ -109,7 +125,7 @@ async fn repeated_client_id_returns_the_first_message(store: Store) {
             Stored::Existing(original.clone())
         ]
     );
-    assert_eq!(store.latest(10).await.expect("reads").len(), 1);
+    assert_eq!(store.newest(10).await.expect("reads").len(), 1);
 }
 
 async fn what_a_batch_returns_is_what_a_reader_reads(store: Store) {
@@ -146,7 +162,7 @@ async fn what_a_batch_returns_is_what_a_reader_reads(store: Store) {
             Stored::Existing(_) => None,
         })
         .collect();
-    assert_eq!(store.latest(10).await.expect("reads"), returned);
+    assert_eq!(store.newest(10).await.expect("reads"), returned);
 }
 
 async fn a_client_id_twice_in_one_batch_is_stored_once(store: Store) {
@@ -161,7 +177,7 @@ async fn a_client_id_twice_in_one_batch_is_stored_once(store: Store) {
     };
     assert!(matches!(&stored[1], Stored::New(m) if m.text == "x"));
     assert_eq!(stored[2], Stored::Existing(first.clone()));
-    assert_eq!(store.latest(10).await.expect("reads").len(), 2);
+    assert_eq!(store.newest(10).await.expect("reads").len(), 2);
 }
 
 async fn pages_walk_back_through_history(store: Store) {
@@ -169,9 +185,12 @@ async fn pages_walk_back_through_history(store: Store) {
         .map(|i| draft(Uuid::new_v4(), &format!("m{i}")))
         .collect();
     store.insert_batch(&drafts).await.expect("stores");
-    let latest = store.latest(3).await.expect("reads");
+    let latest = store.latest(general().id, 3).await.expect("reads");
     assert_eq!(texts(&latest), ["m5", "m6", "m7"]);
-    let older = store.before(latest[0].id, 3).await.expect("reads");
+    let older = store
+        .before(general().id, latest[0].id, 3)
+        .await
+        .expect("reads");
     assert_eq!(texts(&older), ["m2", "m3", "m4"]);
     let newer = store.after(older[2].id, 10).await.expect("reads");
     assert_eq!(texts(&newer), ["m5", "m6", "m7"]);
@@ -181,20 +200,96 @@ async fn pages_walk_back_through_history(store: Store) {
 
 async fn an_empty_log_has_no_newest_id(store: Store) {
     assert_eq!(store.newest_id().await.expect("reads"), None);
-    assert!(store.latest(10).await.expect("reads").is_empty());
+    assert!(store.newest(10).await.expect("reads").is_empty());
     assert!(store.after(0, 10).await.expect("reads").is_empty());
     store.ping().await.expect("answers");
 }
 
 async fn messages_are_counted_up_to_an_id(store: Store) {
-    assert_eq!(store.count_through(i64::MAX).await.expect("counts"), 0);
+    assert!(store.counts_through(i64::MAX).await.expect("counts").is_empty());
+    let random = create_room(&store, "random").await;
     let drafts: Vec<_> = (0..4)
         .map(|i| draft(Uuid::new_v4(), &format!("m{i}")))
+        .chain([draft_in(&random, Uuid::new_v4(), "elsewhere")])
         .collect();
     let stored = store.insert_batch(&drafts).await.expect("stores");
     let second = stored[1].message().id;
-    assert_eq!(store.count_through(second).await.expect("counts"), 2);
-    assert_eq!(store.count_through(i64::MAX).await.expect("counts"), 4);
+    let counts = store.counts_through(second).await.expect("counts");
+    assert_eq!(counts.get("general"), Some(&2));
+    assert_eq!(counts.get("random"), None);
+    let counts = store.counts_through(i64::MAX).await.expect("counts");
+    assert_eq!(counts.get("general"), Some(&4));
+    assert_eq!(counts.get("random"), Some(&1));
+}
+
+async fn create_room(store: &Store, name: &str) -> RoomRecord {
+    store
+        .create_room(name, &name.to_lowercase(), None, 1)
+        .await
+        .expect("creates")
+        .expect("free")
+}
+
+async fn a_room_name_key_is_held_once(store: Store) {
+    assert_eq!(store.rooms().await.expect("reads"), [general()]);
+    let random = create_room(&store, "Random").await;
+    assert_eq!(random.name, "Random");
+    let again = store.create_room("RANDOM", "random", None, 2).await;
+    assert_eq!(again.expect("no error"), None, "the key is taken");
+    let general_again = store.create_room("General", "general", None, 2).await;
+    assert_eq!(general_again.expect("no error"), None, "general exists");
+    assert_eq!(store.rooms().await.expect("reads"), [general(), random]);
+}
+
+async fn each_room_reads_its_own_messages_in_one_id_order(store: Store) {
+    let random = create_room(&store, "random").await;
+    let drafts: Vec<_> = (1..=6)
+        .map(|i| {
+            let room = if i % 2 == 0 { &random } else { &general() };
+            draft_in(room, Uuid::new_v4(), &format!("m{i}"))
+        })
+        .collect();
+    let stored = store.insert_batch(&drafts).await.expect("stores");
+    // What the insert answers names the room, as what is read back does.
+    let rooms: Vec<_> = stored.iter().map(|s| s.message().room.clone()).collect();
+    assert_eq!(rooms, ["general", "random", "general", "random", "general", "random"]);
+    let in_random = store.latest(random.id, 10).await.expect("reads");
+    assert_eq!(texts(&in_random), ["m2", "m4", "m6"]);
+    assert!(in_random.iter().all(|m| m.room == "random"));
+    let older = store
+        .before(random.id, in_random[1].id, 10)
+        .await
+        .expect("reads");
+    assert_eq!(texts(&older), ["m2"]);
+    let newer = store
+        .after_in(general().id, stored[0].message().id, 10)
+        .await
+        .expect("reads");
+    assert_eq!(texts(&newer), ["m3", "m5"]);
+    // Every room together, in one id order: what a stream replays.
+    let all = store.after(0, 10).await.expect("reads");
+    assert_eq!(texts(&all), ["m1", "m2", "m3", "m4", "m5", "m6"]);
+    assert_eq!(all[1].room, "random");
+}
+
+async fn a_read_position_never_moves_back(store: Store) {
+    let account = store
+        .create_account("ada", "ada", "hash", 1)
+        .await
+        .expect("creates")
+        .expect("free");
+    let random = create_room(&store, "random").await;
+    let at = |last_read, count| ReadPosition { last_read, count };
+    assert!(store.read_positions(account).await.expect("reads").is_empty());
+    store.mark_read(account, random.id, at(10, 4)).await.expect("marks");
+    store.mark_read(account, random.id, at(7, 3)).await.expect("marks");
+    store.mark_read(account, 1, at(12, 9)).await.expect("marks");
+    let read = store.read_positions(account).await.expect("reads");
+    assert_eq!(read.get("random"), Some(&at(10, 4)));
+    assert_eq!(read.get("general"), Some(&at(12, 9)));
+    store.mark_read(account, random.id, at(11, 5)).await.expect("marks");
+    let read = store.read_positions(account).await.expect("reads");
+    assert_eq!(read.get("random"), Some(&at(11, 5)));
 }
 
 async fn timestamps_read_back_as_stored(store: Store) {
@@ -202,7 +297,7 @@ async fn timestamps_read_back_as_stored(store: Store) {
         .insert_batch(&[draft(Uuid::new_v4(), "now")])
         .await
         .expect("stores");
-    let read = store.latest(1).await.expect("reads");
+    let read = store.newest(1).await.expect("reads");
     assert_eq!(read[0].timestamp, stored[0].message().timestamp);
     let age = chrono::Utc::now() - read[0].timestamp;
     assert!(age.num_seconds().abs() < 60, "{age}");

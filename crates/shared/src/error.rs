@@ -58,6 +58,8 @@ impl ErrorBody {
             "malformed_json" | "invalid_query" | "invalid_arguments" | "unreadable_body" => 400,
             "unauthorized" | "wrong_credentials" => 401,
             "cross_site" => 403,
+            "no_such_room" => 404,
+            "too_many_rooms" => 409,
             "payload_too_large" => 413,
             "unsupported_media_type" => 415,
             "wrong_host" => 421,

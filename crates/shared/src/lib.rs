@@ -11,17 +11,20 @@
 //! - [`timeline`]: how a client merges messages from several sources into one
 //!   ordered list without duplicates;
 //! - [`error`]: the JSON error body every API error uses;
-//! - [`account`]: what the accounts API takes and answers.
+//! - [`account`]: what the accounts API takes and answers;
+//! - [`room`]: the rules of rooms' names and where each room lives.
 
 pub mod account;
 pub mod error;
 pub mod invisible;
 pub mod message;
+pub mod room;
 pub mod timeline;
 pub mod validate;
 
 pub use error::ErrorBody;
 pub use message::{ChatMessage, MessageCount, MessageId, SendMessage};
+pub use room::GENERAL;
 pub use validate::{Field, NewMessage, Rule, ValidationError, check_password, parse_username};
 
 /// How many messages a history request returns when it names no limit.

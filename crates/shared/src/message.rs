@@ -14,6 +14,10 @@ pub type MessageId = i64;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     pub id: MessageId,
+    /// The room it was sent to (its name as the room was created). (Absent
+    /// in what servers before rooms sent: those were all in `general`.)
+    #[serde(default = "general")]
+    pub room: String,
     /// The id the sending client chose, so that a retried send is stored once.
     pub client_id: Uuid,
     pub username: String,
@@ -24,6 +28,10 @@ pub struct ChatMessage {
     /// what older servers sent: those were all guests.)
     #[serde(default = "sent_by_a_guest")]
     pub guest: bool,
+}
+
+fn general() -> String {
+    crate::room::GENERAL.to_owned()
 }
 
 fn sent_by_a_guest() -> bool {
@@ -68,6 +76,7 @@ mod tests {
             .into_iter()
             .map(|id| ChatMessage {
                 id,
+                room: "general".into(),
                 client_id: Uuid::nil(),
                 username: "ada".into(),
                 text: "hi".into(),
@@ -88,6 +97,7 @@ mod tests {
     fn chat_message_timestamp_is_rfc3339_on_the_wire() {
         let message = ChatMessage {
             id: 7,
+            room: "random".into(),
             client_id: Uuid::nil(),
             username: "ada".into(),
             text: "hi".into(),
@@ -100,15 +110,17 @@ mod tests {
         assert_eq!(json["timestamp"], "2026-11-28T15:19:50.250Z");
         assert_eq!(json["id"], 7);
         assert_eq!(json["guest"], false);
+        assert_eq!(json["room"], "random");
         let back: ChatMessage = serde_json::from_value(json).expect("deserializes");
         assert_eq!(back, message);
     }
 
     #[test]
-    fn a_message_that_does_not_say_was_a_guests() {
+    fn a_message_that_does_not_say_was_a_guests_in_general() {
         let old = r#"{"id":1,"client_id":"00000000-0000-0000-0000-000000000000","username":"ada","text":"hi","timestamp":"2026-11-28T15:19:50.250Z"}"#;
         let message: ChatMessage = serde_json::from_str(old).expect("deserializes");
         assert!(message.guest);
+        assert_eq!(message.room, "general");
     }
 
     #[test]

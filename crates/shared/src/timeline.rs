@@ -46,6 +46,7 @@ mod tests {
 
     fn message(id: i64) -> ChatMessage {
         ChatMessage {
+            room: crate::GENERAL.into(),
             id,
             client_id: Uuid::nil(),
             username: "ada".into(),

@@ -30,6 +30,8 @@ pub enum Field {
     Username,
     Text,
     Password,
+    /// A room's name (see [`crate::room`]).
+    Room,
 }
 
 /// The rule a [`ValidationError`] reports as broken.
@@ -66,11 +68,15 @@ impl ValidationError {
             Field::Username => ("username", USERNAME_MAX_CHARS),
             Field::Text => ("text", TEXT_MAX_CHARS),
             Field::Password => ("password", PASSWORD_MAX_CHARS),
+            Field::Room => ("room name", crate::room::ROOM_MAX_CHARS),
         };
         match self.rule {
             Rule::Required => format!("{name} must not be empty"),
             Rule::TooLong => format!("{name} must be at most {max} characters"),
             Rule::TooShort => format!("{name} must be at least {PASSWORD_MIN_CHARS} characters"),
+            Rule::Taken if self.field == Field::Room => {
+                format!("a room with this {name} exists (names differ by more than case)")
+            }
             Rule::Taken => format!("{name} belongs to an account, or looks like one that does"),
             Rule::ControlCharacter if self.field == Field::Text => {
                 format!("{name} must not contain control characters other than newlines")
@@ -118,18 +124,27 @@ impl NewMessage {
 /// A username (a message's, or an account's name) as the rules make it:
 /// trimmed, in NFC, with no control or invisible character.
 pub fn parse_username(username: &str) -> Result<String, ValidationError> {
-    let username: String = username.trim().nfc().collect();
-    let checked = check(Field::Username, &username, USERNAME_MAX_CHARS, |c| {
-        c.is_control()
-    })?;
+    parse_name(Field::Username, username, USERNAME_MAX_CHARS)
+}
+
+/// A name people tell apart by looking at it (a username, a room's name):
+/// trimmed, in NFC, 1 to `max_chars` characters, with no control or
+/// invisible character.
+pub(crate) fn parse_name(
+    field: Field,
+    name: &str,
+    max_chars: usize,
+) -> Result<String, ValidationError> {
+    let name: String = name.trim().nfc().collect();
+    let checked = check(field, &name, max_chars, char::is_control)?;
     if invisible::hidden_character(checked).is_some() || !checked.chars().any(invisible::is_visible)
     {
         return Err(ValidationError {
-            field: Field::Username,
+            field,
             rule: Rule::InvisibleCharacter,
         });
     }
-    Ok(username)
+    Ok(name)
 }
 
 /// Whether `password` may be an account's password: 8 to 128 characters,

@@ -12,16 +12,22 @@
 mod account;
 mod composer;
 mod message_list;
+mod rooms;
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use shared::{GENERAL, room::room_path};
 
 use crate::{
-    api::{get_message_count, get_messages, get_viewer},
+    api::{get_message_count, get_messages, get_rooms, get_viewer},
+    error::CallError,
     state::{ChatState, LinkStatus, subtitle},
+    unread::Tallies,
 };
 use account::AccountPanel;
 use composer::Composer;
 use message_list::MessageList;
+use rooms::RoomList;
 
 /// Whether the page runs hydrated in a browser, as opposed to being rendered
 /// on the server or hydrating. Parts that differ between the two (local
@@ -32,8 +38,12 @@ pub(crate) struct InBrowser(pub(crate) ReadSignal<bool>);
 
 #[component]
 pub fn ChatPage() -> impl IntoView {
+    // `/` is general; `/r/<name>` the room of that name.
+    let room = use_params_map()
+        .with_untracked(|params| params.get("name"))
+        .unwrap_or_else(|| GENERAL.to_owned());
     // state
-    let state = ChatState::new();
+    let state = ChatState::new(room.clone());
     let connected = Memo::new(move |_| state.status.get() == LinkStatus::Connected);
     // computed: every message of the chat, not only those loaded (the
     // server's count as of an id, plus those received after it).
@@ -45,9 +55,15 @@ pub fn ChatPage() -> impl IntoView {
         })
     });
 
-    let history = OnceResource::new(get_messages(None, None));
+    let history = OnceResource::new(get_messages(room.clone(), None, None));
     let viewer = OnceResource::new(get_viewer());
-    let count = OnceResource::new(get_message_count());
+    let count = OnceResource::new(get_message_count(room.clone()));
+    let directory = OnceResource::new(get_rooms());
+    let page_title = if room == GENERAL {
+        "Chat".to_owned()
+    } else {
+        format!("{room} · Chat")
+    };
     let (in_browser, set_in_browser) = signal(false);
     provide_context(InBrowser(in_browser));
     provide_context(state);
@@ -56,10 +72,25 @@ pub fn ChatPage() -> impl IntoView {
     Effect::new(move |_| set_in_browser.set(true));
     #[cfg(feature = "hydrate")]
     crate::live::start(state, history);
+    // Whatever this page shows of its room is read: every tab's unread
+    // count for it follows.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let count = message_count.get() as u64;
+        let newest = state.messages.with(|held| held.last().map_or(0, |m| m.id));
+        let as_of = counted.with(|counted| counted.map_or(0, |c| c.as_of));
+        if let Some(crate::state::MarkRead(mark)) = use_context() {
+            mark.run(shared::room::ReadPosition {
+                last_read: newest.max(as_of),
+                count,
+            });
+        }
+    });
 
     // Each resource is read in this one Suspense: read in two, a resource
     // can leave one of them unresolved (leptos-rs/leptos#4851).
     view! {
+        <leptos_meta::Title text=page_title />
         <main class="chat" data-tab-role=move || state.tab_role.get().as_str()>
             <Suspense fallback=|| {
                 view! {
@@ -78,7 +109,15 @@ pub fn ChatPage() -> impl IntoView {
                     if let Ok(count) = count.await {
                         counted.try_set(Some(count));
                     }
+                    if let Ok(directory) = directory.await {
+                        state
+                            .tallies
+                            .try_set(Tallies::new(directory.rooms, directory.read.as_ref()));
+                    }
                     let loaded = history.await;
+                    let missing = matches!(
+                        &loaded, Err(CallError::Refused { code, .. }) if code == "no_such_room"
+                    );
                     let failure = loaded.as_ref().err().map(ToString::to_string);
                     if let Ok(initial) = loaded {
                         state
@@ -86,25 +125,50 @@ pub fn ChatPage() -> impl IntoView {
                             .try_set(initial.len() == shared::DEFAULT_PAGE_SIZE as usize);
                         state.confirm_all(initial);
                     }
-                    view! {
-                        <header class="chat-header">
-                            <h1>"Chat"</h1>
-                            <p class="subtitle" class:online=connected data-test="subtitle">
-                                {move || subtitle(state.status.get(), message_count.get())}
+                    let room_name = state.room.get_untracked();
+                    let title = room_name.clone();
+                    let body = if missing {
+                        view! {
+                            <p class="not-found" data-test="no-such-room">
+                                "There is no room called " <bdi>{room_name}</bdi> ". "
+                                <a href=room_path(GENERAL) rel="external">
+                                    "Go to general"
+                                </a>
                             </p>
-                            <AccountPanel />
-                        </header>
-                        {failure
-                            .map(|err| {
-                                view! {
-                                    <p class="history-error" role="alert">
-                                        "Could not load earlier messages: "
-                                        {err}
-                                    </p>
-                                }
-                            })}
-                        <MessageList />
-                        <Composer />
+                        }
+                            .into_any()
+                    } else {
+                        view! {
+                            {failure
+                                .map(|err| {
+                                    view! {
+                                        <p class="history-error" role="alert">
+                                            "Could not load earlier messages: "
+                                            {err}
+                                        </p>
+                                    }
+                                })}
+                            <MessageList />
+                            <Composer />
+                        }
+                            .into_any()
+                    };
+                    view! {
+                        <RoomList />
+                        <section class="room">
+                            <header class="chat-header">
+                                <h1>
+                                    "Chat " <bdi class="room-title" data-test="room-title">
+                                        "#"{title}
+                                    </bdi>
+                                </h1>
+                                <p class="subtitle" class:online=connected data-test="subtitle">
+                                    {move || subtitle(state.status.get(), message_count.get())}
+                                </p>
+                                <AccountPanel />
+                            </header>
+                            {body}
+                        </section>
                     }
                 })}
             </Suspense>

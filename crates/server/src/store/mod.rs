@@ -30,6 +30,7 @@ macro_rules! on_pool {
 
 mod accounts;
 mod postgres;
+mod rooms;
 mod sqlite;
 
 use chrono::{DateTime, Utc};
@@ -39,6 +40,7 @@ use uuid::Uuid;
 pub use self::{
     accounts::Account,
     postgres::{Heard, Listener},
+    rooms::{RoomCounts, RoomId, RoomRecord},
 };
 use crate::dbfile::{ClaimError, FileLost};
 
@@ -61,6 +63,8 @@ pub enum StoreError {
 #[derive(Clone, Debug)]
 pub struct Draft {
     pub client_id: Uuid,
+    /// The room it goes to.
+    pub room: RoomRecord,
     pub message: NewMessage,
     /// Sent by a guest (under a name of their choosing), not an account.
     pub guest: bool,
@@ -119,10 +123,26 @@ pub enum Durability {
     Normal,
 }
 
+/// A statement that reads [`Row`]s (each message with its room's name),
+/// followed by `$tail`. Parameters are `$1`, `$2`, … in order, which SQLite
+/// reads as numbered parameters too, so each statement is written once for
+/// both backends.
+macro_rules! select_messages {
+    ($tail:literal) => {
+        concat!(
+            "SELECT m.id, r.name AS room, m.client_id, m.username, m.text, m.created_at, m.guest \
+             FROM messages m JOIN rooms r ON r.id = m.room_id ",
+            $tail
+        )
+    };
+}
+pub(crate) use select_messages;
+
 /// The columns of a stored message, as both backends read them.
 #[derive(sqlx::FromRow)]
 struct Row {
     id: i64,
+    room: String,
     client_id: Uuid,
     username: String,
     text: String,
@@ -134,6 +154,7 @@ impl From<Row> for ChatMessage {
     fn from(row: Row) -> Self {
         Self {
             id: row.id,
+            room: row.room,
             client_id: row.client_id,
             username: row.username,
             text: row.text,
@@ -199,62 +220,84 @@ impl Store {
         })
     }
 
-    /// The newest `limit` messages, oldest first.
-    pub async fn latest(&self, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
-        self.page(None, limit).await
-    }
-
-    /// The `limit` messages just older than `before`, oldest first.
-    pub async fn before(
-        &self,
-        before: MessageId,
-        limit: u32,
-    ) -> Result<Vec<ChatMessage>, StoreError> {
-        self.page(Some(before), limit).await
-    }
-
-    async fn page(
-        &self,
-        before: Option<MessageId>,
-        limit: u32,
-    ) -> Result<Vec<ChatMessage>, StoreError> {
-        let before = before.unwrap_or(MessageId::MAX);
-        let rows = match self {
-            Self::Sqlite(store) => store.before(before, limit).await?,
-            Self::Postgres(store) => store.before(before, limit).await?,
-        };
+    /// The newest `limit` messages of every room, oldest first.
+    pub async fn newest(&self, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
+        const SELECT: &str = select_messages!("ORDER BY m.id DESC LIMIT $1");
+        let rows: Vec<Row> = on_pool!(self, pool => {
+            sqlx::query_as(SELECT).bind(i64::from(limit)).fetch_all(pool).await?
+        });
         Ok(rows.into_iter().rev().map(ChatMessage::from).collect())
     }
 
-    /// Up to `limit` messages newer than `after`, oldest first: what a
-    /// resuming stream replays, and what the fan-out publishes.
+    /// The newest `limit` messages of `room`, oldest first.
+    pub async fn latest(&self, room: RoomId, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
+        self.before(room, MessageId::MAX, limit).await
+    }
+
+    /// The `limit` messages of `room` just older than `before`, oldest
+    /// first.
+    pub async fn before(
+        &self,
+        room: RoomId,
+        before: MessageId,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        const SELECT: &str = select_messages!("WHERE m.room_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3");
+        let rows: Vec<Row> = on_pool!(self, pool => {
+            sqlx::query_as(SELECT).bind(room).bind(before).bind(i64::from(limit)).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().rev().map(ChatMessage::from).collect())
+    }
+
+    /// Up to `limit` messages of `room` newer than `after`, oldest first.
+    pub async fn after_in(
+        &self,
+        room: RoomId,
+        after: MessageId,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        const SELECT: &str = select_messages!("WHERE m.room_id = $1 AND m.id > $2 ORDER BY m.id ASC LIMIT $3");
+        let rows: Vec<Row> = on_pool!(self, pool => {
+            sqlx::query_as(SELECT).bind(room).bind(after).bind(i64::from(limit)).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(ChatMessage::from).collect())
+    }
+
+    /// Up to `limit` messages of every room newer than `after`, oldest
+    /// first: what a resuming stream replays, and what the fan-out
+    /// publishes.
     pub async fn after(
         &self,
         after: MessageId,
         limit: u32,
     ) -> Result<Vec<ChatMessage>, StoreError> {
-        let rows = match self {
-            Self::Sqlite(store) => store.after(after, limit).await?,
-            Self::Postgres(store) => store.after(after, limit).await?,
-        };
+        const SELECT: &str = select_messages!("WHERE m.id > $1 ORDER BY m.id ASC LIMIT $2");
+        let rows: Vec<Row> = on_pool!(self, pool => {
+            sqlx::query_as(SELECT).bind(after).bind(i64::from(limit)).fetch_all(pool).await?
+        });
         Ok(rows.into_iter().map(ChatMessage::from).collect())
     }
 
-    /// How many messages have ids up to `id`.
-    pub async fn count_through(&self, id: MessageId) -> Result<u64, StoreError> {
-        const COUNT: &str = "SELECT count(*) FROM messages WHERE id <= $1";
-        let count: i64 = on_pool!(self, pool => {
-            sqlx::query_scalar(COUNT).bind(id).fetch_one(pool).await?
+    /// How many messages each room holds with ids up to `id` (rooms with
+    /// none are left out).
+    pub async fn counts_through(&self, id: MessageId) -> Result<RoomCounts, StoreError> {
+        const COUNT: &str = "SELECT r.name, count(*) FROM messages m JOIN rooms r ON r.id = m.room_id \
+                             WHERE m.id <= $1 GROUP BY r.name";
+        let counts: Vec<(String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as(COUNT).bind(id).fetch_all(pool).await?
         });
-        Ok(count.try_into().unwrap_or_default())
+        Ok(counts
+            .into_iter()
+            .map(|(room, count)| (room, count.try_into().unwrap_or_default()))
+            .collect())
     }
 
     /// The id of the newest stored message, if any.
     pub async fn newest_id(&self) -> Result<Option<MessageId>, StoreError> {
-        Ok(match self {
-            Self::Sqlite(store) => store.newest_id().await?,
-            Self::Postgres(store) => store.newest_id().await?,
-        })
+        const NEWEST: &str = "SELECT max(id) FROM messages";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(NEWEST).fetch_one(pool).await?
+        }))
     }
 
     /// Whether the database answers (for SQLite: from the file the server

@@ -28,7 +28,7 @@ use sqlx::{
 };
 use uuid::Uuid;
 
-use super::{Batch, Draft, Durability, Row, StoreError, Stored};
+use super::{Batch, Draft, Durability, StoreError, Stored};
 
 /// The notification channel every append notifies.
 pub const CHANNEL: &str = "chat_messages";
@@ -39,10 +39,6 @@ pub struct PgStore {
     pool: PgPool,
 }
 
-const SELECT_BEFORE: &str = "SELECT id, client_id, username, text, created_at, guest \
-     FROM messages WHERE id < $1 ORDER BY id DESC LIMIT $2";
-const SELECT_AFTER: &str = "SELECT id, client_id, username, text, created_at, guest \
-     FROM messages WHERE id > $1 ORDER BY id ASC LIMIT $2";
 
 impl PgStore {
     pub(super) async fn open(url: &str, durability: Durability) -> Result<Self, StoreError> {
@@ -71,38 +67,6 @@ impl PgStore {
             pool: self.pool.clone(),
             connection: None,
         })
-    }
-
-    /// Up to `limit` rows older than `before`, newest first.
-    pub(super) async fn before(
-        &self,
-        before: MessageId,
-        limit: u32,
-    ) -> Result<Vec<Row>, sqlx::Error> {
-        sqlx::query_as(SELECT_BEFORE)
-            .bind(before)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-    }
-
-    /// Up to `limit` rows newer than `after`, oldest first.
-    pub(super) async fn after(
-        &self,
-        after: MessageId,
-        limit: u32,
-    ) -> Result<Vec<Row>, sqlx::Error> {
-        sqlx::query_as(SELECT_AFTER)
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-    }
-
-    pub(super) async fn newest_id(&self) -> Result<Option<MessageId>, sqlx::Error> {
-        sqlx::query_scalar("SELECT max(id) FROM messages")
-            .fetch_one(&self.pool)
-            .await
     }
 
     pub(super) async fn ping(&self) -> Result<(), sqlx::Error> {
@@ -179,6 +143,7 @@ impl PgWriter {
 #[derive(sqlx::FromRow)]
 struct Appended {
     o_id: i64,
+    o_room: String,
     o_client_id: Uuid,
     o_username: String,
     o_text: String,
@@ -202,12 +167,14 @@ async fn append(
     // Milliseconds are all a reader sees, and they survive the round trip exactly.
     let now = Utc::now().trunc_subsecs(3);
     let client_ids: Vec<Uuid> = drafts.iter().map(|draft| draft.client_id).collect();
+    let rooms: Vec<i64> = drafts.iter().map(|draft| draft.room.id).collect();
     let usernames: Vec<&str> = drafts.iter().map(|d| d.message.username()).collect();
     let texts: Vec<&str> = drafts.iter().map(|d| d.message.text()).collect();
     let guests: Vec<bool> = drafts.iter().map(|d| d.guest).collect();
     let rows: Vec<Appended> =
-        sqlx::query_as("SELECT * FROM append_messages($1, $2, $3, $4, $5, $6)")
+        sqlx::query_as("SELECT * FROM append_messages($1, $2, $3, $4, $5, $6, $7)")
             .bind(&client_ids)
+            .bind(&rooms)
             .bind(&usernames)
             .bind(&texts)
             .bind(&guests)
@@ -229,6 +196,7 @@ async fn append(
             let first_time = seen.insert(row.o_client_id);
             let message = ChatMessage {
                 id: row.o_id,
+                room: row.o_room,
                 client_id: row.o_client_id,
                 username: row.o_username,
                 text: row.o_text,

@@ -38,13 +38,7 @@ pub struct SqliteStore {
     file: Option<Arc<DatabaseFile>>,
 }
 
-// The fixed statements, written out once (sqlx caches each prepared statement by its text).
-const SELECT_BY_CLIENT_ID: &str =
-    "SELECT id, client_id, username, text, created_at, guest FROM messages WHERE client_id = ?";
-const SELECT_BEFORE: &str = "SELECT id, client_id, username, text, created_at, guest \
-     FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?";
-const SELECT_AFTER: &str = "SELECT id, client_id, username, text, created_at, guest \
-     FROM messages WHERE id > ? ORDER BY id ASC LIMIT ?";
+const SELECT_BY_CLIENT_ID: &str = super::select_messages!("WHERE m.client_id = $1");
 
 impl SqliteStore {
     pub(super) async fn open(url: &str, durability: Durability) -> Result<Self, StoreError> {
@@ -77,42 +71,13 @@ impl SqliteStore {
 
     pub(super) async fn writer(&self) -> Result<SqliteWriter, StoreError> {
         Ok(SqliteWriter {
-            newest: self.newest_id().await?.unwrap_or(0),
+            newest: sqlx::query_scalar::<_, Option<MessageId>>("SELECT max(id) FROM messages")
+                .fetch_one(&self.pool)
+                .await?
+                .unwrap_or(0),
             connection: self.pool.acquire().await?,
             file: self.file.clone(),
         })
-    }
-
-    /// Up to `limit` rows older than `before`, newest first.
-    pub(super) async fn before(
-        &self,
-        before: MessageId,
-        limit: u32,
-    ) -> Result<Vec<Row>, sqlx::Error> {
-        sqlx::query_as(SELECT_BEFORE)
-            .bind(before)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await
-    }
-
-    /// Up to `limit` rows newer than `after`, oldest first.
-    pub(super) async fn after(
-        &self,
-        after: MessageId,
-        limit: u32,
-    ) -> Result<Vec<Row>, sqlx::Error> {
-        sqlx::query_as(SELECT_AFTER)
-            .bind(after)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await
-    }
-
-    pub(super) async fn newest_id(&self) -> Result<Option<MessageId>, sqlx::Error> {
-        sqlx::query_scalar("SELECT max(id) FROM messages")
-            .fetch_one(&self.pool)
-            .await
     }
 
     pub(super) async fn ping(&self) -> Result<(), StoreError> {
@@ -180,10 +145,11 @@ impl SqliteWriter {
         // Milliseconds are all a reader sees, and they survive the round trip exactly.
         let now = Utc::now().trunc_subsecs(3);
         let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO messages (client_id, username, text, created_at, guest) ",
+            "INSERT INTO messages (client_id, room_id, username, text, created_at, guest) ",
         );
         insert.push_values(drafts, |mut row, draft| {
             row.push_bind(draft.client_id)
+                .push_bind(draft.room.id)
                 .push_bind(draft.message.username())
                 .push_bind(draft.message.text())
                 .push_bind(now)
@@ -203,6 +169,7 @@ impl SqliteWriter {
             let messages = drafts.iter().zip(first_new..).map(|(draft, id)| {
                 Stored::New(ChatMessage {
                     id,
+                    room: draft.room.name.clone(),
                     client_id: draft.client_id,
                     username: draft.message.username().to_owned(),
                     text: draft.message.text().to_owned(),

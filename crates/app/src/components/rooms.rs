@@ -1,0 +1,130 @@
+//! The sidebar (a strip above the chat on narrow screens): every room,
+//! each with its unread count, the room shown marked; for a signed-in
+//! reader, a form that creates a room.
+//!
+//! Each room is a plain link that loads its page: the page is one room's,
+//! rendered by the server like `/`.
+
+use leptos::{ev::SubmitEvent, prelude::*};
+use shared::room::{parse_room_name, room_key, room_path};
+
+use super::InBrowser;
+use crate::state::ChatState;
+
+#[component]
+pub(super) fn RoomList() -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    let signed_in = Memo::new(move |_| state.viewer.with(|viewer| viewer.account.is_some()));
+    let here = room_key(&state.room.get_untracked());
+
+    let rooms = move || {
+        state.tallies.with(|tallies| {
+            tallies
+                .rooms()
+                .iter()
+                .map(|tally| {
+                    let current = room_key(&tally.name) == here;
+                    // The room shown is being read; the others say what
+                    // is new, once the reader's positions are known.
+                    let unread = (!current && tallies.positions_known)
+                        .then(|| tally.unread())
+                        .filter(|unread| *unread > 0);
+                    let (name, shown) = (tally.name.clone(), tally.name.clone());
+                    view! {
+                        <li class:current=current>
+                            <a
+                                href=room_path(&tally.name)
+                                rel="external"
+                                data-test="room-link"
+                                data-room=name
+                                aria-current=current.then_some("page")
+                            >
+                                <bdi>"#"{shown}</bdi>
+                            </a>
+                            {unread
+                                .map(|unread| {
+                                    view! {
+                                        <span
+                                            class="unread"
+                                            data-test="unread"
+                                            aria-label=format!("{unread} unread")
+                                        >
+                                            {unread}
+                                        </span>
+                                    }
+                                })}
+                        </li>
+                    }
+                })
+                .collect_view()
+        })
+    };
+
+    view! {
+        <nav class="rooms" aria-label="Rooms">
+            <h2>"Rooms"</h2>
+            <ul>{rooms}</ul>
+            <Show when=move || signed_in.get()>
+                <NewRoom />
+            </Show>
+        </nav>
+    }
+}
+
+/// Creates a room and opens it.
+#[component]
+fn NewRoom() -> impl IntoView {
+    let InBrowser(in_browser) = expect_context();
+    let name = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    let on_submit = move |event: SubmitEvent| {
+        event.prevent_default();
+        let wanted = name.get_untracked();
+        if let Err(invalid) = parse_room_name(&wanted) {
+            error.set(Some(invalid.to_string()));
+            return;
+        }
+        error.set(None);
+        busy.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match crate::api::create_room(wanted).await {
+                Ok(room) => crate::browser::go_to(&room_path(&room.name)),
+                Err(err) => {
+                    error.set(Some(err.to_string()));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+
+    view! {
+        <form class="new-room" on:submit=on_submit>
+            <input
+                type="text"
+                placeholder="New room"
+                aria-label="New room name"
+                data-test="new-room-name"
+                autocomplete="off"
+                bind:value=name
+            />
+            <button
+                type="submit"
+                data-test="create-room"
+                disabled=move || !in_browser.get() || busy.get()
+            >
+                "Create"
+            </button>
+            <p
+                class="room-error"
+                role="alert"
+                data-test="room-error"
+                hidden=move || error.with(Option::is_none)
+            >
+                {move || error.get()}
+            </p>
+        </form>
+    }
+}

@@ -1,0 +1,222 @@
+//! What the sidebar knows of each room: how many messages it holds, how far
+//! the reader has read it, and so how many are unread.
+//!
+//! A room's count starts as the server's (as of an id) and grows with each
+//! message of that room the page receives after that id; the stream brings
+//! every room's messages in id order, so a message counted once is never
+//! counted again. What is unread is the count less the count when the
+//! reader last read the room ([`ReadPosition`]): a signed-in reader's
+//! positions come from the server, a guest's from this browser.
+
+use std::collections::HashMap;
+
+use shared::{
+    ChatMessage, MessageCount,
+    room::{ReadPosition, Room, room_key},
+};
+
+/// One room in the sidebar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tally {
+    pub name: String,
+    pub count: MessageCount,
+    /// Where the reader last read it (`None`: never, here).
+    pub read: Option<ReadPosition>,
+}
+
+impl Tally {
+    /// How many of its messages the reader has not read.
+    pub fn unread(&self) -> u64 {
+        self.read
+            .unwrap_or_default()
+            .unread(self.count.count)
+    }
+}
+
+/// Every room the page knows, oldest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tallies {
+    rooms: Vec<Tally>,
+    /// Whether the read positions are known (a guest's are read from the
+    /// browser's storage once the page runs there): until then no room
+    /// shows a number, rather than every message as unread.
+    pub positions_known: bool,
+}
+
+impl Tallies {
+    /// The server's rooms with the read positions known so far (`None`
+    /// while they are not known yet).
+    pub fn new(rooms: Vec<Room>, read: Option<&HashMap<String, ReadPosition>>) -> Self {
+        let rooms = rooms
+            .into_iter()
+            .map(|room| Tally {
+                read: read.and_then(|read| find(read, &room.name)),
+                name: room.name,
+                count: room.count,
+            })
+            .collect();
+        Self {
+            rooms,
+            positions_known: read.is_some(),
+        }
+    }
+
+    pub fn rooms(&self) -> &[Tally] {
+        &self.rooms
+    }
+
+    /// The room called `name` (in any case), if known.
+    pub fn get(&self, name: &str) -> Option<&Tally> {
+        let key = room_key(name);
+        self.rooms.iter().find(|room| room_key(&room.name) == key)
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Tally> {
+        let key = room_key(name);
+        self.rooms.iter_mut().find(|room| room_key(&room.name) == key)
+    }
+
+    /// Counts a message the page received (in id order per room). Returns
+    /// `false` if its room is not known here yet (a room created since
+    /// the list was read): the list should be read again.
+    pub fn received(&mut self, message: &ChatMessage) -> bool {
+        let Some(room) = self.get_mut(&message.room) else {
+            return false;
+        };
+        if message.id > room.count.as_of {
+            room.count = MessageCount {
+                as_of: message.id,
+                count: room.count.count + 1,
+            };
+        }
+        true
+    }
+
+    /// Sets the read positions of every room from `read` (a guest's, from
+    /// the browser's storage), keeping any that is further on.
+    pub fn know_positions(&mut self, read: &HashMap<String, ReadPosition>) {
+        for room in &mut self.rooms {
+            if let Some(position) = find(read, &room.name) {
+                room.read = Some(room.read.map_or(position, |known| known.max(position)));
+            }
+        }
+        self.positions_known = true;
+    }
+
+    /// Records that `room` was read as far as `position` (never moving
+    /// back).
+    pub fn read(&mut self, room: &str, position: ReadPosition) {
+        if let Some(room) = self.get_mut(room) {
+            room.read = Some(room.read.map_or(position, |known| known.max(position)));
+        }
+    }
+
+    /// Takes in a fresh list from the server: rooms new to the page, and
+    /// counts further on than the page's.
+    pub fn merge(&mut self, fresh: Vec<Room>) {
+        for room in fresh {
+            match self.get_mut(&room.name) {
+                Some(known) if room.count.as_of > known.count.as_of => known.count = room.count,
+                Some(_) => {}
+                None => self.rooms.push(Tally {
+                    name: room.name,
+                    count: room.count,
+                    read: None,
+                }),
+            }
+        }
+    }
+}
+
+/// `read`'s position for the room `name`, by key.
+fn find(read: &HashMap<String, ReadPosition>, name: &str) -> Option<ReadPosition> {
+    let key = room_key(name);
+    read.iter()
+        .find(|(room, _)| room_key(room) == key)
+        .map(|(_, position)| *position)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn room(name: &str, as_of: i64, count: u64) -> Room {
+        Room {
+            name: name.into(),
+            count: MessageCount { as_of, count },
+        }
+    }
+
+    fn message(id: i64, room: &str) -> ChatMessage {
+        ChatMessage {
+            id,
+            room: room.into(),
+            client_id: Uuid::nil(),
+            username: "ada".into(),
+            text: "hi".into(),
+            timestamp: DateTime::UNIX_EPOCH,
+            guest: true,
+        }
+    }
+
+    #[test]
+    fn a_room_counts_each_message_after_the_servers_count_once() {
+        let mut tallies = Tallies::new(vec![room("general", 10, 7), room("random", 10, 2)], None);
+        // At or before the server's count: counted already.
+        assert!(tallies.received(&message(9, "random")));
+        assert!(tallies.received(&message(11, "random")));
+        // The same message again (relayed, or replayed): once.
+        assert!(tallies.received(&message(11, "Random")));
+        assert!(tallies.received(&message(12, "general")));
+        let random = tallies.get("random").expect("known");
+        assert_eq!(random.count, MessageCount { as_of: 11, count: 3 });
+        assert_eq!(tallies.get("general").expect("known").count.count, 8);
+        // A room the page does not know yet: read the list again.
+        assert!(!tallies.received(&message(13, "new")));
+    }
+
+    #[test]
+    fn unread_is_the_count_since_the_room_was_read() {
+        let read = HashMap::from([("random".to_owned(), ReadPosition { last_read: 8, count: 1 })]);
+        let mut tallies =
+            Tallies::new(vec![room("general", 10, 7), room("random", 10, 2)], Some(&read));
+        assert!(tallies.positions_known);
+        assert_eq!(tallies.get("random").expect("known").unread(), 1);
+        // Never read here: all of it.
+        assert_eq!(tallies.get("general").expect("known").unread(), 7);
+        tallies.received(&message(11, "random"));
+        assert_eq!(tallies.get("random").expect("known").unread(), 2);
+        tallies.read("RANDOM", ReadPosition { last_read: 11, count: 3 });
+        assert_eq!(tallies.get("random").expect("known").unread(), 0);
+        // An older position (another tab's, late) does not move it back.
+        tallies.read("random", ReadPosition { last_read: 9, count: 2 });
+        assert_eq!(tallies.get("random").expect("known").unread(), 0);
+    }
+
+    #[test]
+    fn a_guests_positions_are_known_once_read_from_the_browser() {
+        let mut tallies = Tallies::new(vec![room("general", 4, 4)], None);
+        assert!(!tallies.positions_known);
+        let stored = HashMap::from([("General".to_owned(), ReadPosition { last_read: 3, count: 3 })]);
+        tallies.know_positions(&stored);
+        assert!(tallies.positions_known);
+        assert_eq!(tallies.get("general").expect("known").unread(), 1);
+    }
+
+    #[test]
+    fn a_fresh_list_adds_new_rooms_and_keeps_counts_further_on() {
+        let mut tallies = Tallies::new(vec![room("general", 10, 7)], None);
+        tallies.received(&message(12, "general"));
+        tallies.merge(vec![room("general", 11, 8), room("new", 11, 0)]);
+        assert_eq!(
+            tallies.get("general").expect("known").count,
+            MessageCount { as_of: 12, count: 8 }
+        );
+        assert_eq!(tallies.rooms().len(), 2);
+        assert!(tallies.received(&message(13, "new")));
+        assert_eq!(tallies.get("new").expect("known").count.count, 1);
+    }
+}

@@ -1,0 +1,310 @@
+//! The rooms: which exist, found by name, and who may create one.
+//!
+//! Every request that names a room (`/r/<name>`, `/api/rooms/<name>/…`, a
+//! server function) finds it here, in memory. Rooms are never renamed or
+//! deleted, so what is known stays right; what may be missing is a room
+//! another server created (PostgreSQL). A name not known here is looked up
+//! by reading the list again, at most every [`REFRESH`], so that requests
+//! for names that do not exist cannot make the server read the database
+//! once each.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+use shared::{
+    GENERAL, MessageCount, ValidationError,
+    room::{Directory, ReadPosition, Room, parse_room_name, room_key},
+};
+
+use crate::{
+    AppState,
+    error::ApiError,
+    store::{Account, RoomRecord, Store, StoreError},
+};
+
+/// The most rooms one chat holds: the sidebar lists them all, and each
+/// has its count in memory.
+pub const MAX_ROOMS: usize = 1000;
+/// How often an unknown name may make the list be read again.
+const REFRESH: Duration = Duration::from_millis(250);
+
+/// Why a room was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum RoomError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The chat holds [`MAX_ROOMS`] rooms.
+    #[error("the chat has as many rooms as it may hold ({MAX_ROOMS})")]
+    TooMany,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The rooms of the chat; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Rooms {
+    store: Store,
+    known: Arc<RwLock<Known>>,
+    /// Whether this server creates every room there is (a single writer):
+    /// then an unknown name is unknown, with no need to look.
+    complete: bool,
+}
+
+#[derive(Debug)]
+struct Known {
+    /// Oldest first.
+    rooms: Vec<RoomRecord>,
+    by_key: HashMap<String, usize>,
+    read_at: Instant,
+}
+
+impl Known {
+    fn new(rooms: Vec<RoomRecord>) -> Self {
+        let by_key = rooms
+            .iter()
+            .enumerate()
+            .map(|(index, room)| (room_key(&room.name), index))
+            .collect();
+        Self {
+            rooms,
+            by_key,
+            read_at: Instant::now(),
+        }
+    }
+
+    fn find(&self, key: &str) -> Option<&RoomRecord> {
+        self.by_key.get(key).map(|&index| &self.rooms[index])
+    }
+
+    fn add(&mut self, room: RoomRecord) {
+        let key = room_key(&room.name);
+        if !self.by_key.contains_key(&key) {
+            self.by_key.insert(key, self.rooms.len());
+            self.rooms.push(room);
+        }
+    }
+}
+
+impl Rooms {
+    /// Reads the rooms the store holds.
+    pub async fn load(store: Store) -> Result<Self, StoreError> {
+        let known = Known::new(store.rooms().await?);
+        Ok(Self {
+            complete: store.single_writer(),
+            store,
+            known: Arc::new(RwLock::new(known)),
+        })
+    }
+
+    /// `general`, which always exists.
+    pub fn general(&self) -> RoomRecord {
+        self.read()
+            .find(GENERAL)
+            .cloned()
+            .expect("the migration creates general")
+    }
+
+    /// The room called `name` (ignoring case), if there is one.
+    pub async fn find(&self, name: &str) -> Result<Option<RoomRecord>, StoreError> {
+        let key = room_key(name.trim());
+        let stale = {
+            let known = self.read();
+            if let Some(room) = known.find(&key) {
+                return Ok(Some(room.clone()));
+            }
+            !self.complete && known.read_at.elapsed() >= REFRESH
+        };
+        if !stale {
+            return Ok(None);
+        }
+        self.refresh().await?;
+        Ok(self.read().find(&key).cloned())
+    }
+
+    /// Every room, oldest first (on a shared log, as of at most a second
+    /// ago).
+    pub async fn list(&self) -> Result<Vec<RoomRecord>, StoreError> {
+        let stale = !self.complete && self.read().read_at.elapsed() >= Duration::from_secs(1);
+        if stale {
+            self.refresh().await?;
+        }
+        Ok(self.read().rooms.clone())
+    }
+
+    /// Creates the room `name` (the rules of [`parse_room_name`]), made by
+    /// the account `creator`. A name taken (ignoring case) is refused with
+    /// [`shared::Rule::Taken`].
+    pub async fn create(&self, name: &str, creator: i64) -> Result<RoomRecord, RoomError> {
+        let name = parse_room_name(name)?;
+        let key = room_key(&name);
+        if self.read().find(&key).is_some() {
+            return Err(taken().into());
+        }
+        if self.read().rooms.len() >= MAX_ROOMS {
+            self.refresh().await?;
+            if self.read().rooms.len() >= MAX_ROOMS {
+                return Err(RoomError::TooMany);
+            }
+        }
+        let now = chrono::Utc::now().timestamp();
+        let created = self
+            .store
+            .create_room(&name, &key, Some(creator), now)
+            .await?;
+        let Some(room) = created else {
+            // Another server created it meanwhile.
+            return Err(taken().into());
+        };
+        self.write().add(room.clone());
+        Ok(room)
+    }
+
+    async fn refresh(&self) -> Result<(), StoreError> {
+        let rooms = self.store.rooms().await?;
+        *self.write() = Known::new(rooms);
+        Ok(())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Known> {
+        // Nothing is left half changed under the lock: a poisoned one is usable.
+        self.known
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Known> {
+        self.known
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The room `name` names, or [`ApiError::NoSuchRoom`].
+pub async fn find(state: &AppState, name: &str) -> Result<RoomRecord, ApiError> {
+    state
+        .rooms
+        .find(name)
+        .await?
+        .ok_or_else(|| ApiError::NoSuchRoom(name.to_owned()))
+}
+
+/// Every room with its count, and the reader's read positions if `account`
+/// is signed in: what the sidebar shows.
+pub async fn directory(state: &AppState, account: Option<&Account>) -> Result<Directory, ApiError> {
+    let (as_of, counts) = state.chat.counts();
+    let rooms = state
+        .rooms
+        .list()
+        .await?
+        .into_iter()
+        .map(|room| Room {
+            count: MessageCount {
+                as_of,
+                count: counts.get(&room.name).copied().unwrap_or(0),
+            },
+            name: room.name,
+        })
+        .collect();
+    let read = match account {
+        Some(account) => Some(state.chat.store().read_positions(account.id).await?),
+        None => None,
+    };
+    Ok(Directory { rooms, read })
+}
+
+/// Creates the room `name` for the signed-in `account`; creating counts
+/// against the account's send limit.
+pub async fn create(
+    state: &AppState,
+    account: Option<&Account>,
+    name: &str,
+) -> Result<Room, ApiError> {
+    let account = account.ok_or(ApiError::Unauthorized)?;
+    state
+        .send_limiter
+        .check_account(account.id)
+        .map_err(ApiError::RateLimited)?;
+    let room = state.rooms.create(name, account.id).await?;
+    Ok(Room {
+        count: state.chat.count(&room),
+        name: room.name,
+    })
+}
+
+/// Records how far the signed-in `account` has read `room` (a guest keeps
+/// its position in the browser: nothing to store).
+pub async fn mark_read(
+    state: &AppState,
+    account: Option<&Account>,
+    room: &str,
+    position: ReadPosition,
+) -> Result<(), ApiError> {
+    let room = find(state, room).await?;
+    if let Some(account) = account {
+        state
+            .chat
+            .store()
+            .mark_read(account.id, room.id, position)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A room name that is one already.
+fn taken() -> ValidationError {
+    ValidationError {
+        field: shared::Field::Room,
+        rule: shared::Rule::Taken,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn rooms() -> (tempfile::TempDir, Rooms) {
+        let (dir, store) = crate::testing::temp_store().await;
+        (dir, Rooms::load(store).await.expect("loads"))
+    }
+
+    #[tokio::test]
+    async fn general_exists_from_the_start() {
+        let (_dir, rooms) = rooms().await;
+        assert_eq!(rooms.general().name, "general");
+        let found = rooms.find("General").await.expect("reads");
+        assert_eq!(found, Some(rooms.general()));
+        let listed = rooms.list().await.expect("reads");
+        assert_eq!(listed, vec![rooms.general()]);
+    }
+
+    #[tokio::test]
+    async fn a_created_room_is_found_by_its_name_in_any_case() {
+        let (_dir, rooms) = rooms().await;
+        let store = rooms.store.clone();
+        let creator = store
+            .create_account("ada", "ada", "hash", 0)
+            .await
+            .expect("stores")
+            .expect("new");
+        let random = rooms.create("  Random ", creator).await.expect("created");
+        assert_eq!(random.name, "Random");
+        assert_eq!(rooms.find("random").await.expect("reads"), Some(random));
+        assert_eq!(rooms.find("nowhere").await.expect("reads"), None);
+        let err = rooms.create("RANDOM", creator).await.expect_err("taken");
+        assert!(
+            matches!(err, RoomError::Invalid(ref invalid) if invalid.rule == shared::Rule::Taken),
+            "{err:?}"
+        );
+        let err = rooms.create("", creator).await.expect_err("empty");
+        assert!(matches!(err, RoomError::Invalid(_)), "{err:?}");
+        // Read again from the store: the same rooms.
+        let reloaded = Rooms::load(store).await.expect("loads");
+        assert_eq!(
+            reloaded.list().await.expect("reads"),
+            rooms.list().await.expect("reads")
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! Rooms: every message belongs to one.
+//!
+//! A room's name follows the username rules (trimmed, NFC, no control or
+//! invisible character) with up to [`ROOM_MAX_CHARS`] characters, and is
+//! unique ignoring case: [`room_key`] is what the server compares. The room
+//! that always exists is [`GENERAL`], shown at `/`; every other room at
+//! `/r/<name>` ([`room_path`]).
+
+use std::collections::HashMap;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    MessageCount, MessageId,
+    validate::{Field, ValidationError, parse_name},
+};
+
+/// The most characters (Unicode scalar values) a room's name may have.
+pub const ROOM_MAX_CHARS: usize = 40;
+/// The room that exists from the start, and where messages that name no
+/// room go.
+pub const GENERAL: &str = "general";
+
+/// A room's name as the rules make it, or the first rule it breaks.
+pub fn parse_room_name(name: &str) -> Result<String, ValidationError> {
+    parse_name(Field::Room, name, ROOM_MAX_CHARS)
+}
+
+/// What makes two room names the same room: `General` and `general` are
+/// one. `name` is expected to have passed [`parse_room_name`].
+pub fn room_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// Every byte but the unreserved characters of RFC 3986 is escaped in a
+/// path segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The page of the room `name`: `/` for [`GENERAL`], else `/r/<name>`
+/// with the name escaped as one path segment.
+pub fn room_path(name: &str) -> String {
+    if room_key(name) == GENERAL {
+        "/".to_owned()
+    } else {
+        format!("/r/{}", utf8_percent_encode(name, SEGMENT))
+    }
+}
+
+/// The JSON API's path of the room's messages: `/api/rooms/<name>/messages`.
+pub fn room_messages_path(name: &str) -> String {
+    format!("/api/rooms/{}/messages", utf8_percent_encode(name, SEGMENT))
+}
+
+/// A room as `GET /api/rooms` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Room {
+    pub name: String,
+    /// How many messages it holds, as of an id.
+    pub count: MessageCount,
+}
+
+/// How far someone has read a room: up to the message `last_read`, when
+/// the room held `count` messages. What arrived since is the room's count
+/// now less `count` (messages are never taken back).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadPosition {
+    pub last_read: MessageId,
+    pub count: u64,
+}
+
+impl ReadPosition {
+    /// How many messages arrived in a room that holds `count_now` since.
+    pub fn unread(&self, count_now: u64) -> u64 {
+        count_now.saturating_sub(self.count)
+    }
+
+    /// The further read of two positions.
+    #[must_use]
+    pub fn max(self, other: Self) -> Self {
+        if other.last_read > self.last_read {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+/// Every room, and (for a signed-in reader) how far they have read each:
+/// what the sidebar shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Directory {
+    /// Oldest first; `general` first of all.
+    pub rooms: Vec<Room>,
+    /// The signed-in reader's read positions by room name (`None` for a
+    /// guest, who keeps them in the browser).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<HashMap<String, ReadPosition>>,
+}
+
+/// A request to create a room (`POST /api/rooms`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateRoom {
+    pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Rule;
+
+    fn rule(name: &str) -> Result<String, Rule> {
+        parse_room_name(name).map_err(|err| {
+            assert_eq!(err.field, Field::Room);
+            err.rule
+        })
+    }
+
+    #[test]
+    fn room_names_follow_the_username_rules_up_to_40_characters() {
+        assert_eq!(rule("  random  "), Ok("random".to_owned()));
+        assert_eq!(rule("café au lait"), Ok("café au lait".to_owned()));
+        assert_eq!(rule(&"é".repeat(40)), Ok("é".repeat(40)));
+        assert_eq!(rule(&"x".repeat(41)), Err(Rule::TooLong));
+        assert_eq!(rule("   "), Err(Rule::Required));
+        assert_eq!(rule("a\tb"), Err(Rule::ControlCharacter));
+        assert_eq!(rule("a\u{200B}b"), Err(Rule::InvisibleCharacter));
+        // Composed to NFC: one name has one spelling.
+        assert_eq!(rule("cafe\u{301}"), Ok("caf\u{e9}".to_owned()));
+    }
+
+    #[test]
+    fn room_names_are_one_room_ignoring_case() {
+        assert_eq!(room_key("General"), room_key(GENERAL));
+        assert_eq!(room_key("ÉTÉ"), room_key("été"));
+        assert_ne!(room_key("random"), room_key("randoms"));
+    }
+
+    #[test]
+    fn a_room_path_escapes_its_name_as_one_segment() {
+        assert_eq!(room_path("general"), "/");
+        assert_eq!(room_path("General"), "/");
+        assert_eq!(room_path("random"), "/r/random");
+        assert_eq!(room_path("a/b c?"), "/r/a%2Fb%20c%3F");
+        assert_eq!(room_path("été"), "/r/%C3%A9t%C3%A9");
+        assert_eq!(
+            room_messages_path("a/b"),
+            "/api/rooms/a%2Fb/messages".to_owned()
+        );
+    }
+
+    #[test]
+    fn unread_is_what_a_room_gained_since_it_was_read() {
+        let read = ReadPosition {
+            last_read: 40,
+            count: 12,
+        };
+        assert_eq!(read.unread(15), 3);
+        assert_eq!(read.unread(12), 0);
+        // A count from a server that is behind never goes below nothing.
+        assert_eq!(read.unread(10), 0);
+        let further = ReadPosition {
+            last_read: 44,
+            count: 15,
+        };
+        assert_eq!(read.max(further), further);
+        assert_eq!(further.max(read), further);
+    }
+
+    #[test]
+    fn a_room_names_its_rule_when_refused() {
+        let err = parse_room_name(&"x".repeat(41)).expect_err("too long");
+        assert_eq!(err.to_string(), "room name must be at most 40 characters");
+    }
+}
