@@ -2,26 +2,11 @@
 // carry their name, and nobody else can speak under it.
 import { expect, test, type Page } from "@playwright/test";
 import { bubbles, openChat, pendingBubble, send, unique, usernameInput } from "./fixtures/chat";
+import { accountName, PASSWORD, signedInName, submitAccount } from "./fixtures/accounts";
 import { ChatServer, ownServerPort } from "./fixtures/server";
 
-const PASSWORD = "correct horse battery";
-
-/** A fresh account name (at most 32 characters). */
-function accountName(): string {
-  return `ada${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-}
-
 const accountPanel = (page: Page) => page.locator("[data-test=account]");
-const signedInName = (page: Page) => page.locator("[data-test=account-name]");
 const senderName = (page: Page) => page.locator("[data-test=sender-name]");
-
-/** Opens the header's form and signs up (or in) as `name`. */
-async function submitAccount(page: Page, action: "sign-up" | "sign-in", name: string, password = PASSWORD) {
-  await page.locator("[data-test=open-sign-in]").click();
-  await page.locator("[data-test=account-username]").fill(name);
-  await page.locator("[data-test=account-password]").fill(password);
-  await page.locator(`[data-test=${action}]`).click();
-}
 
 test("an account's messages carry its name, and a guest cannot take it", async ({ browser }) => {
   const name = accountName();

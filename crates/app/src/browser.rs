@@ -10,7 +10,8 @@ use wasm_bindgen::{JsCast, JsValue, closure::Closure, prelude::wasm_bindgen};
 use web_sys::{BroadcastChannel, EventSource, MessageEvent};
 
 const USERNAME_KEY: &str = "chat.username";
-/// Where a guest's read positions are kept (JSON: room name → position).
+/// Where a guest's read positions are kept (JSON: room name → position);
+/// an account's under this key, a dot and the account's name.
 const READ_POSITIONS_KEY: &str = "chat.read";
 /// The SSE event type of the server's keep-alive.
 const PING_EVENT: &str = "ping";
@@ -54,26 +55,36 @@ pub(crate) fn save_username(username: &str) {
     }
 }
 
-/// How far this browser's guest has read each room (see
-/// [`crate::unread`]); empty if nothing (or nothing readable) is stored.
-pub(crate) fn load_read_positions() -> HashMap<String, ReadPosition> {
+/// How far the reader (`account`, or the guest) has read each room in
+/// this browser (see [`crate::unread`]); empty if nothing (or nothing
+/// readable) is stored.
+pub(crate) fn load_read_positions(account: Option<&str>) -> HashMap<String, ReadPosition> {
     local_storage()
-        .and_then(|storage| storage.get_item(READ_POSITIONS_KEY).ok()?)
+        .and_then(|storage| storage.get_item(&read_positions_key(account)).ok()?)
         .and_then(|json| serde_json::from_str(&json).ok())
         .unwrap_or_default()
 }
 
-/// Remembers that this browser's guest read `room` as far as `position`.
-pub(crate) fn save_read_position(room: &str, position: ReadPosition) {
+/// Remembers that the reader (`account`, or the guest) read `room` as far
+/// as `position` in this browser.
+pub(crate) fn save_read_position(account: Option<&str>, room: &str, position: ReadPosition) {
     let Some(storage) = local_storage() else {
         return;
     };
-    let mut positions = load_read_positions();
+    let mut positions = load_read_positions(account);
     let known = positions.entry(room.to_owned()).or_insert(position);
     *known = known.max(position);
     if let Ok(json) = serde_json::to_string(&positions) {
         // A full or disabled storage only costs unread counts on the next visit.
-        let _ = storage.set_item(READ_POSITIONS_KEY, &json);
+        let _ = storage.set_item(&read_positions_key(account), &json);
+    }
+}
+
+/// Each reader of this browser keeps positions of their own.
+fn read_positions_key(account: Option<&str>) -> String {
+    match account {
+        Some(account) => format!("{READ_POSITIONS_KEY}.{account}"),
+        None => READ_POSITIONS_KEY.to_owned(),
     }
 }
 

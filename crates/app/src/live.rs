@@ -32,9 +32,10 @@
 //! - **Rooms.** The stream carries every room. A tab shows its own room's
 //!   messages and counts the others' in the sidebar's unread counts; a
 //!   message of a room the page does not know yet has the room list read
-//!   again. Reading a room is told to the other tabs, and kept by the
-//!   server (signed in, at most one call a second) or in this browser's
-//!   storage (a guest).
+//!   again. Reading a room is told to the other tabs and kept in this
+//!   browser's storage (per account, or the guest's), and for an account
+//!   by the server too (at most one call a second), so that it follows
+//!   the account to its other browsers.
 
 use std::time::Duration;
 
@@ -52,6 +53,7 @@ use crate::{
     state::{
         ChatState, Delivery, LinkStatus, MarkRead, Outbox, Outgoing, SessionChanged, TabRole,
     },
+    unread::Tallies,
 };
 
 /// How long a signed-in reader's read position waits before it is sent,
@@ -132,16 +134,18 @@ pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessa
         live.mark_read(position)
     })));
 
-    // A guest's read positions are this browser's: known once the room
-    // list is (a signed-in reader's came with it).
-    Effect::new(move |_| {
-        let unknown = state
-            .tallies
-            .with(|tallies| !tallies.positions_known && !tallies.rooms().is_empty());
-        if unknown {
-            let stored = browser::load_read_positions();
-            state.tallies.update(|tallies| tallies.know_positions(&stored));
+    // Once the room list is here, what this browser read counts too: all
+    // a guest has, and for an account, what it read here that the server
+    // may not have been told yet (a page left within a second of reading).
+    Effect::new(move |merged: Option<bool>| {
+        if merged == Some(true) || state.tallies.with(|tallies| tallies.rooms().is_empty()) {
+            return merged.unwrap_or(false);
         }
+        let stored = state
+            .viewer
+            .with_untracked(|viewer| browser::load_read_positions(viewer.account.as_deref()));
+        state.tallies.update(|tallies| tallies.know_positions(&stored));
+        true
     });
 
     // Effects run after hydration: the role changes what the page shows.
@@ -333,8 +337,9 @@ impl Live {
             room: room.clone(),
             position,
         });
-        if self.state.viewer.with_untracked(|viewer| viewer.account.is_none()) {
-            browser::save_read_position(&room, position);
+        let account = self.state.viewer.with_untracked(|viewer| viewer.account.clone());
+        browser::save_read_position(account.as_deref(), &room, position);
+        if account.is_none() {
             return;
         }
         let waiting = self
@@ -367,7 +372,20 @@ impl Live {
     }
 
     fn set_account(self, account: Option<String>) {
-        self.state.viewer.update(|viewer| viewer.account = account);
+        self.state
+            .viewer
+            .update(|viewer| viewer.account = account.clone());
+        // The unread counts are the new reader's.
+        spawn_local(async move {
+            match get_rooms().await {
+                Ok(directory) => {
+                    let mut tallies = Tallies::new(directory.rooms, directory.read.as_ref());
+                    tallies.know_positions(&browser::load_read_positions(account.as_deref()));
+                    self.state.tallies.set(tallies);
+                }
+                Err(err) => leptos::logging::warn!("could not read the rooms: {err}"),
+            }
+        });
     }
 
     /// Reads what came after `after` over HTTP, page by page.

@@ -1,0 +1,129 @@
+// Rooms: each has its own page and messages; the sidebar lists them with
+// what is new in each, and the one stream carries them all.
+import { expect, test, type Locator, type Page } from "@playwright/test";
+import { signUp } from "./fixtures/accounts";
+import { bubbles, CONNECTED, connectedWith, openChat, send, subtitle, unique } from "./fixtures/chat";
+
+const roomLink = (page: Page, room: string): Locator =>
+  page.locator(`[data-test=room-link][data-room="${room}"]`);
+/** The unread count beside `room` in the sidebar. */
+const unread = (page: Page, room: string): Locator =>
+  page.locator("nav.rooms li").filter({ has: roomLink(page, room) }).locator("[data-test=unread]");
+
+/** A fresh room name (at most 40 characters). */
+function roomName(): string {
+  return `room ${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/** Creates `room` from the sidebar's form and waits for its page. */
+async function createRoom(page: Page, room: string): Promise<void> {
+  await page.locator("[data-test=new-room-name]").fill(room);
+  await page.locator("[data-test=create-room]").click();
+  await expect(page.locator("[data-test=room-title]")).toHaveText(`#${room}`);
+  await expect(subtitle(page)).toHaveText(connectedWith(0));
+}
+
+test("a message in one room stays out of another, and raises its unread count elsewhere", async ({ browser }) => {
+  const adaContext = await browser.newContext();
+  const ada = await adaContext.newPage();
+  await openChat(ada);
+  await signUp(ada);
+  const room = roomName();
+  await createRoom(ada, room);
+  await expect(ada).toHaveURL(`/r/${encodeURIComponent(room)}`);
+  await expect(ada).toHaveTitle(`${room} · Chat`);
+
+  // A guest elsewhere, reading general, sees the new room listed.
+  const bobContext = await browser.newContext();
+  const bob = await bobContext.newPage();
+  await openChat(bob, "bob");
+  await expect(roomLink(bob, room)).toBeVisible();
+  await expect(unread(bob, room)).toHaveCount(0);
+
+  const there = unique("in the new room");
+  await send(ada, there);
+  await expect(bubbles(ada, there)).toHaveCount(1);
+  await expect(subtitle(ada)).toHaveText(connectedWith(1));
+  // Not in general's list, but counted beside the room, live.
+  await expect(unread(bob, room)).toHaveText("1");
+  await expect(bubbles(bob, there)).toHaveCount(0);
+  const inGeneral = unique("in general");
+  await send(bob, inGeneral);
+  await expect(bubbles(bob, inGeneral)).toHaveCount(1);
+  await expect(bubbles(ada, inGeneral)).toHaveCount(0);
+
+  // Reading the room clears its count, also after coming back.
+  await roomLink(bob, room).click();
+  await expect(bob).toHaveURL(`/r/${encodeURIComponent(room)}`);
+  await expect(bubbles(bob, there)).toHaveCount(1);
+  await expect(subtitle(bob)).toHaveText(connectedWith(1));
+  await roomLink(bob, "general").click();
+  await expect(subtitle(bob)).toHaveText(CONNECTED);
+  await expect(bubbles(bob, inGeneral)).toHaveCount(1);
+  await expect(unread(bob, room)).toHaveCount(0);
+
+  for (const context of [adaContext, bobContext]) await context.close();
+});
+
+test("reading a room in one tab clears its count in the others, and the account keeps it", async ({ browser }) => {
+  const context = await browser.newContext();
+  const ada = await context.newPage();
+  await openChat(ada);
+  await signUp(ada);
+  const room = roomName();
+  await createRoom(ada, room);
+  // What she sends there, she has read, even leaving at once.
+  const mine = unique("mine");
+  await send(ada, mine);
+  await expect(bubbles(ada, mine)).toHaveCount(1);
+  await roomLink(ada, "general").click();
+  await expect(subtitle(ada)).toHaveText(CONNECTED);
+  await expect(roomLink(ada, room)).toBeVisible();
+  await expect(unread(ada, room)).toHaveCount(0);
+  const other = await context.newPage();
+  await openChat(other);
+
+  // Another browser sends two messages to the room: both tabs count them.
+  const bobContext = await browser.newContext();
+  const bob = await bobContext.newPage();
+  await openChat(bob, "bob", `/r/${encodeURIComponent(room)}`);
+  for (const text of [unique("one"), unique("two")]) await send(bob, text);
+  await expect(unread(ada, room)).toHaveText("2");
+  await expect(unread(other, room)).toHaveText("2");
+
+  // One tab reads the room: the other's count clears.
+  await roomLink(other, room).click();
+  await expect(subtitle(other)).toHaveText(connectedWith(3));
+  await expect(unread(ada, room)).toHaveCount(0);
+
+  // The position is the account's, kept by the server for its other browsers.
+  await expect
+    .poll(async () => {
+      const directory = await (await ada.request.get("/api/rooms")).json();
+      return directory.read?.[room]?.count;
+    })
+    .toBe(3);
+
+  for (const c of [context, bobContext]) await c.close();
+});
+
+test("a room name that is taken or breaks the rules is refused with the rule", async ({ page }) => {
+  await openChat(page);
+  await signUp(page);
+  await page.locator("[data-test=new-room-name]").fill("GENERAL");
+  await page.locator("[data-test=create-room]").click();
+  await expect(page.locator("[data-test=room-error]")).toContainText("a room with this room name exists");
+  await page.locator("[data-test=new-room-name]").fill("x".repeat(41));
+  await page.locator("[data-test=create-room]").click();
+  await expect(page.locator("[data-test=room-error]")).toHaveText("room name must be at most 40 characters");
+  await expect(page).toHaveURL("/");
+});
+
+test("a guest may write in rooms but not create them, and an unknown room says so", async ({ page }) => {
+  await openChat(page, "carol");
+  await expect(page.locator("[data-test=new-room-name]")).toHaveCount(0);
+  await page.goto("/r/no%20such%20room");
+  await expect(page.locator("[data-test=no-such-room]")).toContainText("There is no room called no such room");
+  await page.locator("[data-test=no-such-room] a").click();
+  await expect(subtitle(page)).toHaveText(CONNECTED);
+});
