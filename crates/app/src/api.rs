@@ -91,11 +91,14 @@ pub async fn send_message(
 ) -> Result<ChatMessage, CallError> {
     let service = crate::service::use_chat_service()?;
     service
-        .send(&room, shared::SendMessage {
-            username,
-            text,
-            client_id: Some(client_id),
-        })
+        .send(
+            &room,
+            shared::SendMessage {
+                username,
+                text,
+                client_id: Some(client_id),
+            },
+        )
         .await
 }
 

@@ -50,9 +50,7 @@ use crate::{
     error::CallError,
     link::{Action, Env, Input, Link},
     outbox::{self, Flusher},
-    state::{
-        ChatState, Delivery, LinkStatus, MarkRead, Outbox, Outgoing, SessionChanged, TabRole,
-    },
+    state::{ChatState, Delivery, LinkStatus, MarkRead, Outbox, Outgoing, SessionChanged, TabRole},
     unread::Tallies,
 };
 
@@ -79,7 +77,10 @@ enum TabSignal {
     /// Someone signed in (`Some(name)`) or out, in any tab.
     Session { account: Option<String> },
     /// A tab showed `room` as far as `position`.
-    Read { room: String, position: ReadPosition },
+    Read {
+        room: String,
+        position: ReadPosition,
+    },
 }
 
 /// The web resources the link's actions use.
@@ -144,7 +145,9 @@ pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessa
         let stored = state
             .viewer
             .with_untracked(|viewer| browser::load_read_positions(viewer.account.as_deref()));
-        state.tallies.update(|tallies| tallies.know_positions(&stored));
+        state
+            .tallies
+            .update(|tallies| tallies.know_positions(&stored));
         true
     });
 
@@ -170,7 +173,11 @@ pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessa
     browser::on_document_event("visibilitychange", move || {
         if browser::is_visible() {
             live.input(Input::Visible);
-            if let Some(position) = live.web.try_update_value(|web| web.unseen_read.take()).flatten() {
+            if let Some(position) = live
+                .web
+                .try_update_value(|web| web.unseen_read.take())
+                .flatten()
+            {
                 live.mark_read(position);
             }
         }
@@ -326,7 +333,8 @@ impl Live {
     /// it is seen.
     fn mark_read(self, position: ReadPosition) {
         if !browser::is_visible() {
-            self.web.update_value(|web| web.unseen_read = Some(position));
+            self.web
+                .update_value(|web| web.unseen_read = Some(position));
             return;
         }
         let room = self.state.room.get_untracked();
@@ -337,7 +345,10 @@ impl Live {
             room: room.clone(),
             position,
         });
-        let account = self.state.viewer.with_untracked(|viewer| viewer.account.clone());
+        let account = self
+            .state
+            .viewer
+            .with_untracked(|viewer| viewer.account.clone());
         browser::save_read_position(account.as_deref(), &room, position);
         if account.is_none() {
             return;
@@ -351,7 +362,10 @@ impl Live {
         }
         set_timeout(
             move || {
-                let Some(position) = self.web.try_update_value(|web| web.unsent_read.take()).flatten()
+                let Some(position) = self
+                    .web
+                    .try_update_value(|web| web.unsent_read.take())
+                    .flatten()
                 else {
                     return;
                 };

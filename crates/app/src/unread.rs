@@ -27,9 +27,7 @@ pub struct Tally {
 impl Tally {
     /// How many of its messages the reader has not read.
     pub fn unread(&self) -> u64 {
-        self.read
-            .unwrap_or_default()
-            .unread(self.count.count)
+        self.read.unwrap_or_default().unread(self.count.count)
     }
 }
 
@@ -73,7 +71,9 @@ impl Tallies {
 
     fn get_mut(&mut self, name: &str) -> Option<&mut Tally> {
         let key = room_key(name);
-        self.rooms.iter_mut().find(|room| room_key(&room.name) == key)
+        self.rooms
+            .iter_mut()
+            .find(|room| room_key(&room.name) == key)
     }
 
     /// Counts a message the page received (in id order per room). Returns
@@ -172,7 +172,13 @@ mod tests {
         assert!(tallies.received(&message(11, "Random")));
         assert!(tallies.received(&message(12, "general")));
         let random = tallies.get("random").expect("known");
-        assert_eq!(random.count, MessageCount { as_of: 11, count: 3 });
+        assert_eq!(
+            random.count,
+            MessageCount {
+                as_of: 11,
+                count: 3
+            }
+        );
         assert_eq!(tallies.get("general").expect("known").count.count, 8);
         // A room the page does not know yet: read the list again.
         assert!(!tallies.received(&message(13, "new")));
@@ -180,19 +186,39 @@ mod tests {
 
     #[test]
     fn unread_is_the_count_since_the_room_was_read() {
-        let read = HashMap::from([("random".to_owned(), ReadPosition { last_read: 8, count: 1 })]);
-        let mut tallies =
-            Tallies::new(vec![room("general", 10, 7), room("random", 10, 2)], Some(&read));
+        let read = HashMap::from([(
+            "random".to_owned(),
+            ReadPosition {
+                last_read: 8,
+                count: 1,
+            },
+        )]);
+        let mut tallies = Tallies::new(
+            vec![room("general", 10, 7), room("random", 10, 2)],
+            Some(&read),
+        );
         assert!(tallies.positions_known);
         assert_eq!(tallies.get("random").expect("known").unread(), 1);
         // Never read here: all of it.
         assert_eq!(tallies.get("general").expect("known").unread(), 7);
         tallies.received(&message(11, "random"));
         assert_eq!(tallies.get("random").expect("known").unread(), 2);
-        tallies.read("RANDOM", ReadPosition { last_read: 11, count: 3 });
+        tallies.read(
+            "RANDOM",
+            ReadPosition {
+                last_read: 11,
+                count: 3,
+            },
+        );
         assert_eq!(tallies.get("random").expect("known").unread(), 0);
         // An older position (another tab's, late) does not move it back.
-        tallies.read("random", ReadPosition { last_read: 9, count: 2 });
+        tallies.read(
+            "random",
+            ReadPosition {
+                last_read: 9,
+                count: 2,
+            },
+        );
         assert_eq!(tallies.get("random").expect("known").unread(), 0);
     }
 
@@ -200,7 +226,13 @@ mod tests {
     fn a_guests_positions_are_known_once_read_from_the_browser() {
         let mut tallies = Tallies::new(vec![room("general", 4, 4)], None);
         assert!(!tallies.positions_known);
-        let stored = HashMap::from([("General".to_owned(), ReadPosition { last_read: 3, count: 3 })]);
+        let stored = HashMap::from([(
+            "General".to_owned(),
+            ReadPosition {
+                last_read: 3,
+                count: 3,
+            },
+        )]);
         tallies.know_positions(&stored);
         assert!(tallies.positions_known);
         assert_eq!(tallies.get("general").expect("known").unread(), 1);
@@ -213,7 +245,10 @@ mod tests {
         tallies.merge(vec![room("general", 11, 8), room("new", 11, 0)]);
         assert_eq!(
             tallies.get("general").expect("known").count,
-            MessageCount { as_of: 12, count: 8 }
+            MessageCount {
+                as_of: 12,
+                count: 8
+            }
         );
         assert_eq!(tallies.rooms().len(), 2);
         assert!(tallies.received(&message(13, "new")));

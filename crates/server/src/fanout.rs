@@ -319,14 +319,8 @@ mod tests {
         let mut elsewhere = message(2);
         elsewhere.room = "random".into();
         fanout.publish(&[elsewhere, message(3)]);
-        assert_eq!(
-            fanout.count("general"),
-            MessageCount { as_of: 3, count: 2 }
-        );
-        assert_eq!(
-            fanout.count("random"),
-            MessageCount { as_of: 3, count: 1 }
-        );
+        assert_eq!(fanout.count("general"), MessageCount { as_of: 3, count: 2 });
+        assert_eq!(fanout.count("random"), MessageCount { as_of: 3, count: 1 });
         assert_eq!(fanout.count("empty"), MessageCount { as_of: 3, count: 0 });
         let (as_of, counts) = fanout.counts();
         assert_eq!(as_of, 3);
@@ -355,15 +349,17 @@ mod tests {
     async fn what_was_published_before_is_skipped() {
         let recent = Arc::new(Recent::new(vec![message(1), message(2)]));
         let hub = Hub::default();
-        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true, counted("general", 2));
+        let fanout = Fanout::new(
+            Arc::clone(&recent),
+            hub.clone(),
+            true,
+            counted("general", 2),
+        );
         let mut live = hub.subscribe();
         fanout.publish(&[message(2), message(3)]);
         fanout.publish(&[message(3)]);
         // Counted once, like it is published once.
-        assert_eq!(
-            fanout.count("general"),
-            MessageCount { as_of: 3, count: 3 }
-        );
+        assert_eq!(fanout.count("general"), MessageCount { as_of: 3, count: 3 });
         assert_eq!(live.recv().await.expect("published").id, 3);
         assert!(live.try_recv().is_err(), "3 published once, 2 not again");
         let ids: Vec<_> = recent.latest(10).iter().map(|m| m.id).collect();

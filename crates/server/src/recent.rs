@@ -267,13 +267,19 @@ mod tests {
         let max = i64::from(MAX_PAGE_SIZE);
         // Not full: it holds every message, so a room with few has them all.
         let recent = Recent::new(vec![message(1), in_room(2, "random"), message(3)]);
-        assert_eq!(recent.latest_in("random", 50).map(|p| ids(&p)), Some(vec![2]));
+        assert_eq!(
+            recent.latest_in("random", 50).map(|p| ids(&p)),
+            Some(vec![2])
+        );
         assert_eq!(recent.latest_in("empty", 50).map(|p| ids(&p)), Some(vec![]));
         // Full, with one message of `random` among the newest: a page of
         // one is held, a longer one may reach further back than the window.
         commit(&recent, &(4..=max + 3).map(message).collect::<Vec<_>>());
         commit(&recent, &[in_room(max + 4, "random")]);
-        assert_eq!(recent.latest_in("random", 1).map(|p| ids(&p)), Some(vec![max + 4]));
+        assert_eq!(
+            recent.latest_in("random", 1).map(|p| ids(&p)),
+            Some(vec![max + 4])
+        );
         assert_eq!(recent.latest_in("random", 2), None);
         assert_eq!(recent.default_page_json("random"), None);
         let general = recent.latest_in("general", 3).expect("held");
@@ -283,7 +289,10 @@ mod tests {
     #[test]
     fn empty_window_encodes_an_empty_array() {
         let recent = Recent::new(Vec::new());
-        assert_eq!(&recent.default_page_json("general").expect("held")[..], b"[]");
+        assert_eq!(
+            &recent.default_page_json("general").expect("held")[..],
+            b"[]"
+        );
         assert!(recent.latest(10).is_empty());
         assert_eq!(recent.newest_id(), None);
     }

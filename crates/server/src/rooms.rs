@@ -3,10 +3,10 @@
 //! Every request that names a room (`/r/<name>`, `/api/rooms/<name>/…`, a
 //! server function) finds it here, in memory. Rooms are never renamed or
 //! deleted, so what is known stays right; what may be missing is a room
-//! another server created (PostgreSQL). A name not known here is looked up
-//! by reading the list again, at most every [`REFRESH`], so that requests
-//! for names that do not exist cannot make the server read the database
-//! once each.
+//! another server created (PostgreSQL): there, a name not known here is
+//! looked up in the database (one indexed read, like a page of history).
+//! On SQLite this server creates every room, so a name not known here is
+//! no room.
 
 use std::{
     collections::HashMap,
@@ -28,8 +28,8 @@ use crate::{
 /// The most rooms one chat holds: the sidebar lists them all, and each
 /// has its count in memory.
 pub const MAX_ROOMS: usize = 1000;
-/// How often an unknown name may make the list be read again.
-const REFRESH: Duration = Duration::from_millis(250);
+/// How old the list may be when it is listed (on a shared log).
+const LIST_AGE: Duration = Duration::from_secs(1);
 
 /// Why a room was not created.
 #[derive(Debug, thiserror::Error)]
@@ -110,24 +110,23 @@ impl Rooms {
     /// The room called `name` (ignoring case), if there is one.
     pub async fn find(&self, name: &str) -> Result<Option<RoomRecord>, StoreError> {
         let key = room_key(name.trim());
-        let stale = {
-            let known = self.read();
-            if let Some(room) = known.find(&key) {
-                return Ok(Some(room.clone()));
-            }
-            !self.complete && known.read_at.elapsed() >= REFRESH
-        };
-        if !stale {
+        if let Some(room) = self.read().find(&key) {
+            return Ok(Some(room.clone()));
+        }
+        if self.complete {
             return Ok(None);
         }
-        self.refresh().await?;
-        Ok(self.read().find(&key).cloned())
+        let found = self.store.room_by_key(&key).await?;
+        if let Some(room) = &found {
+            self.write().add(room.clone());
+        }
+        Ok(found)
     }
 
     /// Every room, oldest first (on a shared log, as of at most a second
     /// ago).
     pub async fn list(&self) -> Result<Vec<RoomRecord>, StoreError> {
-        let stale = !self.complete && self.read().read_at.elapsed() >= Duration::from_secs(1);
+        let stale = !self.complete && self.read().read_at.elapsed() >= LIST_AGE;
         if stale {
             self.refresh().await?;
         }

@@ -166,7 +166,10 @@ async fn malformed_arguments_get_400() {
     let (_dir, db) = temp_database();
     let app = spawn_app(db).await;
     for (path, body) in [
-        (SEND, json!({ "room": "general", "username": 5, "text": "hi" })),
+        (
+            SEND,
+            json!({ "room": "general", "username": 5, "text": "hi" }),
+        ),
         (SEND, json!({ "room": "general", "username": "ada" })),
         (HISTORY, json!({ "room": "general", "limit": -5 })),
     ] {

@@ -95,6 +95,60 @@ async fn every_stream_on_either_server_gets_every_message_once_in_one_order() {
     two.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_room_created_on_one_server_is_there_at_once_on_the_other() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let one = spawn_app_on(&url).await;
+    let two = spawn_app_on(&url).await;
+    // Two has read its rooms just now: the new one is not among them.
+    let listed: Value = two
+        .client
+        .get(two.url("/api/rooms"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed["rooms"].as_array().expect("rooms").len(), 1);
+    let mut stream = two.events_on_new_connection("", None).await;
+    let mut on_one = one.events_on_new_connection("", None).await;
+    let ada = one.signed_up("ada").await;
+    let created = one
+        .call("/api/rooms")
+        .header("cookie", &ada)
+        .json(&json!({ "name": "random" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(created.status(), 201);
+    let sent = two
+        .call("/api/rooms/Random/messages")
+        .json(&json!({ "username": "bob", "text": "hi there" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(sent.status(), 201);
+    let events = stream.take(1).await;
+    assert_eq!(events[0].1["room"], "random");
+    // Once one has published it, its history of the room holds it.
+    assert_eq!(on_one.take(1).await[0].1["room"], "random");
+    let page: Vec<Value> = one
+        .client
+        .get(one.url("/api/rooms/random/messages"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(page.len(), 1);
+    one.shutdown().await;
+    two.shutdown().await;
+}
+
 /// The server binary on `url`, on a port of its own; killed when dropped.
 async fn server_process(url: &str) -> (Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -206,7 +206,13 @@ async fn an_empty_log_has_no_newest_id(store: Store) {
 }
 
 async fn messages_are_counted_up_to_an_id(store: Store) {
-    assert!(store.counts_through(i64::MAX).await.expect("counts").is_empty());
+    assert!(
+        store
+            .counts_through(i64::MAX)
+            .await
+            .expect("counts")
+            .is_empty()
+    );
     let random = create_room(&store, "random").await;
     let drafts: Vec<_> = (0..4)
         .map(|i| draft(Uuid::new_v4(), &format!("m{i}")))
@@ -252,7 +258,12 @@ async fn each_room_reads_its_own_messages_in_one_id_order(store: Store) {
     let stored = store.insert_batch(&drafts).await.expect("stores");
     // What the insert answers names the room, as what is read back does.
     let rooms: Vec<_> = stored.iter().map(|s| s.message().room.clone()).collect();
-    assert_eq!(rooms, ["general", "random", "general", "random", "general", "random"]);
+    assert_eq!(
+        rooms,
+        [
+            "general", "random", "general", "random", "general", "random"
+        ]
+    );
     let in_random = store.latest(random.id, 10).await.expect("reads");
     assert_eq!(texts(&in_random), ["m2", "m4", "m6"]);
     assert!(in_random.iter().all(|m| m.room == "random"));
@@ -280,14 +291,29 @@ async fn a_read_position_never_moves_back(store: Store) {
         .expect("free");
     let random = create_room(&store, "random").await;
     let at = |last_read, count| ReadPosition { last_read, count };
-    assert!(store.read_positions(account).await.expect("reads").is_empty());
-    store.mark_read(account, random.id, at(10, 4)).await.expect("marks");
-    store.mark_read(account, random.id, at(7, 3)).await.expect("marks");
+    assert!(
+        store
+            .read_positions(account)
+            .await
+            .expect("reads")
+            .is_empty()
+    );
+    store
+        .mark_read(account, random.id, at(10, 4))
+        .await
+        .expect("marks");
+    store
+        .mark_read(account, random.id, at(7, 3))
+        .await
+        .expect("marks");
     store.mark_read(account, 1, at(12, 9)).await.expect("marks");
     let read = store.read_positions(account).await.expect("reads");
     assert_eq!(read.get("random"), Some(&at(10, 4)));
     assert_eq!(read.get("general"), Some(&at(12, 9)));
-    store.mark_read(account, random.id, at(11, 5)).await.expect("marks");
+    store
+        .mark_read(account, random.id, at(11, 5))
+        .await
+        .expect("marks");
     let read = store.read_positions(account).await.expect("reads");
     assert_eq!(read.get("random"), Some(&at(11, 5)));
 }

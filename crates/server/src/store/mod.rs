@@ -242,7 +242,8 @@ impl Store {
         before: MessageId,
         limit: u32,
     ) -> Result<Vec<ChatMessage>, StoreError> {
-        const SELECT: &str = select_messages!("WHERE m.room_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3");
+        const SELECT: &str =
+            select_messages!("WHERE m.room_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3");
         let rows: Vec<Row> = on_pool!(self, pool => {
             sqlx::query_as(SELECT).bind(room).bind(before).bind(i64::from(limit)).fetch_all(pool).await?
         });
@@ -256,7 +257,8 @@ impl Store {
         after: MessageId,
         limit: u32,
     ) -> Result<Vec<ChatMessage>, StoreError> {
-        const SELECT: &str = select_messages!("WHERE m.room_id = $1 AND m.id > $2 ORDER BY m.id ASC LIMIT $3");
+        const SELECT: &str =
+            select_messages!("WHERE m.room_id = $1 AND m.id > $2 ORDER BY m.id ASC LIMIT $3");
         let rows: Vec<Row> = on_pool!(self, pool => {
             sqlx::query_as(SELECT).bind(room).bind(after).bind(i64::from(limit)).fetch_all(pool).await?
         });

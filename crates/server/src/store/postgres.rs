@@ -39,7 +39,6 @@ pub struct PgStore {
     pool: PgPool,
 }
 
-
 impl PgStore {
     pub(super) async fn open(url: &str, durability: Durability) -> Result<Self, StoreError> {
         let synchronous_commit = match durability {

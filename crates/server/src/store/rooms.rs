@@ -29,6 +29,14 @@ impl Store {
         }))
     }
 
+    /// The room whose name has this key, if any.
+    pub async fn room_by_key(&self, name_key: &str) -> Result<Option<RoomRecord>, StoreError> {
+        const SELECT: &str = "SELECT id, name FROM rooms WHERE name_key = $1";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(SELECT).bind(name_key).fetch_optional(pool).await?
+        }))
+    }
+
     /// Creates a room; `None` if a room holds `name_key` already.
     pub async fn create_room(
         &self,

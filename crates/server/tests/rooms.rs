@@ -1,0 +1,285 @@
+//! Rooms through the JSON API and the event stream: who may create one,
+//! the rules of their names, each room's own history, and the one stream
+//! that carries every room in one id order.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{TestApp, error_body, spawn_app, spawn_app_with, temp_database};
+
+/// `POST /api/rooms` as the holder of `cookie` (a guest if `None`).
+async fn create_room(app: &TestApp, cookie: Option<&str>, name: &str) -> reqwest::Response {
+    let mut request = app.call("/api/rooms").json(&json!({ "name": name }));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.expect("request")
+}
+
+/// Sends `text` to `room` as a guest called bob; returns the stored message.
+async fn send_in(app: &TestApp, room: &str, text: &str) -> Value {
+    let response = post_in(app, room, &json!({ "username": "bob", "text": text })).await;
+    assert_eq!(response.status(), 201, "send should succeed");
+    response.json().await.expect("json")
+}
+
+async fn post_in(app: &TestApp, room: &str, body: &Value) -> reqwest::Response {
+    app.call(&format!("/api/rooms/{room}/messages"))
+        .json(body)
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn get(app: &TestApp, path: &str) -> reqwest::Response {
+    reqwest::get(app.url(path)).await.expect("request")
+}
+
+fn texts(page: &[Value]) -> Vec<&str> {
+    page.iter()
+        .map(|m| m["text"].as_str().expect("text"))
+        .collect()
+}
+
+#[tokio::test]
+async fn only_a_signed_in_reader_creates_rooms_whose_names_follow_the_rules() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let guest = create_room(&app, None, "random").await;
+    assert_eq!(guest.status(), 401);
+    let ada = app.signed_up("ada").await;
+    let created = create_room(&app, Some(&ada), "  Random ").await;
+    assert_eq!(created.status(), 201);
+    let room: Value = created.json().await.expect("json");
+    assert_eq!(room["name"], "Random");
+    assert_eq!(room["count"]["count"], 0);
+
+    for (name, rule) in [
+        ("random", "taken"),
+        ("GENERAL", "taken"),
+        ("", "required"),
+        (&"x".repeat(41), "too_long"),
+        ("a\u{200B}b", "invisible_character"),
+    ] {
+        let response = create_room(&app, Some(&ada), name).await;
+        assert_eq!(response.status(), 422, "{name:?}");
+        let body = error_body(response).await;
+        assert_eq!(body["error"]["field"], "room", "{name:?}");
+        assert_eq!(body["error"]["rule"], rule, "{name:?}");
+    }
+    let listed: Value = get(&app, "/api/rooms").await.json().await.expect("json");
+    let names: Vec<&str> = listed["rooms"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .map(|room| room["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["general", "Random"]);
+    // A guest's list carries no read positions.
+    assert!(listed.get("read").is_none());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn creating_rooms_counts_against_the_accounts_send_limit() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app_with(db, |config| {
+        config.send_limit = "1,2".parse().expect("limit")
+    })
+    .await;
+    let ada = app.signed_up("ada").await;
+    for name in ["one", "two"] {
+        assert_eq!(create_room(&app, Some(&ada), name).await.status(), 201);
+    }
+    let refused = create_room(&app, Some(&ada), "three").await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    let listed: Value = get(&app, "/api/rooms").await.json().await.expect("json");
+    assert_eq!(listed["rooms"].as_array().expect("rooms").len(), 3);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn each_room_has_its_own_history_and_general_is_api_messages() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let ada = app.signed_up("ada").await;
+    assert_eq!(create_room(&app, Some(&ada), "random").await.status(), 201);
+    for i in 1..=6 {
+        let room = if i % 2 == 0 { "random" } else { "general" };
+        let stored = send_in(&app, room, &format!("m{i}")).await;
+        assert_eq!(stored["room"], room);
+    }
+    // Any case finds the room; the stored name is what comes back.
+    let page: Vec<Value> = get(&app, "/api/rooms/RANDOM/messages")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(texts(&page), ["m2", "m4", "m6"]);
+    assert!(page.iter().all(|m| m["room"] == "random"));
+    let general = app.history("").await;
+    assert_eq!(texts(&general), ["m1", "m3", "m5"]);
+    assert_eq!(
+        texts(&app.history("?limit=2").await),
+        ["m3", "m5"],
+        "general's pages are its own"
+    );
+    let before = page[1]["id"].as_i64().expect("id");
+    let older: Vec<Value> = get(&app, &format!("/api/rooms/random/messages?before={before}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(texts(&older), ["m2"]);
+    let after = page[0]["id"].as_i64().expect("id");
+    let newer: Vec<Value> = get(&app, &format!("/api/rooms/random/messages?after={after}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(texts(&newer), ["m4", "m6"]);
+    // Each room's count is its own.
+    let listed: Value = get(&app, "/api/rooms").await.json().await.expect("json");
+    let counts: Vec<u64> = listed["rooms"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .map(|room| room["count"]["count"].as_u64().expect("count"))
+        .collect();
+    assert_eq!(counts, [3, 3]);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unknown_room_is_404_and_stores_nothing() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let response = get(&app, "/api/rooms/nowhere/messages").await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(error_body(response).await["error"]["code"], "no_such_room");
+    let response = post_in(&app, "nowhere", &json!({ "username": "ada", "text": "hi" })).await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(error_body(response).await["error"]["code"], "no_such_room");
+    app.assert_nothing_stored().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn one_stream_carries_every_room_in_one_id_order_and_resumes_across_them() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let ada = app.signed_up("ada").await;
+    for name in ["random", "rust"] {
+        assert_eq!(create_room(&app, Some(&ada), name).await.status(), 201);
+    }
+    let mut stream = app.events_on_new_connection("", None).await;
+    let rooms = ["general", "random", "rust", "random", "general", "rust"];
+    for (i, room) in rooms.iter().enumerate() {
+        send_in(&app, room, &format!("m{i}")).await;
+    }
+    let events = stream.take(rooms.len()).await;
+    let ids: Vec<i64> = events.iter().map(|(id, _)| *id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let seen: Vec<&str> = events
+        .iter()
+        .map(|(_, m)| m["room"].as_str().expect("room"))
+        .collect();
+    assert_eq!(seen, rooms, "each event names its room");
+    // One Last-Event-ID resumes every room after it.
+    let mut resumed = app.events_on_new_connection("", Some(events[2].0)).await;
+    let rest = resumed.take(3).await;
+    assert_eq!(rest.iter().map(|(id, _)| *id).collect::<Vec<_>>(), ids[3..]);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_signed_in_readers_position_is_kept_and_never_moves_back() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let ada = app.signed_up("ada").await;
+    let mark = |room: &'static str, last_read: i64, count: u64| {
+        let path = <app::api::MarkRead as leptos::server_fn::ServerFn>::PATH;
+        app.call(path)
+            .header("cookie", ada.clone())
+            .json(&json!({ "room": room, "position": { "last_read": last_read, "count": count } }))
+            .send()
+    };
+    assert_eq!(mark("general", 5, 2).await.expect("request").status(), 200);
+    assert_eq!(mark("general", 3, 1).await.expect("request").status(), 200);
+    assert_eq!(mark("nowhere", 3, 1).await.expect("request").status(), 404);
+    let listed: Value = app
+        .client
+        .get(app.url("/api/rooms"))
+        .header("cookie", &ada)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        listed["read"],
+        json!({ "general": { "last_read": 5, "count": 2 } })
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn creating_a_room_from_another_site_is_refused() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let ada = app.signed_up("ada").await;
+    let response = app
+        .call("/api/rooms")
+        .header("cookie", &ada)
+        .header("origin", "https://evil.example")
+        .json(&json!({ "name": "phished" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 403);
+    let listed: Value = get(&app, "/api/rooms").await.json().await.expect("json");
+    assert_eq!(listed["rooms"].as_array().expect("rooms").len(), 1);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_room_page_is_rendered_with_its_own_messages_and_the_rooms_beside_them() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let ada = app.signed_up("ada").await;
+    assert_eq!(
+        create_room(&app, Some(&ada), "café au lait").await.status(),
+        201
+    );
+    send_in(&app, "café au lait", "in the room").await;
+    send_in(&app, "general", "in general").await;
+
+    let page = get(&app, "/r/caf%C3%A9%20au%20lait").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("in the room"), "{html}");
+    assert!(
+        !html.contains("in general"),
+        "general's message is not this room's"
+    );
+    assert!(
+        html.contains("<title>café au lait · Chat</title>"),
+        "{html}"
+    );
+    // The sidebar links every room, the room shown marked as the current page.
+    assert!(
+        html.contains(r#"href="/r/caf%C3%A9%20au%20lait""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"href="/""#), "{html}");
+    assert!(html.contains(r#"aria-current="page""#), "{html}");
+
+    let general = get(&app, "/").await.text().await.expect("html");
+    assert!(general.contains("in general") && !general.contains("in the room"));
+
+    let missing = get(&app, "/r/nowhere").await.text().await.expect("html");
+    assert!(missing.contains("There is no room called"), "{missing}");
+    app.shutdown().await;
+}
