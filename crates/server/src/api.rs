@@ -25,7 +25,7 @@ use axum_extra::extract::CookieJar;
 
 use crate::{
     AppState,
-    accounts::{routes::account_of, session_token},
+    accounts::session_token,
     error::ApiError,
     extract::{ApiJson, ApiQuery, ClientIp},
     rooms, sender,
@@ -52,7 +52,7 @@ async fn list_rooms(
     State(state): State<AppState>,
     jar: CookieJar,
 ) -> Result<Json<Directory>, ApiError> {
-    let account = account_of(&state, &jar).await?;
+    let account = state.accounts.of_cookies(&jar).await?;
     Ok(Json(rooms::directory(&state, account.as_ref()).await?))
 }
 
@@ -64,7 +64,7 @@ async fn create_room(
     jar: CookieJar,
     ApiJson(request): ApiJson<CreateRoom>,
 ) -> Result<(StatusCode, Json<Room>), ApiError> {
-    let account = account_of(&state, &jar).await?;
+    let account = state.accounts.of_cookies(&jar).await?;
     let room = rooms::create(&state, account.as_ref(), &request.name).await?;
     Ok((StatusCode::CREATED, Json(room)))
 }

@@ -9,7 +9,7 @@ use axum::{
 };
 use shared::{ErrorBody, ValidationError};
 
-use crate::{chat::ChatError, rooms::RoomError, store::StoreError};
+use crate::{chat::ChatError, store::StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -54,8 +54,8 @@ pub enum ApiError {
     #[error("there is no room called {0:?}")]
     NoSuchRoom(String),
     /// The chat holds as many rooms as it may.
-    #[error(transparent)]
-    TooManyRooms(RoomError),
+    #[error("the chat has as many rooms as it may hold")]
+    TooManyRooms,
     /// The server holds as many connections as it may.
     #[error("the server is busy; retry in a moment")]
     Busy,
@@ -73,16 +73,6 @@ impl From<ChatError> for ApiError {
             ChatError::Invalid(invalid) => Self::Invalid(invalid),
             ChatError::GuestsOff => Self::SignInToSend,
             ChatError::Storage => Self::Unavailable,
-        }
-    }
-}
-
-impl From<RoomError> for ApiError {
-    fn from(err: RoomError) -> Self {
-        match err {
-            RoomError::Invalid(invalid) => Self::Invalid(invalid),
-            RoomError::TooMany => Self::TooManyRooms(err),
-            RoomError::Store(err) => err.into(),
         }
     }
 }
@@ -150,7 +140,7 @@ impl ApiError {
             Self::TooManyStreams => ErrorBody::new("too_many_streams", self.to_string()),
             Self::Busy => ErrorBody::new("busy", self.to_string()),
             Self::NoSuchRoom(_) => ErrorBody::new("no_such_room", self.to_string()),
-            Self::TooManyRooms(_) => ErrorBody::new("too_many_rooms", self.to_string()),
+            Self::TooManyRooms => ErrorBody::new("too_many_rooms", self.to_string()),
             Self::Unavailable => ErrorBody::new("unavailable", self.to_string()),
             Self::Internal(_) => ErrorBody::new("internal", self.to_string()),
         }

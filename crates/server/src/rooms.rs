@@ -43,6 +43,16 @@ pub enum RoomError {
     Store(#[from] StoreError),
 }
 
+impl From<RoomError> for ApiError {
+    fn from(err: RoomError) -> Self {
+        match err {
+            RoomError::Invalid(invalid) => Self::Invalid(invalid),
+            RoomError::TooMany => Self::TooManyRooms,
+            RoomError::Store(err) => err.into(),
+        }
+    }
+}
+
 /// The rooms of the chat; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Rooms {

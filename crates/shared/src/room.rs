@@ -11,13 +11,12 @@ use std::collections::HashMap;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 
+pub use crate::validate::ROOM_MAX_CHARS;
 use crate::{
     MessageCount, MessageId,
     validate::{Field, ValidationError, parse_name},
 };
 
-/// The most characters (Unicode scalar values) a room's name may have.
-pub const ROOM_MAX_CHARS: usize = 40;
 /// The room that exists from the start, and where messages that name no
 /// room go.
 pub const GENERAL: &str = "general";

@@ -15,6 +15,8 @@ use crate::invisible;
 
 /// The most characters (Unicode scalar values) a username may have.
 pub const USERNAME_MAX_CHARS: usize = 32;
+/// The most characters (Unicode scalar values) a room's name may have.
+pub const ROOM_MAX_CHARS: usize = 40;
 /// The most characters (Unicode scalar values) a message text may have.
 pub const TEXT_MAX_CHARS: usize = 2000;
 /// The fewest characters a password may have.
@@ -68,7 +70,7 @@ impl ValidationError {
             Field::Username => ("username", USERNAME_MAX_CHARS),
             Field::Text => ("text", TEXT_MAX_CHARS),
             Field::Password => ("password", PASSWORD_MAX_CHARS),
-            Field::Room => ("room name", crate::room::ROOM_MAX_CHARS),
+            Field::Room => ("room name", ROOM_MAX_CHARS),
         };
         match self.rule {
             Rule::Required => format!("{name} must not be empty"),

@@ -1,6 +1,7 @@
-//! Scenarios 1 and 2: N subscribers, M messages from K senders at a rate.
-//! Every subscriber must receive every acknowledged message exactly once,
-//! in id order; anything else fails the run.
+//! Scenarios 1, 2 and 9: N subscribers, M messages from K senders at a
+//! rate, to one room or (`--rooms`) spread over several. Every subscriber
+//! must receive every acknowledged message exactly once, in id order
+//! (the stream carries every room); anything else fails the run.
 
 use std::time::{Duration, Instant};
 
@@ -34,9 +35,15 @@ pub struct Args {
     /// How long subscribers may take after the last send.
     #[arg(long, default_value_t = 60)]
     drain_secs: u64,
+    /// Spread the messages over this many rooms (`general` and rooms the
+    /// run creates, signed in as an account of its own); message `i` goes
+    /// to room `i % rooms`.
+    #[arg(long, default_value_t = 1)]
+    rooms: usize,
 }
 
 pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
+    let rooms = room_paths(target, args.rooms).await?;
     let rss_before = resident_kib(target.server_pid);
     let connect_started = Instant::now();
     let responses: Vec<_> = stream::iter(0..args.subscribers)
@@ -64,7 +71,7 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
         .map(|response| tokio::spawn(sse::collect(response, args.messages, origin, until)))
         .collect();
 
-    let (acked, send_errors) = send_all(target, &args, origin).await;
+    let (acked, send_errors) = send_all(target, &args, &rooms, origin).await;
     let send_secs = origin.elapsed().as_secs_f64();
 
     let mut received: Vec<Received> = Vec::with_capacity(collectors.len());
@@ -124,7 +131,7 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
     });
     let summary = format!(
         "fan-out: {subs} subscribers on {servers} server(s) connected ({how:?}) in {connect:.2} s ({connect_errors} errors)\n\
-         sent {sent} messages in {send_secs:.2} s ({send_errors} errors) by {senders} senders at {rate}/s offered\n\
+         sent {sent} messages to {rooms} room(s) in {send_secs:.2} s ({send_errors} errors) by {senders} senders at {rate}/s offered\n\
          {deliveries} deliveries in {delivery_secs:.2} s: {deliveries_per_sec:.0} deliveries/s\n\
          exactly once and in order: {exact}/{subs} subscribers\n\
          latency: {latency_line}\n\
@@ -134,6 +141,7 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
         how = args.connect,
         connect = connect_time.as_secs_f64(),
         sent = expected.len(),
+        rooms = rooms.len(),
         senders = args.senders,
         rate = args.rate,
         latency_line = describe(&latency, "ms"),
@@ -147,6 +155,7 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
         "connect_secs": connect_time.as_secs_f64(),
         "connect_errors": connect_errors,
         "messages": expected.len(),
+        "rooms": rooms.len(),
         "senders": args.senders,
         "rate_offered": args.rate,
         "send_errors": send_errors,
@@ -170,8 +179,34 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
     })
 }
 
-/// Sends `args.messages` from `args.senders` tasks, paced to `args.rate`.
-async fn send_all(target: &Target, args: &Args, origin: Instant) -> (Vec<i64>, usize) {
+/// The paths messages are sent to: `general`'s, and with `rooms > 1`,
+/// those of `rooms - 1` rooms created for this run.
+async fn room_paths(target: &Target, rooms: usize) -> anyhow::Result<Vec<String>> {
+    let mut paths = vec!["/api/messages".to_owned()];
+    if rooms <= 1 {
+        return Ok(paths);
+    }
+    let run = super::accounts::run_id();
+    let mut creator = super::Sender::new(target, 0);
+    creator
+        .sign_in(&super::accounts::name(run, 0), true)
+        .await?;
+    for room in 1..rooms {
+        let name = format!("lg{run}r{room}");
+        creator.create_room(&name).await?;
+        paths.push(format!("/api/rooms/{name}/messages"));
+    }
+    Ok(paths)
+}
+
+/// Sends `args.messages` from `args.senders` tasks, paced to `args.rate`,
+/// message `i` to `rooms[i % rooms.len()]`.
+async fn send_all(
+    target: &Target,
+    args: &Args,
+    rooms: &[String],
+    origin: Instant,
+) -> (Vec<i64>, usize) {
     let senders = args.senders.max(1);
     let tasks = (0..senders).map(|sender| {
         let count = (sender..args.messages).step_by(senders).count();
@@ -186,7 +221,9 @@ async fn send_all(target: &Target, args: &Args, origin: Instant) -> (Vec<i64>, u
                 if let Some(ticker) = &mut ticker {
                     ticker.tick().await;
                 }
-                match connection.send_stamped(sender + i * senders, origin).await {
+                let n = sender + i * senders;
+                let path = &rooms[n % rooms.len()];
+                match connection.send_stamped_to(path, n, origin).await {
                     Ok(id) => ids.push(id),
                     Err(_) => errors += 1,
                 }

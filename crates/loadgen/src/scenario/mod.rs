@@ -85,14 +85,37 @@ impl<'a> Sender<'a> {
         Ok(())
     }
 
-    /// Sends message number `n`, stamped with its send time; returns the
-    /// stored id.
+    /// Creates the room `name` (signed in); `POST /api/rooms`.
+    pub async fn create_room(&mut self, name: &str) -> anyhow::Result<()> {
+        let (head, body) = self.post("/api/rooms", &json!({ "name": name })).await?;
+        anyhow::ensure!(
+            head.status == 201,
+            "/api/rooms answered {}: {}",
+            head.status,
+            String::from_utf8_lossy(&body)
+        );
+        Ok(())
+    }
+
+    /// Sends message number `n`, stamped with its send time, to `general`;
+    /// returns the stored id.
     pub async fn send_stamped(&mut self, n: usize, origin: Instant) -> anyhow::Result<i64> {
+        self.send_stamped_to("/api/messages", n, origin).await
+    }
+
+    /// Like [`Self::send_stamped`], `POST`ing to `path` (a room's
+    /// `/api/rooms/<name>/messages`).
+    pub async fn send_stamped_to(
+        &mut self,
+        path: &str,
+        n: usize,
+        origin: Instant,
+    ) -> anyhow::Result<i64> {
         let body = json!({
             "username": format!("loadgen{}", n % 100),
             "text": format!("{TEXT_PREFIX}{}", origin.elapsed().as_micros()),
         });
-        let (head, response) = self.post("/api/messages", &body).await?;
+        let (head, response) = self.post(path, &body).await?;
         anyhow::ensure!(head.status == 201, "send answered {}", head.status);
         let message: serde_json::Value = serde_json::from_slice(&response)?;
         message["id"]

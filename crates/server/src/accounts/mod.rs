@@ -259,6 +259,14 @@ impl Accounts {
         self.store.delete_session(&token.hash()).await
     }
 
+    /// The account a request with these cookies is signed in as, if any.
+    pub async fn of_cookies(&self, jar: &CookieJar) -> Result<Option<Account>, StoreError> {
+        match session_token(jar) {
+            Some(token) => self.signed_in(&token).await,
+            None => Ok(None),
+        }
+    }
+
     /// The account signed in with `token`, if its session is still on.
     pub async fn signed_in(&self, token: &Token) -> Result<Option<Account>, StoreError> {
         let now = now();

@@ -19,7 +19,6 @@ use crate::{
     api::MAX_BODY_BYTES,
     error::ApiError,
     extract::{ApiJson, ClientIp},
-    store::Account,
 };
 
 pub fn router() -> Router<AppState> {
@@ -41,14 +40,6 @@ impl From<AccountError> for ApiError {
             AccountError::Store(err) => err.into(),
             AccountError::Hashing(err) => Self::Internal(err.into()),
         }
-    }
-}
-
-/// The account the request is signed in as, if any.
-pub async fn account_of(state: &AppState, jar: &CookieJar) -> Result<Option<Account>, ApiError> {
-    match session_token(jar) {
-        Some(token) => Ok(state.accounts.signed_in(&token).await?),
-        None => Ok(None),
     }
 }
 
@@ -106,7 +97,7 @@ async fn signed_in(
     State(state): State<AppState>,
     jar: CookieJar,
 ) -> Result<Json<SignedIn>, ApiError> {
-    match account_of(&state, &jar).await? {
+    match state.accounts.of_cookies(&jar).await? {
         Some(account) => Ok(Json(SignedIn {
             username: account.name,
         })),
