@@ -1,27 +1,9 @@
 // Rooms: each has its own page and messages; the sidebar lists them with
 // what is new in each, and the one stream carries them all.
-import { expect, test, type Locator, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { signUp } from "./fixtures/accounts";
 import { bubbles, CONNECTED, connectedWith, openChat, send, subtitle, unique } from "./fixtures/chat";
-
-const roomLink = (page: Page, room: string): Locator =>
-  page.locator(`[data-test=room-link][data-room="${room}"]`);
-/** The unread count beside `room` in the sidebar. */
-const unread = (page: Page, room: string): Locator =>
-  page.locator("nav.rooms li").filter({ has: roomLink(page, room) }).locator("[data-test=unread]");
-
-/** A fresh room name (at most 40 characters). */
-function roomName(): string {
-  return `room ${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-}
-
-/** Creates `room` from the sidebar's form and waits for its page. */
-async function createRoom(page: Page, room: string): Promise<void> {
-  await page.locator("[data-test=new-room-name]").fill(room);
-  await page.locator("[data-test=create-room]").click();
-  await expect(page.locator("[data-test=room-title]")).toHaveText(`#${room}`);
-  await expect(subtitle(page)).toHaveText(connectedWith(0));
-}
+import { createRoom, roomLink, roomName, roomPath, unread } from "./fixtures/rooms";
 
 test("a message in one room stays out of another, and raises its unread count elsewhere", async ({ browser }) => {
   const adaContext = await browser.newContext();
@@ -30,7 +12,7 @@ test("a message in one room stays out of another, and raises its unread count el
   await signUp(ada);
   const room = roomName();
   await createRoom(ada, room);
-  await expect(ada).toHaveURL(`/r/${encodeURIComponent(room)}`);
+  await expect(ada).toHaveURL(roomPath(room));
   await expect(ada).toHaveTitle(`${room} · Chat`);
 
   // A guest elsewhere, reading general, sees the new room listed.
@@ -54,7 +36,7 @@ test("a message in one room stays out of another, and raises its unread count el
 
   // Reading the room clears its count, also after coming back.
   await roomLink(bob, room).click();
-  await expect(bob).toHaveURL(`/r/${encodeURIComponent(room)}`);
+  await expect(bob).toHaveURL(roomPath(room));
   await expect(bubbles(bob, there)).toHaveCount(1);
   await expect(subtitle(bob)).toHaveText(connectedWith(1));
   await roomLink(bob, "general").click();
@@ -86,7 +68,7 @@ test("reading a room in one tab clears its count in the others, and the account 
   // Another browser sends two messages to the room: both tabs count them.
   const bobContext = await browser.newContext();
   const bob = await bobContext.newPage();
-  await openChat(bob, "bob", `/r/${encodeURIComponent(room)}`);
+  await openChat(bob, "bob", roomPath(room));
   for (const text of [unique("one"), unique("two")]) await send(bob, text);
   await expect(unread(ada, room)).toHaveText("2");
   await expect(unread(other, room)).toHaveText("2");

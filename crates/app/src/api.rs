@@ -9,6 +9,7 @@ use leptos::server_fn::codec::Json;
 use shared::{
     ChatMessage, MessageCount, MessageId,
     account::Viewer,
+    presence::PresenceEvent,
     room::{Directory, ReadPosition, Room},
 };
 use uuid::Uuid;
@@ -59,6 +60,13 @@ pub async fn get_message_count(room: String) -> Result<MessageCount, CallError> 
 pub async fn get_rooms() -> Result<Directory, CallError> {
     let service = crate::service::use_chat_service()?;
     service.rooms().await
+}
+
+/// Who has a page open on `room` now (the stream says who comes and goes).
+#[server(input = Json)]
+pub async fn get_presence(room: String) -> Result<PresenceEvent, CallError> {
+    let service = crate::service::use_chat_service()?;
+    service.presence(&room).await
 }
 
 /// Creates a room; only a signed-in reader may.
@@ -169,15 +177,65 @@ pub mod accounts {
     }
 
     /// The API's error body, or what went wrong reading it.
-    async fn refusal(response: Response) -> CallError {
+    pub(super) async fn refusal(response: Response) -> CallError {
         match response.json::<ErrorBody>().await {
             Ok(body) => body.into(),
             Err(err) => CallError::Transport(format!("status {}: {err}", response.status())),
         }
     }
 
-    fn transport(err: gloo_net::Error) -> CallError {
+    pub(super) fn transport(err: gloo_net::Error) -> CallError {
         CallError::Transport(err.to_string())
+    }
+}
+
+/// The page's calls that say where it is and who types (the JSON API:
+/// `POST /api/rooms/<name>/presence` and `/typing`).
+#[cfg(feature = "hydrate")]
+pub mod presence {
+    use gloo_net::http::{Request, Response};
+    use serde::Serialize;
+    use shared::{
+        presence::{Heartbeat, PresenceEvent, Typing},
+        room::room_messages_path,
+    };
+
+    use super::accounts::{refusal, transport};
+    use crate::error::CallError;
+
+    /// The path of `room`'s `what` (`presence`, `typing`).
+    pub fn path(room: &str, what: &str) -> String {
+        let messages = room_messages_path(room);
+        let base = messages.strip_suffix("messages").unwrap_or(&messages);
+        format!("{base}{what}")
+    }
+
+    /// This page is open on `room`; answers who is there now.
+    pub async fn heartbeat(room: &str, beat: &Heartbeat) -> Result<PresenceEvent, CallError> {
+        post(&path(room, "presence"), beat)
+            .await?
+            .json()
+            .await
+            .map_err(transport)
+    }
+
+    /// The reader is typing in `room`, or stopped.
+    pub async fn typing(room: &str, typing: &Typing) -> Result<(), CallError> {
+        post(&path(room, "typing"), typing).await.map(drop)
+    }
+
+    async fn post(path: &str, body: &impl Serialize) -> Result<Response, CallError> {
+        let response = Request::post(path)
+            .json(body)
+            .map_err(transport)?
+            .send()
+            .await
+            .map_err(transport)?;
+        if response.ok() {
+            Ok(response)
+        } else {
+            Err(refusal(response).await)
+        }
     }
 }
 

@@ -4,12 +4,18 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use shared::{ChatMessage, MessageId, room::ReadPosition};
+use shared::{
+    ChatMessage, MessageId,
+    presence::{PRESENCE_EVENT, PresenceEvent, TYPING_EVENT, TypingEvent},
+    room::ReadPosition,
+};
 use uuid::Uuid;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure, prelude::wasm_bindgen};
 use web_sys::{BroadcastChannel, EventSource, MessageEvent};
 
 const USERNAME_KEY: &str = "chat.username";
+/// Where this browser's id is kept (see [`browser_id`]).
+const BROWSER_KEY: &str = "chat.browser";
 /// Where a guest's read positions are kept (JSON: room name → position);
 /// an account's under this key, a dot and the account's name.
 const READ_POSITIONS_KEY: &str = "chat.read";
@@ -88,6 +94,51 @@ fn read_positions_key(account: Option<&str>) -> String {
     }
 }
 
+/// This browser's id, the same in all its tabs and visits (made and kept
+/// on first use): the server counts a guest with several tabs once.
+pub(crate) fn browser_id() -> Uuid {
+    let stored = local_storage()
+        .and_then(|storage| storage.get_item(BROWSER_KEY).ok()?)
+        .and_then(|id| id.parse().ok());
+    stored.unwrap_or_else(|| {
+        let id = new_client_id();
+        if let Some(storage) = local_storage() {
+            let _ = storage.set_item(BROWSER_KEY, &id.to_string());
+        }
+        id
+    })
+}
+
+/// Sends `json` to `path` even as the page closes (`navigator.sendBeacon`,
+/// which the browser delivers after the page is gone).
+pub(crate) fn send_beacon(path: &str, json: &str) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let parts = js_sys::Array::of1(&JsValue::from_str(json));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    if let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) {
+        let _ = window
+            .navigator()
+            .send_beacon_with_opt_blob(path, Some(&blob));
+    }
+}
+
+/// Calls `handler` when the page is being left (`pagehide`).
+pub(crate) fn on_page_hide(handler: impl FnMut() + 'static) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let handler = Closure::<dyn FnMut()>::new(handler);
+    if window
+        .add_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref())
+        .is_ok()
+    {
+        handler.forget();
+    }
+}
+
 /// Loads the page at `path` (a room's page: each is rendered by the
 /// server).
 pub(crate) fn go_to(path: &str) {
@@ -149,10 +200,19 @@ pub(crate) fn on_document_event(event: &str, handler: impl FnMut() + 'static) {
     }
 }
 
+/// A passing event of the stream: who is in a room, who is typing.
+#[derive(Clone, Debug)]
+pub(crate) enum Passing {
+    Presence(PresenceEvent),
+    Typing(TypingEvent),
+}
+
 /// The callbacks of an [`EventStream`].
-pub(crate) struct StreamHandlers<M, A, O, E> {
+pub(crate) struct StreamHandlers<M, P, A, O, E> {
     /// A message event.
     pub(crate) message: M,
+    /// A passing event.
+    pub(crate) passing: P,
     /// Any sign of life: a message or a keep-alive ping.
     pub(crate) activity: A,
     pub(crate) open: O,
@@ -164,6 +224,8 @@ pub(crate) struct StreamHandlers<M, A, O, E> {
 pub(crate) struct EventStream {
     source: EventSource,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_presence: Closure<dyn FnMut(MessageEvent)>,
+    _on_typing: Closure<dyn FnMut(MessageEvent)>,
     _on_ping: Closure<dyn FnMut(JsValue)>,
     _on_open: Closure<dyn FnMut(JsValue)>,
     _on_error: Closure<dyn FnMut(JsValue)>,
@@ -175,6 +237,7 @@ impl EventStream {
         after: Option<MessageId>,
         handlers: StreamHandlers<
             impl FnMut(ChatMessage) + 'static,
+            impl Fn(Passing) + 'static,
             impl Fn() + 'static,
             impl FnMut() + 'static,
             impl FnMut() + 'static,
@@ -182,6 +245,7 @@ impl EventStream {
     ) -> Result<Self, JsValue> {
         let StreamHandlers {
             message: mut on_message,
+            passing,
             activity,
             open: mut on_open,
             error: mut on_error,
@@ -203,6 +267,26 @@ impl EventStream {
                 Err(err) => leptos::logging::warn!("ignoring malformed event: {err}"),
             }
         });
+        let passing = std::rc::Rc::new(passing);
+        let on_passing = |read: fn(&str) -> Option<Passing>| {
+            let passing = passing.clone();
+            let activity = activity.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                activity();
+                match event.data().as_string().as_deref().and_then(read) {
+                    Some(event) => passing(event),
+                    None => leptos::logging::warn!("ignoring a malformed passing event"),
+                }
+            })
+        };
+        let on_presence = on_passing(|data| serde_json::from_str(data).ok().map(Passing::Presence));
+        let on_typing = on_passing(|data| serde_json::from_str(data).ok().map(Passing::Typing));
+        source.add_event_listener_with_callback(
+            PRESENCE_EVENT,
+            on_presence.as_ref().unchecked_ref(),
+        )?;
+        source
+            .add_event_listener_with_callback(TYPING_EVENT, on_typing.as_ref().unchecked_ref())?;
         let on_ping = Closure::<dyn FnMut(JsValue)>::new(move |_| activity());
         let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| on_open());
         let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_| on_error());
@@ -213,6 +297,8 @@ impl EventStream {
         Ok(Self {
             source,
             _on_message: on_message,
+            _on_presence: on_presence,
+            _on_typing: on_typing,
             _on_ping: on_ping,
             _on_open: on_open,
             _on_error: on_error,

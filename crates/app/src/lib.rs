@@ -8,6 +8,7 @@
 //! - [`outbox`]: which message goes out next and what a reply does to it,
 //!   so each is sent once, in order;
 //! - [`unread`]: each room's count and how far the reader has read it;
+//! - [`typing`]: when the reader's typing is told, and who shows as typing;
 //! - `live` (browser only): carries both machines' decisions out with web
 //!   APIs;
 //! - [`error`]: why a call to the server failed ([`error::CallError`]);
@@ -39,6 +40,7 @@ pub mod outbox;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod state;
+pub mod typing;
 pub mod unread;
 
 use components::ChatPage;

@@ -36,21 +36,32 @@
 //!   browser's storage (per account, or the guest's), and for an account
 //!   by the server too (at most one call a second), so that it follows
 //!   the account to its other browsers.
+//! - **Presence and typing.** Each tab says it is open on its room every
+//!   15 s and, as it closes, that it leaves (a beacon); while the reader
+//!   types it says so at most every 2 s, and once more when the field is
+//!   cleared. The stream's `presence` and `typing` events (relayed by the
+//!   leader like messages) update who is here and who is typing.
 
 use std::time::Duration;
 
 use leptos::{ev, prelude::*, task::spawn_local};
 use serde::{Deserialize, Serialize};
-use shared::{ChatMessage, MAX_PAGE_SIZE, MessageId, room::ReadPosition};
+use shared::{
+    ChatMessage, MAX_PAGE_SIZE, MessageId,
+    presence::{HEARTBEAT_SECS, Heartbeat, PresenceEvent, Typing, TypingEvent},
+    room::{ReadPosition, room_key},
+};
 use uuid::Uuid;
 
 use crate::{
+    api::presence as presence_api,
     api::{get_messages_after, get_rooms, mark_read, send_message},
-    browser::{self, EventStream, StreamHandlers, TabChannel},
+    browser::{self, EventStream, Passing, StreamHandlers, TabChannel},
     error::CallError,
     link::{Action, Env, Input, Link},
     outbox::{self, Flusher},
     state::{ChatState, Delivery, LinkStatus, MarkRead, Outbox, Outgoing, SessionChanged, TabRole},
+    typing::Announcer,
     unread::Tallies,
 };
 
@@ -81,6 +92,10 @@ enum TabSignal {
         room: String,
         position: ReadPosition,
     },
+    /// The leader heard who is in a room.
+    Presence { event: PresenceEvent },
+    /// The leader heard who is typing.
+    Typing { event: TypingEvent },
 }
 
 /// The web resources the link's actions use.
@@ -94,12 +109,19 @@ struct Web {
     /// The newest position this tab read while hidden, kept for when it is
     /// seen.
     unseen_read: Option<ReadPosition>,
+    /// When the reader's typing is told.
+    announcer: Announcer,
+    /// Forgets typists who fell silent.
+    typing_expiry: Option<TimeoutHandle>,
 }
 
 /// A handle to the live link; `Copy`.
 #[derive(Clone, Copy)]
 pub(crate) struct Live {
     state: ChatState,
+    /// This browser (the same in all its tabs) and this page.
+    browser: Uuid,
+    tab: Uuid,
     link: StoredValue<Link, LocalStorage>,
     flusher: StoredValue<Flusher, LocalStorage>,
     web: StoredValue<Web, LocalStorage>,
@@ -120,6 +142,8 @@ fn env() -> Env {
 pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessage>, CallError>>) {
     let live = Live {
         state,
+        browser: browser::browser_id(),
+        tab: browser::new_client_id(),
         link: StoredValue::new_local(Link::new(browser::now_ms())),
         flusher: StoredValue::new_local(Flusher::default()),
         web: StoredValue::new_local(Web::default()),
@@ -182,6 +206,27 @@ pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessa
             }
         }
     });
+    // Here: now, every 15 s, and gone as the page closes.
+    live.heartbeat(false);
+    let heartbeat = set_interval_with_handle(
+        move || live.heartbeat(false),
+        Duration::from_secs(HEARTBEAT_SECS),
+    );
+    browser::on_page_hide(move || live.heartbeat(true));
+    // A sign-in or sign-out changes who is here: say so at once.
+    Effect::new(move |previous: Option<Option<String>>| {
+        let account = state.viewer.with(|viewer| viewer.account.clone());
+        if previous.is_some_and(|previous| previous != account) {
+            live.heartbeat(false);
+        }
+        account
+    });
+    // Typing: told as the composer's text changes.
+    Effect::new(move |_| {
+        let empty = state.text.with(|text| text.trim().is_empty());
+        live.text_changed(empty);
+    });
+
     let watchdog = set_interval_with_handle(
         move || live.input(Input::Tick),
         Duration::from_millis(WATCHDOG_EVERY_MS),
@@ -189,6 +234,9 @@ pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessa
     on_cleanup(move || {
         if let Ok(watchdog) = watchdog {
             watchdog.clear();
+        }
+        if let Ok(heartbeat) = heartbeat {
+            heartbeat.clear();
         }
     });
 }
@@ -307,7 +355,127 @@ impl Live {
                 .state
                 .tallies
                 .update(|tallies| tallies.read(&room, position)),
+            TabSignal::Presence { event } => self.passing(Passing::Presence(event)),
+            TabSignal::Typing { event } => self.passing(Passing::Typing(event)),
         }
+    }
+
+    /// A passing event, from the stream or the leader: shown if it is
+    /// about this room, relayed if this tab leads.
+    fn passing(self, event: Passing) {
+        if self.state.tab_role.get_untracked() == TabRole::Leader {
+            self.tell_tabs(&match &event {
+                Passing::Presence(event) => TabSignal::Presence {
+                    event: event.clone(),
+                },
+                Passing::Typing(event) => TabSignal::Typing {
+                    event: event.clone(),
+                },
+            });
+        }
+        let here = |room: &str| {
+            self.state
+                .room
+                .with_untracked(|shown| room_key(shown) == room_key(room))
+        };
+        match event {
+            Passing::Presence(event) if here(&event.room) => self.state.present.set(event),
+            Passing::Typing(event) if here(&event.room) => {
+                self.state.typists.update(|typists| {
+                    typists.heard(&event.name, event.typing, browser::now_ms());
+                });
+                self.expire_typists_later();
+            }
+            Passing::Presence(_) | Passing::Typing(_) => {}
+        }
+    }
+
+    /// Forgets the typists who fall silent, when the first of them does.
+    fn expire_typists_later(self) {
+        let Some(next) = self.state.typists.with_untracked(|t| t.next_expiry()) else {
+            return;
+        };
+        let delay = (next - browser::now_ms()).max(0.0) as u64 + 50;
+        let timer = set_timeout_with_handle(
+            move || {
+                self.web.update_value(|web| web.typing_expiry = None);
+                self.state
+                    .typists
+                    .update(|typists| _ = typists.expire(browser::now_ms()));
+                self.expire_typists_later();
+            },
+            Duration::from_millis(delay),
+        )
+        .ok();
+        self.web.update_value(|web| {
+            if let Some(old) = std::mem::replace(&mut web.typing_expiry, timer) {
+                old.clear();
+            }
+        });
+    }
+
+    /// The name this tab's reader is known by here: the account's, else
+    /// the Username field's, else the one this browser remembers (none if
+    /// empty).
+    fn reader_name(self) -> Option<String> {
+        let name = untrack(|| self.state.sender_name());
+        let name = match name.trim() {
+            "" => browser::load_username()?,
+            name => name.to_owned(),
+        };
+        let name = name.trim();
+        (!name.is_empty()).then(|| name.to_owned())
+    }
+
+    /// Tells the server this page is open on its room, or (`leaving`) that
+    /// it closes.
+    fn heartbeat(self, leaving: bool) {
+        let room = self.state.room.get_untracked();
+        let beat = Heartbeat {
+            browser: self.browser,
+            tab: self.tab,
+            name: self.reader_name(),
+            leaving,
+        };
+        if leaving {
+            if let Ok(json) = serde_json::to_string(&beat) {
+                browser::send_beacon(&presence_api::path(&room, "presence"), &json);
+            }
+            return;
+        }
+        spawn_local(async move {
+            match presence_api::heartbeat(&room, &beat).await {
+                Ok(here) => self.state.present.set(here),
+                Err(err) => leptos::logging::warn!("could not say this page is here: {err}"),
+            }
+        });
+    }
+
+    /// The composer's text changed: tells the room the reader types, or
+    /// stopped, when [`Announcer`] says so.
+    fn text_changed(self, empty: bool) {
+        let now = browser::now_ms();
+        let Some(typing) = self
+            .web
+            .try_update_value(|web| web.announcer.text_changed(empty, now))
+            .flatten()
+        else {
+            return;
+        };
+        let Some(name) = self.reader_name() else {
+            return;
+        };
+        let room = self.state.room.get_untracked();
+        let typing = Typing {
+            browser: self.browser,
+            name: Some(name),
+            typing,
+        };
+        spawn_local(async move {
+            if let Err(err) = presence_api::typing(&room, &typing).await {
+                leptos::logging::warn!("could not say who types: {err}");
+            }
+        });
     }
 
     /// Shows a message of this room, or counts one of another; reads the
@@ -438,6 +606,7 @@ impl Live {
                     self.input_about(Input::StreamMessage(message.id), Some(&message));
                     self.receive(message);
                 },
+                passing: move |event| self.passing(event),
                 activity: move || self.input(Input::Ping),
                 open: move || self.input(Input::StreamOpened),
                 error: move || self.input(Input::StreamFailed),
@@ -454,7 +623,12 @@ impl Live {
 
     /// Queues a new message and starts sending.
     fn submit(self, username: String, text: String) {
+        let renamed = browser::load_username().as_deref() != Some(username.trim());
         browser::save_username(username.trim());
+        if renamed {
+            // Here under the new name at once, not at the next heartbeat.
+            self.heartbeat(false);
+        }
         self.state.outbox.update(|out| {
             out.push(Outgoing {
                 client_id: browser::new_client_id(),

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use shared::{
     ChatMessage, MessageCount, MessageId, SendMessage,
     account::Viewer,
+    presence::PresenceEvent,
     room::{Directory, ReadPosition, Room},
 };
 
@@ -52,6 +53,9 @@ pub trait ChatService: Send + Sync + 'static {
     /// Every room with its count, and the signed-in reader's read
     /// positions.
     fn rooms(&self) -> BoxFuture<'_, Result<Directory, CallError>>;
+
+    /// Who has a page open on `room` now.
+    fn presence<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Result<PresenceEvent, CallError>>;
 
     /// Creates a room (signed-in readers only).
     fn create_room<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Room, CallError>>;

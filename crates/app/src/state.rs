@@ -11,12 +11,13 @@ use chrono::{Datelike, NaiveDate};
 use shared::{
     ChatMessage, MessageId,
     account::Viewer,
+    presence::PresenceEvent,
     room::{ReadPosition, room_key},
     timeline,
 };
 use uuid::Uuid;
 
-use crate::{api::get_messages, error::CallError, unread::Tallies};
+use crate::{api::get_messages, error::CallError, typing::Typists, unread::Tallies};
 
 /// The state of the page's live link to the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -106,6 +107,10 @@ pub struct ChatState {
     pub room: RwSignal<String>,
     /// Every room, with its count and how far the reader has read it.
     pub tallies: RwSignal<Tallies>,
+    /// Who has a page open on this room.
+    pub present: RwSignal<PresenceEvent>,
+    /// Who is typing in this room.
+    pub typists: RwSignal<Typists>,
     /// This room's stored messages, sorted by id, each once.
     pub messages: RwSignal<Vec<ChatMessage>>,
     pub username: RwSignal<String>,
@@ -124,8 +129,13 @@ impl ChatState {
     /// The state of a page that shows `room`.
     pub fn new(room: String) -> Self {
         Self {
+            present: RwSignal::new(PresenceEvent {
+                room: room.clone(),
+                ..PresenceEvent::default()
+            }),
             room: RwSignal::new(room),
             tallies: RwSignal::new(Tallies::default()),
+            typists: RwSignal::new(Typists::default()),
             messages: RwSignal::new(Vec::new()),
             username: RwSignal::new(String::new()),
             text: RwSignal::new(String::new()),
@@ -168,6 +178,13 @@ impl ChatState {
     /// `false` if its room is new to the page.
     pub fn receive(&self, message: ChatMessage) -> bool {
         if self.is_here(&message) {
+            if self
+                .typists
+                .with_untracked(|typists| !typists.names_except("").is_empty())
+            {
+                self.typists
+                    .update(|typists| typists.sent(&message.username));
+            }
             self.confirm(message);
             return true;
         }

@@ -3,7 +3,10 @@
 //!   positions too) and `POST /api/rooms` (create one, signed in);
 //! - `GET /api/rooms/<name>/messages` (history pages) and
 //!   `POST /api/rooms/<name>/messages` (send);
-//! - `GET` and `POST /api/messages`: the same for `general`.
+//! - `GET` and `POST /api/messages`: the same for `general`;
+//! - `POST /api/rooms/<name>/presence` (a page is open on the room, or
+//!   leaves it) and `POST /api/rooms/<name>/typing` (see
+//!   [`crate::presence`]).
 
 use std::net::IpAddr;
 
@@ -12,11 +15,12 @@ use axum::{
     extract::{DefaultBodyLimit, Path, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
 use serde::Deserialize;
 use shared::{
     ChatMessage, DEFAULT_PAGE_SIZE, MessageId, SendMessage,
+    presence::{Heartbeat, Typing},
     room::{CreateRoom, Directory, Room},
 };
 
@@ -26,6 +30,7 @@ use axum_extra::extract::CookieJar;
 use crate::{
     AppState,
     accounts::session_token,
+    chat::Author,
     error::ApiError,
     extract::{ApiJson, ApiQuery, ClientIp},
     rooms, sender,
@@ -42,6 +47,8 @@ pub fn router() -> Router<AppState> {
             "/api/rooms/{room}/messages",
             get(list_room_messages).post(create_room_message),
         )
+        .route("/api/rooms/{room}/presence", post(heartbeat))
+        .route("/api/rooms/{room}/typing", post(typing))
         .route("/api/messages", get(list_messages).post(create_message))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
@@ -67,6 +74,59 @@ async fn create_room(
     let account = state.accounts.of_cookies(&jar).await?;
     let room = rooms::create(&state, account.as_ref(), &request.name).await?;
     Ok((StatusCode::CREATED, Json(room)))
+}
+
+/// A page is open on the room in the path: `200` with who is there now
+/// (it among them), so a page knows at once, whether or not its stream is
+/// open yet; or with `leaving`, closed (`204`). It says so again every
+/// 15 s; one not heard from for 45 s has left. Counted against the
+/// sender's send limit like a send.
+async fn heartbeat(
+    State(state): State<AppState>,
+    Path(room): Path<String>,
+    ClientIp(client): ClientIp,
+    jar: CookieJar,
+    ApiJson(beat): ApiJson<Heartbeat>,
+) -> Result<Response, ApiError> {
+    let room = rooms::find(&state, &room).await?;
+    if beat.leaving {
+        state.presence.gone(beat.tab);
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let author = sender::authorize(&state, session_token(&jar).as_ref(), client).await?;
+    let (person, name) = sender::person(&state, author, beat.browser, beat.name.as_deref()).await?;
+    state
+        .presence
+        .here(&room.name, beat.tab, &person, name)
+        .map_err(|_| ApiError::Busy)?;
+    Ok(Json(state.presence.people(&room.name)).into_response())
+}
+
+/// The sender is typing in the room in the path, or stopped (`204`
+/// either way: a start more often than every 2 s per room is dropped).
+/// A guest must give a name, and may type only where guests may send.
+async fn typing(
+    State(state): State<AppState>,
+    Path(room): Path<String>,
+    ClientIp(client): ClientIp,
+    jar: CookieJar,
+    ApiJson(typing): ApiJson<Typing>,
+) -> Result<StatusCode, ApiError> {
+    let room = rooms::find(&state, &room).await?;
+    let author = sender::authorize(&state, session_token(&jar).as_ref(), client).await?;
+    if author == Author::Guest && !state.chat.guests_may_send() {
+        return Err(ApiError::SignInToSend);
+    }
+    let (person, name) =
+        sender::person(&state, author, typing.browser, typing.name.as_deref()).await?;
+    let name = name.ok_or(ApiError::Invalid(shared::ValidationError {
+        field: shared::Field::Username,
+        rule: shared::Rule::Required,
+    }))?;
+    state
+        .presence
+        .typing(&room.name, &person, &name, typing.typing);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// [`list_messages`] of the room in the path (`404` if there is none).

@@ -142,9 +142,7 @@ impl Feed {
                 Some(published) => published,
                 None if self.catching_up => break,
                 None => match self.live.try_recv() {
-                    Ok(published) if self.last_sent.is_some_and(|last| published.id <= last) => {
-                        continue;
-                    }
+                    Ok(published) if !published.is_new_after(self.last_sent) => continue,
                     Ok(published) => published,
                     Err(TryRecvError::Lagged(_)) => {
                         self.catching_up = true;
@@ -154,7 +152,9 @@ impl Feed {
                     Err(TryRecvError::Empty | TryRecvError::Closed) => break,
                 },
             };
-            self.last_sent = Some(published.id);
+            if !published.passing {
+                self.last_sent = Some(published.id);
+            }
             len += published.frame.len();
             frames.push(published.frame.clone());
         }
@@ -204,9 +204,11 @@ impl Feed {
                 _ = self.keep_alive.tick() => return Some(Bytes::from_static(PING_FRAME)),
             };
             match received {
-                Ok(published) if self.last_sent.is_some_and(|last| published.id <= last) => {}
+                Ok(published) if !published.is_new_after(self.last_sent) => {}
                 Ok(published) => {
-                    self.last_sent = Some(published.id);
+                    if !published.passing {
+                        self.last_sent = Some(published.id);
+                    }
                     return Some(published.frame.clone());
                 }
                 Err(RecvError::Lagged(missed)) => {
@@ -253,5 +255,33 @@ mod tests {
         tokio::time::sleep(COALESCE * 2).await;
         hub.publish(published(4));
         assert_eq!(ids(&feed.next_frames().await.expect("frames")), [4]);
+    }
+
+    #[tokio::test]
+    async fn a_passing_event_goes_out_without_moving_the_streams_position() {
+        let (_dir, store) = temp_store().await;
+        let hub = Hub::default();
+        let chat = start_chat(store, hub.clone()).await;
+        let mut feed = Feed::new(chat, hub.subscribe(), Some(5), false, None);
+        tokio::time::pause();
+        let typing = Arc::new(Published::passing("typing", &"ada"));
+        hub.publish(Arc::clone(&typing));
+        hub.publish(published(5));
+        hub.publish(Arc::clone(&typing));
+        hub.publish(published(6));
+        let mut sent = Vec::new();
+        while sent.len() < 3 {
+            let frames = feed.next_frames().await.expect("frames");
+            sent.extend(
+                String::from_utf8_lossy(&frames)
+                    .split_terminator("\n\n")
+                    .map(str::to_owned),
+            );
+        }
+        // Both passing events, then 6; 5 was sent before; no id for either event.
+        assert_eq!(sent[0], "event: typing\ndata: \"ada\"");
+        assert_eq!(sent[1], "event: typing\ndata: \"ada\"");
+        assert!(sent[2].starts_with("id: 6\n"), "{sent:?}");
+        assert_eq!(feed.last_sent, Some(6));
     }
 }

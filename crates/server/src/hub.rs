@@ -15,12 +15,18 @@ use tokio::sync::broadcast;
 /// How many messages the hub keeps for subscribers that are behind.
 pub const CAPACITY: usize = 4096;
 
-/// A stored message, ready to send.
+/// A stored message, or a passing event, ready to send.
 #[derive(Debug)]
 pub struct Published {
+    /// The message's id (0 for a passing event).
     pub id: MessageId,
-    /// The whole SSE event: `id: <id>\ndata: <ChatMessage JSON>\n\n`.
+    /// The whole SSE event: `id: <id>\ndata: <ChatMessage JSON>\n\n`, or
+    /// for a passing event `event: <kind>\ndata: <JSON>\n\n`.
     pub frame: Bytes,
+    /// A passing event (who is in a room, who is typing): sent to whoever
+    /// is subscribed when it happens, never stored, never replayed, and
+    /// with no id, so it moves no stream's position.
+    pub passing: bool,
 }
 
 impl Published {
@@ -31,7 +37,24 @@ impl Published {
         Self {
             id: message.id,
             frame: Bytes::from(format!("id: {}\ndata: {json}\n\n", message.id)),
+            passing: false,
         }
+    }
+
+    /// A passing event of type `kind` (see [`Published::passing`]).
+    pub fn passing(kind: &str, data: &impl serde::Serialize) -> Self {
+        let json = serde_json::to_string(data).expect("an event always serializes");
+        Self {
+            id: 0,
+            frame: Bytes::from(format!("event: {kind}\ndata: {json}\n\n")),
+            passing: true,
+        }
+    }
+
+    /// Whether a stream that has sent every message up to `last_sent`
+    /// sends this: every passing event, and messages it has not sent.
+    pub fn is_new_after(&self, last_sent: Option<MessageId>) -> bool {
+        self.passing || last_sent.is_none_or(|last| self.id > last)
     }
 }
 

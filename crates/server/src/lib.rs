@@ -34,6 +34,7 @@ mod feed;
 mod handoff;
 mod headers;
 pub mod hub;
+pub mod presence;
 pub mod rate;
 pub mod recent;
 pub mod rooms;
@@ -74,6 +75,7 @@ use crate::{
     chat::{Chat, Unhealthy},
     config::Config,
     hub::Hub,
+    presence::Presence,
     rate::SendLimiter,
     rooms::Rooms,
     site::Site,
@@ -92,6 +94,8 @@ pub struct AppState {
     pub accounts: Accounts,
     /// Which rooms exist (see [`rooms`]).
     pub rooms: Rooms,
+    /// Who is in each room, who is typing (see [`presence`]).
+    pub presence: Presence,
     pub leptos_options: LeptosOptions,
     /// The site's own origins (see [`site`]).
     pub site: Site,
@@ -217,15 +221,12 @@ pub async fn run(
     let stop = CancellationToken::new();
     let store = Store::open(&config.database_url, config.durability).await?;
     let accounts = Accounts::start(store.clone(), site.is_https(), stop.clone());
+    let hub = Hub::default();
     let state = AppState {
-        chat: Chat::start(
-            store.clone(),
-            Hub::default(),
-            accounts.clone(),
-            stop.clone(),
-        )
-        .await?
-        .with_guests(config.guests == config::Guests::On),
+        presence: Presence::start(&store, hub.clone(), stop.clone()),
+        chat: Chat::start(store.clone(), hub, accounts.clone(), stop.clone())
+            .await?
+            .with_guests(config.guests == config::Guests::On),
         accounts,
         rooms: Rooms::load(store.clone()).await?,
         leptos_options: config.leptos_options(),

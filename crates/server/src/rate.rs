@@ -37,14 +37,15 @@ use axum_extra::extract::CookieJar;
 
 use crate::{accounts::session_token, error::ApiError, extract::ClientIp};
 
-/// The paths a message is sent to: the JSON API (`general`'s and every
-/// room's) and the page's server function.
+/// The paths a message is sent to (the JSON API, `general`'s and every
+/// room's, and the page's server function), and where a page says it is in
+/// a room or typing: each counts as a send.
 fn is_send_path(path: &str) -> bool {
     const SEND_PATHS: [&str; 2] = ["/api/messages", <app::api::SendMessage as ServerFn>::PATH];
     SEND_PATHS.contains(&path)
-        || path
-            .strip_prefix("/api/rooms/")
-            .is_some_and(|rest| rest.ends_with("/messages"))
+        || path.strip_prefix("/api/rooms/").is_some_and(|rest| {
+            rest.ends_with("/messages") || rest.ends_with("/presence") || rest.ends_with("/typing")
+        })
 }
 
 /// How often clients that have not sent for a while are forgotten.
@@ -241,6 +242,8 @@ mod tests {
         assert!(is_send_path("/api/messages"));
         assert!(is_send_path("/api/rooms/random/messages"));
         assert!(is_send_path("/api/rooms/a%2Fb/messages"));
+        assert!(is_send_path("/api/rooms/random/presence"));
+        assert!(is_send_path("/api/rooms/random/typing"));
         assert!(!is_send_path("/api/rooms"));
         assert!(!is_send_path("/api/session"));
     }

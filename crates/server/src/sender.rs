@@ -19,6 +19,7 @@ use futures::{FutureExt, future::BoxFuture};
 use shared::{
     ChatMessage, MessageCount, SendMessage,
     account::Viewer,
+    presence::PresenceEvent,
     room::{Directory, ReadPosition, Room},
 };
 
@@ -28,6 +29,7 @@ use crate::{
     chat::Author,
     error::ApiError,
     extract::ClientIp,
+    presence::Person,
     rooms,
     store::Account,
 };
@@ -54,6 +56,34 @@ pub async fn authorize(
         Some(account) => Author::Account { name: account.name },
         None => Author::Guest,
     })
+}
+
+/// Who `author` is in a room's presence and typing: the person (an
+/// account, or a guest's `browser`, so that one with several tabs counts
+/// once) and the name shown (`None`: a guest who gave none). A guest's
+/// name follows the username rules and may not be an account's.
+pub async fn person(
+    state: &AppState,
+    author: Author,
+    browser: uuid::Uuid,
+    name: Option<&str>,
+) -> Result<(Person, Option<String>), ApiError> {
+    match author {
+        Author::Account { name } => Ok((format!("account:{name}"), Some(name))),
+        Author::Guest => {
+            let name = match name.map(str::trim).filter(|name| !name.is_empty()) {
+                Some(name) => {
+                    let name = shared::parse_username(name)?;
+                    if state.accounts.name_is_taken(&name).await? {
+                        return Err(crate::accounts::taken().into());
+                    }
+                    Some(name)
+                }
+                None => None,
+            };
+            Ok((format!("guest:{browser}"), name))
+        }
+    }
 }
 
 /// The chat as one request's server functions see it: sends go out as the
@@ -140,6 +170,14 @@ impl ChatService for RequestChat {
         async move {
             let account = self.account().await?;
             Ok(rooms::directory(&self.state, account.as_ref()).await?)
+        }
+        .boxed()
+    }
+
+    fn presence<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Result<PresenceEvent, CallError>> {
+        async move {
+            let room = rooms::find(&self.state, room).await?;
+            Ok(self.state.presence.people(&room.name))
         }
         .boxed()
     }

@@ -167,7 +167,10 @@ mod tests {
         let state = AppState {
             chat,
             accounts: crate::accounts::Accounts::start(store.clone(), false, shutdown.clone()),
-            rooms: crate::rooms::Rooms::load(store).await.expect("rooms"),
+            rooms: crate::rooms::Rooms::load(store.clone())
+                .await
+                .expect("rooms"),
+            presence: crate::presence::Presence::start(&store, hub.clone(), shutdown.clone()),
             leptos_options: leptos::config::LeptosOptions::builder()
                 .output_name("chat")
                 .build(),

@@ -18,17 +18,12 @@ async fn create_room(app: &TestApp, cookie: Option<&str>, name: &str) -> reqwest
 
 /// Sends `text` to `room` as a guest called bob; returns the stored message.
 async fn send_in(app: &TestApp, room: &str, text: &str) -> Value {
-    let response = post_in(app, room, &json!({ "username": "bob", "text": text })).await;
-    assert_eq!(response.status(), 201, "send should succeed");
-    response.json().await.expect("json")
+    app.send_to(room, "bob", text).await
 }
 
 async fn post_in(app: &TestApp, room: &str, body: &Value) -> reqwest::Response {
-    app.call(&format!("/api/rooms/{room}/messages"))
-        .json(body)
-        .send()
+    app.post_json(&format!("/api/rooms/{room}/messages"), body)
         .await
-        .expect("request")
 }
 
 async fn get(app: &TestApp, path: &str) -> reqwest::Response {

@@ -149,6 +149,63 @@ async fn a_room_created_on_one_server_is_there_at_once_on_the_other() {
     two.shutdown().await;
 }
 
+#[tokio::test]
+async fn presence_and_typing_reach_the_streams_of_every_server() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let one = spawn_app_on(&url).await;
+    let two = spawn_app_on(&url).await;
+    let mut on_two = two.events_on_new_connection("", None).await;
+    let mut on_one = one.events_on_new_connection("", None).await;
+    let browser = uuid::Uuid::new_v4();
+    let tab = uuid::Uuid::new_v4();
+    let beat = json!({ "browser": browser, "tab": tab, "name": "bob" });
+    assert_eq!(
+        one.post_json("/api/rooms/general/presence", &beat)
+            .await
+            .status(),
+        200
+    );
+    let here = json!({ "room": "general", "people": ["bob"], "guests": 0 });
+    assert_eq!(passing(&mut on_two, "presence").await, here);
+    // Two knows too: what it answers a page of its own counts Bob.
+    let other = json!({ "browser": uuid::Uuid::new_v4(), "tab": uuid::Uuid::new_v4() });
+    let answered: Value = two
+        .post_json("/api/rooms/general/presence", &other)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        answered,
+        json!({ "room": "general", "people": ["bob"], "guests": 1 })
+    );
+    let typing = json!({ "browser": browser, "name": "bob", "typing": true });
+    assert_eq!(
+        two.post_json("/api/rooms/general/typing", &typing)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        passing(&mut on_one, "typing").await,
+        json!({ "room": "general", "name": "bob", "typing": true })
+    );
+    one.shutdown().await;
+    two.shutdown().await;
+}
+
+/// The next passing event of type `kind` on `stream`, as JSON.
+async fn passing(stream: &mut EventReader, kind: &str) -> Value {
+    loop {
+        let event = stream.next().await.expect("stream open");
+        if event.kind.as_deref() == Some(kind) {
+            return serde_json::from_str(&event.data).expect("json");
+        }
+    }
+}
+
 /// The server binary on `url`, on a port of its own; killed when dropped.
 async fn server_process(url: &str) -> (Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -12,12 +12,14 @@
 //!   ordered list without duplicates;
 //! - [`error`]: the JSON error body every API error uses;
 //! - [`account`]: what the accounts API takes and answers;
-//! - [`room`]: the rules of rooms' names and where each room lives.
+//! - [`room`]: the rules of rooms' names and where each room lives;
+//! - [`presence`]: who is in a room and who is typing.
 
 pub mod account;
 pub mod error;
 pub mod invisible;
 pub mod message;
+pub mod presence;
 pub mod room;
 pub mod timeline;
 pub mod validate;

@@ -16,10 +16,14 @@ mod rooms;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use shared::{GENERAL, room::room_path};
+use shared::{
+    GENERAL,
+    presence::{describe_presence, describe_typing},
+    room::room_path,
+};
 
 use crate::{
-    api::{get_message_count, get_messages, get_rooms, get_viewer},
+    api::{get_message_count, get_messages, get_presence, get_rooms, get_viewer},
     error::CallError,
     state::{ChatState, LinkStatus, subtitle},
     unread::Tallies,
@@ -59,6 +63,7 @@ pub fn ChatPage() -> impl IntoView {
     let viewer = OnceResource::new(get_viewer());
     let count = OnceResource::new(get_message_count(room.clone()));
     let directory = OnceResource::new(get_rooms());
+    let presence = OnceResource::new(get_presence(room.clone()));
     let page_title = if room == GENERAL {
         "Chat".to_owned()
     } else {
@@ -109,6 +114,9 @@ pub fn ChatPage() -> impl IntoView {
                     if let Ok(count) = count.await {
                         counted.try_set(Some(count));
                     }
+                    if let Ok(here) = presence.await {
+                        state.present.try_set(here);
+                    }
                     if let Ok(directory) = directory.await {
                         state
                             .tallies
@@ -149,6 +157,14 @@ pub fn ChatPage() -> impl IntoView {
                                     }
                                 })}
                             <MessageList />
+                            <p class="typing" data-test="typing" aria-live="polite">
+                                {move || {
+                                    let me = state.sender_name();
+                                    state
+                                        .typists
+                                        .with(|typists| describe_typing(&typists.names_except(&me)))
+                                }}
+                            </p>
                             <Composer />
                         }
                             .into_any()
@@ -164,6 +180,9 @@ pub fn ChatPage() -> impl IntoView {
                                 </h1>
                                 <p class="subtitle" class:online=connected data-test="subtitle">
                                     {move || subtitle(state.status.get(), message_count.get())}
+                                </p>
+                                <p class="presence" data-test="presence">
+                                    {move || state.present.with(describe_presence)}
                                 </p>
                                 <AccountPanel />
                             </header>

@@ -314,9 +314,25 @@ impl Store {
     /// A subscription to "something was committed" from every server, for
     /// a log with several writers (`None` for SQLite).
     pub async fn listen(&self) -> Result<Option<Listener>, StoreError> {
+        self.listen_to(postgres::CHANNEL).await
+    }
+
+    /// A subscription to what every server says on `channel` (see
+    /// [`Store::notify`]); `None` where this server is the only one.
+    pub async fn listen_to(&self, channel: &str) -> Result<Option<Listener>, StoreError> {
         match self {
             Self::Sqlite(_) => Ok(None),
-            Self::Postgres(store) => Ok(Some(store.listen().await?)),
+            Self::Postgres(store) => Ok(Some(store.listen(channel).await?)),
+        }
+    }
+
+    /// Tells every server listening on `channel` (PostgreSQL's `NOTIFY`:
+    /// at most 8,000 bytes, and lost if a listener's connection drops);
+    /// nothing where this server is the only one.
+    pub async fn notify(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(_) => Ok(()),
+            Self::Postgres(store) => Ok(store.notify(channel, payload).await?),
         }
     }
 

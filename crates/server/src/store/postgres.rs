@@ -73,11 +73,22 @@ impl PgStore {
         Ok(())
     }
 
-    /// A connection of its own that listens on [`CHANNEL`].
-    pub(super) async fn listen(&self) -> Result<Listener, sqlx::Error> {
+    /// A connection of its own that listens on `channel`.
+    pub(super) async fn listen(&self, channel: &str) -> Result<Listener, sqlx::Error> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
-        listener.listen(CHANNEL).await?;
+        listener.listen(channel).await?;
         Ok(Listener { inner: listener })
+    }
+
+    /// Tells every server listening on `channel` (at once: outside any
+    /// transaction).
+    pub(super) async fn notify(&self, channel: &str, payload: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub(super) async fn close(&self) {
@@ -103,13 +114,23 @@ pub enum Heard {
 }
 
 impl Listener {
-    /// Waits for the next notification, or for the connection to be lost
-    /// and replaced (an error if it cannot be).
+    /// Waits for the next notification of an append, or for the
+    /// connection to be lost and replaced (an error if it cannot be).
     pub async fn next(&mut self) -> Result<Heard, StoreError> {
-        Ok(match self.inner.try_recv().await? {
-            Some(notification) => Heard::Committed(notification.payload().parse().ok()),
+        Ok(match self.next_payload().await? {
+            Some(payload) => Heard::Committed(payload.parse().ok()),
             None => Heard::Reconnected,
         })
+    }
+
+    /// Waits for the next notification's payload; `None` when the
+    /// connection was lost and is back (what was said meanwhile is gone).
+    pub async fn next_payload(&mut self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .inner
+            .try_recv()
+            .await?
+            .map(|notification| notification.payload().to_owned()))
     }
 }
 

@@ -138,6 +138,22 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
+    /// `POST`s `body` as JSON to `path`.
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.call(path).json(body).send().await.expect("request")
+    }
+
+    /// Sends a valid message to `room` as the guest `username` and returns
+    /// it as stored.
+    pub async fn send_to(&self, room: &str, username: &str, text: &str) -> Value {
+        let body = json!({ "username": username, "text": text });
+        let response = self
+            .post_json(&format!("/api/rooms/{room}/messages"), &body)
+            .await;
+        assert_eq!(response.status(), 201, "send should succeed");
+        response.json().await.expect("json")
+    }
+
     /// `GET /api/messages` with the given query string.
     pub async fn history(&self, query: &str) -> Vec<Value> {
         let response = self

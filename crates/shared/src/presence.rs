@@ -1,0 +1,133 @@
+//! Who is in a room now, and who is typing there: what the page tells the
+//! server, and the events the stream carries. Neither is stored as a
+//! message, nor replayed to a stream that resumes.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The SSE event type of a [`PresenceEvent`].
+pub const PRESENCE_EVENT: &str = "presence";
+/// The SSE event type of a [`TypingEvent`].
+pub const TYPING_EVENT: &str = "typing";
+/// How often a page says it is still open on its room.
+pub const HEARTBEAT_SECS: u64 = 15;
+/// A page not heard from for this long has left (its connection vanished).
+pub const PRESENCE_TTL_SECS: u64 = 45;
+/// Someone typing says so at most this often per room; more is dropped.
+pub const TYPING_EVERY_SECS: u64 = 2;
+/// Someone not heard typing for this long has stopped.
+pub const TYPING_TTL_SECS: u64 = 5;
+
+/// `POST /api/rooms/<name>/presence`: this page is open on the room
+/// (again every [`HEARTBEAT_SECS`]), or, with `leaving`, it closed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// The browser, the same in all its tabs: a person with several tabs
+    /// is there once.
+    pub browser: Uuid,
+    /// This page, until it closes.
+    pub tab: Uuid,
+    /// A guest's name, if they gave one (a signed-in reader is there under
+    /// the account's name, whatever this says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub leaving: bool,
+}
+
+/// `POST /api/rooms/<name>/typing`: the sender is typing (`true`), or
+/// cleared the field (`false`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Typing {
+    pub browser: Uuid,
+    /// A guest's name (a signed-in sender types under the account's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub typing: bool,
+}
+
+/// Who has a page open on `room`: `people` by name (sorted, each once),
+/// and how many `guests` gave no name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceEvent {
+    pub room: String,
+    pub people: Vec<String>,
+    pub guests: usize,
+}
+
+/// `name` started (or goes on) typing in `room`, or stopped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypingEvent {
+    pub room: String,
+    pub name: String,
+    pub typing: bool,
+}
+
+/// What the room's header says of who is there: "ada, bob and 2 guests".
+pub fn describe_presence(event: &PresenceEvent) -> String {
+    let mut parts: Vec<String> = event.people.clone();
+    match event.guests {
+        0 => {}
+        1 => parts.push("1 guest".to_owned()),
+        n => parts.push(format!("{n} guests")),
+    }
+    match parts.as_slice() {
+        [] => "Nobody here".to_owned(),
+        [one] => format!("Here: {one}"),
+        [rest @ .., last] => format!("Here: {} and {last}", rest.join(", ")),
+    }
+}
+
+/// What the line under the messages says of who is typing (none of them
+/// the reader).
+pub fn describe_typing(names: &[String]) -> Option<String> {
+    match names {
+        [] => None,
+        [one] => Some(format!("{one} is typing…")),
+        [one, two] => Some(format!("{one} and {two} are typing…")),
+        _ => Some("several people are typing…".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn here(people: &[&str], guests: usize) -> String {
+        describe_presence(&PresenceEvent {
+            room: "general".into(),
+            people: people.iter().map(|&name| name.to_owned()).collect(),
+            guests,
+        })
+    }
+
+    #[test]
+    fn presence_names_people_then_counts_guests() {
+        assert_eq!(here(&[], 0), "Nobody here");
+        assert_eq!(here(&["ada"], 0), "Here: ada");
+        assert_eq!(here(&["ada", "bob"], 0), "Here: ada and bob");
+        assert_eq!(
+            here(&["ada", "bob", "cy"], 1),
+            "Here: ada, bob, cy and 1 guest"
+        );
+        assert_eq!(here(&[], 3), "Here: 3 guests");
+    }
+
+    #[test]
+    fn typing_names_one_or_two_then_says_several() {
+        let names = |all: &[&str]| all.iter().map(|&n| n.to_owned()).collect::<Vec<_>>();
+        assert_eq!(describe_typing(&[]), None);
+        assert_eq!(
+            describe_typing(&names(&["ada"])).as_deref(),
+            Some("ada is typing…")
+        );
+        assert_eq!(
+            describe_typing(&names(&["ada", "bob"])).as_deref(),
+            Some("ada and bob are typing…")
+        );
+        assert_eq!(
+            describe_typing(&names(&["ada", "bob", "cy"])).as_deref(),
+            Some("several people are typing…")
+        );
+    }
+}
