@@ -42,25 +42,27 @@
 //!   cleared. The stream's `presence` and `typing` events (relayed by the
 //!   leader like messages) update who is here and who is typing.
 
+mod room;
+mod sends;
+
 use std::time::Duration;
 
 use leptos::{ev, prelude::*, task::spawn_local};
 use serde::{Deserialize, Serialize};
 use shared::{
     ChatMessage, MAX_PAGE_SIZE, MessageId,
-    presence::{HEARTBEAT_SECS, Heartbeat, PresenceEvent, Typing, TypingEvent},
-    room::{ReadPosition, room_key},
+    presence::{HEARTBEAT_SECS, PresenceEvent, TypingEvent},
+    room::ReadPosition,
 };
 use uuid::Uuid;
 
 use crate::{
-    api::presence as presence_api,
-    api::{get_messages_after, get_rooms, mark_read, send_message},
+    api::{get_messages_after, get_rooms},
     browser::{self, EventStream, Passing, StreamHandlers, TabChannel},
     error::CallError,
     link::{Action, Env, Input, Link},
-    outbox::{self, Flusher},
-    state::{ChatState, Delivery, LinkStatus, MarkRead, Outbox, Outgoing, SessionChanged, TabRole},
+    outbox::Flusher,
+    state::{ChatState, LinkStatus, MarkRead, Outbox, SessionChanged, TabRole},
     typing::Announcer,
     unread::Tallies,
 };
@@ -360,193 +362,6 @@ impl Live {
         }
     }
 
-    /// A passing event, from the stream or the leader: shown if it is
-    /// about this room, relayed if this tab leads.
-    fn passing(self, event: Passing) {
-        if self.state.tab_role.get_untracked() == TabRole::Leader {
-            self.tell_tabs(&match &event {
-                Passing::Presence(event) => TabSignal::Presence {
-                    event: event.clone(),
-                },
-                Passing::Typing(event) => TabSignal::Typing {
-                    event: event.clone(),
-                },
-            });
-        }
-        let here = |room: &str| {
-            self.state
-                .room
-                .with_untracked(|shown| room_key(shown) == room_key(room))
-        };
-        match event {
-            Passing::Presence(event) if here(&event.room) => self.state.present.set(event),
-            Passing::Typing(event) if here(&event.room) => {
-                self.state.typists.update(|typists| {
-                    typists.heard(&event.name, event.typing, browser::now_ms());
-                });
-                self.expire_typists_later();
-            }
-            Passing::Presence(_) | Passing::Typing(_) => {}
-        }
-    }
-
-    /// Forgets the typists who fall silent, when the first of them does.
-    fn expire_typists_later(self) {
-        let Some(next) = self.state.typists.with_untracked(|t| t.next_expiry()) else {
-            return;
-        };
-        let delay = (next - browser::now_ms()).max(0.0) as u64 + 50;
-        let timer = set_timeout_with_handle(
-            move || {
-                self.web.update_value(|web| web.typing_expiry = None);
-                self.state
-                    .typists
-                    .update(|typists| _ = typists.expire(browser::now_ms()));
-                self.expire_typists_later();
-            },
-            Duration::from_millis(delay),
-        )
-        .ok();
-        self.web.update_value(|web| {
-            if let Some(old) = std::mem::replace(&mut web.typing_expiry, timer) {
-                old.clear();
-            }
-        });
-    }
-
-    /// The name this tab's reader is known by here: the account's, else
-    /// the Username field's, else the one this browser remembers (none if
-    /// empty).
-    fn reader_name(self) -> Option<String> {
-        let name = untrack(|| self.state.sender_name());
-        let name = match name.trim() {
-            "" => browser::load_username()?,
-            name => name.to_owned(),
-        };
-        let name = name.trim();
-        (!name.is_empty()).then(|| name.to_owned())
-    }
-
-    /// Tells the server this page is open on its room, or (`leaving`) that
-    /// it closes.
-    fn heartbeat(self, leaving: bool) {
-        let room = self.state.room.get_untracked();
-        let beat = Heartbeat {
-            browser: self.browser,
-            tab: self.tab,
-            name: self.reader_name(),
-            leaving,
-        };
-        if leaving {
-            if let Ok(json) = serde_json::to_string(&beat) {
-                browser::send_beacon(&presence_api::path(&room, "presence"), &json);
-            }
-            return;
-        }
-        spawn_local(async move {
-            match presence_api::heartbeat(&room, &beat).await {
-                Ok(here) => self.state.present.set(here),
-                Err(err) => leptos::logging::warn!("could not say this page is here: {err}"),
-            }
-        });
-    }
-
-    /// The composer's text changed: tells the room the reader types, or
-    /// stopped, when [`Announcer`] says so.
-    fn text_changed(self, empty: bool) {
-        let now = browser::now_ms();
-        let Some(typing) = self
-            .web
-            .try_update_value(|web| web.announcer.text_changed(empty, now))
-            .flatten()
-        else {
-            return;
-        };
-        let Some(name) = self.reader_name() else {
-            return;
-        };
-        let room = self.state.room.get_untracked();
-        let typing = Typing {
-            browser: self.browser,
-            name: Some(name),
-            typing,
-        };
-        spawn_local(async move {
-            if let Err(err) = presence_api::typing(&room, &typing).await {
-                leptos::logging::warn!("could not say who types: {err}");
-            }
-        });
-    }
-
-    /// Shows a message of this room, or counts one of another; reads the
-    /// room list again when the message's room is new to the page.
-    fn receive(self, message: ChatMessage) {
-        if self.state.receive(message) {
-            return;
-        }
-        spawn_local(async move {
-            match get_rooms().await {
-                Ok(directory) => self
-                    .state
-                    .tallies
-                    .update(|tallies| tallies.merge(directory.rooms)),
-                Err(err) => leptos::logging::warn!("could not read the rooms: {err}"),
-            }
-        });
-    }
-
-    /// The reader has seen this page's room as far as `position`: every
-    /// tab's unread count follows, and it is kept (signed in: by the
-    /// server, soon; a guest: in this browser). A hidden tab keeps it until
-    /// it is seen.
-    fn mark_read(self, position: ReadPosition) {
-        if !browser::is_visible() {
-            self.web
-                .update_value(|web| web.unseen_read = Some(position));
-            return;
-        }
-        let room = self.state.room.get_untracked();
-        self.state
-            .tallies
-            .update(|tallies| tallies.read(&room, position));
-        self.tell_tabs(&TabSignal::Read {
-            room: room.clone(),
-            position,
-        });
-        let account = self
-            .state
-            .viewer
-            .with_untracked(|viewer| viewer.account.clone());
-        browser::save_read_position(account.as_deref(), &room, position);
-        if account.is_none() {
-            return;
-        }
-        let waiting = self
-            .web
-            .try_update_value(|web| web.unsent_read.replace(position).is_some())
-            .unwrap_or(true);
-        if waiting {
-            return;
-        }
-        set_timeout(
-            move || {
-                let Some(position) = self
-                    .web
-                    .try_update_value(|web| web.unsent_read.take())
-                    .flatten()
-                else {
-                    return;
-                };
-                spawn_local(async move {
-                    if let Err(err) = mark_read(room, position).await {
-                        leptos::logging::warn!("could not keep the read position: {err}");
-                    }
-                });
-            },
-            Duration::from_millis(MARK_READ_DELAY_MS),
-        );
-    }
-
     /// This tab signed in or out: show it, and tell the other tabs.
     fn session_changed(self, account: Option<String>) {
         self.set_account(account.clone());
@@ -618,75 +433,6 @@ impl Live {
                 leptos::logging::warn!("could not open the event stream: {err:?}");
                 self.input(Input::StreamFailed);
             }
-        }
-    }
-
-    /// Queues a new message and starts sending.
-    fn submit(self, username: String, text: String) {
-        let renamed = browser::load_username().as_deref() != Some(username.trim());
-        browser::save_username(username.trim());
-        if renamed {
-            // Here under the new name at once, not at the next heartbeat.
-            self.heartbeat(false);
-        }
-        self.state.outbox.update(|out| {
-            out.push(Outgoing {
-                client_id: browser::new_client_id(),
-                username,
-                text,
-                delivery: Delivery::Queued,
-            })
-        });
-        self.flush();
-    }
-
-    /// Sends a failed message again, under its first client id.
-    fn retry(self, client_id: Uuid) {
-        self.outbox_event(outbox::Event::Retry(client_id));
-    }
-
-    /// Sends what waits in the outbox, one message at a time, in order.
-    fn flush(self) {
-        self.outbox_event(outbox::Event::Flush);
-    }
-
-    /// Feeds `event` to the outbox's flusher and carries out what it decides.
-    fn outbox_event(self, event: outbox::Event) {
-        let link = outbox::Link {
-            online: browser::is_online(),
-            connected: self.state.status.get_untracked() == LinkStatus::Connected,
-        };
-        let Some(next) = self.state.outbox.try_update(|out| {
-            self.flusher
-                .try_update_value(|flusher| flusher.step(out, event, link))
-                .flatten()
-        }) else {
-            return;
-        };
-        match next {
-            Some(outbox::Next::Send(entry)) => spawn_local(async move {
-                let client_id = entry.client_id;
-                let room = self.state.room.get_untracked();
-                let reply = match send_message(room, entry.username, entry.text, client_id).await {
-                    Ok(stored) => {
-                        self.state.confirm(stored);
-                        outbox::Reply::Stored
-                    }
-                    Err(CallError::RateLimited { retry_after_ms }) => {
-                        outbox::Reply::TooFast { retry_after_ms }
-                    }
-                    Err(err @ CallError::Transport(_)) => {
-                        outbox::Reply::Unreachable(err.to_string())
-                    }
-                    Err(err) => outbox::Reply::Refused(err.to_string()),
-                };
-                self.outbox_event(outbox::Event::Replied { client_id, reply });
-            }),
-            Some(outbox::Next::Wait { client_id, ms }) => set_timeout(
-                move || self.outbox_event(outbox::Event::WaitOver(client_id)),
-                Duration::from_millis(ms),
-            ),
-            None => {}
         }
     }
 }
