@@ -113,15 +113,17 @@ impl Live {
     /// The composer's text changed: tells the room the reader types, or
     /// stopped, when [`Announcer`] says so.
     pub(super) fn text_changed(self, empty: bool) {
+        // Nameless, nobody can be shown typing: nothing is told (and so
+        // there is nothing to take back once a name is given).
+        let Some(name) = self.reader_name() else {
+            return;
+        };
         let now = browser::now_ms();
         let Some(typing) = self
             .web
             .try_update_value(|web| web.announcer.text_changed(empty, now))
             .flatten()
         else {
-            return;
-        };
-        let Some(name) = self.reader_name() else {
             return;
         };
         let room = self.state.room.get_untracked();
