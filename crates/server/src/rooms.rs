@@ -244,7 +244,8 @@ pub async fn create(
 }
 
 /// Records how far the signed-in `account` has read `room` (a guest keeps
-/// its position in the browser: nothing to store).
+/// its position in the browser: nothing to store). Counted against the
+/// account's send limit.
 pub async fn mark_read(
     state: &AppState,
     account: Option<&Account>,
@@ -253,6 +254,12 @@ pub async fn mark_read(
 ) -> Result<(), ApiError> {
     let room = find(state, room).await?;
     if let Some(account) = account {
+        // A write per call: counted like a send (the page makes at most one
+        // a second).
+        state
+            .send_limiter
+            .check_account(account.id)
+            .map_err(ApiError::RateLimited)?;
         state
             .chat
             .store()

@@ -221,6 +221,31 @@ async fn a_signed_in_readers_position_is_kept_and_never_moves_back() {
 }
 
 #[tokio::test]
+async fn read_positions_count_against_the_accounts_send_limit() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app_with(db, |config| {
+        config.send_limit = "1,2".parse().expect("limit")
+    })
+    .await;
+    let ada = app.signed_up("ada").await;
+    let path = <app::api::MarkRead as leptos::server_fn::ServerFn>::PATH;
+    let mut statuses = Vec::new();
+    for last_read in 1..=3 {
+        let body = json!({ "room": "general", "position": { "last_read": last_read, "count": 1 } });
+        let response = app
+            .call(path)
+            .header("cookie", &ada)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn creating_a_room_from_another_site_is_refused() {
     let (_dir, db) = temp_database();
     let app = spawn_app(db).await;

@@ -31,15 +31,16 @@ pub async fn fresh_database() -> Option<String> {
     Some(format!("{cluster}/{name}"))
 }
 
-/// Ends every listener connection of the chat servers on `url`'s database,
-/// as a network failure or a restart of PostgreSQL would; returns how many.
+/// Ends every connection on which the chat servers on `url`'s database
+/// listen for appends (not those for presence), as a network failure or a
+/// restart of PostgreSQL would; returns how many.
 pub async fn drop_listener_connections(url: &str) -> u64 {
     let admin = std::env::var(URL_VARIABLE).expect("a test cluster");
     let database = url.rsplit_once('/').expect("the URL names a database").1;
     let mut connection = PgConnection::connect(&admin).await.expect("connects");
     let ended: Vec<bool> = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = $1 AND query ILIKE 'LISTEN %'",
+         WHERE datname = $1 AND query ILIKE 'LISTEN %chat_messages%'",
     )
     .bind(database)
     .fetch_all(&mut connection)
