@@ -178,10 +178,7 @@ impl ChatState {
     /// `false` if its room is new to the page.
     pub fn receive(&self, message: ChatMessage) -> bool {
         if self.is_here(&message) {
-            if self
-                .typists
-                .with_untracked(|typists| !typists.names_except("").is_empty())
-            {
+            if !self.typists.with_untracked(Typists::is_empty) {
                 self.typists
                     .update(|typists| typists.sent(&message.username));
             }

@@ -49,6 +49,11 @@ impl Typists {
         }
     }
 
+    /// Whether anyone is typing.
+    pub fn is_empty(&self) -> bool {
+        self.typing.is_empty()
+    }
+
     /// `name`'s message arrived: they are done typing it.
     pub fn sent(&mut self, name: &str) {
         self.typing.retain(|(known, _)| known != name);

@@ -22,9 +22,26 @@ pub struct Tally {
     pub count: MessageCount,
     /// Where the reader last read it (`None`: never, here).
     pub read: Option<ReadPosition>,
+    /// `name`'s [`room_key`], worked out once: every message is looked up
+    /// by it.
+    key: String,
 }
 
 impl Tally {
+    fn new(name: String, count: MessageCount, read: Option<ReadPosition>) -> Self {
+        Self {
+            key: room_key(&name),
+            name,
+            count,
+            read,
+        }
+    }
+
+    /// Read as far as `position`, unless it was read further already.
+    fn read_to(&mut self, position: ReadPosition) {
+        self.read = Some(self.read.map_or(position, |known| known.max(position)));
+    }
+
     /// How many of its messages the reader has not read.
     pub fn unread(&self) -> u64 {
         self.read.unwrap_or_default().unread(self.count.count)
@@ -47,16 +64,16 @@ impl Tallies {
     pub fn new(rooms: Vec<Room>, read: Option<&HashMap<String, ReadPosition>>) -> Self {
         let rooms = rooms
             .into_iter()
-            .map(|room| Tally {
-                read: read.and_then(|read| find(read, &room.name)),
-                name: room.name,
-                count: room.count,
-            })
+            .map(|room| Tally::new(room.name, room.count, None))
             .collect();
-        Self {
+        let mut tallies = Self {
             rooms,
-            positions_known: read.is_some(),
+            positions_known: false,
+        };
+        if let Some(read) = read {
+            tallies.know_positions(read);
         }
+        tallies
     }
 
     pub fn rooms(&self) -> &[Tally] {
@@ -66,14 +83,12 @@ impl Tallies {
     /// The room called `name` (in any case), if known.
     pub fn get(&self, name: &str) -> Option<&Tally> {
         let key = room_key(name);
-        self.rooms.iter().find(|room| room_key(&room.name) == key)
+        self.rooms.iter().find(|room| room.key == key)
     }
 
     fn get_mut(&mut self, name: &str) -> Option<&mut Tally> {
         let key = room_key(name);
-        self.rooms
-            .iter_mut()
-            .find(|room| room_key(&room.name) == key)
+        self.rooms.iter_mut().find(|room| room.key == key)
     }
 
     /// Counts a message the page received (in id order per room). Returns
@@ -95,10 +110,8 @@ impl Tallies {
     /// Sets the read positions of every room from `read` (a guest's, from
     /// the browser's storage), keeping any that is further on.
     pub fn know_positions(&mut self, read: &HashMap<String, ReadPosition>) {
-        for room in &mut self.rooms {
-            if let Some(position) = find(read, &room.name) {
-                room.read = Some(room.read.map_or(position, |known| known.max(position)));
-            }
+        for (room, position) in read {
+            self.read(room, *position);
         }
         self.positions_known = true;
     }
@@ -107,7 +120,7 @@ impl Tallies {
     /// back).
     pub fn read(&mut self, room: &str, position: ReadPosition) {
         if let Some(room) = self.get_mut(room) {
-            room.read = Some(room.read.map_or(position, |known| known.max(position)));
+            room.read_to(position);
         }
     }
 
@@ -118,22 +131,10 @@ impl Tallies {
             match self.get_mut(&room.name) {
                 Some(known) if room.count.as_of > known.count.as_of => known.count = room.count,
                 Some(_) => {}
-                None => self.rooms.push(Tally {
-                    name: room.name,
-                    count: room.count,
-                    read: None,
-                }),
+                None => self.rooms.push(Tally::new(room.name, room.count, None)),
             }
         }
     }
-}
-
-/// `read`'s position for the room `name`, by key.
-fn find(read: &HashMap<String, ReadPosition>, name: &str) -> Option<ReadPosition> {
-    let key = room_key(name);
-    read.iter()
-        .find(|(room, _)| room_key(room) == key)
-        .map(|(_, position)| *position)
 }
 
 #[cfg(test)]
