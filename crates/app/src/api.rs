@@ -197,22 +197,15 @@ pub mod presence {
     use serde::Serialize;
     use shared::{
         presence::{Heartbeat, PresenceEvent, Typing},
-        room::room_messages_path,
+        room::room_api_path,
     };
 
     use super::accounts::{refusal, transport};
     use crate::error::CallError;
 
-    /// The path of `room`'s `what` (`presence`, `typing`).
-    pub fn path(room: &str, what: &str) -> String {
-        let messages = room_messages_path(room);
-        let base = messages.strip_suffix("messages").unwrap_or(&messages);
-        format!("{base}{what}")
-    }
-
     /// This page is open on `room`; answers who is there now.
     pub async fn heartbeat(room: &str, beat: &Heartbeat) -> Result<PresenceEvent, CallError> {
-        post(&path(room, "presence"), beat)
+        post(&room_api_path(room, "presence"), beat)
             .await?
             .json()
             .await
@@ -221,7 +214,7 @@ pub mod presence {
 
     /// The reader is typing in `room`, or stopped.
     pub async fn typing(room: &str, typing: &Typing) -> Result<(), CallError> {
-        post(&path(room, "typing"), typing).await.map(drop)
+        post(&room_api_path(room, "typing"), typing).await.map(drop)
     }
 
     async fn post(path: &str, body: &impl Serialize) -> Result<Response, CallError> {

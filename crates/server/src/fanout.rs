@@ -139,7 +139,13 @@ impl Fanout {
             .extend(new.iter().map(|(message, frame)| (*message, frame)));
         if let Ok(mut counts) = self.counts.lock() {
             for (message, _) in &new {
-                *counts.by_room.entry(message.room.clone()).or_default() += 1;
+                // The room's name is copied only the first time it counts.
+                match counts.by_room.get_mut(&message.room) {
+                    Some(count) => *count += 1,
+                    None => {
+                        counts.by_room.insert(message.room.clone(), 1);
+                    }
+                }
             }
             counts.as_of = last;
         }

@@ -50,9 +50,10 @@ pub fn room_path(name: &str) -> String {
     }
 }
 
-/// The JSON API's path of the room's messages: `/api/rooms/<name>/messages`.
-pub fn room_messages_path(name: &str) -> String {
-    format!("/api/rooms/{}/messages", utf8_percent_encode(name, SEGMENT))
+/// The JSON API's path of the room's `what` (`messages`, `presence`,
+/// `typing`): `/api/rooms/<name>/<what>`.
+pub fn room_api_path(name: &str, what: &str) -> String {
+    format!("/api/rooms/{}/{what}", utf8_percent_encode(name, SEGMENT))
 }
 
 /// A room as `GET /api/rooms` lists it.
@@ -147,7 +148,7 @@ mod tests {
         assert_eq!(room_path("a/b c?"), "/r/a%2Fb%20c%3F");
         assert_eq!(room_path("été"), "/r/%C3%A9t%C3%A9");
         assert_eq!(
-            room_messages_path("a/b"),
+            room_api_path("a/b", "messages"),
             "/api/rooms/a%2Fb/messages".to_owned()
         );
     }

@@ -8,7 +8,7 @@ use leptos::{prelude::*, task::spawn_local};
 use shared::{
     ChatMessage,
     presence::{Heartbeat, Typing},
-    room::{ReadPosition, room_key},
+    room::{ReadPosition, room_api_path, room_key},
 };
 
 use super::{Live, MARK_READ_DELAY_MS, TabSignal};
@@ -98,7 +98,7 @@ impl Live {
         };
         if leaving {
             if let Ok(json) = serde_json::to_string(&beat) {
-                browser::send_beacon(&presence_api::path(&room, "presence"), &json);
+                browser::send_beacon(&room_api_path(&room, "presence"), &json);
             }
             return;
         }
