@@ -1,7 +1,8 @@
 //! The chat service: validate, store, broadcast.
 //!
 //! Sends from every request go through one channel to this server's single
-//! writer task. The writer takes whatever is queued (up to [`MAX_BATCH`]),
+//! writer: a thread of its own on SQLite, a task on PostgreSQL. The writer
+//! takes whatever is queued (up to [`MAX_BATCH`]),
 //! stores it in one transaction (group commit), and only after the commit
 //! has the new messages published (see [`crate::fanout`]) and answers each
 //! sender once its message is published here. So a send is never
@@ -15,7 +16,10 @@ use bytes::Bytes;
 use shared::{
     ChatMessage, MAX_PAGE_SIZE, MessageCount, MessageId, NewMessage, SendMessage, ValidationError,
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::{
+    runtime::Handle,
+    sync::{mpsc, oneshot},
+};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -24,7 +28,9 @@ use crate::{
     fanout::{self, Fanout},
     hub::{Hub, Published},
     recent::Recent,
-    store::{Batch, Draft, RoomCounts, RoomRecord, Store, StoreError, Stored, Writer},
+    store::{
+        Batch, Draft, RoomCounts, RoomRecord, SqliteWriter, Store, StoreError, Stored, Writer,
+    },
 };
 
 /// The most sends stored in one transaction.
@@ -62,7 +68,7 @@ struct SendJob {
     reply: oneshot::Sender<Result<Stored, ChatError>>,
 }
 
-/// A handle to the chat service; cheap to clone. The writer task stops once
+/// A handle to the chat service; cheap to clone. The writer stops once
 /// every handle is dropped and the queued sends are stored.
 #[derive(Clone, Debug)]
 pub struct Chat {
@@ -78,9 +84,9 @@ pub struct Chat {
 }
 
 impl Chat {
-    /// Reads the newest messages into memory and starts the writer task
-    /// (and, for a log with several writers, the task that follows it) on
-    /// the current Tokio runtime. Following stops at `stop`.
+    /// Reads the newest messages into memory and starts the writer (and,
+    /// for a log with several writers, the task that follows it; on the
+    /// current Tokio runtime). Following stops at `stop`.
     pub async fn start(
         store: Store,
         hub: Hub,
@@ -99,14 +105,19 @@ impl Chat {
             store.single_writer(),
             counts,
         );
-        let connection = store.writer().await?;
         let (writer, jobs) = mpsc::channel(QUEUE);
-        tokio::spawn(write_loop(
-            connection,
-            store.single_writer(),
-            fanout.clone(),
-            jobs,
-        ));
+        match store.writer().await? {
+            Writer::Sqlite(connection) => {
+                let (fanout, runtime) = (fanout.clone(), Handle::current());
+                std::thread::Builder::new()
+                    .name("chat-writer".into())
+                    .spawn(move || write_thread(connection, &fanout, jobs, &runtime))
+                    .expect("a thread for the writer");
+            }
+            connection @ Writer::Postgres(_) => {
+                tokio::spawn(write_loop(connection, fanout.clone(), jobs));
+            }
+        }
         tokio::spawn(fanout::follow(store.clone(), fanout.clone(), stop));
         Ok(Self {
             store,
@@ -260,30 +271,49 @@ pub enum Unhealthy {
     NotFollowing,
 }
 
-/// Stores queued sends batch by batch. With a single writer (`publishes`),
-/// each committed batch is what comes next in the log, published at once;
-/// otherwise the follower publishes it from the log, and each sender is
-/// answered once that is done.
-async fn write_loop(
-    mut store: Writer,
-    publishes: bool,
-    fanout: Fanout,
+/// Stores queued sends batch by batch on SQLite, on a thread of its own:
+/// receiving a batch, committing it (the fsync included), publishing it and
+/// answering its senders cross no other thread. This server's writer is
+/// the only writer, so each committed batch is what comes next in the log.
+fn write_thread(
+    mut store: SqliteWriter,
+    fanout: &Fanout,
     mut jobs: mpsc::Receiver<SendJob>,
+    runtime: &Handle,
 ) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(job) = jobs.blocking_recv() {
+        batch.push(job);
+        while batch.len() < MAX_BATCH
+            && let Ok(job) = jobs.try_recv()
+        {
+            batch.push(job);
+        }
+        let (drafts, replies): (Vec<_>, Vec<_>) =
+            batch.drain(..).map(|job| (job.draft, job.reply)).unzip();
+        match store.insert_batch_blocking(&drafts, runtime) {
+            Ok(Batch { stored, .. }) => {
+                fanout.publish(new_messages(&stored));
+                answer(replies, stored);
+            }
+            Err(err) => fail(replies, &err),
+        }
+    }
+    tracing::debug!("message writer stopped");
+}
+
+/// Stores queued sends batch by batch on a log with several writers. A
+/// batch that directly follows what was published last is published at
+/// once; otherwise the follower publishes it from the log, and each sender
+/// is answered once that is done.
+async fn write_loop(mut store: Writer, fanout: Fanout, mut jobs: mpsc::Receiver<SendJob>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (drafts, replies): (Vec<_>, Vec<_>) =
             batch.drain(..).map(|job| (job.draft, job.reply)).unzip();
         match store.insert_batch(&drafts).await {
             Ok(Batch { stored, after }) => {
-                let new = stored.iter().filter_map(|stored| match stored {
-                    Stored::New(message) => Some(message),
-                    Stored::Existing(_) => None,
-                });
-                if publishes {
-                    fanout.publish(new);
-                    answer(replies, stored);
-                } else if fanout.publish_following(after, new) {
+                if fanout.publish_following(after, new_messages(&stored)) {
                     answer(replies, stored);
                 } else {
                     // Another server appended in between: the follower
@@ -297,15 +327,26 @@ async fn write_loop(
                     });
                 }
             }
-            Err(err) => {
-                tracing::error!(error = %err, batch = drafts.len(), "storing messages failed");
-                for reply in replies {
-                    let _ = reply.send(Err(ChatError::Storage));
-                }
-            }
+            Err(err) => fail(replies, &err),
         }
     }
     tracing::debug!("message writer stopped");
+}
+
+/// The messages of a batch that are new.
+fn new_messages(stored: &[Stored]) -> impl Iterator<Item = &ChatMessage> {
+    stored.iter().filter_map(|stored| match stored {
+        Stored::New(message) => Some(message),
+        Stored::Existing(_) => None,
+    })
+}
+
+/// Tells each sender of a batch that could not be stored.
+fn fail(replies: Vec<oneshot::Sender<Result<Stored, ChatError>>>, err: &StoreError) {
+    tracing::error!(error = %err, batch = replies.len(), "storing messages failed");
+    for reply in replies {
+        let _ = reply.send(Err(ChatError::Storage));
+    }
 }
 
 fn answer(replies: Vec<oneshot::Sender<Result<Stored, ChatError>>>, results: Vec<Stored>) {

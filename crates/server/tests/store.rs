@@ -6,7 +6,7 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use server::store::{Draft, Durability, RoomRecord, Store, Stored};
+use server::store::{Draft, Durability, RoomRecord, Store, StoreError, Stored};
 use shared::{ChatMessage, NewMessage, room::ReadPosition};
 use uuid::Uuid;
 
@@ -389,6 +389,23 @@ async fn a_session_is_found_by_its_token_hash_until_it_ends(store: Store) {
             .expect("reads")
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn an_in_memory_sqlite_database_is_refused() {
+    // Each connection (the writer's and every reader's) would see a
+    // database of its own: messages would be stored where no reader looks.
+    for url in [
+        "sqlite::memory:",
+        "sqlite://:memory:",
+        "sqlite://chat.db?mode=memory",
+    ] {
+        let opened = Store::open(url, Durability::Full).await;
+        assert!(
+            matches!(opened, Err(StoreError::UnsupportedUrl(_))),
+            "{url}: {opened:?}"
+        );
+    }
 }
 
 /// Two servers on one PostgreSQL database.

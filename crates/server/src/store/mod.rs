@@ -41,6 +41,7 @@ pub use self::{
     accounts::Account,
     postgres::{Heard, Listener},
     rooms::{RoomCounts, RoomId, RoomRecord},
+    sqlite::SqliteWriter,
 };
 use crate::dbfile::{ClaimError, FileLost};
 
@@ -49,6 +50,8 @@ use crate::dbfile::{ClaimError, FileLost};
 pub enum StoreError {
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]

@@ -7,35 +7,58 @@
 //! SQLite's WAL mode allows. The file is locked to this server (see
 //! [`crate::dbfile`]), so its writer is the log's only writer.
 
-use std::{collections::HashSet, str::FromStr, sync::Arc};
-
-use chrono::{SubsecRound, Utc};
-use shared::{ChatMessage, MessageId};
-use sqlx::{
-    QueryBuilder, Sqlite, SqlitePool,
-    pool::PoolConnection,
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+use std::{
+    path::PathBuf,
+    str::FromStr,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
 };
 
-use super::{Batch, Draft, Durability, Row, StoreError, Stored};
-use crate::dbfile::{DatabaseFile, FileLost};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use rusqlite::{TransactionBehavior, params};
+use shared::{ChatMessage, MessageId};
+use sqlx::{
+    SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions},
+};
+use uuid::Uuid;
 
-impl From<Durability> for SqliteSynchronous {
-    fn from(durability: Durability) -> Self {
-        match durability {
-            Durability::Full => Self::Full,
-            Durability::Normal => Self::Normal,
-        }
+use super::{Batch, Draft, Durability, Row, StoreError, Stored};
+use crate::dbfile::DatabaseFile;
+
+/// SQLite's `synchronous` setting for each durability.
+fn synchronous(durability: Durability) -> &'static str {
+    match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
     }
 }
+
+/// Whether `url` names an in-memory database (`sqlite::memory:`,
+/// `sqlite://:memory:`, `?mode=memory`) or none (`sqlite://`), as sqlx
+/// reads it.
+fn in_memory(url: &str) -> bool {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (database, query) = rest.split_once('?').unwrap_or((rest, ""));
+    database.is_empty()
+        || database == ":memory:"
+        || query.split('&').any(|pair| pair == "mode=memory")
+}
+
+/// How long a write waits for another connection's write to end (sqlx's
+/// own default, which the pool's connections have).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A pool of connections to one database file.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The database file's path, for the writer's own connection.
+    path: PathBuf,
+    durability: Durability,
     /// The database file, locked to this server and watched (see
-    /// [`crate::dbfile`]); `None` for an in-memory database.
-    file: Option<Arc<DatabaseFile>>,
+    /// [`crate::dbfile`]).
+    file: Arc<DatabaseFile>,
 }
 
 const SELECT_BY_CLIENT_ID: &str = super::select_messages!("WHERE m.client_id = $1");
@@ -45,14 +68,15 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(durability.into())
+            .pragma("synchronous", synchronous(durability))
             .foreign_keys(true);
-        let filename = options.get_filename();
-        let in_memory = filename.as_os_str() == ":memory:" || filename.as_os_str().is_empty();
+        // The writer's connection would not share it with the pool's.
+        if in_memory(url) {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        }
+        let path = options.get_filename().to_owned();
         // Before SQLite opens it: SQLite would create it readable by all.
-        let file = (!in_memory)
-            .then(|| DatabaseFile::claim(filename).map(Arc::new))
-            .transpose()?;
+        let file = Arc::new(DatabaseFile::claim(&path)?);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             // A local file does not go away under an open connection: skip
@@ -62,26 +86,41 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool, file })
+        Ok(Self {
+            pool,
+            path,
+            durability,
+            file,
+        })
     }
 
     pub(super) fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 
+    /// The single writer: its own connection, used by one thread at a
+    /// time (see [`SqliteWriter`]).
     pub(super) async fn writer(&self) -> Result<SqliteWriter, StoreError> {
+        let newest = sqlx::query_scalar::<_, Option<MessageId>>("SELECT max(id) FROM messages")
+            .fetch_one(&self.pool)
+            .await?
+            .unwrap_or(0);
+        let connection = rusqlite::Connection::open(&self.path)?;
+        // WAL is the file's own setting (set by the pool); the rest are
+        // each connection's.
+        connection.pragma_update(None, "synchronous", synchronous(self.durability))?;
+        connection.pragma_update(None, "foreign_keys", true)?;
+        // Accounts, rooms and sessions are written through the pool.
+        connection.busy_timeout(BUSY_TIMEOUT)?;
         Ok(SqliteWriter {
-            newest: sqlx::query_scalar::<_, Option<MessageId>>("SELECT max(id) FROM messages")
-                .fetch_one(&self.pool)
-                .await?
-                .unwrap_or(0),
-            connection: self.pool.acquire().await?,
-            file: self.file.clone(),
+            connection: Arc::new(Mutex::new(connection)),
+            newest,
+            store: self.clone(),
         })
     }
 
     pub(super) async fn ping(&self) -> Result<(), StoreError> {
-        check_file(self.file.as_deref())?;
+        self.file.check()?;
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
@@ -91,112 +130,134 @@ impl SqliteStore {
     }
 }
 
-/// Whether the database path still names the file the store opened
-/// (always, for an in-memory database).
-fn check_file(file: Option<&DatabaseFile>) -> Result<(), FileLost> {
-    file.map_or(Ok(()), DatabaseFile::check)
+/// The single writer's own connection. It is used synchronously, from
+/// one thread: the server gives it a thread of its own (see
+/// [`crate::chat`]), where receiving a batch, storing it and publishing it
+/// cross no other thread; through sqlx, every statement was a round trip
+/// to the connection's worker thread.
+#[derive(Clone, Debug)]
+pub struct SqliteWriter {
+    /// Locked by whichever thread writes (only ever one at a time).
+    connection: Arc<Mutex<rusqlite::Connection>>,
+    /// The newest id stored (0 if none).
+    newest: MessageId,
+    /// For the file's check after every commit (see [`crate::dbfile`]),
+    /// and for reading back drafts stored before.
+    store: SqliteStore,
 }
 
-/// The single writer's own connection: batches go to the same connection
-/// (and the same SQLite thread) every time, with no pool in between.
-#[derive(Debug)]
-pub struct SqliteWriter {
-    connection: PoolConnection<Sqlite>,
-    /// The newest id stored (0 if none): a stored row with a greater id
-    /// was inserted by the statement that just ran.
-    newest: MessageId,
-    /// Checked after every commit (see [`crate::dbfile`]).
-    file: Option<Arc<DatabaseFile>>,
-}
+const INSERT: &str = "INSERT INTO messages (client_id, room_id, username, text, created_at, guest) \
+                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (client_id) DO NOTHING";
 
 impl SqliteWriter {
-    /// See [`super::Writer::insert_batch`].
+    /// [`Self::insert_batch_blocking`] on a thread for blocking work.
+    pub(super) async fn insert_batch(&mut self, drafts: &[Draft]) -> Result<Batch, StoreError> {
+        let mut writer = self.clone();
+        let drafts = drafts.to_vec();
+        let runtime = tokio::runtime::Handle::current();
+        let (newest, batch) = tokio::task::spawn_blocking(move || {
+            let batch = writer.insert_batch_blocking(&drafts, &runtime);
+            (writer.newest, batch)
+        })
+        .await
+        .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
+        self.newest = newest;
+        batch
+    }
+
+    /// See [`super::Writer::insert_batch`]; this blocks for the commit,
+    /// its fsync included.
     ///
-    /// All new rows go in with one multi-row `INSERT`, its own transaction: a
-    /// statement costs far more than a row, and every row read back costs a
-    /// hand-off from SQLite's thread. SQLite inserts the rows in `VALUES`
-    /// order, so ids increase in the order of `drafts`, and when every draft
-    /// is new the ids follow from the last one; nothing is read back. Drafts
-    /// whose client id was stored before are looked up after the commit;
-    /// stored messages never change, so what is read is what was there.
+    /// One transaction, one prepared statement run once per draft: without
+    /// a thread between this and SQLite, a statement per row costs a few
+    /// microseconds. Drafts whose client id was stored before (in an
+    /// earlier batch, or earlier in this one) are looked up after the
+    /// commit; stored messages never change, so what is read is what was
+    /// there.
     ///
     /// A batch committed to a database file that was removed or replaced
     /// meanwhile fails (it would be gone at the next start), and so does
     /// every later one.
-    pub(super) async fn insert_batch(&mut self, drafts: &[Draft]) -> Result<Batch, StoreError> {
+    pub fn insert_batch_blocking(
+        &mut self,
+        drafts: &[Draft],
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<Batch, StoreError> {
         // Known lost: write nothing more to it. Otherwise one look after
         // the commit tells whether what was committed will still be there.
-        if let Some(file) = self.file.as_deref().filter(|file| file.is_lost()) {
-            file.check()?;
+        if self.store.file.is_lost() {
+            self.store.file.check()?;
         }
-        let stored = self.insert(drafts).await?;
-        check_file(self.file.as_deref())?;
+        let now = Utc::now().trunc_subsecs(3);
+        let ids = self.insert(drafts, now)?;
+        self.store.file.check()?;
         // The only writer: nothing came between the newest id and these.
         let after = self.newest;
-        for result in &stored {
-            if let Stored::New(message) = result {
-                self.newest = self.newest.max(message.id);
-            }
+        let mut stored = Vec::with_capacity(drafts.len());
+        for (draft, id) in drafts.iter().zip(ids) {
+            stored.push(match id {
+                Some(id) => {
+                    self.newest = id;
+                    Stored::New(ChatMessage {
+                        id,
+                        room: draft.room.name.clone(),
+                        client_id: draft.client_id,
+                        username: draft.message.username().to_owned(),
+                        text: draft.message.text().to_owned(),
+                        timestamp: now,
+                        guest: draft.guest,
+                    })
+                }
+                None => {
+                    Stored::Existing(runtime.block_on(self.store.by_client_id(draft.client_id))?)
+                }
+            });
         }
         Ok(Batch { stored, after })
     }
 
-    async fn insert(&mut self, drafts: &[Draft]) -> Result<Vec<Stored>, sqlx::Error> {
-        // Milliseconds are all a reader sees, and they survive the round trip exactly.
-        let now = Utc::now().trunc_subsecs(3);
-        let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO messages (client_id, room_id, username, text, created_at, guest) ",
-        );
-        insert.push_values(drafts, |mut row, draft| {
-            row.push_bind(draft.client_id)
-                .push_bind(draft.room.id)
-                .push_bind(draft.message.username())
-                .push_bind(draft.message.text())
-                .push_bind(now)
-                .push_bind(draft.guest);
-        });
-        insert.push(" ON CONFLICT (client_id) DO NOTHING");
-        let done = insert.build().execute(&mut *self.connection).await?;
+    /// Inserts every new draft in one transaction; each draft's new id, or
+    /// `None` if its client id was stored before.
+    fn insert(
+        &mut self,
+        drafts: &[Draft],
+        now: DateTime<Utc>,
+    ) -> rusqlite::Result<Vec<Option<MessageId>>> {
+        // What sqlx writes for a timestamp, so that the pool reads it back.
+        let created_at = now.to_rfc3339_opts(SecondsFormat::AutoSi, false);
+        // Nothing is left half done under it: a poisoned lock is usable.
+        let mut connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut ids = Vec::with_capacity(drafts.len());
+        {
+            let mut insert = transaction.prepare_cached(INSERT)?;
+            for draft in drafts {
+                let inserted = insert.execute(params![
+                    draft.client_id.as_bytes(),
+                    draft.room.id,
+                    draft.message.username(),
+                    draft.message.text(),
+                    created_at,
+                    draft.guest,
+                ])?;
+                ids.push((inserted == 1).then(|| transaction.last_insert_rowid()));
+            }
+        }
+        transaction.commit()?;
+        Ok(ids)
+    }
+}
 
-        let inserted = i64::try_from(done.rows_affected()).expect("at most MAX_BATCH rows");
-        if inserted == drafts.len() as i64 {
-            // Every draft was new. Their rows got consecutive ids in `VALUES`
-            // order, ending at the last inserted rowid: the statement held
-            // SQLite's write lock throughout, AUTOINCREMENT takes the next id
-            // for each row, and only a conflicting row leaves a gap. So
-            // nothing needs to be read back.
-            let first_new = done.last_insert_rowid() - inserted + 1;
-            let messages = drafts.iter().zip(first_new..).map(|(draft, id)| {
-                Stored::New(ChatMessage {
-                    id,
-                    room: draft.room.name.clone(),
-                    client_id: draft.client_id,
-                    username: draft.message.username().to_owned(),
-                    text: draft.message.text().to_owned(),
-                    timestamp: now,
-                    guest: draft.guest,
-                })
-            });
-            return Ok(messages.collect());
-        }
-        // Some client ids were stored before, or come twice in this batch: read
-        // each back. A row newer than `newest` is this statement's, and new to
-        // the first draft that holds its client id.
-        let mut stored = Vec::with_capacity(drafts.len());
-        let mut seen = HashSet::new();
-        for draft in drafts {
-            let row: Row = sqlx::query_as(SELECT_BY_CLIENT_ID)
-                .bind(draft.client_id)
-                .fetch_one(&mut *self.connection)
-                .await?;
-            let message = ChatMessage::from(row);
-            let first_time = seen.insert(draft.client_id);
-            stored.push(if first_time && message.id > self.newest {
-                Stored::New(message)
-            } else {
-                Stored::Existing(message)
-            });
-        }
-        Ok(stored)
+impl SqliteStore {
+    /// The stored message with this client id.
+    async fn by_client_id(&self, client_id: Uuid) -> Result<ChatMessage, StoreError> {
+        let row: Row = sqlx::query_as(SELECT_BY_CLIENT_ID)
+            .bind(client_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.into())
     }
 }
