@@ -74,6 +74,7 @@ contract!(
     repeated_client_id_returns_the_first_message,
     what_a_batch_returns_is_what_a_reader_reads,
     a_client_id_twice_in_one_batch_is_stored_once,
+    a_large_batch_with_repeats_keeps_every_message_once_in_order,
     pages_walk_back_through_history,
     an_empty_log_has_no_newest_id,
     messages_are_counted_up_to_an_id,
@@ -178,6 +179,44 @@ async fn a_client_id_twice_in_one_batch_is_stored_once(store: Store) {
     assert!(matches!(&stored[1], Stored::New(m) if m.text == "x"));
     assert_eq!(stored[2], Stored::Existing(first.clone()));
     assert_eq!(store.newest(10).await.expect("reads").len(), 2);
+}
+
+async fn a_large_batch_with_repeats_keeps_every_message_once_in_order(store: Store) {
+    // Larger than any one statement a writer may cut a batch into, with
+    // repeats early, late and of an earlier batch.
+    let earlier = store
+        .insert_batch(&[draft(Uuid::now_v7(), "earlier")])
+        .await
+        .expect("stores");
+    let mut drafts: Vec<Draft> = (0..150)
+        .map(|i| draft(Uuid::now_v7(), &format!("m{i}")))
+        .collect();
+    drafts[70].client_id = drafts[3].client_id;
+    drafts[140].client_id = earlier[0].message().client_id;
+    drafts[141].client_id = drafts[140].client_id;
+    let stored = store.insert_batch(&drafts).await.expect("stores");
+
+    let repeats = [70, 140, 141];
+    for (i, result) in stored.iter().enumerate() {
+        match (repeats.contains(&i), result) {
+            (false, Stored::New(message)) => assert_eq!(message.text, format!("m{i}")),
+            (true, Stored::Existing(_)) => {}
+            (_, other) => panic!("draft {i}: {other:?}"),
+        }
+    }
+    assert_eq!(stored[70].message(), stored[3].message());
+    assert_eq!(stored[140].message(), earlier[0].message());
+    let new: Vec<ChatMessage> = stored
+        .into_iter()
+        .filter_map(|s| match s {
+            Stored::New(message) => Some(message),
+            Stored::Existing(_) => None,
+        })
+        .collect();
+    assert_eq!(new.len(), 147);
+    assert!(new.windows(2).all(|pair| pair[0].id < pair[1].id));
+    let read = store.after(earlier[0].message().id, 200).await.expect("reads");
+    assert_eq!(read, new);
 }
 
 async fn pages_walk_back_through_history(store: Store) {

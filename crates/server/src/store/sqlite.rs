@@ -10,12 +10,12 @@
 use std::{
     path::PathBuf,
     str::FromStr,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, LazyLock, Mutex, PoisonError},
     time::Duration,
 };
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::TransactionBehavior;
 use shared::{ChatMessage, MessageId};
 use sqlx::{
     SqlitePool,
@@ -146,9 +146,6 @@ pub struct SqliteWriter {
     store: SqliteStore,
 }
 
-const INSERT: &str = "INSERT INTO messages (client_id, room_id, username, text, created_at, guest) \
-                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (client_id) DO NOTHING";
-
 impl SqliteWriter {
     /// [`Self::insert_batch_blocking`] on a thread for blocking work.
     pub(super) async fn insert_batch(&mut self, drafts: &[Draft]) -> Result<Batch, StoreError> {
@@ -217,7 +214,16 @@ impl SqliteWriter {
     }
 
     /// Inserts every new draft in one transaction; each draft's new id, or
-    /// `None` if its client id was stored before.
+    /// `None` if its client id was stored before (in an earlier batch, or
+    /// earlier in this one).
+    ///
+    /// Rows go in with multi-row `INSERT`s of [`CHUNKS`] rows, each a
+    /// statement prepared once and kept: a statement costs far more than a
+    /// row. SQLite inserts a statement's rows in `VALUES` order, so when
+    /// every row of a chunk is new their ids are consecutive and end at the
+    /// last inserted rowid (AUTOINCREMENT, under the transaction's write
+    /// lock); nothing is read back. A chunk with a stored client id is
+    /// resolved row by row.
     fn insert(
         &mut self,
         drafts: &[Draft],
@@ -232,23 +238,70 @@ impl SqliteWriter {
             .unwrap_or_else(PoisonError::into_inner);
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut ids = Vec::with_capacity(drafts.len());
-        {
-            let mut insert = transaction.prepare_cached(INSERT)?;
-            for draft in drafts {
-                let inserted = insert.execute(params![
-                    draft.client_id.as_bytes(),
-                    draft.room.id,
-                    draft.message.username(),
-                    draft.message.text(),
-                    created_at,
-                    draft.guest,
-                ])?;
-                ids.push((inserted == 1).then(|| transaction.last_insert_rowid()));
+        let mut newest = self.newest;
+        let mut rest = drafts;
+        while !rest.is_empty() {
+            let size = CHUNKS
+                .into_iter()
+                .find(|&size| size <= rest.len())
+                .unwrap_or(1);
+            let (chunk, later) = rest.split_at(size);
+            rest = later;
+            let mut insert = transaction.prepare_cached(insert_statement(size))?;
+            for (row, draft) in chunk.iter().enumerate() {
+                let at = row * 6;
+                insert.raw_bind_parameter(at + 1, draft.client_id.as_bytes())?;
+                insert.raw_bind_parameter(at + 2, draft.room.id)?;
+                insert.raw_bind_parameter(at + 3, draft.message.username())?;
+                insert.raw_bind_parameter(at + 4, draft.message.text())?;
+                insert.raw_bind_parameter(at + 5, &created_at)?;
+                insert.raw_bind_parameter(at + 6, draft.guest)?;
             }
+            let inserted = insert.raw_execute()?;
+            if inserted == size {
+                let last = transaction.last_insert_rowid();
+                ids.extend((last - size as i64 + 1..=last).map(Some));
+                newest = last;
+                continue;
+            }
+            // A row newer than `newest` is this statement's, and new to the
+            // first draft that holds its client id.
+            let mut by_client_id = transaction.prepare_cached(SELECT_ID_BY_CLIENT_ID)?;
+            for draft in chunk {
+                let id: MessageId =
+                    by_client_id.query_row([draft.client_id.as_bytes()], |row| row.get(0))?;
+                let first_time = id > newest && !ids.contains(&Some(id));
+                ids.push(first_time.then_some(id));
+            }
+            newest = newest.max(transaction.last_insert_rowid());
         }
         transaction.commit()?;
         Ok(ids)
     }
+}
+
+/// The sizes of the multi-row `INSERT`s a batch is cut into, largest
+/// first: a few statements, each prepared once, serve every batch size.
+const CHUNKS: [usize; 4] = [64, 16, 4, 1];
+
+const SELECT_ID_BY_CLIENT_ID: &str = "SELECT id FROM messages WHERE client_id = ?1";
+
+/// The `INSERT` of `rows` drafts (one of [`CHUNKS`]).
+fn insert_statement(rows: usize) -> &'static str {
+    static STATEMENTS: LazyLock<[String; 4]> = LazyLock::new(|| {
+        CHUNKS.map(|rows| {
+            let values = vec!["(?, ?, ?, ?, ?, ?)"; rows].join(", ");
+            format!(
+                "INSERT INTO messages (client_id, room_id, username, text, created_at, guest) \
+                 VALUES {values} ON CONFLICT (client_id) DO NOTHING"
+            )
+        })
+    });
+    let index = CHUNKS
+        .iter()
+        .position(|&size| size == rows)
+        .unwrap_or(CHUNKS.len() - 1);
+    &STATEMENTS[index]
 }
 
 impl SqliteStore {
