@@ -130,6 +130,10 @@ pub fn app(state: AppState) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            rooms::page_status,
+        ))
         .merge(site_pkg(&state.leptos_options))
         // The not-found page gets the same context, and so its own policy.
         .fallback(leptos_axum::file_and_error_handler_with_context::<

@@ -14,6 +14,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+use axum::{
+    extract::{Path, Request, State},
+    http::StatusCode,
+    middleware::Next,
+    response::Response,
+};
 use shared::{
     GENERAL, MessageCount, ValidationError,
     room::{Directory, ReadPosition, Room, parse_room_name, room_key},
@@ -198,6 +204,28 @@ pub async fn find(state: &AppState, name: &str) -> Result<RoomRecord, ApiError> 
         .find(name)
         .await?
         .ok_or_else(|| ApiError::NoSuchRoom(name.to_owned()))
+}
+
+/// A room's page (`/r/<name>`) answers `404 Not Found` when there is no such
+/// room: the page itself says so (its history call is refused with
+/// `no_such_room`), and this tells browsers, crawlers and caches. The
+/// status is set on the response's head, which is not yet sent however
+/// the page streams.
+pub async fn page_status(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let missing = match params.get("name") {
+        Some(name) => matches!(state.rooms.find(name).await, Ok(None)),
+        None => false,
+    };
+    let mut response = next.run(request).await;
+    if missing && response.status() == StatusCode::OK {
+        *response.status_mut() = StatusCode::NOT_FOUND;
+    }
+    response
 }
 
 /// Every room with its count, and the reader's read positions if `account`

@@ -299,7 +299,11 @@ async fn a_room_page_is_rendered_with_its_own_messages_and_the_rooms_beside_them
     let general = get(&app, "/").await.text().await.expect("html");
     assert!(general.contains("in general") && !general.contains("in the room"));
 
-    let missing = get(&app, "/r/nowhere").await.text().await.expect("html");
+    let missing = get(&app, "/r/nowhere").await;
+    assert_eq!(missing.status(), 404);
+    let missing = missing.text().await.expect("html");
     assert!(missing.contains("There is no room called"), "{missing}");
+    // Found whatever the case, like every other use of a room's name.
+    assert_eq!(get(&app, "/r/CAF%C3%89%20AU%20LAIT").await.status(), 200);
     app.shutdown().await;
 }

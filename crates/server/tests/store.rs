@@ -215,7 +215,10 @@ async fn a_large_batch_with_repeats_keeps_every_message_once_in_order(store: Sto
         .collect();
     assert_eq!(new.len(), 147);
     assert!(new.windows(2).all(|pair| pair[0].id < pair[1].id));
-    let read = store.after(earlier[0].message().id, 200).await.expect("reads");
+    let read = store
+        .after(earlier[0].message().id, 200)
+        .await
+        .expect("reads");
     assert_eq!(read, new);
 }
 
