@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    accounts::{self, Accounts},
+    accounts::{AccountError, Accounts},
     fanout::{self, Fanout},
     hub::{Hub, Published},
     recent::Recent,
@@ -231,17 +231,16 @@ impl Chat {
             Author::Guest if !self.guests => return Err(ChatError::GuestsOff),
             Author::Guest => {
                 let message = NewMessage::parse(&request.username, &request.text)?;
-                if self
-                    .accounts
-                    .name_is_taken(message.username())
+                self.accounts
+                    .check_guest_name(message.username())
                     .await
-                    .map_err(|err| {
-                        tracing::error!(error = %err, "reading accounts failed");
-                        ChatError::Storage
-                    })?
-                {
-                    return Err(accounts::taken().into());
-                }
+                    .map_err(|err| match err {
+                        AccountError::Invalid(invalid) => ChatError::Invalid(invalid),
+                        other => {
+                            tracing::error!(error = %other, "reading accounts failed");
+                            ChatError::Storage
+                        }
+                    })?;
                 (message, true)
             }
         };

@@ -74,9 +74,7 @@ pub async fn person(
             let name = match name.map(str::trim).filter(|name| !name.is_empty()) {
                 Some(name) => {
                     let name = shared::parse_username(name)?;
-                    if state.accounts.name_is_taken(&name).await? {
-                        return Err(crate::accounts::taken().into());
-                    }
+                    state.accounts.check_guest_name(&name).await?;
                     Some(name)
                 }
                 None => None,

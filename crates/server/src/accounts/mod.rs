@@ -225,9 +225,18 @@ impl Accounts {
         Ok(token)
     }
 
-    /// Whether an account holds `name` or one that looks like it: a guest
-    /// may not send under it.
-    pub async fn name_is_taken(&self, name: &str) -> Result<bool, StoreError> {
+    /// Refuses `name` for a guest (sending, or shown in presence and
+    /// typing) if an account holds it or one that looks like it:
+    /// [`AccountError::Invalid`] with the rule `taken`.
+    pub async fn check_guest_name(&self, name: &str) -> Result<(), AccountError> {
+        if self.name_is_taken(name).await? {
+            return Err(taken().into());
+        }
+        Ok(())
+    }
+
+    /// Whether an account holds `name` or one that looks like it.
+    async fn name_is_taken(&self, name: &str) -> Result<bool, StoreError> {
         let key = name_key(name);
         let now = Instant::now();
         if self
