@@ -62,7 +62,7 @@ async fn only_a_signed_in_reader_creates_rooms_whose_names_follow_the_rules() {
         assert_eq!(body["error"]["field"], "room", "{name:?}");
         assert_eq!(body["error"]["rule"], rule, "{name:?}");
     }
-    let listed: Value = get(&app, "/api/rooms").await.json().await.expect("json");
+    let listed: Value = app.get_json("/api/rooms").await;
     let names: Vec<&str> = listed["rooms"]
         .as_array()
         .expect("rooms")
@@ -89,7 +89,7 @@ async fn creating_rooms_counts_against_the_accounts_send_limit() {
     let refused = create_room(&app, Some(&ada), "three").await;
     assert_eq!(refused.status(), 429);
     assert!(refused.headers().contains_key("retry-after"));
-    let listed: Value = get(&app, "/api/rooms").await.json().await.expect("json");
+    let listed: Value = app.get_json("/api/rooms").await;
     assert_eq!(listed["rooms"].as_array().expect("rooms").len(), 3);
     app.shutdown().await;
 }
@@ -106,11 +106,7 @@ async fn each_room_has_its_own_history_and_general_is_api_messages() {
         assert_eq!(stored["room"], room);
     }
     // Any case finds the room; the stored name is what comes back.
-    let page: Vec<Value> = get(&app, "/api/rooms/RANDOM/messages")
-        .await
-        .json()
-        .await
-        .expect("json");
+    let page: Vec<Value> = app.get_json("/api/rooms/RANDOM/messages").await;
     assert_eq!(texts(&page), ["m2", "m4", "m6"]);
     assert!(page.iter().all(|m| m["room"] == "random"));
     let general = app.history("").await;
@@ -121,21 +117,17 @@ async fn each_room_has_its_own_history_and_general_is_api_messages() {
         "general's pages are its own"
     );
     let before = page[1]["id"].as_i64().expect("id");
-    let older: Vec<Value> = get(&app, &format!("/api/rooms/random/messages?before={before}"))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let older: Vec<Value> = app
+        .get_json(&format!("/api/rooms/random/messages?before={before}"))
+        .await;
     assert_eq!(texts(&older), ["m2"]);
     let after = page[0]["id"].as_i64().expect("id");
-    let newer: Vec<Value> = get(&app, &format!("/api/rooms/random/messages?after={after}"))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let newer: Vec<Value> = app
+        .get_json(&format!("/api/rooms/random/messages?after={after}"))
+        .await;
     assert_eq!(texts(&newer), ["m4", "m6"]);
     // Each room's count is its own.
-    let listed: Value = get(&app, "/api/rooms").await.json().await.expect("json");
+    let listed: Value = app.get_json("/api/rooms").await;
     let counts: Vec<u64> = listed["rooms"]
         .as_array()
         .expect("rooms")
@@ -259,7 +251,7 @@ async fn creating_a_room_from_another_site_is_refused() {
         .await
         .expect("request");
     assert_eq!(response.status(), 403);
-    let listed: Value = get(&app, "/api/rooms").await.json().await.expect("json");
+    let listed: Value = app.get_json("/api/rooms").await;
     assert_eq!(listed["rooms"].as_array().expect("rooms").len(), 1);
     app.shutdown().await;
 }

@@ -103,15 +103,7 @@ async fn a_room_created_on_one_server_is_there_at_once_on_the_other() {
     let one = spawn_app_on(&url).await;
     let two = spawn_app_on(&url).await;
     // Two has read its rooms just now: the new one is not among them.
-    let listed: Value = two
-        .client
-        .get(two.url("/api/rooms"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let listed: Value = two.get_json("/api/rooms").await;
     assert_eq!(listed["rooms"].as_array().expect("rooms").len(), 1);
     let mut stream = two.events_on_new_connection("", None).await;
     let mut on_one = one.events_on_new_connection("", None).await;
@@ -135,15 +127,7 @@ async fn a_room_created_on_one_server_is_there_at_once_on_the_other() {
     assert_eq!(events[0].1["room"], "random");
     // Once one has published it, its history of the room holds it.
     assert_eq!(on_one.take(1).await[0].1["room"], "random");
-    let page: Vec<Value> = one
-        .client
-        .get(one.url("/api/rooms/random/messages"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let page: Vec<Value> = one.get_json("/api/rooms/random/messages").await;
     assert_eq!(page.len(), 1);
     one.shutdown().await;
     two.shutdown().await;

@@ -154,6 +154,18 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
+    /// `GET`s `path`, expects `200 OK`, and reads the body as JSON.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let response = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("json")
+    }
+
     /// `GET /api/messages` with the given query string.
     pub async fn history(&self, query: &str) -> Vec<Value> {
         let response = self
