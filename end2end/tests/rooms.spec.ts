@@ -47,6 +47,30 @@ test("a message in one room stays out of another, and raises its unread count el
   for (const context of [adaContext, bobContext]) await context.close();
 });
 
+test("a room created in one browser is listed at once in every tab of another", async ({ browser }) => {
+  // Bob reads general in two tabs (one holds the stream, the other hears
+  // it from that one) before the room exists.
+  const bobContext = await browser.newContext();
+  const bob = await bobContext.newPage();
+  await openChat(bob, "bob");
+  const bobsOther = await bobContext.newPage();
+  await openChat(bobsOther, "bob");
+
+  const adaContext = await browser.newContext();
+  const ada = await adaContext.newPage();
+  await openChat(ada);
+  await signUp(ada);
+  const room = roomName();
+  await createRoom(ada, room);
+
+  // No reload: the link appears, and a message there is counted.
+  for (const page of [bob, bobsOther]) await expect(roomLink(page, room)).toBeVisible();
+  await send(ada, unique("first"));
+  for (const page of [bob, bobsOther]) await expect(unread(page, room)).toHaveText("1");
+
+  for (const context of [adaContext, bobContext]) await context.close();
+});
+
 test("reading a room in one tab clears its count in the others, and the account keeps it", async ({ browser }) => {
   const context = await browser.newContext();
   const ada = await context.newPage();

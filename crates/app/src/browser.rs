@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use shared::{
     ChatMessage, MessageId,
     presence::{PRESENCE_EVENT, PresenceEvent, TYPING_EVENT, TypingEvent},
-    room::ReadPosition,
+    room::{ROOM_EVENT, ReadPosition, Room},
 };
 use uuid::Uuid;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure, prelude::wasm_bindgen};
@@ -200,11 +200,13 @@ pub(crate) fn on_document_event(event: &str, handler: impl FnMut() + 'static) {
     }
 }
 
-/// A passing event of the stream: who is in a room, who is typing.
+/// A passing event of the stream: who is in a room, who is typing, which
+/// room was just created.
 #[derive(Clone, Debug)]
 pub(crate) enum Passing {
     Presence(PresenceEvent),
     Typing(TypingEvent),
+    Room(Room),
 }
 
 /// The callbacks of an [`EventStream`].
@@ -226,6 +228,7 @@ pub(crate) struct EventStream {
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_presence: Closure<dyn FnMut(MessageEvent)>,
     _on_typing: Closure<dyn FnMut(MessageEvent)>,
+    _on_room: Closure<dyn FnMut(MessageEvent)>,
     _on_ping: Closure<dyn FnMut(JsValue)>,
     _on_open: Closure<dyn FnMut(JsValue)>,
     _on_error: Closure<dyn FnMut(JsValue)>,
@@ -281,12 +284,14 @@ impl EventStream {
         };
         let on_presence = on_passing(|data| serde_json::from_str(data).ok().map(Passing::Presence));
         let on_typing = on_passing(|data| serde_json::from_str(data).ok().map(Passing::Typing));
+        let on_room = on_passing(|data| serde_json::from_str(data).ok().map(Passing::Room));
         source.add_event_listener_with_callback(
             PRESENCE_EVENT,
             on_presence.as_ref().unchecked_ref(),
         )?;
         source
             .add_event_listener_with_callback(TYPING_EVENT, on_typing.as_ref().unchecked_ref())?;
+        source.add_event_listener_with_callback(ROOM_EVENT, on_room.as_ref().unchecked_ref())?;
         let on_ping = Closure::<dyn FnMut(JsValue)>::new(move |_| activity());
         let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| on_open());
         let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_| on_error());
@@ -299,6 +304,7 @@ impl EventStream {
             _on_message: on_message,
             _on_presence: on_presence,
             _on_typing: on_typing,
+            _on_room: on_room,
             _on_ping: on_ping,
             _on_open: on_open,
             _on_error: on_error,

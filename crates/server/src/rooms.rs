@@ -265,10 +265,12 @@ pub async fn create(
         .check_account(account.id)
         .map_err(ApiError::RateLimited)?;
     let room = state.rooms.create(name, account.id).await?;
-    Ok(Room {
+    let room = Room {
         count: state.chat.count(&room),
         name: room.name,
-    })
+    };
+    state.presence.room_created(&room);
+    Ok(room)
 }
 
 /// Records how far the signed-in `account` has read `room` (a guest keeps

@@ -6,17 +6,6 @@ mod support;
 use serde_json::{Value, json};
 use support::{error_body, spawn_app, spawn_app_with, temp_database};
 
-/// The next event of type `kind` on `stream` (skipping others), as JSON.
-async fn next_event(stream: &mut support::EventReader, kind: &str) -> Value {
-    loop {
-        let event = stream.next().await.expect("stream open");
-        if event.kind.as_deref() == Some(kind) {
-            assert!(event.id.is_none(), "passing events carry no id");
-            return serde_json::from_str(&event.data).expect("json");
-        }
-    }
-}
-
 #[tokio::test]
 async fn presence_counts_a_person_with_two_tabs_once_and_drops_them_when_both_close() {
     let (_dir, db) = temp_database();
@@ -34,7 +23,7 @@ async fn presence_counts_a_person_with_two_tabs_once_and_drops_them_when_both_cl
         answered,
         json!({ "room": "general", "people": ["bob"], "guests": 0 })
     );
-    assert_eq!(next_event(&mut stream, "presence").await, answered);
+    assert_eq!(stream.next_passing("presence").await, answered);
     // A second tab and another heartbeat of the first change nothing ...
     app.post_json("/api/rooms/general/presence", &beat(two, false))
         .await;
@@ -49,13 +38,13 @@ async fn presence_counts_a_person_with_two_tabs_once_and_drops_them_when_both_cl
     app.post_json("/api/rooms/general/presence", &anonymous)
         .await;
     assert_eq!(
-        next_event(&mut stream, "presence").await,
+        stream.next_passing("presence").await,
         json!({ "room": "general", "people": ["bob"], "guests": 1 })
     );
     app.post_json("/api/rooms/general/presence", &beat(two, true))
         .await;
     assert_eq!(
-        next_event(&mut stream, "presence").await,
+        stream.next_passing("presence").await,
         json!({ "room": "general", "people": [], "guests": 1 })
     );
     // Presence is not a message: nothing stored.

@@ -181,6 +181,29 @@ async fn one_stream_carries_every_room_in_one_id_order_and_resumes_across_them()
 }
 
 #[tokio::test]
+async fn a_created_room_is_announced_on_every_stream_and_only_once_created() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app(db).await;
+    let ada = app.signed_up("ada").await;
+    send_in(&app, "general", "before").await;
+    let mut stream = app.events_on_new_connection("", None).await;
+    // Refused: nothing to announce.
+    assert_eq!(create_room(&app, Some(&ada), "General").await.status(), 422);
+    assert_eq!(create_room(&app, Some(&ada), "Random").await.status(), 201);
+    let announced = stream.next_passing("room").await;
+    assert_eq!(
+        announced,
+        json!({ "name": "Random", "count": { "as_of": 1, "count": 0 } })
+    );
+    // A stream opened later finds it in the list instead: not replayed.
+    let mut later = app.events_on_new_connection("", None).await;
+    send_in(&app, "random", "first").await;
+    let next = later.next().await.expect("stream open");
+    assert_eq!(next.kind, None, "the message, not an old announcement");
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_signed_in_readers_position_is_kept_and_never_moves_back() {
     let (_dir, db) = temp_database();
     let app = spawn_app(db).await;

@@ -21,6 +21,10 @@ use crate::{
 /// room go.
 pub const GENERAL: &str = "general";
 
+/// The stream's passing event saying that a room was just created (its
+/// data: the [`Room`]), so that every page lists it at once.
+pub const ROOM_EVENT: &str = "room";
+
 /// A room's name as the rules make it, or the first rule it breaks.
 pub fn parse_room_name(name: &str) -> Result<String, ValidationError> {
     parse_name(Field::Room, name, ROOM_MAX_CHARS)

@@ -52,7 +52,7 @@ use serde::{Deserialize, Serialize};
 use shared::{
     ChatMessage, MAX_PAGE_SIZE, MessageId,
     presence::{HEARTBEAT_SECS, PresenceEvent, TypingEvent},
-    room::ReadPosition,
+    room::{ReadPosition, Room},
 };
 use uuid::Uuid;
 
@@ -98,6 +98,8 @@ enum TabSignal {
     Presence { event: PresenceEvent },
     /// The leader heard who is typing.
     Typing { event: TypingEvent },
+    /// The leader heard that a room was created.
+    Room { room: Room },
 }
 
 /// The web resources the link's actions use.
@@ -359,6 +361,7 @@ impl Live {
                 .update(|tallies| tallies.read(&room, position)),
             TabSignal::Presence { event } => self.passing(Passing::Presence(event)),
             TabSignal::Typing { event } => self.passing(Passing::Typing(event)),
+            TabSignal::Room { room } => self.passing(Passing::Room(room)),
         }
     }
 

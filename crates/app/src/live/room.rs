@@ -20,7 +20,7 @@ use crate::{
 
 impl Live {
     /// A passing event, from the stream or the leader: shown if it is
-    /// about this room, relayed if this tab leads.
+    /// about this room (or lists a new room), relayed if this tab leads.
     pub(super) fn passing(self, event: Passing) {
         if self.state.tab_role.get_untracked() == TabRole::Leader {
             self.tell_tabs(&match &event {
@@ -30,6 +30,7 @@ impl Live {
                 Passing::Typing(event) => TabSignal::Typing {
                     event: event.clone(),
                 },
+                Passing::Room(room) => TabSignal::Room { room: room.clone() },
             });
         }
         let here = |room: &str| {
@@ -45,6 +46,11 @@ impl Live {
                 });
                 self.expire_typists_later();
             }
+            // Listed at once; a room the page knows stays as it is.
+            Passing::Room(room) => self
+                .state
+                .tallies
+                .update(|tallies| tallies.merge(vec![room])),
             Passing::Presence(_) | Passing::Typing(_) => {}
         }
     }

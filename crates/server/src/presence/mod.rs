@@ -9,7 +9,11 @@
 //! room. Someone typing says so at most every [`TYPING_EVERY_SECS`] per
 //! room (more is dropped); every stream gets a `typing` event.
 //!
-//! With several servers each tells the others what its pages said over
+//! A room just created is a passing event too (`room`), so that every page
+//! lists it at once.
+//!
+//! With several servers each tells the others what its pages said (and
+//! which room was created) over
 //! PostgreSQL's `NOTIFY` on [`CHANNEL`], and each keeps the whole picture.
 //! Losing one of these is harmless: the next heartbeat says it again, and
 //! what is not said again expires.
@@ -20,7 +24,10 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
-use shared::presence::{PRESENCE_EVENT, PresenceEvent, TYPING_EVENT, TypingEvent};
+use shared::{
+    presence::{PRESENCE_EVENT, PresenceEvent, TYPING_EVENT, TypingEvent},
+    room::{ROOM_EVENT, Room},
+};
 use tokio::{sync::mpsc, time::Instant};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -63,6 +70,9 @@ enum Change {
         person: Person,
         name: String,
         typing: bool,
+    },
+    Room {
+        room: Room,
     },
 }
 
@@ -157,6 +167,17 @@ impl Presence {
         true
     }
 
+    /// `room` was just created: every stream (on every server) hears of it.
+    pub fn room_created(&self, room: &Room) {
+        self.announce_room(room);
+        self.tell(Change::Room { room: room.clone() });
+    }
+
+    fn announce_room(&self, room: &Room) {
+        self.hub
+            .publish(Arc::new(Published::passing(ROOM_EVENT, room)));
+    }
+
     /// Who is in `room` now.
     pub fn people(&self, room: &str) -> PresenceEvent {
         self.lock().people(room)
@@ -217,6 +238,7 @@ impl Presence {
                 self.lock().typed_elsewhere(&room, &person, typing, now);
                 self.announce_typing(&room, &name, typing);
             }
+            Change::Room { room } => self.announce_room(&room),
         }
     }
 
@@ -327,6 +349,12 @@ mod tests {
             typing: true,
         });
         presence.apply(Change::Gone { tab: tab(1) });
+        presence.apply(Change::Room {
+            room: Room {
+                name: "random".into(),
+                count: shared::MessageCount { as_of: 7, count: 0 },
+            },
+        });
         let frames: Vec<String> = std::iter::from_fn(|| live.try_recv().ok())
             .map(|published| String::from_utf8_lossy(&published.frame).into_owned())
             .collect();
@@ -336,6 +364,7 @@ mod tests {
                 "event: presence\ndata: {\"room\":\"general\",\"people\":[\"ada\"],\"guests\":0}\n\n",
                 "event: typing\ndata: {\"room\":\"general\",\"name\":\"ada\",\"typing\":true}\n\n",
                 "event: presence\ndata: {\"room\":\"general\",\"people\":[],\"guests\":0}\n\n",
+                "event: room\ndata: {\"name\":\"random\",\"count\":{\"as_of\":7,\"count\":0}}\n\n",
             ]
         );
     }

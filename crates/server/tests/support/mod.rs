@@ -352,6 +352,18 @@ impl EventReader {
         }
     }
 
+    /// The data of the next passing event of type `kind` (skipping every
+    /// other event), as JSON.
+    pub async fn next_passing(&mut self, kind: &str) -> Value {
+        loop {
+            let event = self.next().await.expect("stream open");
+            if event.kind.as_deref() == Some(kind) {
+                assert!(event.id.is_none(), "passing events carry no id");
+                return serde_json::from_str(&event.data).expect("json");
+            }
+        }
+    }
+
     /// The next `n` message events as (id, message JSON), skipping pings.
     pub async fn take(&mut self, n: usize) -> Vec<(i64, Value)> {
         let mut events = Vec::with_capacity(n);
