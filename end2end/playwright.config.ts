@@ -39,9 +39,9 @@ export default defineConfig({
   webServer: {
     // Started from the workspace root, where the server finds target/site.
     // Every test's browser and API calls come from one address, so the
-    // per-address send limit is off here; limits.spec.ts runs its own
-    // server with it on.
-    command: `${server} --addr 127.0.0.1:${port} --database-url sqlite://${database} --send-limit off`,
+    // per-address send and read limits are off here; limits.spec.ts runs
+    // its own server with the send limit on.
+    command: `${server} --addr 127.0.0.1:${port} --database-url sqlite://${database} --send-limit off --read-limit off`,
     cwd: "..",
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,

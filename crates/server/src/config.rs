@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use leptos::config::LeptosOptions;
 
 use crate::{
-    rate::SendLimit,
+    rate::RateLimit,
     site::{BadPublicUrl, Site},
     slots::StreamsPerIp,
     store::Durability,
@@ -42,8 +42,14 @@ pub struct Config {
 
     /// How fast one client may send: `<per second>,<burst>`, or `off`
     /// (load tests from one address turn it off).
-    #[arg(long, env = "CHAT_SEND_LIMIT", default_value_t = SendLimit::default())]
-    pub send_limit: SendLimit,
+    #[arg(long, env = "CHAT_SEND_LIMIT", default_value_t = RateLimit::SENDS)]
+    pub send_limit: RateLimit,
+
+    /// How fast one client address may read through the API (history
+    /// pages, the room list, the session, the page's reading server
+    /// functions): `<per second>,<burst>`, or `off`.
+    #[arg(long, env = "CHAT_READ_LIMIT", default_value_t = RateLimit::READS)]
+    pub read_limit: RateLimit,
 
     /// How many event streams one client address may hold open: a
     /// number, or `off`.

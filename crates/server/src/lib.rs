@@ -76,7 +76,7 @@ use crate::{
     config::Config,
     hub::Hub,
     presence::Presence,
-    rate::SendLimiter,
+    rate::{ReadLimiter, SendLimiter},
     rooms::Rooms,
     site::Site,
     slots::StreamSlots,
@@ -101,6 +101,8 @@ pub struct AppState {
     pub site: Site,
     /// How fast each client may send (see [`rate`]).
     pub send_limiter: SendLimiter,
+    /// How fast each client address may read (see [`rate`]).
+    pub read_limiter: ReadLimiter,
     /// How many event streams each client holds (see [`slots`]).
     pub stream_slots: StreamSlots,
     /// Cancelled when the server shuts down; ends every event stream.
@@ -152,6 +154,10 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.send_limiter.clone(),
             rate::limit_sends,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.read_limiter.clone(),
+            rate::limit_reads,
         ))
         .layer(middleware::from_fn_with_state(
             state.site.clone(),
@@ -236,6 +242,7 @@ pub async fn run(
         leptos_options: config.leptos_options(),
         site: site.clone(),
         send_limiter: SendLimiter::start(config.send_limit, stop.clone()),
+        read_limiter: ReadLimiter::start(config.read_limit, stop.clone()),
         stream_slots: StreamSlots::new(config.streams_per_ip),
         shutdown: stop.clone(),
     };

@@ -1,11 +1,17 @@
-//! How fast one client may send: a token bucket per client (GCRA, from
-//! `governor`), 10 messages a second with a burst of 20 by default.
+//! How fast one client may send, and read: a token bucket per client (GCRA,
+//! from `governor`).
 //!
-//! Without it one client could store thousands of maximum-size messages a
-//! second and push them to every open tab. A send over the limit is
-//! refused with 429 and `Retry-After` before its body is read; nothing is
-//! stored, and the page's outbox waits that long and sends it again under
-//! the same `client_id`.
+//! - Sends: 10 messages a second with a burst of 20 by default. Without it
+//!   one client could store thousands of maximum-size messages a second
+//!   and push them to every open tab. A send over the limit is refused with
+//!   429 and `Retry-After` before its body is read; nothing is stored, and
+//!   the page's outbox waits that long and sends it again under the same
+//!   `client_id`.
+//! - Reads: every other request to the API (history pages, the room list,
+//!   the session, the server functions that read) may go to the database;
+//!   50 a second with a burst of 100 per client address by default, far
+//!   above what pages ask for, so that one client cannot keep the database
+//!   busy. The event stream has its own limit (see [`crate::slots`]).
 //!
 //! A client is its IP address (an IPv6 client, its /64: one host usually
 //! holds a whole /64); a signed-in sender is its account instead, wherever
@@ -48,26 +54,48 @@ fn is_send_path(path: &str) -> bool {
         })
 }
 
+/// Whether a request counts as a read: any request to the API that is not
+/// a send and not the event stream.
+fn is_read(method: &Method, path: &str) -> bool {
+    path.starts_with("/api/")
+        && path != "/api/events"
+        && !(method == Method::POST && is_send_path(path))
+}
+
 /// How often clients that have not sent for a while are forgotten.
 const FORGET_EVERY: Duration = Duration::from_secs(60);
 
-/// `--send-limit`: messages per second and burst, or `off`.
+/// `--send-limit`, `--read-limit`: requests per second and burst, or `off`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SendLimit {
+pub enum RateLimit {
     Off,
     PerSecond { rate: NonZeroU32, burst: NonZeroU32 },
 }
 
-impl Default for SendLimit {
-    fn default() -> Self {
-        Self::PerSecond {
-            rate: NonZeroU32::new(10).expect("not zero"),
-            burst: NonZeroU32::new(20).expect("not zero"),
+impl RateLimit {
+    /// Sends per client by default.
+    pub const SENDS: Self = Self::per_second(10, 20);
+    /// Reads per client address by default.
+    pub const READS: Self = Self::per_second(50, 100);
+
+    const fn per_second(rate: u32, burst: u32) -> Self {
+        match (NonZeroU32::new(rate), NonZeroU32::new(burst)) {
+            (Some(rate), Some(burst)) => Self::PerSecond { rate, burst },
+            _ => Self::Off,
         }
+    }
+
+    /// A bucket per key with this limit (`None` when off).
+    fn buckets<K: Clone + Eq + std::hash::Hash>(self) -> Option<Arc<DefaultKeyedRateLimiter<K>>> {
+        let Self::PerSecond { rate, burst } = self else {
+            return None;
+        };
+        let quota = Quota::per_second(rate).allow_burst(burst);
+        Some(Arc::new(DefaultKeyedRateLimiter::keyed(quota)))
     }
 }
 
-impl FromStr for SendLimit {
+impl FromStr for RateLimit {
     type Err = String;
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
@@ -84,7 +112,7 @@ impl FromStr for SendLimit {
     }
 }
 
-impl std::fmt::Display for SendLimit {
+impl std::fmt::Display for RateLimit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Off => f.write_str("off"),
@@ -105,36 +133,14 @@ impl SendLimiter {
     /// A limiter for `limit`. While `shutdown` is not cancelled, a task
     /// forgets clients whose buckets are full again, so that memory follows
     /// the clients of the last minute, not every client ever seen.
-    pub fn start(limit: SendLimit, shutdown: CancellationToken) -> Self {
-        let SendLimit::PerSecond { rate, burst } = limit else {
-            return Self {
-                buckets: None,
-                accounts: None,
-            };
+    pub fn start(limit: RateLimit, shutdown: CancellationToken) -> Self {
+        let limiter = Self {
+            buckets: limit.buckets(),
+            accounts: limit.buckets(),
         };
-        let quota = Quota::per_second(rate).allow_burst(burst);
-        let buckets = Arc::new(DefaultKeyedRateLimiter::keyed(quota));
-        let accounts = Arc::new(DefaultKeyedRateLimiter::keyed(quota));
-        let forget = Arc::clone(&buckets);
-        let forget_accounts = Arc::clone(&accounts);
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(FORGET_EVERY);
-            loop {
-                tokio::select! {
-                    () = shutdown.cancelled() => break,
-                    _ = every.tick() => {
-                        forget.retain_recent();
-                        forget.shrink_to_fit();
-                        forget_accounts.retain_recent();
-                        forget_accounts.shrink_to_fit();
-                    }
-                }
-            }
-        });
-        Self {
-            buckets: Some(buckets),
-            accounts: Some(accounts),
-        }
+        forget_idle(limiter.buckets.clone(), shutdown.clone());
+        forget_idle(limiter.accounts.clone(), shutdown);
+        limiter
     }
 
     /// Takes one send from the account's bucket, or says how long until
@@ -150,13 +156,67 @@ impl SendLimiter {
 
     /// Takes one send from `client`'s bucket, or says how long until one is there.
     pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
-        let Some(buckets) = &self.buckets else {
-            return Ok(());
-        };
-        buckets
-            .check_key(&client_key(client))
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+        check_client(self.buckets.as_deref(), client)
     }
+}
+
+/// The read limit of every client address; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ReadLimiter {
+    buckets: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+}
+
+impl ReadLimiter {
+    /// A limiter for `limit`, forgetting idle clients like [`SendLimiter`].
+    pub fn start(limit: RateLimit, shutdown: CancellationToken) -> Self {
+        let limiter = Self {
+            buckets: limit.buckets(),
+        };
+        forget_idle(limiter.buckets.clone(), shutdown);
+        limiter
+    }
+
+    /// Takes one read from `client`'s bucket, or says how long until one is there.
+    pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
+        check_client(self.buckets.as_deref(), client)
+    }
+}
+
+/// Takes one request from `client`'s bucket (always, with no limit).
+fn check_client(
+    buckets: Option<&DefaultKeyedRateLimiter<IpAddr>>,
+    client: IpAddr,
+) -> Result<(), Duration> {
+    let Some(buckets) = buckets else {
+        return Ok(());
+    };
+    buckets
+        .check_key(&client_key(client))
+        .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+}
+
+/// Until `shutdown`, forgets every minute the keys whose buckets are full
+/// again, so that memory follows the clients of the last minute, not every
+/// client ever seen.
+fn forget_idle<K: Clone + Eq + std::hash::Hash + Send + Sync + 'static>(
+    buckets: Option<Arc<DefaultKeyedRateLimiter<K>>>,
+    shutdown: CancellationToken,
+) {
+    let Some(buckets) = buckets else {
+        return;
+    };
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(FORGET_EVERY);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = every.tick() => {
+                    buckets.retain_recent();
+                    buckets.shrink_to_fit();
+                }
+            }
+        }
+    });
 }
 
 /// The bucket a client's sends go to: its IPv4 address, or its IPv6 /64.
@@ -190,6 +250,21 @@ pub async fn limit_sends(
     next.run(request).await
 }
 
+/// Middleware: refuses a read over its client address's limit with 429.
+pub async fn limit_reads(
+    State(limiter): State<ReadLimiter>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if is_read(request.method(), request.uri().path()) {
+        let ClientIp(client) = ClientIp::from_extensions(request.extensions());
+        if let Err(wait) = limiter.check(client) {
+            return ApiError::RateLimited(wait).into_response();
+        }
+    }
+    next.run(request).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,11 +276,12 @@ mod tests {
 
     #[test]
     fn limits_are_read_from_the_flag() {
-        assert_eq!("off".parse(), Ok(SendLimit::Off));
-        assert_eq!("10,20".parse::<SendLimit>(), Ok(SendLimit::default()));
-        assert_eq!(SendLimit::default().to_string(), "10,20");
+        assert_eq!("off".parse(), Ok(RateLimit::Off));
+        assert_eq!("10,20".parse::<RateLimit>(), Ok(RateLimit::SENDS));
+        assert_eq!(RateLimit::SENDS.to_string(), "10,20");
+        assert_eq!(RateLimit::READS.to_string(), "50,100");
         for bad in ["", "10", "0,20", "10,0", "ten,20", "-1,2"] {
-            assert!(bad.parse::<SendLimit>().is_err(), "{bad}");
+            assert!(bad.parse::<RateLimit>().is_err(), "{bad}");
         }
     }
 
@@ -229,7 +305,7 @@ mod tests {
 
     #[tokio::test]
     async fn off_never_refuses() {
-        let limiter = SendLimiter::start(SendLimit::Off, CancellationToken::new());
+        let limiter = SendLimiter::start(RateLimit::Off, CancellationToken::new());
         for _ in 0..1000 {
             limiter
                 .check(IpAddr::from([10, 0, 0, 1]))
@@ -246,6 +322,27 @@ mod tests {
         assert!(is_send_path("/api/rooms/random/typing"));
         assert!(!is_send_path("/api/rooms"));
         assert!(!is_send_path("/api/session"));
+    }
+
+    #[test]
+    fn every_api_request_but_sends_and_the_stream_is_a_read() {
+        let get = Method::GET;
+        let post = Method::POST;
+        assert!(is_read(&get, "/api/messages"));
+        assert!(is_read(&get, "/api/rooms"));
+        assert!(is_read(&get, "/api/rooms/random/messages"));
+        assert!(is_read(&get, "/api/session"));
+        assert!(is_read(&post, "/api/rooms"));
+        assert!(is_read(
+            &post,
+            <app::api::GetMessagesAfter as ServerFn>::PATH
+        ));
+        assert!(!is_read(&post, "/api/messages"));
+        assert!(!is_read(&post, "/api/rooms/random/typing"));
+        assert!(!is_read(&post, <app::api::SendMessage as ServerFn>::PATH));
+        assert!(!is_read(&get, "/api/events"));
+        assert!(!is_read(&get, "/"));
+        assert!(!is_read(&get, "/pkg/chat.js"));
     }
 
     #[test]

@@ -176,7 +176,11 @@ mod tests {
                 .build(),
             site: crate::site::Site::new(Some("http://x"), addr).expect("site"),
             send_limiter: crate::rate::SendLimiter::start(
-                crate::rate::SendLimit::Off,
+                crate::rate::RateLimit::Off,
+                shutdown.clone(),
+            ),
+            read_limiter: crate::rate::ReadLimiter::start(
+                crate::rate::RateLimit::Off,
                 shutdown.clone(),
             ),
             stream_slots: crate::slots::StreamSlots::new(Default::default()),

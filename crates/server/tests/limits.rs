@@ -1,4 +1,4 @@
-//! No one client can exhaust the server: sends are rate-limited, streams
+//! No one client can exhaust the server: sends and reads are rate-limited, streams
 //! per client and connections are capped, request heads must come whole,
 //! soon, and small.
 
@@ -11,7 +11,7 @@ use std::{
 
 use leptos::server_fn::ServerFn;
 use serde_json::json;
-use server::{rate::SendLimit, slots::StreamsPerIp};
+use server::{rate::RateLimit, slots::StreamsPerIp};
 use support::{error_body, spawn_app_with, status_line, temp_database};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -24,7 +24,7 @@ const SEND: &str = <app::api::SendMessage as ServerFn>::PATH;
 async fn sends_over_the_limit_get_429_with_retry_after_and_are_not_stored() {
     let (_dir, db) = temp_database();
     let app = spawn_app_with(db, |config| {
-        config.send_limit = SendLimit::PerSecond {
+        config.send_limit = RateLimit::PerSecond {
             rate: NonZeroU32::new(1).expect("1"),
             burst: NonZeroU32::new(3).expect("3"),
         };
@@ -61,6 +61,43 @@ async fn sends_over_the_limit_get_429_with_retry_after_and_are_not_stored() {
     assert_eq!(call.status(), 429);
     assert_eq!(error_body(call).await["error"]["code"], "rate_limited");
     assert_eq!(app.history("").await.len(), 3);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn reads_over_the_limit_get_429_while_sends_and_streams_are_counted_apart() {
+    let (_dir, db) = temp_database();
+    let app = spawn_app_with(db, |config| {
+        config.read_limit = RateLimit::PerSecond {
+            rate: NonZeroU32::new(1).expect("1"),
+            burst: NonZeroU32::new(3).expect("3"),
+        };
+    })
+    .await;
+    // Sends are not reads, however many.
+    for i in 0..5 {
+        app.send("ada", &format!("m{i}")).await;
+    }
+    let get = |path: &'static str| app.client.get(app.url(path)).send();
+    assert_eq!(get("/api/messages").await.expect("request").status(), 200);
+    assert_eq!(get("/api/rooms").await.expect("request").status(), 200);
+    let count = <app::api::GetMessageCount as ServerFn>::PATH;
+    let counted = app
+        .call(count)
+        .json(&json!({ "room": "general" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(counted.status(), 200);
+    // The fourth read within the second: refused, told when to come back.
+    let refused = get("/api/messages?before=3").await.expect("request");
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(error_body(refused).await["error"]["code"], "rate_limited");
+    // The event stream is limited apart (streams per client), and a page
+    // is not an API read.
+    let _stream = app.events_on_new_connection("", None).await;
+    assert_eq!(get("/").await.expect("request").status(), 200);
     app.shutdown().await;
 }
 

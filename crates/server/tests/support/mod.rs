@@ -11,7 +11,7 @@ use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
 use server::{
     config::{Config, Guests},
-    rate::SendLimit,
+    rate::RateLimit,
     slots::StreamsPerIp,
     store::Durability,
 };
@@ -75,7 +75,8 @@ async fn try_spawn_app_on(
         database_url,
         site_root: "target/site".into(),
         public_url: None,
-        send_limit: SendLimit::Off,
+        send_limit: RateLimit::Off,
+        read_limit: RateLimit::Off,
         streams_per_ip: StreamsPerIp::default(),
         max_connections: None,
         durability: Durability::Full,
