@@ -71,6 +71,32 @@ test("a room created in one browser is listed at once in every tab of another", 
   for (const context of [adaContext, bobContext]) await context.close();
 });
 
+test("someone new here starts with nothing unread, and what comes after counts", async ({ browser }) => {
+  const adaContext = await browser.newContext();
+  const ada = await adaContext.newPage();
+  await openChat(ada);
+  await signUp(ada);
+  const room = roomName();
+  await createRoom(ada, room);
+  for (const text of [unique("before one"), unique("before two")]) await send(ada, text);
+  await expect(subtitle(ada)).toHaveText(connectedWith(2));
+
+  // A browser that has never been here: the room's history is not "new".
+  const bobContext = await browser.newContext();
+  const bob = await bobContext.newPage();
+  await openChat(bob, "bob");
+  await expect(roomLink(bob, room)).toBeVisible();
+  await expect(unread(bob, room)).toHaveCount(0);
+  await send(ada, unique("after"));
+  await expect(unread(bob, room)).toHaveText("1");
+  // Kept for the next visit: still one, not three.
+  await bob.reload();
+  await expect(subtitle(bob)).toHaveText(CONNECTED);
+  await expect(unread(bob, room)).toHaveText("1");
+
+  for (const context of [adaContext, bobContext]) await context.close();
+});
+
 test("reading a room in one tab clears its count in the others, and the account keeps it", async ({ browser }) => {
   const context = await browser.newContext();
   const ada = await context.newPage();

@@ -74,12 +74,20 @@ pub(crate) fn load_read_positions(account: Option<&str>) -> HashMap<String, Read
 /// Remembers that the reader (`account`, or the guest) read `room` as far
 /// as `position` in this browser.
 pub(crate) fn save_read_position(account: Option<&str>, room: &str, position: ReadPosition) {
+    save_read_positions(account, &HashMap::from([(room.to_owned(), position)]));
+}
+
+/// Remembers how far the reader (`account`, or the guest) read each room
+/// of `read` in this browser (never moving a kept position back).
+pub(crate) fn save_read_positions(account: Option<&str>, read: &HashMap<String, ReadPosition>) {
     let Some(storage) = local_storage() else {
         return;
     };
     let mut positions = load_read_positions(account);
-    let known = positions.entry(room.to_owned()).or_insert(position);
-    *known = known.max(position);
+    for (room, position) in read {
+        let known = positions.entry(room.clone()).or_insert(*position);
+        *known = (*known).max(*position);
+    }
     if let Ok(json) = serde_json::to_string(&positions) {
         // A full or disabled storage only costs unread counts on the next visit.
         let _ = storage.set_item(&read_positions_key(account), &json);

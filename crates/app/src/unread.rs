@@ -116,6 +116,33 @@ impl Tallies {
         self.positions_known = true;
     }
 
+    /// [`Self::know_positions`], and for a reader new here (no position
+    /// at all: none from the server, none kept in this browser) every room
+    /// counts as read as far as it goes now, so that only what arrives from
+    /// now on is unread. Returns those starting positions, to be kept.
+    pub fn know_positions_or_start(
+        &mut self,
+        stored: &HashMap<String, ReadPosition>,
+    ) -> Option<HashMap<String, ReadPosition>> {
+        self.know_positions(stored);
+        if self.rooms.iter().any(|room| room.read.is_some()) {
+            return None;
+        }
+        let started = self
+            .rooms
+            .iter_mut()
+            .map(|room| {
+                let position = ReadPosition {
+                    last_read: room.count.as_of,
+                    count: room.count.count,
+                };
+                room.read = Some(position);
+                (room.name.clone(), position)
+            })
+            .collect();
+        Some(started)
+    }
+
     /// Records that `room` was read as far as `position` (never moving
     /// back).
     pub fn read(&mut self, room: &str, position: ReadPosition) {
@@ -237,6 +264,36 @@ mod tests {
         tallies.know_positions(&stored);
         assert!(tallies.positions_known);
         assert_eq!(tallies.get("general").expect("known").unread(), 1);
+    }
+
+    #[test]
+    fn a_reader_new_here_starts_with_nothing_unread_but_what_comes_next() {
+        let mut tallies = Tallies::new(vec![room("general", 10, 7), room("random", 10, 2)], None);
+        let started = tallies
+            .know_positions_or_start(&HashMap::new())
+            .expect("new here");
+        assert_eq!(
+            started["general"],
+            ReadPosition {
+                last_read: 10,
+                count: 7
+            }
+        );
+        assert!(tallies.positions_known);
+        assert!(tallies.rooms().iter().all(|room| room.unread() == 0));
+        tallies.received(&message(11, "random"));
+        assert_eq!(tallies.get("random").expect("known").unread(), 1);
+        // A room created later was never read: everything in it is new.
+        tallies.merge(vec![room("new", 12, 0)]);
+        tallies.received(&message(13, "new"));
+        assert_eq!(tallies.get("new").expect("known").unread(), 1);
+
+        // One position anywhere (here: from the browser) means read before:
+        // the other rooms keep counting all they hold.
+        let mut returning = Tallies::new(vec![room("general", 10, 7), room("random", 10, 2)], None);
+        let stored = HashMap::from([("random".to_owned(), ReadPosition::default())]);
+        assert_eq!(returning.know_positions_or_start(&stored), None);
+        assert_eq!(returning.get("general").expect("known").unread(), 7);
     }
 
     #[test]

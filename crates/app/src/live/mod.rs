@@ -170,12 +170,8 @@ pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessa
         if merged == Some(true) || state.tallies.with(|tallies| tallies.rooms().is_empty()) {
             return merged.unwrap_or(false);
         }
-        let stored = state
-            .viewer
-            .with_untracked(|viewer| browser::load_read_positions(viewer.account.as_deref()));
-        state
-            .tallies
-            .update(|tallies| tallies.know_positions(&stored));
+        let account = state.viewer.with_untracked(|viewer| viewer.account.clone());
+        live.know_read_positions(account.as_deref());
         true
     });
 
@@ -365,6 +361,21 @@ impl Live {
         }
     }
 
+    /// Adds what `account` (or the guest) read in this browser to the
+    /// room list's positions; a reader new here starts with every room
+    /// read as far as it goes now, and keeps that.
+    fn know_read_positions(self, account: Option<&str>) {
+        let stored = browser::load_read_positions(account);
+        let started = self
+            .state
+            .tallies
+            .try_update(|tallies| tallies.know_positions_or_start(&stored))
+            .flatten();
+        if let Some(started) = started {
+            browser::save_read_positions(account, &started);
+        }
+    }
+
     /// This tab signed in or out: show it, and tell the other tabs.
     fn session_changed(self, account: Option<String>) {
         self.set_account(account.clone());
@@ -379,9 +390,9 @@ impl Live {
         spawn_local(async move {
             match get_rooms().await {
                 Ok(directory) => {
-                    let mut tallies = Tallies::new(directory.rooms, directory.read.as_ref());
-                    tallies.know_positions(&browser::load_read_positions(account.as_deref()));
+                    let tallies = Tallies::new(directory.rooms, directory.read.as_ref());
                     self.state.tallies.set(tallies);
+                    self.know_read_positions(account.as_deref());
                 }
                 Err(err) => leptos::logging::warn!("could not read the rooms: {err}"),
             }
