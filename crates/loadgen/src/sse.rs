@@ -211,8 +211,10 @@ fn record(block: &[u8], now_us: f64, received: &mut Received) {
 
 /// The send time in a message's JSON, found without parsing all of it.
 fn sent_at(data: &str) -> Option<f64> {
-    let key = format!("\"text\":\"{TEXT_PREFIX}");
-    let rest = &data[data.find(&key)? + key.len()..];
+    // `"text":"` then the prefix, without a key built for every delivery.
+    const KEY: &str = "\"text\":\"";
+    let at = data.find(KEY)? + KEY.len();
+    let rest = data[at..].strip_prefix(TEXT_PREFIX)?;
     rest[..rest.find('"')?].parse().ok()
 }
 
