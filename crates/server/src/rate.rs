@@ -78,20 +78,13 @@ impl RateLimit {
     /// Reads per client address by default.
     pub const READS: Self = Self::per_second(50, 100);
 
-    const fn per_second(rate: u32, burst: u32) -> Self {
+    /// `rate` a second with bursts of `burst`; no limit (`Off`) if either
+    /// is zero, as the flag's `off` (which refuses `0,…` and `…,0`).
+    pub const fn per_second(rate: u32, burst: u32) -> Self {
         match (NonZeroU32::new(rate), NonZeroU32::new(burst)) {
             (Some(rate), Some(burst)) => Self::PerSecond { rate, burst },
             _ => Self::Off,
         }
-    }
-
-    /// A bucket per key with this limit (`None` when off).
-    fn buckets<K: Clone + Eq + std::hash::Hash>(self) -> Option<Arc<DefaultKeyedRateLimiter<K>>> {
-        let Self::PerSecond { rate, burst } = self else {
-            return None;
-        };
-        let quota = Quota::per_second(rate).allow_burst(burst);
-        Some(Arc::new(DefaultKeyedRateLimiter::keyed(quota)))
     }
 }
 
@@ -121,102 +114,96 @@ impl std::fmt::Display for RateLimit {
     }
 }
 
+/// A token bucket per key with one limit (none when the limit is off);
+/// cheap to clone.
+#[derive(Clone, Debug)]
+struct Buckets<K: Clone + Eq + std::hash::Hash>(Option<Arc<DefaultKeyedRateLimiter<K>>>);
+
+impl<K: Clone + Eq + std::hash::Hash + Send + Sync + 'static> Buckets<K> {
+    /// Buckets for `limit`. Until `shutdown`, a task forgets every minute
+    /// the keys whose buckets are full again, so that memory follows the
+    /// clients of the last minute, not every client ever seen.
+    fn start(limit: RateLimit, shutdown: CancellationToken) -> Self {
+        let RateLimit::PerSecond { rate, burst } = limit else {
+            return Self(None);
+        };
+        let quota = Quota::per_second(rate).allow_burst(burst);
+        let buckets = Arc::new(DefaultKeyedRateLimiter::keyed(quota));
+        let forget = Arc::clone(&buckets);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(FORGET_EVERY);
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    _ = every.tick() => {
+                        forget.retain_recent();
+                        forget.shrink_to_fit();
+                    }
+                }
+            }
+        });
+        Self(Some(buckets))
+    }
+
+    /// Takes one request from `key`'s bucket, or says how long until one
+    /// is there.
+    fn check(&self, key: &K) -> Result<(), Duration> {
+        let Some(buckets) = &self.0 else {
+            return Ok(());
+        };
+        buckets
+            .check_key(key)
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
 /// The send limit of every client; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct SendLimiter {
-    buckets: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+    clients: Buckets<IpAddr>,
     /// The same limit per signed-in account.
-    accounts: Option<Arc<DefaultKeyedRateLimiter<i64>>>,
+    accounts: Buckets<i64>,
 }
 
 impl SendLimiter {
-    /// A limiter for `limit`. While `shutdown` is not cancelled, a task
-    /// forgets clients whose buckets are full again, so that memory follows
-    /// the clients of the last minute, not every client ever seen.
+    /// A limiter for `limit` (idle clients forgotten until `shutdown`).
     pub fn start(limit: RateLimit, shutdown: CancellationToken) -> Self {
-        let limiter = Self {
-            buckets: limit.buckets(),
-            accounts: limit.buckets(),
-        };
-        forget_idle(limiter.buckets.clone(), shutdown.clone());
-        forget_idle(limiter.accounts.clone(), shutdown);
-        limiter
+        Self {
+            clients: Buckets::start(limit, shutdown.clone()),
+            accounts: Buckets::start(limit, shutdown),
+        }
     }
 
     /// Takes one send from the account's bucket, or says how long until
     /// one is there.
     pub fn check_account(&self, account: i64) -> Result<(), Duration> {
-        let Some(buckets) = &self.accounts else {
-            return Ok(());
-        };
-        buckets
-            .check_key(&account)
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+        self.accounts.check(&account)
     }
 
     /// Takes one send from `client`'s bucket, or says how long until one is there.
     pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
-        check_client(self.buckets.as_deref(), client)
+        self.clients.check(&client_key(client))
     }
 }
 
 /// The read limit of every client address; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct ReadLimiter {
-    buckets: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+    clients: Buckets<IpAddr>,
 }
 
 impl ReadLimiter {
-    /// A limiter for `limit`, forgetting idle clients like [`SendLimiter`].
+    /// A limiter for `limit` (idle clients forgotten until `shutdown`).
     pub fn start(limit: RateLimit, shutdown: CancellationToken) -> Self {
-        let limiter = Self {
-            buckets: limit.buckets(),
-        };
-        forget_idle(limiter.buckets.clone(), shutdown);
-        limiter
+        Self {
+            clients: Buckets::start(limit, shutdown),
+        }
     }
 
     /// Takes one read from `client`'s bucket, or says how long until one is there.
     pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
-        check_client(self.buckets.as_deref(), client)
+        self.clients.check(&client_key(client))
     }
-}
-
-/// Takes one request from `client`'s bucket (always, with no limit).
-fn check_client(
-    buckets: Option<&DefaultKeyedRateLimiter<IpAddr>>,
-    client: IpAddr,
-) -> Result<(), Duration> {
-    let Some(buckets) = buckets else {
-        return Ok(());
-    };
-    buckets
-        .check_key(&client_key(client))
-        .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
-}
-
-/// Until `shutdown`, forgets every minute the keys whose buckets are full
-/// again, so that memory follows the clients of the last minute, not every
-/// client ever seen.
-fn forget_idle<K: Clone + Eq + std::hash::Hash + Send + Sync + 'static>(
-    buckets: Option<Arc<DefaultKeyedRateLimiter<K>>>,
-    shutdown: CancellationToken,
-) {
-    let Some(buckets) = buckets else {
-        return;
-    };
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(FORGET_EVERY);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                _ = every.tick() => {
-                    buckets.retain_recent();
-                    buckets.shrink_to_fit();
-                }
-            }
-        }
-    });
 }
 
 /// The bucket a client's sends go to: its IPv4 address, or its IPv6 /64.
