@@ -24,10 +24,7 @@ const SEND: &str = <app::api::SendMessage as ServerFn>::PATH;
 async fn sends_over_the_limit_get_429_with_retry_after_and_are_not_stored() {
     let (_dir, db) = temp_database();
     let app = spawn_app_with(db, |config| {
-        config.send_limit = RateLimit::PerSecond {
-            rate: NonZeroU32::new(1).expect("1"),
-            burst: NonZeroU32::new(3).expect("3"),
-        };
+        config.send_limit = RateLimit::per_second(1, 3);
     })
     .await;
     for i in 0..3 {
@@ -68,10 +65,7 @@ async fn sends_over_the_limit_get_429_with_retry_after_and_are_not_stored() {
 async fn reads_over_the_limit_get_429_while_sends_and_streams_are_counted_apart() {
     let (_dir, db) = temp_database();
     let app = spawn_app_with(db, |config| {
-        config.read_limit = RateLimit::PerSecond {
-            rate: NonZeroU32::new(1).expect("1"),
-            burst: NonZeroU32::new(3).expect("3"),
-        };
+        config.read_limit = RateLimit::per_second(1, 3);
     })
     .await;
     // Sends are not reads, however many.

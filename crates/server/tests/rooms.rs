@@ -5,6 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
+use server::rate::RateLimit;
 use support::{TestApp, error_body, spawn_app, spawn_app_with, temp_database};
 
 /// `POST /api/rooms` as the holder of `cookie` (a guest if `None`).
@@ -78,10 +79,7 @@ async fn only_a_signed_in_reader_creates_rooms_whose_names_follow_the_rules() {
 #[tokio::test]
 async fn creating_rooms_counts_against_the_accounts_send_limit() {
     let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |config| {
-        config.send_limit = "1,2".parse().expect("limit")
-    })
-    .await;
+    let app = spawn_app_with(db, |config| config.send_limit = RateLimit::per_second(1, 2)).await;
     let ada = app.signed_up("ada").await;
     for name in ["one", "two"] {
         assert_eq!(create_room(&app, Some(&ada), name).await.status(), 201);
@@ -238,10 +236,7 @@ async fn a_signed_in_readers_position_is_kept_and_never_moves_back() {
 #[tokio::test]
 async fn read_positions_count_against_the_accounts_send_limit() {
     let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |config| {
-        config.send_limit = "1,2".parse().expect("limit")
-    })
-    .await;
+    let app = spawn_app_with(db, |config| config.send_limit = RateLimit::per_second(1, 2)).await;
     let ada = app.signed_up("ada").await;
     let path = <app::api::MarkRead as leptos::server_fn::ServerFn>::PATH;
     let mut statuses = Vec::new();
