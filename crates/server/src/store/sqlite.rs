@@ -165,12 +165,10 @@ impl SqliteWriter {
     /// See [`super::Writer::insert_batch`]; this blocks for the commit,
     /// its fsync included.
     ///
-    /// One transaction, one prepared statement run once per draft: without
-    /// a thread between this and SQLite, a statement per row costs a few
-    /// microseconds. Drafts whose client id was stored before (in an
-    /// earlier batch, or earlier in this one) are looked up after the
-    /// commit; stored messages never change, so what is read is what was
-    /// there.
+    /// One transaction (see [`Self::insert`]). Drafts whose client id was
+    /// stored before (in an earlier batch, or earlier in this one) are
+    /// looked up after the commit; stored messages never change, so what
+    /// is read is what was there.
     ///
     /// A batch committed to a database file that was removed or replaced
     /// meanwhile fails (it would be gone at the next start), and so does
@@ -241,13 +239,15 @@ impl SqliteWriter {
         let mut newest = self.newest;
         let mut rest = drafts;
         while !rest.is_empty() {
-            let size = CHUNKS
-                .into_iter()
-                .find(|&size| size <= rest.len())
-                .unwrap_or(1);
+            // The largest chunk that fits; the last, one row, always does.
+            let chunk_index = CHUNKS
+                .iter()
+                .position(|&size| size <= rest.len())
+                .unwrap_or(CHUNKS.len() - 1);
+            let size = CHUNKS[chunk_index];
             let (chunk, later) = rest.split_at(size);
             rest = later;
-            let mut insert = transaction.prepare_cached(insert_statement(size))?;
+            let mut insert = transaction.prepare_cached(&INSERTS[chunk_index])?;
             for (row, draft) in chunk.iter().enumerate() {
                 let at = row * 6;
                 insert.raw_bind_parameter(at + 1, draft.client_id.as_bytes())?;
@@ -286,23 +286,16 @@ const CHUNKS: [usize; 4] = [64, 16, 4, 1];
 
 const SELECT_ID_BY_CLIENT_ID: &str = "SELECT id FROM messages WHERE client_id = ?1";
 
-/// The `INSERT` of `rows` drafts (one of [`CHUNKS`]).
-fn insert_statement(rows: usize) -> &'static str {
-    static STATEMENTS: LazyLock<[String; 4]> = LazyLock::new(|| {
-        CHUNKS.map(|rows| {
-            let values = vec!["(?, ?, ?, ?, ?, ?)"; rows].join(", ");
-            format!(
-                "INSERT INTO messages (client_id, room_id, username, text, created_at, guest) \
-                 VALUES {values} ON CONFLICT (client_id) DO NOTHING"
-            )
-        })
-    });
-    let index = CHUNKS
-        .iter()
-        .position(|&size| size == rows)
-        .unwrap_or(CHUNKS.len() - 1);
-    &STATEMENTS[index]
-}
+/// The `INSERT` of each of [`CHUNKS`] rows.
+static INSERTS: LazyLock<[String; CHUNKS.len()]> = LazyLock::new(|| {
+    CHUNKS.map(|rows| {
+        let values = vec!["(?, ?, ?, ?, ?, ?)"; rows].join(", ");
+        format!(
+            "INSERT INTO messages (client_id, room_id, username, text, created_at, guest) \
+             VALUES {values} ON CONFLICT (client_id) DO NOTHING"
+        )
+    })
+});
 
 impl SqliteStore {
     /// The stored message with this client id.
