@@ -65,8 +65,11 @@ pub enum ChatError {
 #[derive(Debug)]
 struct SendJob {
     draft: Draft,
-    reply: oneshot::Sender<Result<Stored, ChatError>>,
+    reply: Reply,
 }
+
+/// Where a sender waits for what became of its draft.
+type Reply = oneshot::Sender<Result<Stored, ChatError>>;
 
 /// A handle to the chat service; cheap to clone. The writer stops once
 /// every handle is dropped and the queued sends are stored.
@@ -288,8 +291,7 @@ fn write_thread(
         {
             batch.push(job);
         }
-        let (drafts, replies): (Vec<_>, Vec<_>) =
-            batch.drain(..).map(|job| (job.draft, job.reply)).unzip();
+        let (drafts, replies) = split(&mut batch);
         match store.insert_batch_blocking(&drafts, runtime) {
             Ok(Batch { stored, .. }) => {
                 fanout.publish(new_messages(&stored));
@@ -308,8 +310,7 @@ fn write_thread(
 async fn write_loop(mut store: Writer, fanout: Fanout, mut jobs: mpsc::Receiver<SendJob>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (drafts, replies): (Vec<_>, Vec<_>) =
-            batch.drain(..).map(|job| (job.draft, job.reply)).unzip();
+        let (drafts, replies) = split(&mut batch);
         match store.insert_batch(&drafts).await {
             Ok(Batch { stored, after }) => {
                 if fanout.publish_following(after, new_messages(&stored)) {
@@ -332,6 +333,12 @@ async fn write_loop(mut store: Writer, fanout: Fanout, mut jobs: mpsc::Receiver<
     tracing::debug!("message writer stopped");
 }
 
+/// A batch's drafts, to store, and their senders, to answer in the same
+/// order; `batch` is left empty for the next.
+fn split(batch: &mut Vec<SendJob>) -> (Vec<Draft>, Vec<Reply>) {
+    batch.drain(..).map(|job| (job.draft, job.reply)).unzip()
+}
+
 /// The messages of a batch that are new.
 fn new_messages(stored: &[Stored]) -> impl Iterator<Item = &ChatMessage> {
     stored.iter().filter_map(|stored| match stored {
@@ -341,14 +348,14 @@ fn new_messages(stored: &[Stored]) -> impl Iterator<Item = &ChatMessage> {
 }
 
 /// Tells each sender of a batch that could not be stored.
-fn fail(replies: Vec<oneshot::Sender<Result<Stored, ChatError>>>, err: &StoreError) {
+fn fail(replies: Vec<Reply>, err: &StoreError) {
     tracing::error!(error = %err, batch = replies.len(), "storing messages failed");
     for reply in replies {
         let _ = reply.send(Err(ChatError::Storage));
     }
 }
 
-fn answer(replies: Vec<oneshot::Sender<Result<Stored, ChatError>>>, results: Vec<Stored>) {
+fn answer(replies: Vec<Reply>, results: Vec<Stored>) {
     for (reply, stored) in replies.into_iter().zip(results) {
         // The sender may have given up (client gone); the message stays stored.
         let _ = reply.send(Ok(stored));
