@@ -1,20 +1,11 @@
 // Who is in a room and who is typing there, live, across browsers.
 import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
-import { signUp } from "./fixtures/accounts";
 import { bubbles, CONNECTED, openChat, textInput, unique } from "./fixtures/chat";
-import { createRoom, roomName, roomPath } from "./fixtures/rooms";
+import { hostRoom, roomPath } from "./fixtures/rooms";
 
 const presence = (page: Page) => page.locator("[data-test=presence]");
 const typing = (page: Page) => page.locator("[data-test=typing]");
 
-/** A signed-up reader on a room of their own; returns their name and the room. */
-async function hostRoom(page: Page): Promise<{ host: string; room: string }> {
-  await openChat(page);
-  const host = await signUp(page);
-  const room = roomName();
-  await createRoom(page, room);
-  return { host, room };
-}
 
 /** A browser whose guest is called `name` (remembered, as after a visit). */
 async function guestBrowser(browser: Browser, name: string): Promise<BrowserContext> {

@@ -3,15 +3,12 @@
 import { expect, test } from "@playwright/test";
 import { signUp } from "./fixtures/accounts";
 import { bubbles, CONNECTED, connectedWith, openChat, send, subtitle, unique } from "./fixtures/chat";
-import { createRoom, roomLink, roomName, roomPath, unread } from "./fixtures/rooms";
+import { hostRoom, roomLink, roomPath, unread } from "./fixtures/rooms";
 
 test("a message in one room stays out of another, and raises its unread count elsewhere", async ({ browser }) => {
   const adaContext = await browser.newContext();
   const ada = await adaContext.newPage();
-  await openChat(ada);
-  await signUp(ada);
-  const room = roomName();
-  await createRoom(ada, room);
+  const { room } = await hostRoom(ada);
   await expect(ada).toHaveURL(roomPath(room));
   await expect(ada).toHaveTitle(`${room} · Chat`);
 
@@ -58,10 +55,7 @@ test("a room created in one browser is listed at once in every tab of another", 
 
   const adaContext = await browser.newContext();
   const ada = await adaContext.newPage();
-  await openChat(ada);
-  await signUp(ada);
-  const room = roomName();
-  await createRoom(ada, room);
+  const { room } = await hostRoom(ada);
 
   // No reload: the link appears, and a message there is counted.
   for (const page of [bob, bobsOther]) await expect(roomLink(page, room)).toBeVisible();
@@ -74,10 +68,7 @@ test("a room created in one browser is listed at once in every tab of another", 
 test("someone new here starts with nothing unread, and what comes after counts", async ({ browser }) => {
   const adaContext = await browser.newContext();
   const ada = await adaContext.newPage();
-  await openChat(ada);
-  await signUp(ada);
-  const room = roomName();
-  await createRoom(ada, room);
+  const { room } = await hostRoom(ada);
   for (const text of [unique("before one"), unique("before two")]) await send(ada, text);
   await expect(subtitle(ada)).toHaveText(connectedWith(2));
 
@@ -100,10 +91,7 @@ test("someone new here starts with nothing unread, and what comes after counts",
 test("reading a room in one tab clears its count in the others, and the account keeps it", async ({ browser }) => {
   const context = await browser.newContext();
   const ada = await context.newPage();
-  await openChat(ada);
-  await signUp(ada);
-  const room = roomName();
-  await createRoom(ada, room);
+  const { room } = await hostRoom(ada);
   // What she sends there, she has read, even leaving at once.
   const mine = unique("mine");
   await send(ada, mine);
