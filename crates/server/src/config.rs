@@ -16,7 +16,7 @@
 //! `LEPTOS_*` variables that `cargo leptos watch` sets (reload port,
 //! environment) are read by Leptos itself.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use leptos::config::LeptosOptions;
 
@@ -81,6 +81,34 @@ pub struct Config {
     /// (survives a server crash or restart, not a power loss).
     #[arg(long, env = "CHAT_DURABILITY", value_enum, default_value_t = Durability::Full)]
     pub durability: Durability,
+
+    /// The server's own timers; not flags (see [`Timing`]).
+    #[arg(skip)]
+    pub timing: Timing,
+}
+
+/// How long the server waits for a client, and how often it speaks on a
+/// quiet stream. Operators get [`Timing::default`]; tests shorten a timer
+/// so that they wait for what it does rather than for the clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// How long a client has to send a whole request head (see [`crate::serve`]).
+    pub head_timeout: Duration,
+    /// How long a write may make no progress before the connection ends
+    /// (see [`crate::deadline`]).
+    pub write_timeout: Duration,
+    /// How often a stream with nothing to say sends a `ping` event.
+    pub keep_alive: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            head_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
+            keep_alive: Duration::from_secs(shared::KEEP_ALIVE_SECS),
+        }
+    }
 }
 
 /// `--guests`.

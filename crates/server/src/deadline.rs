@@ -3,7 +3,7 @@
 //! A client that stops reading leaves the server's writes pending once the
 //! socket's buffers are full; the stream behind them would hold its buffers
 //! for as long as the client stays. [`WriteDeadline`] fails a write that
-//! has made no progress for [`WRITE_TIMEOUT`], which ends the connection
+//! has made no progress for its timeout (`Timing::write_timeout`, 30 s), which ends the connection
 //! (hyper closes it; the direct stream path stops). A browser that was only
 //! asleep resumes by id when it wakes up.
 
@@ -18,9 +18,6 @@ use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     time::Sleep,
 };
-
-/// How long a write may make no progress before the connection ends.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `io`, with every write failing after [`WriteDeadline::new`]'s timeout
 /// without progress.
@@ -113,6 +110,8 @@ mod tests {
     use tokio::io::AsyncWriteExt;
 
     use super::*;
+
+    const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
     #[tokio::test(start_paused = true)]
     async fn a_write_blocked_past_the_timeout_fails() {

@@ -13,7 +13,7 @@ use std::{collections::VecDeque, sync::Arc, time::Duration};
 
 use bytes::{Bytes, BytesMut};
 use futures::Stream;
-use shared::{KEEP_ALIVE_SECS, MessageId};
+use shared::MessageId;
 use tokio::{
     sync::broadcast::{
         self,
@@ -24,7 +24,7 @@ use tokio::{
 
 use crate::{chat::Chat, hub::Published, slots::StreamSlot};
 
-/// The keep-alive sent every [`KEEP_ALIVE_SECS`]: a named event rather than
+/// The keep-alive sent every `Timing::keep_alive` (15 s): a named event rather than
 /// a comment, so that the page can tell a quiet stream from a dead one.
 pub const PING_FRAME: &[u8] = b"event: ping\ndata: keep-alive\n\n";
 
@@ -72,7 +72,13 @@ impl Feed {
     /// message can slip between the two: the writer records a message as
     /// the newest before it publishes it.
     /// The stream holds its client's `slot` until it ends.
-    pub(crate) fn open(chat: &Chat, resume_after: Option<MessageId>, slot: StreamSlot) -> Self {
+    /// It sends a ping after every `keep_alive` without a write.
+    pub(crate) fn open(
+        chat: &Chat,
+        resume_after: Option<MessageId>,
+        slot: StreamSlot,
+        keep_alive: Duration,
+    ) -> Self {
         let live = chat.hub().subscribe();
         // Only messages from now on: everything up to the newest stored one is history.
         let start_after = resume_after.or_else(|| chat.newest_id());
@@ -82,6 +88,7 @@ impl Feed {
             start_after,
             resume_after.is_some(),
             Some(slot),
+            keep_alive,
         )
     }
 
@@ -91,8 +98,8 @@ impl Feed {
         last_sent: Option<MessageId>,
         catching_up: bool,
         slot: Option<StreamSlot>,
+        every: Duration,
     ) -> Self {
-        let every = Duration::from_secs(KEEP_ALIVE_SECS);
         let mut keep_alive = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Self {
@@ -229,12 +236,14 @@ mod tests {
         testing::{frame_ids as ids, published, start_chat, temp_store},
     };
 
+    const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
     #[tokio::test]
     async fn messages_arriving_soon_after_a_write_go_out_together() {
         let (_dir, store) = temp_store().await;
         let hub = Hub::default();
         let chat = start_chat(store, hub.clone()).await;
-        let mut feed = Feed::new(chat, hub.subscribe(), None, false, None);
+        let mut feed = Feed::new(chat, hub.subscribe(), None, false, None, KEEP_ALIVE);
         // From here on, sleeping advances the clock at once.
         tokio::time::pause();
 
@@ -262,7 +271,7 @@ mod tests {
         let (_dir, store) = temp_store().await;
         let hub = Hub::default();
         let chat = start_chat(store, hub.clone()).await;
-        let mut feed = Feed::new(chat, hub.subscribe(), Some(5), false, None);
+        let mut feed = Feed::new(chat, hub.subscribe(), Some(5), false, None, KEEP_ALIVE);
         tokio::time::pause();
         let typing = Arc::new(Published::passing("typing", &"ada"));
         hub.publish(Arc::clone(&typing));

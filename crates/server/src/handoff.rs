@@ -30,6 +30,7 @@ use std::{
     pin::Pin,
     sync::{Arc, Mutex, PoisonError},
     task::{Context, Poll},
+    time::Duration,
 };
 
 use bytes::Bytes;
@@ -40,10 +41,7 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::{
-    deadline::{WRITE_TIMEOUT, WriteDeadline},
-    feed::Feed,
-};
+use crate::{deadline::WriteDeadline, feed::Feed};
 
 /// One connection's slot for a stream it hands over: put in every request's
 /// extensions by the accept loop, filled by a [`Handover`] body.
@@ -100,13 +98,18 @@ impl Body for Handover {
 /// Writes the stream until the client closes it, the feed ends, or the
 /// server shuts down. `stream` is the connection hyper gave back, its
 /// response head already sent.
-pub(crate) async fn serve(stream: TcpStream, mut feed: Feed, shutdown: &CancellationToken) {
+pub(crate) async fn serve(
+    stream: TcpStream,
+    mut feed: Feed,
+    write_timeout: Duration,
+    shutdown: &CancellationToken,
+) {
     // Every frame is written whole; do not let Nagle hold small ones back.
     let _ = stream.set_nodelay(true);
     let (mut reader, writer) = stream.into_split();
     // The same deadline as while hyper had it: a client that reads
     // nothing for this long is gone or hostile.
-    let mut writer = WriteDeadline::new(writer, WRITE_TIMEOUT);
+    let mut writer = WriteDeadline::new(writer, write_timeout);
     let mut probe = [0; 1];
     // Made once: thousands of idle streams wake for every message, and
     // each wake-up polls these again, which costs nothing when they stay

@@ -105,6 +105,8 @@ pub struct AppState {
     pub read_limiter: ReadLimiter,
     /// How many event streams each client holds (see [`slots`]).
     pub stream_slots: StreamSlots,
+    /// How often a quiet event stream sends a ping.
+    pub keep_alive: Duration,
     /// Cancelled when the server shuts down; ends every event stream.
     pub shutdown: CancellationToken,
 }
@@ -244,6 +246,7 @@ pub async fn run(
         send_limiter: SendLimiter::start(config.send_limit, stop.clone()),
         read_limiter: ReadLimiter::start(config.read_limit, stop.clone()),
         stream_slots: StreamSlots::new(config.streams_per_ip),
+        keep_alive: config.timing.keep_alive,
         shutdown: stop.clone(),
     };
     tracing::info!(
@@ -254,7 +257,13 @@ pub async fn run(
         streams_per_ip = %config.streams_per_ip,
         "listening"
     );
-    let serving = serve::serve(listener, app(state), max_connections, stop.clone());
+    let serving = serve::serve(
+        listener,
+        app(state),
+        max_connections,
+        config.timing,
+        stop.clone(),
+    );
     tokio::pin!(serving);
     tokio::select! {
         () = &mut serving => {}

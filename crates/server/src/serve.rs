@@ -6,7 +6,7 @@
 //!   default the limit less [`RESERVED_FILES`] for the database and logs).
 //!   A connection over the cap is answered `503` and closed at once, so the
 //!   server never runs out of descriptors and can always accept.
-//! - **A request head must be complete within [`HEAD_TIMEOUT`]** of the
+//! - **A request head must be complete within `Timing::head_timeout`** (10 s) of the
 //!   connection's start (and each later one within the same time of the
 //!   previous response; an idle keep-alive connection closes after it too:
 //!   hyper's `header_read_timeout`),
@@ -40,14 +40,13 @@ use tower::ServiceExt;
 
 use crate::{
     SHUTDOWN_GRACE,
-    deadline::{WRITE_TIMEOUT, WriteDeadline},
+    config::Timing,
+    deadline::WriteDeadline,
     error::ApiError,
     feed::Feed,
     handoff::{self, Handoff},
 };
 
-/// How long a client has to send a whole request head.
-pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest request head read (hyper's read buffer; at least 8 KiB).
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// File descriptors kept free of connections: database, logs, the listener.
@@ -74,6 +73,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     max_connections: usize,
+    timing: Timing,
     shutdown: CancellationToken,
 ) {
     let connections = Arc::new(Semaphore::new(max_connections));
@@ -97,7 +97,7 @@ pub async fn serve(
         };
         let (router, shutdown) = (router.clone(), shutdown.clone());
         tracker.spawn(async move {
-            serve_connection(stream, peer, router, shutdown).await;
+            serve_connection(stream, peer, router, timing, shutdown).await;
             drop(permit);
         });
     }
@@ -145,10 +145,11 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     router: Router,
+    timing: Timing,
     shutdown: CancellationToken,
 ) {
-    if let Some((stream, feed)) = serve_requests(stream, peer, router, &shutdown).await {
-        handoff::serve(stream, feed, &shutdown).await;
+    if let Some((stream, feed)) = serve_requests(stream, peer, router, timing, &shutdown).await {
+        handoff::serve(stream, feed, timing.write_timeout, &shutdown).await;
     }
 }
 
@@ -159,6 +160,7 @@ async fn serve_requests(
     stream: TcpStream,
     peer: SocketAddr,
     router: Router,
+    timing: Timing,
     shutdown: &CancellationToken,
 ) -> Option<(TcpStream, Feed)> {
     let handoff = Handoff::default();
@@ -171,12 +173,12 @@ async fn serve_requests(
             request
         })
     };
-    let io = TokioIo::new(WriteDeadline::new(stream, WRITE_TIMEOUT));
+    let io = TokioIo::new(WriteDeadline::new(stream, timing.write_timeout));
     // Boxed, so that a stream's task does not keep room for hyper's.
     let mut connection = Box::new(
         hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(HEAD_TIMEOUT)
+            .header_read_timeout(timing.head_timeout)
             .max_buf_size(MAX_HEAD_BYTES)
             .serve_connection(io, TowerToHyperService::new(service)),
     );

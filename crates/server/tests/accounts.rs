@@ -4,9 +4,7 @@ mod support;
 
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
-use support::{
-    PASSWORD, TestApp, error_body, session_cookie, spawn_app, spawn_app_with, temp_database,
-};
+use support::{PASSWORD, TestApp, error_body, session_cookie, spawn_app, spawn_app_with};
 
 /// `POST` `body` to `path` with `cookie` (a `name=value` pair), if any.
 async fn post(app: &TestApp, path: &str, body: &Value, cookie: Option<&str>) -> reqwest::Response {
@@ -50,8 +48,7 @@ async fn who(app: &TestApp, cookie: &str) -> (StatusCode, Option<String>) {
 
 #[tokio::test]
 async fn signing_up_signs_in_with_an_http_only_lax_cookie() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let response = sign_up(&app, "  Ada  ").await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let flags = set_cookie(&response);
@@ -71,8 +68,7 @@ async fn signing_up_signs_in_with_an_http_only_lax_cookie() {
 
 #[tokio::test]
 async fn the_cookie_is_secure_when_the_site_is_served_over_https() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |config| {
+    let app = spawn_app_with(|config| {
         config.public_url = Some("https://chat.example.org".into());
     })
     .await;
@@ -91,8 +87,7 @@ async fn the_cookie_is_secure_when_the_site_is_served_over_https() {
 
 #[tokio::test]
 async fn nobody_signed_in_is_401() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let response = app
         .client
         .get(app.url("/api/session"))
@@ -109,8 +104,7 @@ async fn nobody_signed_in_is_401() {
 
 #[tokio::test]
 async fn a_name_is_taken_whatever_its_case_or_look_alike_letters() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     assert_eq!(sign_up(&app, "ada").await.status(), StatusCode::CREATED);
     // Upper case, and a Cyrillic а (U+0430) in place of the Latin a.
     for name in ["ada", "ADA", "\u{0430}da"] {
@@ -130,8 +124,7 @@ async fn a_name_is_taken_whatever_its_case_or_look_alike_letters() {
 
 #[tokio::test]
 async fn bad_names_and_passwords_say_which_rule() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     for (username, password, field, rule) in [
         ("ada", "short", "password", "too_short"),
         ("ada", "", "password", "required"),
@@ -157,8 +150,7 @@ async fn bad_names_and_passwords_say_which_rule() {
 
 #[tokio::test]
 async fn a_wrong_password_and_an_unknown_name_get_the_same_answer() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     sign_up(&app, "ada").await;
     let wrong_password = sign_in(&app, "ada", "not her password").await;
     let unknown_name = sign_in(&app, "nobody", "not her password").await;
@@ -174,8 +166,7 @@ async fn a_wrong_password_and_an_unknown_name_get_the_same_answer() {
 
 #[tokio::test]
 async fn every_sign_in_makes_a_new_session_and_signing_out_ends_it() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     sign_up(&app, "ada").await;
     // The name is matched as people see it: case and look-alikes too.
     let first = sign_in(&app, "ADA", PASSWORD).await;
@@ -208,8 +199,7 @@ async fn every_sign_in_makes_a_new_session_and_signing_out_ends_it() {
 
 #[tokio::test]
 async fn repeated_failed_sign_ins_for_a_name_are_refused_for_a_while() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     sign_up(&app, "ada").await;
     for _ in 0..10 {
         let response = sign_in(&app, "ada", "guess guess").await;
@@ -230,8 +220,7 @@ async fn repeated_failed_sign_ins_for_a_name_are_refused_for_a_while() {
 
 #[tokio::test]
 async fn sign_ins_sent_all_at_once_are_counted_before_any_is_hashed() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     // One address, 40 names at once: all would pass a count taken after
     // each hash. (Different names: the per-name count stops none of them.)
     let names: Vec<String> = (0..40).map(|i| format!("nobody{i}")).collect();
@@ -252,8 +241,7 @@ async fn sign_ins_sent_all_at_once_are_counted_before_any_is_hashed() {
 
 #[tokio::test]
 async fn another_sites_page_cannot_sign_in_or_out() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     sign_up(&app, "ada").await;
     for (method, path) in [
         (reqwest::Method::POST, "/api/session"),
@@ -286,8 +274,7 @@ async fn send(
 
 #[tokio::test]
 async fn a_signed_in_persons_message_carries_the_accounts_name_whatever_the_body_says() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let cookie = app.signed_up("Ada").await;
     let response = send(&app, "mallory", "hello", Some(&cookie)).await;
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -301,8 +288,7 @@ async fn a_signed_in_persons_message_carries_the_accounts_name_whatever_the_body
 
 #[tokio::test]
 async fn a_guest_cannot_send_under_an_accounts_name_or_a_look_alike() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     app.signed_up("ada").await;
     for name in ["ada", "Ada", "\u{0430}da"] {
         let response = send(&app, name, "it is me", None).await;
@@ -327,8 +313,7 @@ async fn a_guest_cannot_send_under_an_accounts_name_or_a_look_alike() {
 
 #[tokio::test]
 async fn with_guests_off_only_accounts_may_send_and_everyone_may_read() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |config| {
+    let app = spawn_app_with(|config| {
         config.guests = server::config::Guests::Off;
     })
     .await;
@@ -347,8 +332,7 @@ async fn with_guests_off_only_accounts_may_send_and_everyone_may_read() {
 
 #[tokio::test]
 async fn a_signed_in_sender_is_limited_per_account_not_per_address() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |config| {
+    let app = spawn_app_with(|config| {
         config.send_limit = "1,2".parse().expect("limit");
     })
     .await;

@@ -3,12 +3,11 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{error_body, spawn_app, temp_database};
+use support::{error_body, spawn_app};
 
 #[tokio::test]
 async fn posted_message_is_stored_and_returned_with_id_and_timestamp() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
 
     let response = app
         .post(&json!({ "username": " ada ", "text": "hello\r\nworld " }))
@@ -27,8 +26,7 @@ async fn posted_message_is_stored_and_returned_with_id_and_timestamp() {
 
 #[tokio::test]
 async fn history_is_oldest_first_with_limit_and_before() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     for i in 1..=5 {
         app.send("ada", &format!("m{i}")).await;
     }
@@ -53,8 +51,7 @@ async fn history_is_oldest_first_with_limit_and_before() {
 
 #[tokio::test]
 async fn history_limit_defaults_to_50_and_is_capped_at_500() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let sends = (0..520).map(|i| {
         let app = &app;
         async move { app.send("ada", &format!("m{i}")).await }
@@ -67,8 +64,7 @@ async fn history_limit_defaults_to_50_and_is_capped_at_500() {
 
 #[tokio::test]
 async fn bad_history_query_gets_a_json_400() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let response = app
         .client
         .get(app.url("/api/messages?limit=lots"))
@@ -82,8 +78,7 @@ async fn bad_history_query_gets_a_json_400() {
 
 #[tokio::test]
 async fn rejected_messages_name_the_field_and_rule_and_are_not_stored() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let cases = [
         (
             json!({ "username": "", "text": "hi" }),
@@ -146,8 +141,7 @@ async fn rejected_messages_name_the_field_and_rule_and_are_not_stored() {
 
 #[tokio::test]
 async fn body_over_64_kib_gets_413_and_is_not_stored() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let response = app
         .post(&json!({ "username": "ada", "text": "x".repeat(70 * 1024) }))
         .await;
@@ -162,8 +156,7 @@ async fn body_over_64_kib_gets_413_and_is_not_stored() {
 
 #[tokio::test]
 async fn wrong_content_type_gets_415() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let response = app
         .client
         .post(app.url("/api/messages"))
@@ -183,8 +176,7 @@ async fn wrong_content_type_gets_415() {
 
 #[tokio::test]
 async fn malformed_json_gets_400_and_wrong_shape_gets_422() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let send_raw = |body: &'static str| {
         app.client
             .post(app.url("/api/messages"))
@@ -220,8 +212,7 @@ async fn malformed_json_gets_400_and_wrong_shape_gets_422() {
 
 #[tokio::test]
 async fn repeated_client_id_stores_one_message() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let body = json!({ "username": "ada", "text": "once", "client_id": "5f0c1a52-3c1e-4d55-9d38-0b7f2a9e8c11" });
     let first = app.post(&body).await;
     assert_eq!(first.status(), 201);
@@ -236,8 +227,7 @@ async fn repeated_client_id_stores_one_message() {
 
 #[tokio::test]
 async fn health_check_answers_ok() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let response = app
         .client
         .get(app.url("/healthz"))

@@ -9,7 +9,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{EventReader, assert_stream_headers, spawn_app, temp_database};
+use support::{EventReader, assert_stream_headers, spawn_app, spawn_app_with};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -27,8 +27,7 @@ fn assert_handed_over(events: &EventReader) {
 
 #[tokio::test]
 async fn a_stream_on_a_new_connection_is_handed_over_with_the_stream_headers() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let mut events = app.events_on_new_connection("", None).await;
     assert_handed_over(&events);
 
@@ -41,8 +40,7 @@ async fn a_stream_on_a_new_connection_is_handed_over_with_the_stream_headers() {
 
 #[tokio::test]
 async fn a_stream_on_a_reused_connection_is_handed_over_alike() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     // spawn_app's health check left an idle connection in the client's pool.
     let mut events = app.events("", None).await;
     assert_handed_over(&events);
@@ -54,8 +52,7 @@ async fn a_stream_on_a_reused_connection_is_handed_over_alike() {
 
 #[tokio::test]
 async fn a_new_connection_resumes_after_its_last_event_id() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let first = app.send("ada", "one").await;
     let second = app.send("ada", "two").await;
     let id = |m: &serde_json::Value| m["id"].as_i64().expect("id");
@@ -72,8 +69,7 @@ async fn a_new_connection_resumes_after_its_last_event_id() {
 
 #[tokio::test]
 async fn a_request_split_over_packets_is_still_served() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let mut socket = TcpStream::connect(app.addr).await.expect("connect");
     socket.set_nodelay(true).expect("nodelay");
     let head = format!("GET /api/events HTTP/1.1\r\nHost: {}\r\n", app.addr);
@@ -107,8 +103,7 @@ async fn a_request_split_over_packets_is_still_served() {
 
 #[tokio::test]
 async fn shutdown_ends_streams_however_they_were_requested() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let mut reused = app.events("", None).await;
     let mut fresh = app.events_on_new_connection("", None).await;
 
@@ -127,13 +122,13 @@ async fn shutdown_ends_streams_however_they_were_requested() {
 
 #[tokio::test]
 async fn a_stream_on_a_reused_connection_outlives_the_request_head_timeout() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let head_timeout = Duration::from_millis(300);
+    let app = spawn_app_with(|config| config.timing.head_timeout = head_timeout).await;
     // A browser's stream: on the keep-alive connection that carried the
     // health check. The head timeout must not end it once it is streaming.
     let mut events = app.events("", None).await;
     assert_handed_over(&events);
-    tokio::time::sleep(Duration::from_secs(12)).await;
+    tokio::time::sleep(head_timeout * 4).await;
     let sent = app.send("ada", "still live").await;
     assert_eq!(events.take(1).await[0].1, sent);
     app.shutdown().await;
@@ -141,8 +136,7 @@ async fn a_stream_on_a_reused_connection_outlives_the_request_head_timeout() {
 
 #[tokio::test]
 async fn a_request_pipelined_behind_a_stream_request_ends_the_connection() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let mut socket = TcpStream::connect(app.addr).await.expect("connect");
     // A stream's connection carries nothing after it; a client that sends
     // more is not an `EventSource`, and is not kept.

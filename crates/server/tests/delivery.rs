@@ -6,7 +6,7 @@ mod support;
 use std::collections::HashSet;
 
 use serde_json::{Value, json};
-use support::{TestApp, spawn_app, temp_database};
+use support::{TestApp, spawn_app};
 
 /// Sends `count` messages of `padding` extra characters from `senders`
 /// concurrent tasks; returns their ids in order.
@@ -48,8 +48,7 @@ async fn send_concurrently(
 
 #[tokio::test]
 async fn a_resumed_subscriber_gets_exactly_what_it_missed_in_order() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let mut events = app.events("", None).await;
     let last_seen = app.send("ada", "seen").await["id"].as_i64();
     assert_eq!(events.take(1).await[0].0, last_seen.expect("id"));
@@ -73,8 +72,7 @@ async fn a_resumed_subscriber_gets_exactly_what_it_missed_in_order() {
 
 #[tokio::test]
 async fn a_subscriber_that_stops_reading_catches_up_exactly() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     // Subscribed, but reads nothing until all 5,000 are sent: more than the
     // hub keeps, and at ~2 KB each (10 MB) more than the socket buffers hold,
     // so the server cannot hand them all to the kernel: it lags and must
@@ -96,8 +94,7 @@ async fn a_subscriber_that_stops_reading_catches_up_exactly() {
 
 #[tokio::test]
 async fn concurrent_senders_reach_every_subscriber_in_the_same_order() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let mut subscribers = Vec::new();
     for _ in 0..3 {
         subscribers.push(app.events("", None).await);

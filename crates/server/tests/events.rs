@@ -5,12 +5,11 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use support::{assert_stream_headers, spawn_app, temp_database};
+use support::{assert_stream_headers, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn subscriber_receives_a_posted_message_with_its_id() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let mut events = app.events("", None).await;
 
     let sent = app.send("ada", "hello").await;
@@ -22,8 +21,7 @@ async fn subscriber_receives_a_posted_message_with_its_id() {
 
 #[tokio::test]
 async fn stream_headers_arrive_at_once_uncompressed_and_uncached() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     // No message is ever sent: the headers must not wait for one.
     let response = tokio::time::timeout(
         Duration::from_secs(5),
@@ -43,8 +41,7 @@ async fn stream_headers_arrive_at_once_uncompressed_and_uncached() {
 
 #[tokio::test]
 async fn rejected_message_is_not_broadcast() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let mut events = app.events("", None).await;
     let rejected = app.post(&json!({ "username": "ada", "text": "" })).await;
     assert_eq!(rejected.status(), 422);
@@ -56,8 +53,7 @@ async fn rejected_message_is_not_broadcast() {
 
 #[tokio::test]
 async fn last_event_id_replays_what_was_missed_then_continues_live() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let first = app.send("ada", "one").await;
     let missed = [app.send("ada", "two").await, app.send("ada", "three").await];
 
@@ -72,8 +68,7 @@ async fn last_event_id_replays_what_was_missed_then_continues_live() {
 
 #[tokio::test]
 async fn after_query_replays_and_last_event_id_takes_precedence() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let sent = [
         app.send("ada", "one").await,
         app.send("ada", "two").await,
@@ -98,8 +93,7 @@ async fn after_query_replays_and_last_event_id_takes_precedence() {
 
 #[tokio::test]
 async fn shutdown_ends_open_streams_promptly() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let mut events = app.events("", None).await;
     let mut replaying = app.events("?after=0", None).await;
     app.send("ada", "before shutdown").await;
@@ -115,12 +109,9 @@ async fn shutdown_ends_open_streams_promptly() {
 
 #[tokio::test]
 async fn an_idle_stream_carries_a_ping_event_the_page_can_see() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    // 15 s in service; the ping's shape does not depend on its interval.
+    let app = spawn_app_with(|config| config.timing.keep_alive = Duration::from_millis(200)).await;
     let mut events = app.events("", None).await;
-    // The keep-alive interval is 15 s; the reader allows 10 s per event, so
-    // wait in two steps.
-    tokio::time::sleep(Duration::from_secs(8)).await;
     let ping = events.next().await.expect("a ping before the stream ends");
     assert_eq!(ping.kind.as_deref(), Some("ping"));
     assert_eq!(

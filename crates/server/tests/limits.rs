@@ -12,7 +12,7 @@ use std::{
 use leptos::server_fn::ServerFn;
 use serde_json::json;
 use server::{rate::RateLimit, slots::StreamsPerIp};
-use support::{error_body, spawn_app_with, status_line, temp_database};
+use support::{error_body, spawn_app_with, status_line};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -22,8 +22,7 @@ const SEND: &str = <app::api::SendMessage as ServerFn>::PATH;
 
 #[tokio::test]
 async fn sends_over_the_limit_get_429_with_retry_after_and_are_not_stored() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |config| {
+    let app = spawn_app_with(|config| {
         config.send_limit = RateLimit::per_second(1, 3);
     })
     .await;
@@ -63,8 +62,7 @@ async fn sends_over_the_limit_get_429_with_retry_after_and_are_not_stored() {
 
 #[tokio::test]
 async fn reads_over_the_limit_get_429_while_sends_and_streams_are_counted_apart() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |config| {
+    let app = spawn_app_with(|config| {
         config.read_limit = RateLimit::per_second(1, 3);
     })
     .await;
@@ -97,8 +95,7 @@ async fn reads_over_the_limit_get_429_while_sends_and_streams_are_counted_apart(
 
 #[tokio::test]
 async fn streams_over_the_per_client_limit_get_429_on_new_and_reused_connections() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |config| {
+    let app = spawn_app_with(|config| {
         config.streams_per_ip = StreamsPerIp::AtMost(NonZeroU32::new(2).expect("2"));
     })
     .await;
@@ -125,7 +122,8 @@ async fn streams_over_the_per_client_limit_get_429_on_new_and_reused_connections
     // A stream that ends gives its slot back.
     drop(fresh);
     drop(reused);
-    let deadline = Instant::now() + Duration::from_secs(5);
+    // A guard against a hang, not a deadline.
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let status = status_line(app.addr, &head).await;
         if status == "HTTP/1.0 200 OK" {
@@ -139,8 +137,7 @@ async fn streams_over_the_per_client_limit_get_429_on_new_and_reused_connections
 
 #[tokio::test]
 async fn connections_over_the_cap_are_answered_503() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |config| config.max_connections = Some(3)).await;
+    let app = spawn_app_with(|config| config.max_connections = Some(3)).await;
     // The client's pooled keep-alive connection from start-up holds one.
     let idle: Vec<TcpStream> =
         futures::future::join_all((0..2).map(|_| TcpStream::connect(app.addr)))
@@ -155,7 +152,8 @@ async fn connections_over_the_cap_are_answered_503() {
     );
 
     drop(idle);
-    let deadline = Instant::now() + Duration::from_secs(5);
+    // A guard against a hang, not a deadline.
+    let deadline = Instant::now() + Duration::from_secs(60);
     while status_line(app.addr, &head).await != "HTTP/1.1 200 OK" {
         assert!(Instant::now() < deadline, "the cap did not free up");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -165,8 +163,7 @@ async fn connections_over_the_cap_are_answered_503() {
 
 #[tokio::test]
 async fn request_heads_over_16_kib_are_refused() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |_| {}).await;
+    let app = spawn_app_with(|_| {}).await;
     let head = format!(
         "GET /healthz HTTP/1.1\r\nHost: {}\r\nx-padding: {}\r\n\r\n",
         app.addr,
@@ -181,8 +178,9 @@ async fn request_heads_over_16_kib_are_refused() {
 
 #[tokio::test]
 async fn connections_that_never_finish_their_request_head_are_closed() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |_| {}).await;
+    // 10 s in service.
+    let head_timeout = Duration::from_secs(1);
+    let app = spawn_app_with(|config| config.timing.head_timeout = head_timeout).await;
     let started = Instant::now();
     let mut connections = Vec::new();
     for i in 0..30 {
@@ -203,7 +201,8 @@ async fn connections_that_never_finish_their_request_head_are_closed() {
 
     let closed = futures::future::join_all(connections.iter_mut().map(|stream| async {
         let mut rest = Vec::new();
-        tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut rest))
+        // A guard against a hang, not a deadline.
+        tokio::time::timeout(Duration::from_secs(120), stream.read_to_end(&mut rest))
             .await
             .map(|read| (read.is_ok(), rest.len()))
     }))
@@ -213,10 +212,6 @@ async fn connections_that_never_finish_their_request_head_are_closed() {
         assert!(clean || answered == 0, "connection {i}");
     }
     // Closed by the head timeout, not at once.
-    assert!(
-        started.elapsed() >= Duration::from_secs(9),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() >= head_timeout, "{:?}", started.elapsed());
     app.shutdown().await;
 }

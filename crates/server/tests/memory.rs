@@ -7,7 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{spawn_app_with, temp_database};
+use support::spawn_app_with;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpSocket, TcpStream},
@@ -48,10 +48,86 @@ async fn stalled(addr: std::net::SocketAddr, before: Option<&str>) -> TcpStream 
     stream
 }
 
+/// The server's side of its connections to the clients at `ports`, as the
+/// kernel lists them: (TCP state, bytes queued to send) for each.
+fn server_sockets(server_port: u16, ports: &[u16]) -> Vec<(u8, u64)> {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("the kernel's TCP table");
+    let hex_port = |address: &str| {
+        let (_, port) = address.rsplit_once(':')?;
+        u16::from_str_radix(port, 16).ok()
+    };
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (local, remote) = (hex_port(fields.get(1)?)?, hex_port(fields.get(2)?)?);
+            if local != server_port || !ports.contains(&remote) {
+                return None;
+            }
+            let state = u8::from_str_radix(fields.get(3)?, 16).ok()?;
+            let (queued, _) = fields.get(4)?.split_once(':')?;
+            Some((state, u64::from_str_radix(queued, 16).ok()?))
+        })
+        .collect()
+}
+
+/// `/proc/net/tcp`'s number for an established connection.
+const ESTABLISHED: u8 = 0x01;
+
+/// Waits until `done` holds for the server's side of the connections to
+/// `ports`, checking every 50 ms; panics after two minutes (a guard
+/// against a hang, not a deadline).
+async fn wait_for_sockets(
+    server_port: u16,
+    ports: &[u16],
+    what: &str,
+    mut done: impl FnMut(&[(u8, u64)]) -> bool,
+) {
+    let guard = Instant::now() + Duration::from_secs(120);
+    while !done(&server_sockets(server_port, ports)) {
+        assert!(Instant::now() < guard, "still waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until every connection to `ports` is open on the server's side
+/// and has stopped sending: its send queue is not empty and has not moved
+/// for two checks in a row (the client reads nothing, so it is full).
+async fn wait_until_stalled(server_port: u16, ports: &[u16]) {
+    let mut last = Vec::new();
+    wait_for_sockets(server_port, ports, "every stream to stall", |sockets| {
+        let stalled = sockets.len() == ports.len()
+            && sockets
+                .iter()
+                .all(|&(state, queued)| state == ESTABLISHED && queued > 0)
+            && sockets == last.as_slice();
+        last = sockets.to_vec();
+        stalled
+    })
+    .await;
+}
+
+/// Waits until the server has closed its side of every connection to `ports`.
+async fn wait_until_closed(server_port: u16, ports: &[u16], what: &str) {
+    wait_for_sockets(server_port, ports, what, |sockets| {
+        sockets.iter().all(|&(state, _)| state != ESTABLISHED)
+    })
+    .await;
+}
+
+fn local_ports(streams: &[TcpStream]) -> Vec<u16> {
+    streams
+        .iter()
+        .map(|stream| stream.local_addr().expect("local address").port())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn never_reading_replay_streams_hold_little_and_end_after_the_write_timeout() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |_| {}).await;
+    // 30 s in service; the test waits for the cut, however long it takes.
+    let app = spawn_app_with(|config| config.timing.write_timeout = Duration::from_secs(5)).await;
+    let port = app.addr.port();
     // 600 messages of the largest size: 2,000 four-byte characters each.
     let text = "😀".repeat(2000);
     for _ in 0..600 {
@@ -66,19 +142,19 @@ async fn never_reading_replay_streams_hold_little_and_end_after_the_write_timeou
     for i in 0..16 {
         warm_up.push(stalled(app.addr, (i % 2 == 1).then_some(health.as_str())).await);
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let warm_ports = local_ports(&warm_up);
+    wait_until_stalled(port, &warm_ports).await;
     drop(warm_up);
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    wait_until_closed(port, &warm_ports, "the warm-up streams to end").await;
     let idle = resident_bytes();
 
-    let started = Instant::now();
     let mut streams = Vec::new();
     for i in 0..40 {
         let before = (i % 2 == 1).then_some(health.as_str());
         streams.push(stalled(app.addr, before).await);
     }
-    // Let every stream write until its socket is full.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let ports = local_ports(&streams);
+    wait_until_stalled(port, &ports).await;
     let held = resident_bytes().saturating_sub(idle);
     eprintln!("40 stalled streams: {} KiB above idle", held / 1024);
     // Each holds at most a page of the replay and one batch (~50 KB);
@@ -89,20 +165,13 @@ async fn never_reading_replay_streams_hold_little_and_end_after_the_write_timeou
         held / 1024
     );
 
-    // After the write timeout every stream has been cut off before its end.
-    let ends = futures::future::join_all(streams.iter_mut().map(|stream| async {
-        tokio::time::sleep(Duration::from_secs(32).saturating_sub(started.elapsed())).await;
+    // The write timeout cuts every stream off before its end: the server
+    // closes its side without the client reading anything.
+    wait_until_closed(port, &ports, "the server to cut the streams off").await;
+    for (i, stream) in streams.iter_mut().enumerate() {
         let mut received = Vec::new();
-        let read =
-            tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut received)).await;
-        (
-            read.is_ok(),
-            received.windows(4).filter(|w| w == b"id: ").count(),
-        )
-    }))
-    .await;
-    for (i, (ended, events)) in ends.into_iter().enumerate() {
-        assert!(ended, "stream {i} is still open");
+        stream.read_to_end(&mut received).await.expect("read");
+        let events = received.windows(4).filter(|w| w == b"id: ").count();
         assert!(
             events < 600,
             "stream {i} got all {events} events: it was never cut off"

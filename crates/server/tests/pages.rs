@@ -4,12 +4,11 @@
 
 mod support;
 
-use support::{spawn_app, spawn_app_with, temp_database};
+use support::{spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn the_page_allows_only_its_own_nonce_script_and_no_framing() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let response = app.client.get(app.url("/")).send().await.expect("page");
     assert_eq!(response.status(), 200);
     let headers = response.headers().clone();
@@ -46,8 +45,7 @@ async fn the_page_allows_only_its_own_nonce_script_and_no_framing() {
 
 #[tokio::test]
 async fn the_not_found_page_has_its_policy_too() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let response = app
         .client
         .get(app.url("/no/such/page"))
@@ -66,8 +64,7 @@ async fn the_not_found_page_has_its_policy_too() {
 
 #[tokio::test]
 async fn the_page_shows_the_signed_in_account_and_no_shared_cache_keeps_it() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let cookie = app.signed_up("Grace").await;
     let response = app
         .client
@@ -102,8 +99,7 @@ async fn the_page_shows_the_signed_in_account_and_no_shared_cache_keeps_it() {
 
 #[tokio::test]
 async fn with_guests_off_a_guest_sees_they_must_sign_in_to_send() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |config| config.guests = server::config::Guests::Off).await;
+    let app = spawn_app_with(|config| config.guests = server::config::Guests::Off).await;
     let html = app
         .client
         .get(app.url("/"))

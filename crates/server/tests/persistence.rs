@@ -2,19 +2,19 @@
 
 mod support;
 
-use support::{spawn_app, temp_database};
+use support::{spawn_app_at, temp_database};
 
 #[tokio::test]
 async fn acknowledged_messages_survive_a_restart() {
     let (_dir, db) = temp_database();
-    let app = spawn_app(db.clone()).await;
+    let app = spawn_app_at(db.clone()).await;
     let sent = vec![
         app.send("ada", "first").await,
         app.send("grace", "second").await,
     ];
     app.shutdown().await;
 
-    let restarted = spawn_app(db).await;
+    let restarted = spawn_app_at(db).await;
     assert_eq!(restarted.history("").await, sent);
 
     // Ids keep increasing after the restart.
@@ -27,7 +27,7 @@ async fn acknowledged_messages_survive_a_restart() {
 async fn database_file_and_folder_are_created_on_first_start() {
     let (_dir, db) = temp_database();
     assert!(!db.exists());
-    let app = spawn_app(db.clone()).await;
+    let app = spawn_app_at(db.clone()).await;
     assert!(db.exists(), "{} should exist", db.display());
     app.shutdown().await;
 }
@@ -35,8 +35,8 @@ async fn database_file_and_folder_are_created_on_first_start() {
 #[tokio::test]
 async fn a_second_server_on_the_same_file_refuses_to_start() {
     let (_dir, db) = temp_database();
-    let app = spawn_app(db.clone()).await;
-    let Err(err) = support::try_spawn_app(db).await else {
+    let app = spawn_app_at(db.clone()).await;
+    let Err(err) = support::try_spawn_app_at(db).await else {
         panic!("the second server must not start");
     };
     assert!(
@@ -51,7 +51,7 @@ async fn a_second_server_on_the_same_file_refuses_to_start() {
 #[tokio::test]
 async fn nothing_is_acknowledged_after_the_database_file_is_removed() {
     let (_dir, db) = temp_database();
-    let app = spawn_app(db.clone()).await;
+    let app = spawn_app_at(db.clone()).await;
     app.send("ada", "before").await;
 
     std::fs::remove_file(&db).expect("removes the file");
@@ -78,7 +78,7 @@ async fn nothing_is_acknowledged_after_the_database_file_is_removed() {
 async fn the_database_is_private_to_its_owner() {
     use std::os::unix::fs::PermissionsExt;
     let (_dir, db) = temp_database();
-    let app = spawn_app(db.clone()).await;
+    let app = spawn_app_at(db.clone()).await;
     app.send("ada", "secret").await;
     let mode = |path: &std::path::Path| {
         std::fs::metadata(path)

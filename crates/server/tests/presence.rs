@@ -4,12 +4,11 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{error_body, spawn_app, spawn_app_with, temp_database};
+use support::{error_body, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn presence_counts_a_person_with_two_tabs_once_and_drops_them_when_both_close() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let mut stream = app.events_on_new_connection("", None).await;
     let browser = uuid::Uuid::new_v4();
     let (one, two) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
@@ -54,8 +53,7 @@ async fn presence_counts_a_person_with_two_tabs_once_and_drops_them_when_both_cl
 
 #[tokio::test]
 async fn typing_goes_out_once_per_two_seconds_and_stops_once() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let mut stream = app.events_on_new_connection("", None).await;
     let browser = uuid::Uuid::new_v4();
     let typing = |typing: bool| json!({ "browser": browser, "name": "bob", "typing": typing });
@@ -92,8 +90,7 @@ async fn typing_goes_out_once_per_two_seconds_and_stops_once() {
 
 #[tokio::test]
 async fn a_guest_may_not_type_or_be_present_under_an_accounts_name() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     app.signed_up("ada").await;
     let browser = uuid::Uuid::new_v4();
     let typing = json!({ "browser": browser, "name": "ADA", "typing": true });
@@ -113,8 +110,7 @@ async fn a_guest_may_not_type_or_be_present_under_an_accounts_name() {
 
 #[tokio::test]
 async fn where_guests_may_not_send_they_may_not_type() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |config| config.guests = server::config::Guests::Off).await;
+    let app = spawn_app_with(|config| config.guests = server::config::Guests::Off).await;
     let typing = json!({ "browser": uuid::Uuid::new_v4(), "name": "bob", "typing": true });
     let response = app.post_json("/api/rooms/general/typing", &typing).await;
     assert_eq!(response.status(), 401);

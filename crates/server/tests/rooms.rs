@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::{Value, json};
 use server::rate::RateLimit;
-use support::{TestApp, error_body, spawn_app, spawn_app_with, temp_database};
+use support::{TestApp, error_body, spawn_app, spawn_app_with};
 
 /// `POST /api/rooms` as the holder of `cookie` (a guest if `None`).
 async fn create_room(app: &TestApp, cookie: Option<&str>, name: &str) -> reqwest::Response {
@@ -39,8 +39,7 @@ fn texts(page: &[Value]) -> Vec<&str> {
 
 #[tokio::test]
 async fn only_a_signed_in_reader_creates_rooms_whose_names_follow_the_rules() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let guest = create_room(&app, None, "random").await;
     assert_eq!(guest.status(), 401);
     let ada = app.signed_up("ada").await;
@@ -78,8 +77,7 @@ async fn only_a_signed_in_reader_creates_rooms_whose_names_follow_the_rules() {
 
 #[tokio::test]
 async fn creating_rooms_counts_against_the_accounts_send_limit() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |config| config.send_limit = RateLimit::per_second(1, 2)).await;
+    let app = spawn_app_with(|config| config.send_limit = RateLimit::per_second(1, 2)).await;
     let ada = app.signed_up("ada").await;
     for name in ["one", "two"] {
         assert_eq!(create_room(&app, Some(&ada), name).await.status(), 201);
@@ -94,8 +92,7 @@ async fn creating_rooms_counts_against_the_accounts_send_limit() {
 
 #[tokio::test]
 async fn each_room_has_its_own_history_and_general_is_api_messages() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
     assert_eq!(create_room(&app, Some(&ada), "random").await.status(), 201);
     for i in 1..=6 {
@@ -138,8 +135,7 @@ async fn each_room_has_its_own_history_and_general_is_api_messages() {
 
 #[tokio::test]
 async fn an_unknown_room_is_404_and_stores_nothing() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let response = get(&app, "/api/rooms/nowhere/messages").await;
     assert_eq!(response.status(), 404);
     assert_eq!(error_body(response).await["error"]["code"], "no_such_room");
@@ -152,8 +148,7 @@ async fn an_unknown_room_is_404_and_stores_nothing() {
 
 #[tokio::test]
 async fn one_stream_carries_every_room_in_one_id_order_and_resumes_across_them() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
     for name in ["random", "rust"] {
         assert_eq!(create_room(&app, Some(&ada), name).await.status(), 201);
@@ -180,8 +175,7 @@ async fn one_stream_carries_every_room_in_one_id_order_and_resumes_across_them()
 
 #[tokio::test]
 async fn a_created_room_is_announced_on_every_stream_and_only_once_created() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
     send_in(&app, "general", "before").await;
     let mut stream = app.events_on_new_connection("", None).await;
@@ -203,8 +197,7 @@ async fn a_created_room_is_announced_on_every_stream_and_only_once_created() {
 
 #[tokio::test]
 async fn a_signed_in_readers_position_is_kept_and_never_moves_back() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
     let mark = |room: &'static str, last_read: i64, count: u64| {
         let path = <app::api::MarkRead as leptos::server_fn::ServerFn>::PATH;
@@ -235,8 +228,7 @@ async fn a_signed_in_readers_position_is_kept_and_never_moves_back() {
 
 #[tokio::test]
 async fn read_positions_count_against_the_accounts_send_limit() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |config| config.send_limit = RateLimit::per_second(1, 2)).await;
+    let app = spawn_app_with(|config| config.send_limit = RateLimit::per_second(1, 2)).await;
     let ada = app.signed_up("ada").await;
     let path = <app::api::MarkRead as leptos::server_fn::ServerFn>::PATH;
     let mut statuses = Vec::new();
@@ -257,8 +249,7 @@ async fn read_positions_count_against_the_accounts_send_limit() {
 
 #[tokio::test]
 async fn creating_a_room_from_another_site_is_refused() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
     let response = app
         .call("/api/rooms")
@@ -276,8 +267,7 @@ async fn creating_a_room_from_another_site_is_refused() {
 
 #[tokio::test]
 async fn a_room_page_is_rendered_with_its_own_messages_and_the_rooms_beside_them() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
     assert_eq!(
         create_room(&app, Some(&ada), "café au lait").await.status(),

@@ -5,7 +5,7 @@ mod support;
 
 use leptos::server_fn::ServerFn;
 use serde_json::{Value, json};
-use support::{TestApp, error_body, spawn_app, spawn_app_with, temp_database};
+use support::{TestApp, error_body, spawn_app, spawn_app_at, spawn_app_with, temp_database};
 
 const SEND: &str = <app::api::SendMessage as ServerFn>::PATH;
 const HISTORY: &str = <app::api::GetMessages as ServerFn>::PATH;
@@ -35,8 +35,7 @@ fn send_body(text: &str) -> Value {
 
 #[tokio::test]
 async fn a_valid_call_stores_the_message() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let response = call(&app, SEND, &send_body("hello")).await;
     assert_eq!(response.status(), 200);
     let stored: Value = response.json().await.expect("json");
@@ -46,8 +45,7 @@ async fn a_valid_call_stores_the_message() {
 
 #[tokio::test]
 async fn a_call_with_a_session_cookie_sends_under_the_accounts_name() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let cookie = app.signed_up("Grace").await;
     let response = app
         .call(SEND)
@@ -74,8 +72,7 @@ async fn a_call_with_a_session_cookie_sends_under_the_accounts_name() {
 
 #[tokio::test]
 async fn the_viewer_is_the_sessions_account_or_a_guest() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let viewer = call(&app, VIEWER, &json!({})).await;
     assert_eq!(viewer.status(), 200);
     assert_eq!(
@@ -108,7 +105,7 @@ async fn the_viewer_is_the_sessions_account_or_a_guest() {
 #[tokio::test]
 async fn the_message_count_is_every_stored_message_as_of_the_newest_id() {
     let (_dir, db) = temp_database();
-    let app = spawn_app(db.clone()).await;
+    let app = spawn_app_at(db.clone()).await;
     let count = call(&app, COUNT, &json!({ "room": "general" })).await;
     assert_eq!(
         count.json::<Value>().await.expect("json"),
@@ -126,7 +123,7 @@ async fn the_message_count_is_every_stored_message_as_of_the_newest_id() {
     app.shutdown().await;
 
     // A restarted server counts what the database holds.
-    let app = spawn_app(db).await;
+    let app = spawn_app_at(db).await;
     let count = call(&app, COUNT, &json!({ "room": "general" })).await;
     assert_eq!(
         count.json::<Value>().await.expect("json"),
@@ -137,8 +134,7 @@ async fn the_message_count_is_every_stored_message_as_of_the_newest_id() {
 
 #[tokio::test]
 async fn with_guests_off_a_guest_viewer_may_not_send() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |config| config.guests = server::config::Guests::Off).await;
+    let app = spawn_app_with(|config| config.guests = server::config::Guests::Off).await;
     let viewer = call(&app, VIEWER, &json!({})).await;
     assert_eq!(
         viewer.json::<Value>().await.expect("json"),
@@ -149,8 +145,7 @@ async fn with_guests_off_a_guest_viewer_may_not_send() {
 
 #[tokio::test]
 async fn a_refused_message_gets_422_with_field_and_rule() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let response = call(&app, SEND, &send_body(&"a".repeat(2001))).await;
     assert_eq!(response.status(), 422);
     let body = error_body(response).await;
@@ -163,8 +158,7 @@ async fn a_refused_message_gets_422_with_field_and_rule() {
 
 #[tokio::test]
 async fn malformed_arguments_get_400() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     for (path, body) in [
         (
             SEND,
@@ -195,8 +189,7 @@ async fn malformed_arguments_get_400() {
 
 #[tokio::test]
 async fn invalid_utf8_is_refused_not_replaced() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let client_id = uuid::Uuid::now_v7();
     let mut body =
         format!(r#"{{"room":"general","username":"ada","client_id":"{client_id}","text":"a"#)
@@ -220,8 +213,7 @@ async fn invalid_utf8_is_refused_not_replaced() {
 
 #[tokio::test]
 async fn a_body_over_64_kib_gets_413() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let response = call(&app, SEND, &send_body(&"a".repeat(70 * 1024))).await;
     assert_eq!(response.status(), 413);
     assert_eq!(

@@ -5,14 +5,13 @@ mod support;
 
 use leptos::server_fn::ServerFn;
 use serde_json::json;
-use support::{error_body, spawn_app, spawn_app_with, status_line, temp_database};
+use support::{error_body, spawn_app, spawn_app_with, status_line};
 
 const SEND: &str = <app::api::SendMessage as ServerFn>::PATH;
 
 #[tokio::test]
 async fn a_post_from_another_sites_page_is_refused_and_not_stored() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let body = json!({ "username": "mallory", "text": "hi" });
     for (name, value) in [
         ("origin", "http://evil.example"),
@@ -37,8 +36,7 @@ async fn a_post_from_another_sites_page_is_refused_and_not_stored() {
 
 #[tokio::test]
 async fn a_server_function_call_from_another_site_is_refused_and_not_stored() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     // What a form on another site's page sends: no preflight needed.
     let response = app
         .call(SEND)
@@ -56,8 +54,7 @@ async fn a_server_function_call_from_another_site_is_refused_and_not_stored() {
 
 #[tokio::test]
 async fn the_sites_own_pages_and_non_browsers_may_send() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     let own = format!("http://{}", app.addr);
     let localhost = format!("http://localhost:{}", app.addr.port());
     for origin in [Some(own.as_str()), Some(localhost.as_str()), None] {
@@ -80,8 +77,7 @@ async fn the_sites_own_pages_and_non_browsers_may_send() {
 
 #[tokio::test]
 async fn requests_for_another_host_name_are_refused_on_every_path() {
-    let (_dir, db) = temp_database();
-    let app = spawn_app(db).await;
+    let app = spawn_app().await;
     for head in [
         // An event stream, which would leave hyper once accepted.
         "GET /api/events HTTP/1.1\r\nHost: rebound.example\r\n\r\n",
@@ -103,8 +99,7 @@ async fn requests_for_another_host_name_are_refused_on_every_path() {
 #[tokio::test]
 async fn the_health_check_answers_whatever_host_a_load_balancer_names() {
     // Balancers check each server by its own address, not the site's name.
-    let (_dir, db) = temp_database();
-    let app = spawn_app_with(db, |config| {
+    let app = spawn_app_with(|config| {
         config.public_url = Some("https://chat.example.org".into());
     })
     .await;

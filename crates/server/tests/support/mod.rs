@@ -10,44 +10,58 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
 use server::{
-    config::{Config, Guests},
+    config::{Config, Guests, Timing},
     rate::RateLimit,
     slots::StreamsPerIp,
     store::Durability,
 };
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
-/// A server running on its own port and database file.
+/// A server running on its own port and database.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
+    /// The folder of the server's own database, removed with the app
+    /// (`None` when the test owns the database).
+    _dir: Option<tempfile::TempDir>,
 }
 
-/// A fresh database in a folder that lives as long as the returned guard.
+/// A fresh database in a folder that lives as long as the returned guard,
+/// for a test that starts more than one server on it.
 pub fn temp_database() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("data").join("chat.db");
     (dir, path)
 }
 
-/// Starts a server on `database`, waiting until it accepts requests.
-pub async fn spawn_app(database: PathBuf) -> TestApp {
-    try_spawn_app(database).await.expect("server starts")
-}
-
-/// Starts a server on `database` and waits until it accepts requests, or
-/// returns why it stopped before that.
-pub async fn try_spawn_app(database: PathBuf) -> anyhow::Result<TestApp> {
-    try_spawn_app_with(database, |_| {}).await
+/// Starts a server on a fresh database of its own, waiting until it
+/// accepts requests.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
 }
 
 /// Like [`spawn_app`], with the test's own settings (limits, say).
-pub async fn spawn_app_with(database: PathBuf, configure: impl FnOnce(&mut Config)) -> TestApp {
-    try_spawn_app_with(database, configure)
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let (dir, database) = temp_database();
+    let mut app = try_spawn_app_on(sqlite_url(&database), configure)
         .await
-        .expect("server starts")
+        .expect("server starts");
+    app._dir = Some(dir);
+    app
+}
+
+/// Starts a server on the SQLite file at `database`, which the test keeps
+/// (to restart a server on it, say).
+pub async fn spawn_app_at(database: PathBuf) -> TestApp {
+    try_spawn_app_at(database).await.expect("server starts")
+}
+
+/// Like [`spawn_app_at`], or why the server stopped before it accepted
+/// requests.
+pub async fn try_spawn_app_at(database: PathBuf) -> anyhow::Result<TestApp> {
+    try_spawn_app_on(sqlite_url(&database), |_| {}).await
 }
 
 /// Starts a server on the database at `url` (e.g. `postgres://…`).
@@ -57,11 +71,8 @@ pub async fn spawn_app_on(url: &str) -> TestApp {
         .expect("server starts")
 }
 
-async fn try_spawn_app_with(
-    database: PathBuf,
-    configure: impl FnOnce(&mut Config),
-) -> anyhow::Result<TestApp> {
-    try_spawn_app_on(format!("sqlite://{}", database.display()), configure).await
+fn sqlite_url(database: &std::path::Path) -> String {
+    format!("sqlite://{}", database.display())
 }
 
 async fn try_spawn_app_on(
@@ -81,6 +92,7 @@ async fn try_spawn_app_on(
         max_connections: None,
         durability: Durability::Full,
         guests: Guests::On,
+        timing: Timing::default(),
     };
     configure(&mut config);
     let (stop, stopped) = oneshot::channel::<()>();
@@ -95,6 +107,7 @@ async fn try_spawn_app_on(
         client: reqwest::Client::new(),
         stop: Some(stop),
         task,
+        _dir: None,
     };
     // The listener is bound already; this waits for the store to open.
     for _ in 0..200 {
@@ -329,11 +342,12 @@ impl EventReader {
         }
     }
 
-    /// The next event, or `None` when the stream ended. Panics after 10 s.
+    /// The next event, or `None` when the stream ended. Panics after a
+    /// minute: a guard against a test that hangs, not a deadline.
     pub async fn next(&mut self) -> Option<SseEvent> {
-        tokio::time::timeout(Duration::from_secs(10), self.next_event())
+        tokio::time::timeout(Duration::from_secs(60), self.next_event())
             .await
-            .expect("an event within 10 s")
+            .expect("an event within a minute")
     }
 
     async fn next_event(&mut self) -> Option<SseEvent> {
