@@ -8,7 +8,7 @@ import { ChatServer, ownServerPort } from "./fixtures/server";
 const accountPanel = (page: Page) => page.locator("[data-test=account]");
 const senderName = (page: Page) => page.locator("[data-test=sender-name]");
 
-test("an account's messages carry its name, and a guest cannot take it", async ({ browser }) => {
+test("an account's messages carry its name, and a guest cannot take it", { tag: "@release" }, async ({ browser }) => {
   const name = accountName();
 
   // Ada signs up and sends.
@@ -62,7 +62,7 @@ test("an account's messages carry its name, and a guest cannot take it", async (
   for (const context of [adaContext, bobContext, malloryContext]) await context.close();
 });
 
-test("signing out in one tab signs out every tab, and signing in again returns the account", async ({ browser }) => {
+test("signing out in one tab signs out every tab, and signing in again returns the account", { tag: "@release" }, async ({ browser }) => {
   const name = accountName();
   const context = await browser.newContext();
   const first = await context.newPage();

@@ -23,7 +23,11 @@ test("a tab stays live through a server restart and shows what it missed exactly
     const after = unique("after the restart");
     await server.send("bob", after);
     await expect(bubbles(page, after)).toHaveCount(1);
-    await page.waitForTimeout(500);
+    // The stream is in id order: a second copy of a missed message would
+    // have come before this one.
+    const marker = unique("marker");
+    await server.send("bob", marker);
+    await expect(bubbles(page, marker)).toHaveCount(1);
     for (const text of missed) await expect(bubbles(page, text)).toHaveCount(1);
   } finally {
     await server.stop();
@@ -54,8 +58,13 @@ test("a message sent while offline is delivered once when the connection returns
   await expect(pendingBubble(page, text)).toHaveCount(0);
   await expect(bubbles(page, meanwhile)).toHaveCount(1);
   await expect(bubbles(observer, text)).toHaveCount(1);
-  await page.waitForTimeout(500);
+  // Sent after it by the same page: a second copy would come first.
+  const marker = unique("marker");
+  await send(page, marker);
+  await expect(bubbles(observer, marker)).toHaveCount(1);
+  await expect(bubbles(page, marker)).toHaveCount(1);
   await expect(bubbles(observer, text)).toHaveCount(1);
+  await expect(bubbles(page, text)).toHaveCount(1);
   await context.close();
   await observerContext.close();
 });

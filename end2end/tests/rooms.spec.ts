@@ -5,7 +5,7 @@ import { signUp } from "./fixtures/accounts";
 import { bubbles, CONNECTED, connectedWith, openChat, send, subtitle, unique } from "./fixtures/chat";
 import { hostRoom, roomLink, roomPath, unread } from "./fixtures/rooms";
 
-test("a message in one room stays out of another, and raises its unread count elsewhere", async ({ browser }) => {
+test("a message in one room stays out of another, and raises its unread count elsewhere", { tag: "@release" }, async ({ browser }) => {
   const adaContext = await browser.newContext();
   const ada = await adaContext.newPage();
   const { room } = await hostRoom(ada);
@@ -44,7 +44,7 @@ test("a message in one room stays out of another, and raises its unread count el
   for (const context of [adaContext, bobContext]) await context.close();
 });
 
-test("a room created in one browser is listed at once in every tab of another", async ({ browser }) => {
+test("a room created in one browser is listed at once in every tab of another", { tag: "@release" }, async ({ browser }) => {
   // Bob reads general in two tabs (one holds the stream, the other hears
   // it from that one) before the room exists.
   const bobContext = await browser.newContext();

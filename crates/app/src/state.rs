@@ -272,7 +272,8 @@ pub fn day_label(day: NaiveDate, today: NaiveDate) -> String {
     } else if today.pred_opt() == Some(day) {
         "Yesterday".to_owned()
     } else if day.year() == today.year() {
-        day.format("%A, %-d %B").to_string()
+        let weekday = WEEKDAYS[day.weekday().num_days_from_monday() as usize];
+        format!("{weekday}, {} {}", day.day(), month_name(day))
     } else {
         full_date(day)
     }
@@ -280,7 +281,37 @@ pub fn day_label(day: NaiveDate, today: NaiveDate) -> String {
 
 /// `day` with its year: "30 November 2026".
 pub fn full_date(day: NaiveDate) -> String {
-    day.format("%-d %B %Y").to_string()
+    format!("{} {} {}", day.day(), month_name(day), day.year())
+}
+
+// English names, spelled out here: chrono's `format` would bring its
+// whole strftime parser and formatter into the WASM for three labels.
+const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+fn month_name(day: NaiveDate) -> &'static str {
+    MONTHS[day.month0() as usize]
 }
 
 /// The messages (sorted by id) that begin a calendar day, each with its
@@ -362,6 +393,17 @@ mod tests {
         );
         let new_year = NaiveDate::from_ymd_opt(2027, 1, 1).expect("date");
         assert_eq!(day_label(day(12, 31), new_year), "Yesterday");
+    }
+
+    #[test]
+    fn day_labels_name_every_weekday_and_month_as_chrono_does() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 31).expect("date");
+        let mut day = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+        while day < today.pred_opt().expect("date") {
+            assert_eq!(day_label(day, today), day.format("%A, %-d %B").to_string());
+            assert_eq!(full_date(day), day.format("%-d %B %Y").to_string());
+            day = day.succ_opt().expect("date");
+        }
     }
 
     #[test]

@@ -59,7 +59,7 @@ enum Scenario {
     /// Concurrent readers of the latest page and a deep page (scenario 4).
     History(scenario::history::Args),
     /// The bytes a browser transfers for the first load of the page (scenario 5).
-    PageWeight,
+    PageWeight(scenario::page_weight::Args),
     /// Streams that never read: what the server holds, and until when (scenario 6).
     Stalled(scenario::abuse::StalledArgs),
     /// Connections that never finish their request head (scenario 7).
@@ -78,7 +78,7 @@ async fn main() -> anyhow::Result<()> {
             Scenario::Fanout(args) => scenario::fanout::run(&target, args).await,
             Scenario::Send(args) => scenario::send::run(&target, args).await,
             Scenario::History(args) => scenario::history::run(&target, args).await,
-            Scenario::PageWeight => scenario::page_weight::run(&target).await,
+            Scenario::PageWeight(args) => scenario::page_weight::run(&target, args).await,
             Scenario::Stalled(args) => scenario::abuse::stalled(&target, args).await,
             Scenario::SlowHeads(args) => scenario::abuse::slow_heads(&target, args).await,
             Scenario::SignIns(args) => scenario::accounts::run(&target, args).await,

@@ -9,7 +9,6 @@
 //! script and any character but controls; the page isolates its direction.
 
 use serde::{Deserialize, Serialize};
-use unicode_normalization::UnicodeNormalization;
 
 use crate::invisible;
 
@@ -137,7 +136,7 @@ pub(crate) fn parse_name(
     name: &str,
     max_chars: usize,
 ) -> Result<String, ValidationError> {
-    let name: String = name.trim().nfc().collect();
+    let name = nfc(name.trim());
     let checked = check(field, &name, max_chars, char::is_control)?;
     if invisible::hidden_character(checked).is_some() || !checked.chars().any(invisible::is_visible)
     {
@@ -147,6 +146,24 @@ pub(crate) fn parse_name(
         });
     }
     Ok(name)
+}
+
+/// `text` in Unicode's Normalization Form C: one spelling for one name.
+#[cfg(not(target_arch = "wasm32"))]
+fn nfc(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfc().collect()
+}
+
+/// `text` in Unicode's Normalization Form C, by the browser's own tables
+/// (the server normalizes again with its own, and its answer is the one
+/// that counts).
+#[cfg(target_arch = "wasm32")]
+fn nfc(text: &str) -> String {
+    js_sys::JsString::from(text)
+        .normalize("NFC")
+        .as_string()
+        .unwrap_or_else(|| text.to_owned())
 }
 
 /// Whether `password` may be an account's password: 8 to 128 characters,

@@ -3,16 +3,20 @@
 //!
 //! - `cargo xtask setup`: install whatever is missing, at pinned versions;
 //! - `cargo xtask dev`: set up, then `cargo leptos watch` (http://127.0.0.1:3000);
+//! - `cargo xtask release`: build what people run (see [`release`]);
 //! - `cargo xtask test`: set up, then every test: `cargo test` (with a
 //!   throwaway PostgreSQL cluster for the PostgreSQL backend's tests, see
-//!   [`postgres`]), a `cargo leptos build`, and the Playwright suite in
-//!   `end2end/` against the built server.
+//!   [`postgres`]), a `cargo leptos build` and the Playwright suite in
+//!   `end2end/` against the built server, then the release build, the
+//!   journeys tagged `@release` against it, and its first load's weight
+//!   against [`FIRST_LOAD_BUDGET`].
 //!
 //! `cargo leptos` builds into `target/leptos` (see [`LEPTOS_TARGET_DIR`]), so
 //! that its extra `RUSTFLAGS` do not force plain `cargo` commands to rebuild
 //! everything in `target/`.
 
 mod postgres;
+mod serve;
 mod setup;
 
 use std::{
@@ -36,16 +40,22 @@ fn main() -> Result<()> {
             setup::toolchain(&root)?;
             run(&mut cargo_leptos(&root, "watch"))
         }
+        Some("release") => release(&root),
         Some("test") => test(&root),
         _ => {
-            eprintln!("usage: cargo xtask <setup|dev|test>");
+            eprintln!("usage: cargo xtask <setup|dev|release|test>");
             eprintln!(
                 "  setup  install the wasm target, cargo-leptos, wasm-bindgen, Chromium, npm packages"
             );
             eprintln!(
                 "  dev    setup, then serve the app with live reload at http://127.0.0.1:3000"
             );
-            eprintln!("  test   setup, then run every test (cargo and Playwright)");
+            eprintln!(
+                "  release  build the release server and site (target/leptos/release/, target/site/)"
+            );
+            eprintln!(
+                "  test   setup, then run every test (cargo, Playwright, the release build's journeys)"
+            );
             std::process::exit(2);
         }
     }
@@ -79,7 +89,71 @@ fn test(root: &Path) -> Result<()> {
     if let Some(cluster) = &cluster {
         playwright.env(TEST_POSTGRES_URL, &cluster.url);
     }
-    run(&mut playwright)
+    run(&mut playwright)?;
+
+    // What people run: its most important journeys, and what a first
+    // visit downloads.
+    release(root)?;
+    let server = root.join(LEPTOS_TARGET_DIR).join("release").join("server");
+    run(Command::new("npx")
+        .args(["playwright", "test", "--grep", "@release"])
+        .current_dir(root.join("end2end"))
+        .env("CHAT_E2E_PORT", free_ports(E2E_PORTS)?.to_string())
+        .env("CHAT_SERVER_BIN", &server)
+        .env("CHROMIUM_PATH", setup::chromium_path()?))?;
+    first_load_within_budget(root, &server)
+}
+
+/// The most a first visit to `/` may transfer (HTML, CSS, JS, WASM, icon;
+/// compressed as served), holding a page of 50 messages, checked by
+/// `loadgen page-weight`: what the release build weighs today (289.6 KB)
+/// with a little room, so that nothing makes it heavier unnoticed. The
+/// target is 150 KB (BENCHMARKS.md, scenario 5); lower this as it comes
+/// down.
+pub const FIRST_LOAD_BUDGET: usize = 295_000;
+
+/// Serves the release build on a fresh database holding a page of
+/// messages and weighs its first load.
+fn first_load_within_budget(root: &Path, server: &Path) -> Result<()> {
+    run(Command::new("cargo").args(["build", "--quiet", "-p", "loadgen"]))?;
+    let loadgen = root.join("target").join("debug").join("loadgen");
+    let running = serve::Release::start(server, free_ports(1)?)?;
+    let url = running.url();
+    run(Command::new(&loadgen).args([
+        "--url",
+        &url,
+        "send",
+        "--senders",
+        "1",
+        "--messages",
+        "50",
+    ]))?;
+    run(Command::new(&loadgen).args([
+        "--url",
+        &url,
+        "page-weight",
+        "--budget-bytes",
+        &FIRST_LOAD_BUDGET.to_string(),
+    ]))
+}
+
+/// Builds what people run: `cargo leptos build --release --precompress`
+/// with the pinned tools. The server is `target/leptos/release/server`
+/// (with `hash.txt`, the site files' hashes, beside it); the site it
+/// serves is `target/site/` (the WASM, JS and CSS under `pkg/`, each with
+/// its `.br` and `.gz`).
+fn release(root: &Path) -> Result<()> {
+    setup::toolchain(root)?;
+    setup::wasm_opt()?;
+    let mut build = cargo_leptos(root, "build");
+    build.args(["--release", "--precompress"]);
+    run(&mut build)?;
+    eprintln!(
+        "built {}/release/server (and hash.txt beside it) and target/site/; run it from {}",
+        LEPTOS_TARGET_DIR,
+        root.display()
+    );
+    Ok(())
 }
 
 /// How many ports the Playwright suite uses, from `CHAT_E2E_PORT` up: its

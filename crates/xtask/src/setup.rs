@@ -14,13 +14,19 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// 0.3.11 needs a newer rustc than this project's 1.95.
 const CARGO_LEPTOS_VERSION: &str = "0.3.10";
 
+/// Binaryen's `wasm-opt`, from npm: cargo-leptos runs it on release
+/// builds (and would otherwise download it); Debian's is too old for
+/// today's rustc output.
+const BINARYEN_VERSION: &str = "132.0.0";
+
 /// PostgreSQL's major version, from Debian's packages (`postgresql-15`).
 pub const POSTGRES_MAJOR: &str = "15";
 
-/// Everything: the Rust toolchain pieces, Chromium, PostgreSQL and the npm
-/// packages.
+/// Everything: the Rust toolchain pieces, `wasm-opt`, Chromium, PostgreSQL
+/// and the npm packages.
 pub fn all(root: &Path) -> Result<()> {
     toolchain(root)?;
+    wasm_opt()?;
     chromium()?;
     postgres()?;
     npm_packages(root)
@@ -71,6 +77,24 @@ fn locked_version(root: &Path, package: &str) -> Result<String> {
         .rsplit_once('@')
         .with_context(|| format!("unexpected package id {pkgid}"))?;
     Ok(version.to_owned())
+}
+
+/// `wasm-opt` of [`BINARYEN_VERSION`] (it says `wasm-opt version 132`).
+pub fn wasm_opt() -> Result<()> {
+    let (major, _) = BINARYEN_VERSION
+        .split_once('.')
+        .context("a dotted version")?;
+    let installed = output(Command::new("wasm-opt").arg("--version")).unwrap_or_default();
+    if !installed.split_whitespace().any(|word| word == major) {
+        run(Command::new("npm").args([
+            "install",
+            "--global",
+            "--no-audit",
+            "--no-fund",
+            &format!("binaryen@{BINARYEN_VERSION}"),
+        ]))?;
+    }
+    Ok(())
 }
 
 /// Debian's Chromium (Playwright's own browser download does not work here).

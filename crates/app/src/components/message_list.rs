@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Timelike, Utc};
 use leptos::{html, prelude::*, task::spawn_local};
 use shared::{ChatMessage, MessageId};
 
@@ -297,5 +297,6 @@ fn clock_time(timestamp: DateTime<Utc>, in_browser: bool) -> String {
         return crate::browser::local_time(timestamp);
     }
     let _ = in_browser;
-    timestamp.format("%H:%M").to_string()
+    // By hand rather than with chrono's `format` (see `state::day_label`).
+    format!("{:02}:{:02}", timestamp.hour(), timestamp.minute())
 }

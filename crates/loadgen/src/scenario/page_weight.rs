@@ -5,10 +5,18 @@ use serde_json::json;
 
 use crate::{Report, target::Target};
 
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Fail when the first load transfers more than this many bytes
+    /// (`cargo xtask test` checks the release build against its budget).
+    #[arg(long)]
+    pub budget_bytes: Option<usize>,
+}
+
 /// What Chromium sends.
 const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
 
-pub async fn run(target: &Target) -> anyhow::Result<Report> {
+pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
     // No automatic decompression: the body's length is what crossed the wire.
     let client = reqwest::Client::builder().build()?;
     let fetch = |path: String| {
@@ -63,7 +71,10 @@ pub async fn run(target: &Target) -> anyhow::Result<Report> {
                 "path": path, "bytes": bytes, "encoding": encoding, "cache_control": cache,
             })).collect::<Vec<_>>(),
         }),
-        failure: None,
+        failure: args
+            .budget_bytes
+            .filter(|&budget| total > budget)
+            .map(|budget| format!("the first load is {total} bytes, over its budget of {budget}")),
     })
 }
 
