@@ -94,6 +94,9 @@ pub struct Config {
 pub struct Timing {
     /// How long a client has to send a whole request head (see [`crate::serve`]).
     pub head_timeout: Duration,
+    /// How long a client has to send a whole request body, from its head
+    /// (see [`crate::deadline`]).
+    pub body_timeout: Duration,
     /// How long a write may make no progress before the connection ends
     /// (see [`crate::deadline`]).
     pub write_timeout: Duration,
@@ -105,6 +108,7 @@ impl Default for Timing {
     fn default() -> Self {
         Self {
             head_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
             keep_alive: Duration::from_secs(shared::KEEP_ALIVE_SECS),
         }

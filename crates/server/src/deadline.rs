@@ -7,6 +7,12 @@
 //! (hyper closes it; the direct stream path stops). A browser that was only
 //! asleep resumes by id when it wakes up.
 
+//!
+//! A request body must arrive whole within its own deadline
+//! (`Timing::body_timeout`, 10 s, like a request head): [`limit_body_time`]
+//! fails the body's read after it, so a client that sends half a body and
+//! stops holds its connection no longer than one that sends half a head.
+
 use std::{
     io,
     pin::Pin,
@@ -14,6 +20,13 @@ use std::{
     time::Duration,
 };
 
+use axum::{
+    body::{Body, Bytes},
+    extract::{Request, State},
+    middleware::Next,
+    response::Response,
+};
+use hyper::body::{Frame, SizeHint};
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     time::Sleep,
@@ -105,6 +118,64 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
     }
 }
 
+/// Middleware: every request's body must be read whole within `timeout`
+/// of the request reaching the router (its head read).
+pub async fn limit_body_time(
+    State(timeout): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let request = request.map(|body| Body::new(BodyDeadline::new(body, timeout)));
+    next.run(request).await
+}
+
+/// A request body whose reading fails once its deadline has passed.
+struct BodyDeadline {
+    body: Body,
+    deadline: Pin<Box<Sleep>>,
+}
+
+impl BodyDeadline {
+    fn new(body: Body, timeout: Duration) -> Self {
+        Self {
+            body,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+        }
+    }
+}
+
+/// Why a request body could not be read: it did not arrive in time.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive in time")]
+struct BodyTimedOut;
+
+impl hyper::body::Body for BodyDeadline {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        // What has arrived is read first, so a body that is all there
+        // never fails.
+        if let Poll::Ready(frame) = Pin::new(&mut this.body).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        ready!(this.deadline.as_mut().poll(cx));
+        Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use tokio::io::AsyncWriteExt;
@@ -112,6 +183,31 @@ mod tests {
     use super::*;
 
     const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+    const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// A body of which `first` arrives, and then nothing, ever.
+    fn half_a_body(first: &'static [u8]) -> Body {
+        let first =
+            futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(first)) });
+        Body::from_stream(futures::StreamExt::chain(first, futures::stream::pending()))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_stops_arriving_fails_at_its_deadline() {
+        let started = tokio::time::Instant::now();
+        let body = Body::new(BodyDeadline::new(half_a_body(b"{\"text\": "), BODY_TIMEOUT));
+        let read = axum::body::to_bytes(body, 1024).await;
+        assert!(read.is_err(), "{read:?}");
+        assert_eq!(started.elapsed(), BODY_TIMEOUT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_whole_body_is_read_whatever_the_clock_says() {
+        let body = BodyDeadline::new(Body::from("{}"), BODY_TIMEOUT);
+        tokio::time::advance(BODY_TIMEOUT * 2).await;
+        let read = axum::body::to_bytes(Body::new(body), 1024).await;
+        assert_eq!(read.expect("read").as_ref(), b"{}");
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_write_blocked_past_the_timeout_fails() {

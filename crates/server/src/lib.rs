@@ -105,8 +105,8 @@ pub struct AppState {
     pub read_limiter: ReadLimiter,
     /// How many event streams each client holds (see [`slots`]).
     pub stream_slots: StreamSlots,
-    /// How often a quiet event stream sends a ping.
-    pub keep_alive: Duration,
+    /// The server's own timers (a quiet stream's ping, a body's deadline).
+    pub timing: config::Timing,
     /// Cancelled when the server shuts down; ends every event stream.
     pub shutdown: CancellationToken,
 }
@@ -164,6 +164,10 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.site.clone(),
             site::guard,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.timing.body_timeout,
+            deadline::limit_body_time,
         ))
         // The default predicate never compresses `text/event-stream`, which
         // would hold events back in the compressor's buffer.
@@ -246,7 +250,7 @@ pub async fn run(
         send_limiter: SendLimiter::start(config.send_limit, stop.clone()),
         read_limiter: ReadLimiter::start(config.read_limit, stop.clone()),
         stream_slots: StreamSlots::new(config.streams_per_ip),
-        keep_alive: config.timing.keep_alive,
+        timing: config.timing,
         shutdown: stop.clone(),
     };
     tracing::info!(

@@ -16,15 +16,12 @@
 //! A client is its IP address (an IPv6 client, its /64: one host usually
 //! holds a whole /64); a signed-in sender is its account instead, wherever
 //! it sends from (see [`crate::sender`]): a request with a session cookie
-//! passes this middleware and is counted once its account is known.
+//! is counted once its account is known. Every send from an address also
+//! counts, before its body is read and whatever cookie it carries, against
+//! the address's ceiling of [`ADDRESS_CEILING`] senders' worth: accounts
+//! multiply a person's budget, not an address's.
 
-use std::{
-    net::{IpAddr, Ipv6Addr},
-    num::NonZeroU32,
-    str::FromStr,
-    sync::Arc,
-    time::Duration,
-};
+use std::{net::IpAddr, num::NonZeroU32, str::FromStr, sync::Arc, time::Duration};
 
 use axum::{
     extract::{Request, State},
@@ -41,7 +38,11 @@ use tokio_util::sync::CancellationToken;
 
 use axum_extra::extract::CookieJar;
 
-use crate::{accounts::session_token, error::ApiError, extract::ClientIp};
+use crate::{
+    accounts::session_token,
+    error::ApiError,
+    extract::{ClientIp, client_key},
+};
 
 /// The paths a message is sent to (the JSON API, `general`'s and every
 /// room's, and the page's server function), and where a page says it is in
@@ -61,6 +62,11 @@ fn is_read(method: &Method, path: &str) -> bool {
         && path != "/api/events"
         && !(method == Method::POST && is_send_path(path))
 }
+
+/// How many senders' worth one address may send in all, whoever is signed
+/// in there (a household or an office behind one address has a few
+/// people; thirty accounts made by one client do not get thirty budgets).
+pub const ADDRESS_CEILING: u32 = 5;
 
 /// How often clients that have not sent for a while are forgotten.
 const FORGET_EVERY: Duration = Duration::from_secs(60);
@@ -84,6 +90,17 @@ impl RateLimit {
         match (NonZeroU32::new(rate), NonZeroU32::new(burst)) {
             (Some(rate), Some(burst)) => Self::PerSecond { rate, burst },
             _ => Self::Off,
+        }
+    }
+
+    /// `factor` times this limit, in rate and burst.
+    fn times(self, factor: NonZeroU32) -> Self {
+        match self {
+            Self::Off => Self::Off,
+            Self::PerSecond { rate, burst } => Self::PerSecond {
+                rate: rate.saturating_mul(factor),
+                burst: burst.saturating_mul(factor),
+            },
         }
     }
 }
@@ -163,15 +180,25 @@ pub struct SendLimiter {
     clients: Buckets<IpAddr>,
     /// The same limit per signed-in account.
     accounts: Buckets<i64>,
+    /// [`ADDRESS_CEILING`] times the limit per address, over every send.
+    addresses: Buckets<IpAddr>,
 }
 
 impl SendLimiter {
     /// A limiter for `limit` (idle clients forgotten until `shutdown`).
     pub fn start(limit: RateLimit, shutdown: CancellationToken) -> Self {
+        let ceiling = NonZeroU32::new(ADDRESS_CEILING).unwrap_or(NonZeroU32::MIN);
         Self {
             clients: Buckets::start(limit, shutdown.clone()),
-            accounts: Buckets::start(limit, shutdown),
+            accounts: Buckets::start(limit, shutdown.clone()),
+            addresses: Buckets::start(limit.times(ceiling), shutdown),
         }
+    }
+
+    /// Takes one send from the ceiling of `client`'s address, or says how
+    /// long until one is there.
+    pub fn check_address(&self, client: IpAddr) -> Result<(), Duration> {
+        self.addresses.check(&client_key(client))
     }
 
     /// Takes one send from the account's bucket, or says how long until
@@ -206,20 +233,6 @@ impl ReadLimiter {
     }
 }
 
-/// The bucket a client's sends go to: its IPv4 address, or its IPv6 /64.
-fn client_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(Ipv6Addr::from(prefix))
-            }
-        },
-    }
-}
-
 /// Middleware: refuses a send over its client's limit with 429.
 pub async fn limit_sends(
     State(limiter): State<SendLimiter>,
@@ -227,10 +240,20 @@ pub async fn limit_sends(
     next: Next,
 ) -> Response {
     let is_send = request.method() == Method::POST && is_send_path(request.uri().path());
-    // A signed-in sender is counted per account once it is known.
-    if is_send && session_token(&CookieJar::from_headers(request.headers())).is_none() {
+    if is_send {
         let ClientIp(client) = ClientIp::from_extensions(request.extensions());
-        if let Err(wait) = limiter.check(client) {
+        // Every send, whoever it is from; then a guest's (no cookie)
+        // against the address. A signed-in sender is counted per account
+        // once it is known.
+        let no_session = || session_token(&CookieJar::from_headers(request.headers())).is_none();
+        let allowed = limiter.check_address(client).and_then(|()| {
+            if no_session() {
+                limiter.check(client)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(wait) = allowed {
             return ApiError::RateLimited(wait).into_response();
         }
     }
@@ -291,12 +314,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_address_sends_at_most_its_ceiling_whoever_is_signed_in() {
+        let limiter = limiter(1, 2);
+        let office = IpAddr::from([10, 0, 0, 1]);
+        for _ in 0..2 * ADDRESS_CEILING {
+            limiter.check_address(office).expect("within the ceiling");
+        }
+        limiter.check_address(office).expect_err("over the ceiling");
+        limiter
+            .check_address(IpAddr::from([10, 0, 0, 2]))
+            .expect("another address has its own");
+    }
+
+    #[tokio::test]
     async fn off_never_refuses() {
         let limiter = SendLimiter::start(RateLimit::Off, CancellationToken::new());
         for _ in 0..1000 {
-            limiter
-                .check(IpAddr::from([10, 0, 0, 1]))
-                .expect("no limit");
+            let client = IpAddr::from([10, 0, 0, 1]);
+            limiter.check(client).expect("no limit");
+            limiter.check_address(client).expect("no ceiling");
         }
     }
 
@@ -330,16 +366,5 @@ mod tests {
         assert!(!is_read(&get, "/api/events"));
         assert!(!is_read(&get, "/"));
         assert!(!is_read(&get, "/pkg/chat.js"));
-    }
-
-    #[test]
-    fn an_ipv6_host_is_its_64_prefix() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
-        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().expect("ip");
-        let other: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
-        assert_eq!(client_key(a), client_key(b));
-        assert_ne!(client_key(a), client_key(other));
-        let mapped: IpAddr = "::ffff:10.0.0.1".parse().expect("ip");
-        assert_eq!(client_key(mapped), IpAddr::from([10, 0, 0, 1]));
     }
 }

@@ -15,6 +15,8 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use crate::extract::client_key;
+
 /// `--streams-per-ip`: a number, or `off`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StreamsPerIp {
@@ -77,12 +79,13 @@ impl StreamSlots {
         }
     }
 
-    /// A slot for one more stream of `client`, unless it holds the most
-    /// it may.
+    /// A slot for one more stream of `client` (an IPv6 client: its /64),
+    /// unless it holds the most it may.
     pub fn take(&self, client: IpAddr) -> Option<StreamSlot> {
         let StreamsPerIp::AtMost(limit) = self.limit else {
             return Some(StreamSlot { held: None });
         };
+        let client = client_key(client);
         let mut open = self
             .open
             .lock()
@@ -130,6 +133,18 @@ mod tests {
         );
         drop(first);
         assert!(slots.take(ada).is_some(), "a slot came back");
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_64_prefix() {
+        let slots = StreamSlots::new("2".parse().expect("limit"));
+        let host =
+            |suffix: &str| -> IpAddr { format!("2001:db8:1:2::{suffix}").parse().expect("ip") };
+        let _first = slots.take(host("1")).expect("first");
+        let _second = slots.take(host("2")).expect("second");
+        assert!(slots.take(host("3")).is_none(), "the same /64");
+        let other: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert!(slots.take(other).is_some(), "another /64");
     }
 
     #[test]

@@ -59,7 +59,7 @@ async fn stream_events(
         .stream_slots
         .take(peer.ip())
         .ok_or(ApiError::TooManyStreams)?;
-    let feed = Feed::open(&state.chat, resume_after, slot, state.keep_alive);
+    let feed = Feed::open(&state.chat, resume_after, slot, state.timing.keep_alive);
     let response = STREAM_HEADERS
         .into_iter()
         .fold(Response::builder(), |response, (name, value)| {
@@ -184,7 +184,7 @@ mod tests {
                 shutdown.clone(),
             ),
             stream_slots: crate::slots::StreamSlots::new(Default::default()),
-            keep_alive: crate::config::Timing::default().keep_alive,
+            timing: crate::config::Timing::default(),
             shutdown,
         };
         // No `Handoff` extension: nothing would take the connection over.

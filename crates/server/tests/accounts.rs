@@ -219,6 +219,38 @@ async fn repeated_failed_sign_ins_for_a_name_are_refused_for_a_while() {
 }
 
 #[tokio::test]
+async fn a_strangers_failures_do_not_lock_the_owner_out() {
+    let app = spawn_app().await;
+    sign_up(&app, "ada").await;
+    // The stranger, from an address of their own.
+    let stranger = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("client");
+    let guess = json!({ "username": "ada", "password": "guess guess" });
+    for _ in 0..10 {
+        let response = stranger
+            .post(app.url("/api/session"))
+            .json(&guess)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let locked = stranger
+        .post(app.url("/api/session"))
+        .json(&guess)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Ada, from home, signs in.
+    let response = sign_in(&app, "ada", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn sign_ins_sent_all_at_once_are_counted_before_any_is_hashed() {
     let app = spawn_app().await;
     // One address, 40 names at once: all would pass a count taken after

@@ -136,6 +136,91 @@ async fn streams_over_the_per_client_limit_get_429_on_new_and_reused_connections
 }
 
 #[tokio::test]
+async fn request_bodies_that_never_finish_are_answered_and_closed() {
+    // 10 s in service.
+    let body_timeout = Duration::from_millis(500);
+    let app = spawn_app_with(|config| config.timing.body_timeout = body_timeout).await;
+    let started = Instant::now();
+    let mut connections = Vec::new();
+    for path in ["/api/messages", SEND, "/api/session"] {
+        let mut stream = TcpStream::connect(app.addr).await.expect("connect");
+        // A fifth of the body the head promises, then nothing.
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"username\": ",
+            app.addr
+        );
+        stream.write_all(head.as_bytes()).await.expect("write");
+        connections.push(stream);
+    }
+    // Meanwhile everyone else is served.
+    app.send("ada", "not held up").await;
+    for (stream, path) in connections
+        .iter_mut()
+        .zip(["/api/messages", SEND, "/api/session"])
+    {
+        let mut answer = Vec::new();
+        // A guard against a hang, not a deadline.
+        tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut answer))
+            .await
+            .unwrap_or_else(|_| panic!("{path}: the connection was held open"))
+            .expect("read");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 400"), "{path}: {answer}");
+        assert!(answer.contains("content-type: application/json"), "{path}: {answer}");
+    }
+    assert!(started.elapsed() >= body_timeout, "{:?}", started.elapsed());
+    assert_eq!(
+        app.history("").await.len(),
+        1,
+        "nothing half-sent was stored"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn accounts_made_from_one_address_share_its_ceiling() {
+    // 1 send a second (burst 2) per sender; so 5 a second (burst 10) per
+    // address, whoever is signed in there.
+    let app = spawn_app_with(|config| config.send_limit = RateLimit::per_second(1, 2)).await;
+    let mut cookies = Vec::new();
+    for i in 0..15 {
+        cookies.push(app.signed_up(&format!("sender{i}")).await);
+    }
+    let started = Instant::now();
+    let mut accepted = 0;
+    let mut refused = 0;
+    for cookie in &cookies {
+        // Each account within its own burst.
+        for n in 0..2 {
+            let response = app
+                .client
+                .post(app.url("/api/messages"))
+                .header(reqwest::header::COOKIE, cookie)
+                .json(&json!({ "username": "x", "text": format!("{cookie} {n}") }))
+                .send()
+                .await
+                .expect("request");
+            match response.status().as_u16() {
+                201 => accepted += 1,
+                429 => refused += 1,
+                other => panic!("unexpected {other}"),
+            }
+        }
+    }
+    // What the address's bucket can have held: its burst, and what
+    // refilled while these were sent.
+    let refilled = 5 * started.elapsed().as_secs().saturating_add(1);
+    assert!(refused > 0, "30 sends from one address all accepted");
+    assert!(
+        accepted <= 10 + refilled,
+        "{accepted} accepted in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(app.history("?limit=500").await.len(), accepted as usize);
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn connections_over_the_cap_are_answered_503() {
     let app = spawn_app_with(|config| config.max_connections = Some(3)).await;
     // The client's pooled keep-alive connection from start-up holds one.

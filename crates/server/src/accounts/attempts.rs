@@ -1,14 +1,26 @@
-//! How many failed sign-ins a name and a client address may have: at most
-//! [`PER_NAME`] and [`PER_CLIENT`] within [`WINDOW`]; past that, sign-ins
-//! are refused (429 with `Retry-After`) until the window that counted them
-//! ends. Sign-ups and successful sign-ins count against the client too:
-//! each costs a hash and makes a session, so one address cannot make the
-//! server hash, or store sessions, without bound. Each attempt is counted
-//! when it begins, before its hash, so that many sent at once are counted
-//! as many (a sign-in that succeeds then gives its name's count back).
+//! How many sign-ins a client address may make, and how many may fail for
+//! a name: past a count within [`WINDOW`], sign-ins are refused (429 with
+//! `Retry-After`) until the window that counted them ends.
 //!
-//! Counting failures per name stops guessing one account's password from
-//! many addresses; per client, guessing many accounts' from one.
+//! - Per client address ([`PER_CLIENT`]): sign-ins, failed or not, and
+//!   sign-ups. Each costs a hash and makes a session, so one address
+//!   cannot make the server hash, or store sessions, without bound; and
+//!   one address cannot guess many accounts' passwords.
+//! - Per name and address ([`PER_NAME_FROM_CLIENT`]): failures, so one
+//!   address cannot guess one account's password, and a stranger who
+//!   fails on a name locks out only themselves, not its owner.
+//! - Per name ([`PER_NAME`]), from every address together: failures, so
+//!   guessing one password from many addresses stays slow; it takes at
+//!   least `PER_NAME / PER_CLIENT` addresses to lock a name for everyone.
+//!
+//! Each attempt is counted when it begins, before its hash, so that many
+//! sent at once are counted as many (a sign-in that succeeds then gives
+//! its name's counts back). The client is counted first: a refused client
+//! makes the server keep nothing about the name it tried. Only names an
+//! account could have (that pass the username rules, so of bounded length)
+//! are counted per name, each table holds at most [`MAX_KEYS`], and what
+//! a window no longer counts is forgotten every minute
+//! ([`Attempts::forget_old`]).
 
 use std::{
     collections::HashMap,
@@ -20,49 +32,70 @@ use std::{
 
 use tokio::time::Instant;
 
-/// How long failures are counted.
+use crate::extract::client_key;
+
+/// How long attempts are counted.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Failed sign-ins per name within [`WINDOW`].
-pub const PER_NAME: u32 = 10;
+/// Failed sign-ins per name within [`WINDOW`], from all addresses.
+pub const PER_NAME: u32 = 100;
+/// Failed sign-ins per name from one client address within [`WINDOW`].
+pub const PER_NAME_FROM_CLIENT: u32 = 10;
 /// Sign-ins (failed or not) and sign-ups per client address within [`WINDOW`].
 pub const PER_CLIENT: u32 = 30;
+/// The most keys a table holds: a new key past it is refused for
+/// [`FULL_WAIT`] (the tables fill only from thousands of addresses).
+pub const MAX_KEYS: usize = 100_000;
+/// How long a sign-in waits when a table is full.
+const FULL_WAIT: Duration = Duration::from_secs(60);
 
 /// The counts; cheap to clone.
 #[derive(Clone, Debug, Default)]
 pub struct Attempts {
     names: Arc<Counter<String>>,
+    names_from_clients: Arc<Counter<(String, IpAddr)>>,
     clients: Arc<Counter<IpAddr>>,
 }
 
 impl Attempts {
-    /// Takes one of `client`'s attempts and one of `name`'s (its key's)
-    /// failures before a sign-in runs, so that sign-ins in flight at once
-    /// count too; if either is used up, how long until it is not.
-    pub fn begin_sign_in(&self, name: &str, client: IpAddr) -> Result<(), Duration> {
+    /// Takes one of `client`'s attempts and, for a `name` an account
+    /// could have (its key), one of its failures from this client and one
+    /// of its failures in all, before a sign-in runs, so that sign-ins in
+    /// flight at once count too; if any is used up, how long until it is
+    /// not.
+    pub fn begin_sign_in(&self, name: Option<&str>, client: IpAddr) -> Result<(), Duration> {
         let now = Instant::now();
-        self.names.take(name, PER_NAME, now)?;
-        self.clients
-            .take(&client, PER_CLIENT, now)
-            .inspect_err(|_| {
-                self.names.give_back(name);
-            })
+        let client = client_key(client);
+        self.clients.take(&client, PER_CLIENT, now)?;
+        let Some(name) = name else {
+            return Ok(());
+        };
+        let pair = (name.to_owned(), client);
+        self.names_from_clients
+            .take(&pair, PER_NAME_FROM_CLIENT, now)?;
+        self.names
+            .take(name, PER_NAME, now)
+            .inspect_err(|_| self.names_from_clients.give_back(&pair))
     }
 
-    /// A sign-in that succeeded: the name gets its failure back (the
+    /// A sign-in that succeeded: the name gets its failures back (the
     /// client's attempt stays counted).
-    pub fn signed_in(&self, name: &str) {
+    pub fn signed_in(&self, name: &str, client: IpAddr) {
         self.names.give_back(name);
+        self.names_from_clients
+            .give_back(&(name.to_owned(), client_key(client)));
     }
 
     /// Takes one of `client`'s attempts before a sign-up runs.
     pub fn begin_sign_up(&self, client: IpAddr) -> Result<(), Duration> {
-        self.clients.take(&client, PER_CLIENT, Instant::now())
+        self.clients
+            .take(&client_key(client), PER_CLIENT, Instant::now())
     }
 
-    /// Forgets windows that have ended, so memory follows recent failures.
+    /// Forgets windows that have ended, so memory follows recent attempts.
     pub fn forget_old(&self) {
         let now = Instant::now();
         self.names.forget_old(now);
+        self.names_from_clients.forget_old(now);
         self.clients.forget_old(now);
     }
 }
@@ -85,15 +118,18 @@ impl<K: Hash + Eq> Counter<K> {
     }
 
     /// Counts one for `key` unless it has counted `max` in its window;
-    /// then, how long until the window ends.
+    /// then, how long until the window ends. A key not held yet is
+    /// refused while the table holds [`MAX_KEYS`].
     fn take<Q>(&self, key: &Q, max: u32, now: Instant) -> Result<(), Duration>
     where
         K: std::borrow::Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
         let mut counts = self.lock();
+        let full = counts.len() >= MAX_KEYS;
         let entry = match counts.get_mut(key) {
             Some(entry) => entry,
+            None if full => return Err(FULL_WAIT),
             None => counts.entry(key.to_owned()).or_insert((now, 0)),
         };
         if entry.0 + WINDOW <= now {
@@ -118,7 +154,9 @@ impl<K: Hash + Eq> Counter<K> {
     }
 
     fn forget_old(&self, now: Instant) {
-        self.lock().retain(|_, (began, _)| *began + WINDOW > now);
+        let mut counts = self.lock();
+        counts.retain(|_, (began, count)| *count > 0 && *began + WINDOW > now);
+        counts.shrink_to_fit();
     }
 }
 
@@ -129,26 +167,78 @@ mod tests {
     const ADA_HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
     const ELSEWHERE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2));
 
+    /// The `i`th of many addresses.
+    fn address(i: u32) -> IpAddr {
+        IpAddr::from((0x0a01_0000 + i).to_be_bytes())
+    }
+
     #[tokio::test(start_paused = true)]
-    async fn a_name_is_refused_after_its_failures_until_the_window_ends() {
+    async fn failures_from_one_address_lock_out_only_that_address() {
         let attempts = Attempts::default();
-        for i in 0..PER_NAME {
-            // From different addresses: the name's count is what stops it.
+        for _ in 0..PER_NAME_FROM_CLIENT {
             attempts
-                .begin_sign_in("ada", IpAddr::from([10, 1, 0, i as u8]))
+                .begin_sign_in(Some("ada"), ELSEWHERE)
                 .expect("may try");
         }
         let wait = attempts
-            .begin_sign_in("ada", ELSEWHERE)
+            .begin_sign_in(Some("ada"), ELSEWHERE)
             .expect_err("refused");
         assert_eq!(wait, WINDOW);
+        // The owner, at home, is not locked out by a stranger.
         attempts
-            .begin_sign_in("bob", ELSEWHERE)
-            .expect("another name may");
+            .begin_sign_in(Some("ada"), ADA_HOME)
+            .expect("the owner may");
         tokio::time::advance(WINDOW).await;
         attempts
-            .begin_sign_in("ada", ELSEWHERE)
+            .begin_sign_in(Some("ada"), ELSEWHERE)
             .expect("a new window");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_from_many_addresses_lock_the_name_for_everyone() {
+        let attempts = Attempts::default();
+        let addresses = PER_NAME / PER_NAME_FROM_CLIENT;
+        for i in 0..addresses {
+            for _ in 0..PER_NAME_FROM_CLIENT {
+                attempts
+                    .begin_sign_in(Some("ada"), address(i))
+                    .expect("may try");
+            }
+        }
+        assert!(attempts.begin_sign_in(Some("ada"), ADA_HOME).is_err());
+        attempts
+            .begin_sign_in(Some("bob"), ADA_HOME)
+            .expect("another name may");
+        // The refusal took nothing from the owner's own count.
+        assert_eq!(
+            attempts.names_from_clients.lock()[&("ada".to_owned(), ADA_HOME)].1,
+            0
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_client_leaves_nothing_behind_about_the_name() {
+        let attempts = Attempts::default();
+        for _ in 0..PER_CLIENT {
+            attempts.begin_sign_up(ADA_HOME).expect("may sign up");
+        }
+        for i in 0..1000 {
+            let name = format!("name{i}");
+            assert!(attempts.begin_sign_in(Some(&name), ADA_HOME).is_err());
+        }
+        assert!(attempts.names.lock().is_empty());
+        assert!(attempts.names_from_clients.lock().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_name_no_account_could_have_counts_against_the_client_only() {
+        let attempts = Attempts::default();
+        for _ in 0..PER_CLIENT {
+            attempts.begin_sign_in(None, ADA_HOME).expect("may try");
+        }
+        assert!(attempts.begin_sign_in(None, ADA_HOME).is_err());
+        assert!(attempts.names.lock().is_empty());
+        assert!(attempts.names_from_clients.lock().is_empty());
     }
 
     #[tokio::test(start_paused = true)]
@@ -157,14 +247,13 @@ mod tests {
         // None of these has finished (no hash has run yet).
         for i in 0..PER_CLIENT {
             attempts
-                .begin_sign_in(&format!("name{i}"), ADA_HOME)
+                .begin_sign_in(Some(&format!("name{i}")), ADA_HOME)
                 .expect("may try");
         }
-        assert!(attempts.begin_sign_in("another", ADA_HOME).is_err());
+        assert!(attempts.begin_sign_in(Some("another"), ADA_HOME).is_err());
         assert!(attempts.begin_sign_up(ADA_HOME).is_err());
-        // The refused attempt took nothing from its name.
         attempts
-            .begin_sign_in("another", ELSEWHERE)
+            .begin_sign_in(Some("another"), ELSEWHERE)
             .expect("another client may");
         assert_eq!(attempts.names.lock()["another"].1, 1);
     }
@@ -173,29 +262,59 @@ mod tests {
     async fn successful_sign_ins_count_against_the_client_not_the_name() {
         let attempts = Attempts::default();
         for _ in 0..PER_CLIENT {
-            attempts.begin_sign_in("ada", ADA_HOME).expect("may try");
-            attempts.signed_in("ada");
+            attempts
+                .begin_sign_in(Some("ada"), ADA_HOME)
+                .expect("may try");
+            attempts.signed_in("ada", ADA_HOME);
         }
-        assert!(attempts.begin_sign_in("ada", ADA_HOME).is_err());
+        assert!(attempts.begin_sign_in(Some("ada"), ADA_HOME).is_err());
         attempts
-            .begin_sign_in("ada", ELSEWHERE)
+            .begin_sign_in(Some("ada"), ELSEWHERE)
             .expect("the name is not blamed");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_client_is_refused_after_its_attempts_until_forgotten() {
+    async fn an_ipv6_client_is_its_64_prefix() {
+        let attempts = Attempts::default();
+        for i in 0..PER_CLIENT {
+            let host: IpAddr = format!("2001:db8:1:2::{:x}", i + 1).parse().expect("ip");
+            attempts.begin_sign_up(host).expect("may sign up");
+        }
+        let neighbour: IpAddr = "2001:db8:1:2:ffff::1".parse().expect("ip");
+        assert!(attempts.begin_sign_up(neighbour).is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_table_refuses_new_keys_and_keeps_counting_old_ones() {
+        let attempts = Attempts::default();
+        {
+            let mut clients = attempts.clients.lock();
+            for i in 0..MAX_KEYS as u32 {
+                clients.insert(address(i), (Instant::now(), 1));
+            }
+        }
+        assert_eq!(attempts.begin_sign_up(ELSEWHERE), Err(FULL_WAIT));
+        attempts
+            .begin_sign_up(address(0))
+            .expect("a held key counts on");
+        assert_eq!(attempts.clients.lock().len(), MAX_KEYS);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn counts_are_forgotten_once_their_window_ends() {
         let attempts = Attempts::default();
         for _ in 0..PER_CLIENT {
             attempts.begin_sign_up(ADA_HOME).expect("may sign up");
         }
-        assert!(attempts.begin_sign_in("fresh", ADA_HOME).is_err());
-        assert!(attempts.begin_sign_up(ADA_HOME).is_err());
         attempts
-            .begin_sign_up(ELSEWHERE)
-            .expect("another client may");
+            .begin_sign_in(Some("ada"), ELSEWHERE)
+            .expect("may try");
+        assert!(attempts.begin_sign_up(ADA_HOME).is_err());
         tokio::time::advance(WINDOW).await;
         attempts.forget_old();
         assert!(attempts.clients.lock().is_empty());
+        assert!(attempts.names.lock().is_empty());
+        assert!(attempts.names_from_clients.lock().is_empty());
         attempts.begin_sign_up(ADA_HOME).expect("forgotten");
     }
 }

@@ -42,8 +42,10 @@ pub const IDLE_LIMIT: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// How stale a session's last-seen time may get before a request updates
 /// it (one write an hour per session, not one per request).
 const TOUCH_AFTER: i64 = 60 * 60;
-/// How often idle sessions and old failure counts are cleared away.
+/// How often idle sessions are cleared away.
 const SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
+/// How often sign-in counts whose window ended are forgotten.
+const FORGET_ATTEMPTS_EVERY: Duration = Duration::from_secs(60);
 /// How long a name found free is taken as free without asking the
 /// database again: guests send under the same name again and again.
 /// An account made on this server is never in it; one made on another
@@ -123,8 +125,8 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    /// The service, and a task that clears idle sessions and old failure
-    /// counts every hour until `stop`.
+    /// The service, and a task that clears idle sessions every hour and
+    /// forgets sign-in counts whose window ended every minute, until `stop`.
     pub fn start(store: Store, secure_cookies: bool, stop: CancellationToken) -> Self {
         let accounts = Self {
             store,
@@ -135,11 +137,13 @@ impl Accounts {
         };
         let sweeper = accounts.clone();
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(SWEEP_EVERY);
+            let mut sessions = tokio::time::interval(SWEEP_EVERY);
+            let mut attempts = tokio::time::interval(FORGET_ATTEMPTS_EVERY);
             loop {
                 tokio::select! {
                     () = stop.cancelled() => break,
-                    _ = every.tick() => sweeper.sweep().await,
+                    _ = sessions.tick() => sweeper.sweep().await,
+                    _ = attempts.tick() => sweeper.attempts.forget_old(),
                 }
             }
         });
@@ -147,7 +151,6 @@ impl Accounts {
     }
 
     async fn sweep(&self) {
-        self.attempts.forget_old();
         let cutoff = now() - IDLE_LIMIT.as_secs() as i64;
         match self.store.delete_idle_sessions(cutoff).await {
             Ok(0) => {}
@@ -195,21 +198,25 @@ impl Accounts {
         credentials: Credentials,
         client: IpAddr,
     ) -> Result<(Account, Token), AccountError> {
-        // A name no account could have still counts its failures.
-        let name = parse_username(&credentials.username).ok();
-        let key = name_key(name.as_deref().unwrap_or(credentials.username.trim()));
+        // A name no account could have counts against the client only
+        // (it is still hashed against, so it takes as long as any other).
+        let key = parse_username(&credentials.username)
+            .ok()
+            .map(|name| name_key(&name));
         self.attempts
-            .begin_sign_in(&key, client)
+            .begin_sign_in(key.as_deref(), client)
             .map_err(AccountError::TooManyAttempts)?;
-        let account = match name {
-            Some(_) => self.store.account_by_key(&key).await?,
+        let account = match &key {
+            Some(key) => self.store.account_by_key(key).await?,
             None => None,
         };
         let hash = account.as_ref().map(|a| a.password_hash.clone());
         let matches = self.hasher.verify(credentials.password, hash).await;
         match account {
             Some(account) if matches => {
-                self.attempts.signed_in(&key);
+                if let Some(key) = &key {
+                    self.attempts.signed_in(key, client);
+                }
                 let token = self.new_session(&account).await?;
                 Ok((account, token))
             }
