@@ -9,7 +9,7 @@
 //! acknowledged or broadcast before it is durable, and a sender that reads
 //! history after its acknowledgement sees its own message.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use app::service::Page;
 use bytes::Bytes;
@@ -159,8 +159,13 @@ impl Chat {
 
     /// Whether the database answers and this server's streams are in step
     /// with the message log.
+    /// Within [`HEALTH_TIMEOUT`] whatever the database does: a load
+    /// balancer's check must not wait on a database that stopped answering.
     pub async fn health(&self) -> Result<(), Unhealthy> {
-        self.store.ping().await.map_err(Unhealthy::Store)?;
+        tokio::time::timeout(HEALTH_TIMEOUT, self.store.ping())
+            .await
+            .map_err(|_| Unhealthy::NotAnswering)?
+            .map_err(Unhealthy::Store)?;
         if self.fanout.in_step() {
             Ok(())
         } else {
@@ -264,11 +269,16 @@ impl Chat {
     }
 }
 
+/// How long [`Chat::health`] waits for the database.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Why [`Chat::health`] failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Unhealthy {
     #[error(transparent)]
     Store(StoreError),
+    #[error("the database did not answer in time")]
+    NotAnswering,
     #[error("not following the message log")]
     NotFollowing,
 }

@@ -202,8 +202,8 @@ fn site_pkg<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Router
     )
 }
 
-/// `200 ok` while the database answers (SQLite: from the file the server
-/// opened) and this server's streams are in step with the message log.
+/// `200 ok` while the database answers within a second (SQLite: from the
+/// file the server opened) and this server's streams are in step with the message log.
 async fn health(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> (StatusCode, &'static str) {
@@ -214,6 +214,7 @@ async fn health(
             let reason = match err {
                 Unhealthy::Store(StoreError::FileLost(_)) => "database file removed or replaced",
                 Unhealthy::Store(_) => "database unavailable",
+                Unhealthy::NotAnswering => "database not answering",
                 Unhealthy::NotFollowing => "not following the message log",
             };
             (StatusCode::SERVICE_UNAVAILABLE, reason)

@@ -166,7 +166,10 @@ async fn request_bodies_that_never_finish_are_answered_and_closed() {
             .expect("read");
         let answer = String::from_utf8_lossy(&answer);
         assert!(answer.starts_with("HTTP/1.1 400"), "{path}: {answer}");
-        assert!(answer.contains("content-type: application/json"), "{path}: {answer}");
+        assert!(
+            answer.contains("content-type: application/json"),
+            "{path}: {answer}"
+        );
     }
     assert!(started.elapsed() >= body_timeout, "{:?}", started.elapsed());
     assert_eq!(

@@ -406,6 +406,32 @@ async fn wait_for_health(app: &TestApp, status: u16) {
 }
 
 #[tokio::test]
+async fn health_answers_in_its_time_when_the_database_stops_answering() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let cluster: reqwest::Url = url.parse().expect("URL");
+    let database = cluster.socket_addrs(|| Some(5432)).expect("address")[0];
+    let link = Proxy::start(database).await;
+    let app = spawn_app_on(&url.replace(&database.to_string(), &link.addr.to_string())).await;
+    link.stall();
+    // Not "database unavailable" once the pool gives up, nor never: the
+    // check's own time ran out.
+    let response = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response.text().await.expect("body"),
+        "database not answering"
+    );
+    link.cut();
+}
+
+#[tokio::test]
 async fn health_fails_while_the_database_is_unreachable_and_recovers() {
     let Some(url) = fresh_database().await else {
         return;

@@ -1,5 +1,6 @@
 //! A TCP proxy a test can cut, as a network failure between a server and
-//! its database would.
+//! its database would, or stall, as a database host that stops answering
+//! (its connections stay open, nothing passes) would.
 
 use std::{
     net::SocketAddr,
@@ -19,6 +20,8 @@ pub struct Proxy {
     /// Whether connections pass; on `false` every open one ends.
     open: Arc<AtomicBool>,
     cuts: watch::Sender<u64>,
+    /// Whether bytes stop passing (the connections stay open).
+    stalled: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -29,15 +32,22 @@ impl Proxy {
         let addr = listener.local_addr().expect("addr");
         let open = Arc::new(AtomicBool::new(true));
         let cuts = watch::Sender::new(0);
+        let stalled = watch::Sender::new(false);
         let task = tokio::spawn({
             let open = Arc::clone(&open);
             let cuts = cuts.clone();
+            let stalled = stalled.clone();
             async move {
                 while let Ok((client, _)) = listener.accept().await {
                     if !open.load(Ordering::SeqCst) {
                         continue; // Dropped: the connection is refused.
                     }
-                    tokio::spawn(forward(client, target, cuts.subscribe()));
+                    tokio::spawn(forward(
+                        client,
+                        target,
+                        cuts.subscribe(),
+                        stalled.subscribe(),
+                    ));
                 }
             }
         });
@@ -45,6 +55,7 @@ impl Proxy {
             addr,
             open,
             cuts,
+            stalled,
             task,
         }
     }
@@ -59,6 +70,11 @@ impl Proxy {
     pub fn restore(&self) {
         self.open.store(true, Ordering::SeqCst);
     }
+
+    /// Stops every byte, holding every connection open (new ones too).
+    pub fn stall(&self) {
+        self.stalled.send_replace(true);
+    }
 }
 
 impl Drop for Proxy {
@@ -67,12 +83,20 @@ impl Drop for Proxy {
     }
 }
 
-async fn forward(mut client: TcpStream, target: SocketAddr, mut cuts: watch::Receiver<u64>) {
+async fn forward(
+    mut client: TcpStream,
+    target: SocketAddr,
+    mut cuts: watch::Receiver<u64>,
+    mut stalled: watch::Receiver<bool>,
+) {
     let Ok(mut upstream) = TcpStream::connect(target).await else {
         return;
     };
     tokio::select! {
-        _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
-        _ = cuts.changed() => {}
+        _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => return,
+        _ = cuts.changed() => return,
+        _ = stalled.wait_for(|stalled| *stalled) => {}
     }
+    // Stalled: both sockets stay open and nothing passes, until a cut.
+    let _ = cuts.changed().await;
 }
