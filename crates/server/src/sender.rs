@@ -60,8 +60,9 @@ pub async fn authorize(
 
 /// Who `author` is in a room's presence and typing: the person (an
 /// account, or a guest's `browser`, so that one with several tabs counts
-/// once) and the name shown (`None`: a guest who gave none). A guest's
-/// name follows the username rules and may not be an account's.
+/// once) and the name shown (`None`: a guest who gave none, or any guest
+/// where guests may not send: nobody writes a name into the page there).
+/// A guest's name follows the username rules and may not be an account's.
 pub async fn person(
     state: &AppState,
     author: Author,
@@ -70,6 +71,7 @@ pub async fn person(
 ) -> Result<(Person, Option<String>), ApiError> {
     match author {
         Author::Account { name } => Ok((format!("account:{name}"), Some(name))),
+        Author::Guest if !state.chat.guests_may_send() => Ok((format!("guest:{browser}"), None)),
         Author::Guest => {
             let name = match name.map(str::trim).filter(|name| !name.is_empty()) {
                 Some(name) => {

@@ -116,3 +116,19 @@ async fn where_guests_may_not_send_they_may_not_type() {
     assert_eq!(response.status(), 401);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn where_guests_may_not_send_their_names_are_not_shown() {
+    let app = spawn_app_with(|config| config.guests = server::config::Guests::Off).await;
+    let beat = json!({
+        "browser": uuid::Uuid::new_v4(),
+        "tab": uuid::Uuid::new_v4(),
+        "name": "FREE CRYPTO at evil.example",
+    });
+    let response = app.post_json("/api/rooms/general/presence", &beat).await;
+    assert_eq!(response.status(), 200);
+    let here: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(here["people"], json!([]));
+    assert_eq!(here["guests"], 1, "still counted as a reader");
+    app.shutdown().await;
+}

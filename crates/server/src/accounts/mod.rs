@@ -15,14 +15,14 @@
 //!   a session not seen for [`IDLE_LIMIT`] ends.
 
 mod attempts;
+mod free_names;
 pub mod password;
 pub mod routes;
 
 use axum_extra::extract::CookieJar;
 use std::{
-    collections::HashMap,
     net::IpAddr,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 use shared::{Field, Rule, ValidationError, account::Credentials, check_password, parse_username};
 use tokio_util::sync::CancellationToken;
 
-use self::{attempts::Attempts, password::Hasher};
+use self::{attempts::Attempts, free_names::FreeNames, password::Hasher};
 use crate::store::{Account, Store, StoreError};
 
 /// The session cookie's name.
@@ -46,13 +46,6 @@ const TOUCH_AFTER: i64 = 60 * 60;
 const SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
 /// How often sign-in counts whose window ended are forgotten.
 const FORGET_ATTEMPTS_EVERY: Duration = Duration::from_secs(60);
-/// How long a name found free is taken as free without asking the
-/// database again: guests send under the same name again and again.
-/// An account made on this server is never in it; one made on another
-/// server (PostgreSQL) is seen within this time.
-const FREE_NAME_TTL: Duration = Duration::from_secs(5);
-/// The most names remembered as free (the memory is cleared when full).
-const FREE_NAMES_MAX: usize = 10_000;
 
 /// The session token the request's cookie carries, if it has one.
 pub fn session_token(jar: &CookieJar) -> Option<Token> {
@@ -121,7 +114,7 @@ pub struct Accounts {
     /// Whether cookies get `Secure` (the site is served over https).
     secure_cookies: bool,
     /// Name keys no account held when last asked, and when that was.
-    free_names: Arc<Mutex<HashMap<String, Instant>>>,
+    free_names: Arc<FreeNames>,
 }
 
 impl Accounts {
@@ -176,13 +169,15 @@ impl Accounts {
             return Err(taken().into());
         }
         // From now on guests must ask the database about it.
-        self.free_names().remove(&key);
+        self.free_names.account_made(&key);
         let password_hash = self.hasher.hash(credentials.password).await?;
-        let id = self
+        let created = self
             .store
             .create_account(&name, &key, &password_hash, now())
-            .await?
-            .ok_or_else(taken)?;
+            .await;
+        // And no answer asked before the commit counts.
+        self.free_names.account_made(&key);
+        let id = created?.ok_or_else(taken)?;
         let account = Account {
             id,
             name,
@@ -246,28 +241,14 @@ impl Accounts {
     async fn name_is_taken(&self, name: &str) -> Result<bool, StoreError> {
         let key = name_key(name);
         let now = Instant::now();
-        if self
-            .free_names()
-            .get(&key)
-            .is_some_and(|checked| now.duration_since(*checked) < FREE_NAME_TTL)
-        {
+        let Err(asked) = self.free_names.check(&key, now) else {
             return Ok(false);
-        }
+        };
         let taken = self.store.name_key_taken(&key).await?;
         if !taken {
-            let mut free = self.free_names();
-            if free.len() >= FREE_NAMES_MAX {
-                free.clear();
-            }
-            free.insert(key, now);
+            self.free_names.found_free(key, asked, now);
         }
         Ok(taken)
-    }
-
-    fn free_names(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
-        self.free_names
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Ends the session (nothing if it had ended).
