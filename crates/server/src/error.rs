@@ -56,6 +56,9 @@ pub enum ApiError {
     /// The chat holds as many rooms as it may.
     #[error("the chat has as many rooms as it may hold")]
     TooManyRooms,
+    /// The caller created as many rooms as one account may.
+    #[error("you have created as many rooms as one account may")]
+    TooManyRoomsOfYours,
     /// The server holds as many connections as it may.
     #[error("the server is busy; retry in a moment")]
     Busy,
@@ -141,6 +144,9 @@ impl ApiError {
             Self::Busy => ErrorBody::new("busy", self.to_string()),
             Self::NoSuchRoom(_) => ErrorBody::new("no_such_room", self.to_string()),
             Self::TooManyRooms => ErrorBody::new("too_many_rooms", self.to_string()),
+            Self::TooManyRoomsOfYours => {
+                ErrorBody::new("too_many_rooms_of_yours", self.to_string())
+            }
             Self::Unavailable => ErrorBody::new("unavailable", self.to_string()),
             Self::Internal(_) => ErrorBody::new("internal", self.to_string()),
         }

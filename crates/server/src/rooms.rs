@@ -28,12 +28,15 @@ use shared::{
 use crate::{
     AppState,
     error::ApiError,
-    store::{Account, RoomRecord, Store, StoreError},
+    store::{Account, RoomCaps, RoomCreated, RoomRecord, Store, StoreError},
 };
 
 /// The most rooms one chat holds: the sidebar lists them all, and each
 /// has its count in memory.
 pub const MAX_ROOMS: usize = 1000;
+/// The most rooms one account may create: a few accounts cannot use up
+/// the chat's rooms for everyone.
+pub const ROOMS_PER_ACCOUNT: usize = 20;
 /// How old the list may be when it is listed (on a shared log).
 const LIST_AGE: Duration = Duration::from_secs(1);
 
@@ -45,6 +48,9 @@ pub enum RoomError {
     /// The chat holds [`MAX_ROOMS`] rooms.
     #[error("the chat has as many rooms as it may hold ({MAX_ROOMS})")]
     TooMany,
+    /// The account created [`ROOMS_PER_ACCOUNT`] rooms.
+    #[error("you have created as many rooms as one account may ({ROOMS_PER_ACCOUNT})")]
+    TooManyOfYours,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -54,6 +60,7 @@ impl From<RoomError> for ApiError {
         match err {
             RoomError::Invalid(invalid) => Self::Invalid(invalid),
             RoomError::TooMany => Self::TooManyRooms,
+            RoomError::TooManyOfYours => Self::TooManyRoomsOfYours,
             RoomError::Store(err) => err.into(),
         }
     }
@@ -158,20 +165,23 @@ impl Rooms {
         if self.read().find(&key).is_some() {
             return Err(taken().into());
         }
-        if self.read().rooms.len() >= MAX_ROOMS {
-            self.refresh().await?;
-            if self.read().rooms.len() >= MAX_ROOMS {
-                return Err(RoomError::TooMany);
-            }
-        }
         let now = chrono::Utc::now().timestamp();
-        let created = self
+        let caps = RoomCaps {
+            max_rooms: MAX_ROOMS,
+            max_per_creator: ROOMS_PER_ACCOUNT,
+        };
+        // The caps are checked by the database as it inserts, so rooms
+        // created at once cannot pass them together.
+        let room = match self
             .store
-            .create_room(&name, &key, Some(creator), now)
-            .await?;
-        let Some(room) = created else {
+            .create_room(&name, &key, Some(creator), now, caps)
+            .await?
+        {
+            RoomCreated::Created(room) => room,
             // Another server created it meanwhile.
-            return Err(taken().into());
+            RoomCreated::Taken => return Err(taken().into()),
+            RoomCreated::ChatFull => return Err(RoomError::TooMany),
+            RoomCreated::CreatorFull => return Err(RoomError::TooManyOfYours),
         };
         self.write().add(room.clone());
         Ok(room)

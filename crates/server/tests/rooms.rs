@@ -307,3 +307,23 @@ async fn a_room_page_is_rendered_with_its_own_messages_and_the_rooms_beside_them
     assert_eq!(get(&app, "/r/CAF%C3%89%20AU%20LAIT").await.status(), 200);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn one_account_creates_at_most_its_share_of_rooms() {
+    let app = spawn_app().await;
+    let ada = app.signed_up("ada").await;
+    for i in 0..server::rooms::ROOMS_PER_ACCOUNT {
+        let response = create_room(&app, Some(&ada), &format!("ada {i}")).await;
+        assert_eq!(response.status(), 201, "room {i}");
+    }
+    let refused = create_room(&app, Some(&ada), "one more").await;
+    assert_eq!(refused.status(), 409);
+    assert_eq!(
+        error_body(refused).await["error"]["code"],
+        "too_many_rooms_of_yours"
+    );
+    // Others still may.
+    let bob = app.signed_up("bob").await;
+    assert_eq!(create_room(&app, Some(&bob), "bob's").await.status(), 201);
+    app.shutdown().await;
+}

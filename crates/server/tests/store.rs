@@ -6,7 +6,9 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use server::store::{Draft, Durability, RoomRecord, Store, StoreError, Stored};
+use server::store::{
+    Draft, Durability, RoomCaps, RoomCreated, RoomRecord, Store, StoreError, Stored,
+};
 use shared::{ChatMessage, NewMessage, room::ReadPosition};
 use uuid::Uuid;
 
@@ -82,6 +84,7 @@ contract!(
     an_account_name_key_is_held_once,
     a_session_is_found_by_its_token_hash_until_it_ends,
     a_room_name_key_is_held_once,
+    rooms_created_at_once_do_not_pass_the_caps,
     each_room_reads_its_own_messages_in_one_id_order,
     a_read_position_never_moves_back,
 );
@@ -270,22 +273,95 @@ async fn messages_are_counted_up_to_an_id(store: Store) {
     assert_eq!(counts.get("random"), Some(&1));
 }
 
+const NO_CAPS: RoomCaps = RoomCaps {
+    max_rooms: 1000,
+    max_per_creator: 1000,
+};
+
 async fn create_room(store: &Store, name: &str) -> RoomRecord {
-    store
-        .create_room(name, &name.to_lowercase(), None, 1)
+    match store
+        .create_room(name, &name.to_lowercase(), None, 1, NO_CAPS)
         .await
         .expect("creates")
-        .expect("free")
+    {
+        RoomCreated::Created(room) => room,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+async fn rooms_created_at_once_do_not_pass_the_caps(store: Store) {
+    let mut creators = Vec::new();
+    for name in ["ada", "bob"] {
+        let id = store
+            .create_account(name, name, "hash", 1)
+            .await
+            .expect("creates")
+            .expect("free");
+        creators.push(id);
+    }
+    // general and 5 more; ada at most 3.
+    let caps = RoomCaps {
+        max_rooms: 6,
+        max_per_creator: 3,
+    };
+    let attempts = (0..10).map(|i| {
+        let store = store.clone();
+        let (name, creator) = (format!("ada{i}"), creators[0]);
+        async move {
+            store
+                .create_room(&name, &name, Some(creator), 1, caps)
+                .await
+        }
+    });
+    let made = futures::future::join_all(attempts).await;
+    let created = made
+        .iter()
+        .filter(|made| matches!(made, Ok(RoomCreated::Created(_))))
+        .count();
+    assert_eq!(created, 3, "{made:?}");
+    assert!(
+        made.iter()
+            .all(|made| matches!(made, Ok(RoomCreated::Created(_) | RoomCreated::CreatorFull))),
+        "{made:?}"
+    );
+    let attempts = (0..10).map(|i| {
+        let store = store.clone();
+        let (name, creator) = (format!("bob{i}"), creators[1]);
+        async move {
+            store
+                .create_room(&name, &name, Some(creator), 1, caps)
+                .await
+        }
+    });
+    let made = futures::future::join_all(attempts).await;
+    let created = made
+        .iter()
+        .filter(|made| matches!(made, Ok(RoomCreated::Created(_))))
+        .count();
+    assert_eq!(created, 2, "the chat's cap: {made:?}");
+    assert_eq!(store.rooms().await.expect("reads").len(), 6);
 }
 
 async fn a_room_name_key_is_held_once(store: Store) {
     assert_eq!(store.rooms().await.expect("reads"), [general()]);
     let random = create_room(&store, "Random").await;
     assert_eq!(random.name, "Random");
-    let again = store.create_room("RANDOM", "random", None, 2).await;
-    assert_eq!(again.expect("no error"), None, "the key is taken");
-    let general_again = store.create_room("General", "general", None, 2).await;
-    assert_eq!(general_again.expect("no error"), None, "general exists");
+    let again = store
+        .create_room("RANDOM", "random", None, 2, NO_CAPS)
+        .await;
+    assert_eq!(
+        again.expect("no error"),
+        RoomCreated::Taken,
+        "the key is taken"
+    );
+    let general_again = store
+        .create_room("General", "general", None, 2, NO_CAPS)
+        .await;
+    assert_eq!(
+        general_again.expect("no error"),
+        RoomCreated::Taken,
+        "general exists"
+    );
     assert_eq!(store.rooms().await.expect("reads"), [general(), random]);
 }
 

@@ -59,7 +59,7 @@ impl ErrorBody {
             "unauthorized" | "wrong_credentials" => 401,
             "cross_site" => 403,
             "no_such_room" => 404,
-            "too_many_rooms" => 409,
+            "too_many_rooms" | "too_many_rooms_of_yours" => 409,
             "payload_too_large" => 413,
             "unsupported_media_type" => 415,
             "wrong_host" => 421,

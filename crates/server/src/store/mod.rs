@@ -40,7 +40,7 @@ use uuid::Uuid;
 pub use self::{
     accounts::Account,
     postgres::{Heard, Listener},
-    rooms::{RoomCounts, RoomId, RoomRecord},
+    rooms::{RoomCaps, RoomCounts, RoomCreated, RoomId, RoomRecord},
     sqlite::SqliteWriter,
 };
 use crate::dbfile::{ClaimError, FileLost};

@@ -13,6 +13,25 @@ pub type RoomId = i64;
 /// How many messages each room holds, by the room's name.
 pub type RoomCounts = HashMap<String, u64>;
 
+/// How many rooms a chat, and one account, may create.
+#[derive(Clone, Copy, Debug)]
+pub struct RoomCaps {
+    pub max_rooms: usize,
+    pub max_per_creator: usize,
+}
+
+/// What [`Store::create_room`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RoomCreated {
+    Created(RoomRecord),
+    /// A room holds the name's key already.
+    Taken,
+    /// The chat holds as many rooms as it may.
+    ChatFull,
+    /// The creator made as many rooms as one account may.
+    CreatorFull,
+}
+
 /// A room as stored.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct RoomRecord {
@@ -37,28 +56,75 @@ impl Store {
         }))
     }
 
-    /// Creates a room; `None` if a room holds `name_key` already.
+    /// Creates a room unless a room holds `name_key` already, the chat
+    /// holds `max_rooms`, or `created_by` made `max_per_creator`: checked
+    /// and inserted as one step, so that rooms created at once (on any
+    /// server) cannot pass a cap together.
     pub async fn create_room(
         &self,
         name: &str,
         name_key: &str,
         created_by: Option<i64>,
         now: i64,
-    ) -> Result<Option<RoomRecord>, StoreError> {
+        caps: RoomCaps,
+    ) -> Result<RoomCreated, StoreError> {
+        // One statement: SQLite runs it under its write lock (and refuses
+        // it if another connection wrote since it read).
         const INSERT: &str = "INSERT INTO rooms (name, name_key, created_by, created_at) \
-                              VALUES ($1, $2, $3, $4) RETURNING id, name";
-        let created: Result<RoomRecord, sqlx::Error> = on_pool!(self, pool => {
-            sqlx::query_as(INSERT)
-                .bind(name)
-                .bind(name_key)
-                .bind(created_by)
-                .bind(now)
-                .fetch_one(pool)
+                              SELECT $1, $2, $3, $4 \
+                              WHERE (SELECT count(*) FROM rooms) < $5 \
+                              AND (SELECT count(*) FROM rooms WHERE created_by = $3) < $6 \
+                              RETURNING id, name";
+        let (max_rooms, per_creator) = (caps.max_rooms as i64, caps.max_per_creator as i64);
+        let created: Result<Option<RoomRecord>, sqlx::Error> = match self {
+            Store::Sqlite(store) => {
+                sqlx::query_as(INSERT)
+                    .bind(name)
+                    .bind(name_key)
+                    .bind(created_by)
+                    .bind(now)
+                    .bind(max_rooms)
+                    .bind(per_creator)
+                    .fetch_optional(store.pool())
+                    .await
+            }
+            Store::Postgres(store) => {
+                // Several servers: one room creation at a time, so the
+                // counts each reads are the ones it inserts under.
+                async {
+                    let mut tx = store.pool().begin().await?;
+                    sqlx::query("LOCK TABLE rooms IN SHARE ROW EXCLUSIVE MODE")
+                        .execute(&mut *tx)
+                        .await?;
+                    let room = sqlx::query_as(INSERT)
+                        .bind(name)
+                        .bind(name_key)
+                        .bind(created_by)
+                        .bind(now)
+                        .bind(max_rooms)
+                        .bind(per_creator)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(room)
+                }
                 .await
-        });
+            }
+        };
         match created {
-            Ok(room) => Ok(Some(room)),
-            Err(sqlx::Error::Database(err)) if err.is_unique_violation() => Ok(None),
+            Ok(Some(room)) => Ok(RoomCreated::Created(room)),
+            Ok(None) => {
+                const MINE: &str = "SELECT count(*) FROM rooms WHERE created_by = $1";
+                let mine: i64 = on_pool!(self, pool => {
+                    sqlx::query_scalar(MINE).bind(created_by).fetch_one(pool).await?
+                });
+                Ok(if mine >= per_creator {
+                    RoomCreated::CreatorFull
+                } else {
+                    RoomCreated::ChatFull
+                })
+            }
+            Err(sqlx::Error::Database(err)) if err.is_unique_violation() => Ok(RoomCreated::Taken),
             Err(err) => Err(err.into()),
         }
     }
