@@ -47,7 +47,7 @@ pub struct Config {
 
     /// How fast one client address may read through the API (history
     /// pages, the room list, the session, the page's reading server
-    /// functions): `<per second>,<burst>`, or `off`.
+    /// functions) and load pages: `<per second>,<burst>`, or `off`.
     #[arg(long, env = "CHAT_READ_LIMIT", default_value_t = RateLimit::READS)]
     pub read_limit: RateLimit,
 

@@ -8,7 +8,8 @@
 //!   the page's outbox waits that long and sends it again under the same
 //!   `client_id`.
 //! - Reads: every other request to the API (history pages, the room list,
-//!   the session, the server functions that read) may go to the database;
+//!   the session, the server functions that read) and every page may go
+//!   to the database;
 //!   50 a second with a burst of 100 per client address by default, far
 //!   above what pages ask for, so that one client cannot keep the database
 //!   busy. The event stream has its own limit (see [`crate::slots`]).
@@ -56,11 +57,15 @@ fn is_send_path(path: &str) -> bool {
 }
 
 /// Whether a request counts as a read: any request to the API that is not
-/// a send and not the event stream.
+/// a send and not the event stream, and every page (each is rendered from
+/// the database: its history, the rooms, the counts). The site's files
+/// (`/pkg/`, `/favicon.svg`) are not.
 fn is_read(method: &Method, path: &str) -> bool {
-    path.starts_with("/api/")
+    let api = path.starts_with("/api/")
         && path != "/api/events"
-        && !(method == Method::POST && is_send_path(path))
+        && !(method == Method::POST && is_send_path(path));
+    let page = method == Method::GET && (path == "/" || path.starts_with("/r/"));
+    api || page
 }
 
 /// How many senders' worth one address may send in all, whoever is signed
@@ -364,7 +369,9 @@ mod tests {
         assert!(!is_read(&post, "/api/rooms/random/typing"));
         assert!(!is_read(&post, <app::api::SendMessage as ServerFn>::PATH));
         assert!(!is_read(&get, "/api/events"));
-        assert!(!is_read(&get, "/"));
+        assert!(is_read(&get, "/"));
+        assert!(is_read(&get, "/r/random"));
         assert!(!is_read(&get, "/pkg/chat.js"));
+        assert!(!is_read(&get, "/favicon.svg"));
     }
 }
