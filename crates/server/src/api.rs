@@ -33,6 +33,7 @@ use crate::{
     chat::Author,
     error::ApiError,
     extract::{ApiJson, ApiQuery, ClientIp},
+    presence::Full,
     rooms, sender,
     store::{RoomRecord, Stored},
 };
@@ -97,8 +98,11 @@ async fn heartbeat(
     let (person, name) = sender::person(&state, author, beat.browser, beat.name.as_deref()).await?;
     state
         .presence
-        .here(&room.name, beat.tab, &person, name)
-        .map_err(|_| ApiError::Busy)?;
+        .here(&room.name, beat.tab, &person, name, client)
+        .map_err(|full| match full {
+            Full::Everyone => ApiError::Busy,
+            Full::Yours => ApiError::TooManyPages,
+        })?;
     Ok(Json(state.presence.people(&room.name)).into_response())
 }
 

@@ -56,6 +56,10 @@ pub enum ApiError {
     /// The chat holds as many rooms as it may.
     #[error("the chat has as many rooms as it may hold")]
     TooManyRooms,
+    /// The caller (its address, or the person) has as many pages open in
+    /// presence as it may.
+    #[error("you have as many pages open as one may")]
+    TooManyPages,
     /// The caller created as many rooms as one account may.
     #[error("you have created as many rooms as one account may")]
     TooManyRoomsOfYours,
@@ -147,6 +151,7 @@ impl ApiError {
             Self::TooManyRoomsOfYours => {
                 ErrorBody::new("too_many_rooms_of_yours", self.to_string())
             }
+            Self::TooManyPages => ErrorBody::new("too_many_pages", self.to_string()),
             Self::Unavailable => ErrorBody::new("unavailable", self.to_string()),
             Self::Internal(_) => ErrorBody::new("internal", self.to_string()),
         }

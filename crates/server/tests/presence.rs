@@ -132,3 +132,29 @@ async fn where_guests_may_not_send_their_names_are_not_shown() {
     assert_eq!(here["guests"], 1, "still counted as a reader");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn one_address_cannot_fill_the_room_with_made_up_pages() {
+    let app = spawn_app().await;
+    let beat = || json!({ "browser": uuid::Uuid::new_v4(), "tab": uuid::Uuid::new_v4() });
+    for n in 0..server::presence::MAX_TABS_PER_CLIENT {
+        let response = app.post_json("/api/rooms/general/presence", &beat()).await;
+        assert_eq!(response.status(), 200, "page {n}");
+    }
+    let refused = app.post_json("/api/rooms/general/presence", &beat()).await;
+    assert_eq!(refused.status(), 429);
+    assert_eq!(error_body(refused).await["error"]["code"], "too_many_pages");
+    // Someone else, from another address, still is let in.
+    let other = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("client");
+    let response = other
+        .post(app.url("/api/rooms/general/presence"))
+        .json(&beat())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    app.shutdown().await;
+}

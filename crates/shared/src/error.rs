@@ -64,7 +64,7 @@ impl ErrorBody {
             "unsupported_media_type" => 415,
             "wrong_host" => 421,
             "validation" | "invalid_body" => 422,
-            "rate_limited" | "too_many_streams" => 429,
+            "rate_limited" | "too_many_streams" | "too_many_pages" => 429,
             "unavailable" | "busy" => 503,
             _ => 500,
         }

@@ -19,6 +19,7 @@
 //! what is not said again expires.
 
 use std::{
+    net::IpAddr,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -34,6 +35,7 @@ use uuid::Uuid;
 
 use self::state::State;
 use crate::{
+    extract::client_key,
     hub::{Hub, Published},
     store::Store,
 };
@@ -44,6 +46,13 @@ mod state;
 pub const CHANNEL: &str = "chat_presence";
 /// The most open pages known at once (from every server).
 pub const MAX_TABS: usize = 50_000;
+/// The most open pages one client address may have on this server (an
+/// office behind one address has a few hundred): a few addresses cannot
+/// fill [`MAX_TABS`] for everyone.
+pub const MAX_TABS_PER_CLIENT: usize = 500;
+/// The most open pages one person (an account, or a guest's browser) may
+/// have: more than anyone opens.
+pub const MAX_TABS_PER_PERSON: usize = 100;
 /// How often expired pages and typing are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(2);
 /// How many changes may wait to be told to the other servers.
@@ -83,9 +92,15 @@ struct Relayed {
 }
 
 /// Why a page's heartbeat was refused.
-#[derive(Debug, thiserror::Error)]
-#[error("too many open pages")]
-pub struct Full;
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Full {
+    /// The table of every server's pages is full.
+    #[error("too many open pages")]
+    Everyone,
+    /// The client address, or the person, has as many pages as it may.
+    #[error("too many open pages of yours")]
+    Yours,
+}
 
 /// The presence of every room; cheap to clone.
 #[derive(Clone, Debug)]
@@ -123,17 +138,19 @@ impl Presence {
     }
 
     /// `tab` of `person` (shown as `name`, or as a guest with none) is open
-    /// on `room`.
+    /// on `room`, from `client`.
     pub fn here(
         &self,
         room: &str,
         tab: Uuid,
         person: &str,
         name: Option<String>,
+        client: IpAddr,
     ) -> Result<(), Full> {
+        let from = Some(client_key(client));
         let changed = self
             .lock()
-            .here(room, tab, person, name.clone(), Instant::now())?;
+            .here(room, tab, person, name.clone(), from, Instant::now())?;
         self.announce(&changed);
         self.tell(Change::Here {
             room: room.to_owned(),
@@ -219,7 +236,8 @@ impl Presence {
                 name,
             } => {
                 // Bound first: the lock must be let go before announcing.
-                let here = self.lock().here(&room, tab, &person, name, now);
+                // Its address was counted by the server it reached.
+                let here = self.lock().here(&room, tab, &person, name, None, now);
                 if let Ok(changed) = here {
                     self.announce(&changed);
                 }

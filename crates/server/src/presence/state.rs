@@ -4,6 +4,7 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
+    net::IpAddr,
     time::Duration,
 };
 
@@ -11,7 +12,7 @@ use shared::presence::{PRESENCE_TTL_SECS, PresenceEvent, TYPING_EVERY_SECS, TYPI
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::{Full, MAX_TABS, Person};
+use super::{Full, MAX_TABS, MAX_TABS_PER_CLIENT, MAX_TABS_PER_PERSON, Person};
 
 #[derive(Debug, Default)]
 pub(super) struct State {
@@ -20,12 +21,18 @@ pub(super) struct State {
     rooms: HashMap<String, BTreeMap<Person, Here>>,
     /// (room, person) → when their typing was last accepted.
     typing: HashMap<(String, Person), Instant>,
+    /// Client address → how many of the pages this server heard are its.
+    per_client: HashMap<IpAddr, usize>,
+    /// Person → how many pages they have open, in every room.
+    per_person: HashMap<Person, usize>,
 }
 
 #[derive(Debug)]
 struct Tab {
     room: String,
     person: Person,
+    /// The address it came from (`None`: told by another server).
+    client: Option<IpAddr>,
     expires: Instant,
 }
 
@@ -44,6 +51,7 @@ impl State {
         tab: Uuid,
         person: &str,
         name: Option<String>,
+        client: Option<IpAddr>,
         now: Instant,
     ) -> Result<Vec<String>, Full> {
         let expires = now + Duration::from_secs(PRESENCE_TTL_SECS);
@@ -66,13 +74,24 @@ impl State {
         }
         let mut changed = self.gone(tab);
         if self.tabs.len() >= MAX_TABS {
-            return Err(Full);
+            return Err(Full::Everyone);
         }
+        let clients_pages =
+            client.map_or(0, |client| self.per_client.get(&client).map_or(0, |n| *n));
+        let persons_pages = self.per_person.get(person).map_or(0, |n| *n);
+        if clients_pages >= MAX_TABS_PER_CLIENT || persons_pages >= MAX_TABS_PER_PERSON {
+            return Err(Full::Yours);
+        }
+        if let Some(client) = client {
+            *self.per_client.entry(client).or_default() += 1;
+        }
+        *self.per_person.entry(person.to_owned()).or_default() += 1;
         self.tabs.insert(
             tab,
             Tab {
                 room: room.to_owned(),
                 person: person.to_owned(),
+                client,
                 expires,
             },
         );
@@ -93,9 +112,19 @@ impl State {
 
     /// Forgets `tab`; returns the room whose people changed, if any.
     pub(super) fn gone(&mut self, tab: Uuid) -> Vec<String> {
-        let Some(Tab { room, person, .. }) = self.tabs.remove(&tab) else {
+        let Some(Tab {
+            room,
+            person,
+            client,
+            ..
+        }) = self.tabs.remove(&tab)
+        else {
             return Vec::new();
         };
+        if let Some(client) = client {
+            uncount(&mut self.per_client, &client);
+        }
+        uncount(&mut self.per_person, &person);
         let Some(people) = self.rooms.get_mut(&room) else {
             return Vec::new();
         };
@@ -178,6 +207,16 @@ impl State {
     }
 }
 
+/// One fewer for `key`, forgotten at none.
+fn uncount<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: &K) {
+    if let Some(count) = counts.get_mut(key) {
+        *count -= 1;
+        if *count == 0 {
+            counts.remove(key);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,25 +232,25 @@ mod tests {
         let ada = Some("ada".to_owned());
         assert_eq!(
             state
-                .here("general", tab(1), "a1", ada.clone(), now)
+                .here("general", tab(1), "a1", ada.clone(), None, now)
                 .expect("room"),
             ["general"]
         );
         // A second tab, and a heartbeat of the first: nothing changes.
         assert!(
             state
-                .here("general", tab(2), "a1", ada.clone(), now)
+                .here("general", tab(2), "a1", ada.clone(), None, now)
                 .expect("room")
                 .is_empty()
         );
         assert!(
             state
-                .here("general", tab(1), "a1", ada, now)
+                .here("general", tab(1), "a1", ada, None, now)
                 .expect("room")
                 .is_empty()
         );
         state
-            .here("general", tab(3), "g7", None, now)
+            .here("general", tab(3), "g7", None, None, now)
             .expect("room");
         let people = state.people("general");
         assert_eq!((people.people, people.guests), (vec!["ada".to_owned()], 1));
@@ -225,15 +264,15 @@ mod tests {
         let mut state = State::default();
         let now = Instant::now();
         state
-            .here("general", tab(1), "a1", Some("ada".into()), now)
+            .here("general", tab(1), "a1", Some("ada".into()), None, now)
             .expect("room");
         let later = now + Duration::from_secs(PRESENCE_TTL_SECS - 1);
         state
-            .here("random", tab(2), "b2", Some("bob".into()), later)
+            .here("random", tab(2), "b2", Some("bob".into()), None, later)
             .expect("room");
         // The same tab id in another room: it left the first.
         let moved = state
-            .here("rust", tab(2), "b2", Some("bob".into()), later)
+            .here("rust", tab(2), "b2", Some("bob".into()), None, later)
             .expect("room");
         assert_eq!(moved, ["random", "rust"]);
         let swept = state.sweep(now + Duration::from_secs(PRESENCE_TTL_SECS));
@@ -264,15 +303,50 @@ mod tests {
         let now = Instant::now();
         for n in 0..MAX_TABS as u128 {
             state
-                .here("general", tab(n), &format!("g{n}"), None, now)
+                .here("general", tab(n), &format!("g{n}"), None, None, now)
                 .expect("room");
         }
         assert!(
             state
-                .here("general", tab(u128::MAX), "late", None, now)
+                .here("general", tab(u128::MAX), "late", None, None, now)
                 .is_err()
         );
         // A heartbeat of a page already there still counts.
-        assert!(state.here("general", tab(0), "g0", None, now).is_ok());
+        assert!(state.here("general", tab(0), "g0", None, None, now).is_ok());
+    }
+
+    #[test]
+    fn one_address_and_one_person_hold_a_bounded_share_of_the_pages() {
+        let mut state = State::default();
+        let now = Instant::now();
+        let office = Some(IpAddr::from([10, 0, 0, 1]));
+        for n in 0..MAX_TABS_PER_CLIENT as u128 {
+            // A guest browser per page: the people are the client's choice.
+            state
+                .here("general", tab(n), &format!("g{n}"), None, office, now)
+                .expect("within the address's share");
+        }
+        let more = state.here("general", tab(u128::MAX), "late", None, office, now);
+        assert_eq!(more, Err(Full::Yours));
+        let elsewhere = Some(IpAddr::from([10, 0, 0, 2]));
+        state
+            .here("general", tab(u128::MAX), "late", None, elsewhere, now)
+            .expect("another address has its own share");
+        // One person, from anywhere.
+        for n in 0..MAX_TABS_PER_PERSON as u128 {
+            let from = Some(IpAddr::from([10, 1, 0, n as u8]));
+            state
+                .here("random", tab(1_000_000 + n), "a1", None, from, now)
+                .expect("within the person's share");
+        }
+        assert_eq!(
+            state.here("random", tab(2_000_000), "a1", None, elsewhere, now),
+            Err(Full::Yours)
+        );
+        // Closed pages give their share back.
+        state.gone(tab(0));
+        state
+            .here("general", tab(u128::MAX - 1), "back", None, office, now)
+            .expect("a page closed, a page opens");
     }
 }
