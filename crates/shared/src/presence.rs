@@ -17,6 +17,10 @@ pub const PRESENCE_TTL_SECS: u64 = 45;
 pub const TYPING_EVERY_SECS: u64 = 2;
 /// Someone not heard typing for this long has stopped.
 pub const TYPING_TTL_SECS: u64 = 5;
+/// The most names a presence event lists; the rest it counts
+/// (`others`), so that one event to every stream stays small however
+/// many people a room holds.
+pub const PRESENCE_NAMES_MAX: usize = 20;
 
 /// `POST /api/rooms/<name>/presence`: this page is open on the room
 /// (again every [`HEARTBEAT_SECS`]), or, with `leaving`, it closed.
@@ -46,13 +50,20 @@ pub struct Typing {
     pub typing: bool,
 }
 
-/// Who has a page open on `room`: `people` by name (sorted, each once),
+/// Who has a page open on `room`: `people` by name (sorted; the first
+/// [`PRESENCE_NAMES_MAX`]), how many `others` with a name are there too,
 /// and how many `guests` gave no name.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresenceEvent {
     pub room: String,
     pub people: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub others: usize,
     pub guests: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 /// `name` started (or goes on) typing in `room`, or stopped.
@@ -66,6 +77,11 @@ pub struct TypingEvent {
 /// What the room's header says of who is there: "ada, bob and 2 guests".
 pub fn describe_presence(event: &PresenceEvent) -> String {
     let mut parts: Vec<String> = event.people.clone();
+    match event.others {
+        0 => {}
+        1 => parts.push("1 other".to_owned()),
+        n => parts.push(format!("{n} others")),
+    }
     match event.guests {
         0 => {}
         1 => parts.push("1 guest".to_owned()),
@@ -97,8 +113,23 @@ mod tests {
         describe_presence(&PresenceEvent {
             room: "general".into(),
             people: people.iter().map(|&name| name.to_owned()).collect(),
+            others: 0,
             guests,
         })
+    }
+
+    #[test]
+    fn presence_counts_the_names_it_does_not_list() {
+        let event = PresenceEvent {
+            room: "general".into(),
+            people: vec!["ada".into(), "bob".into()],
+            others: 400,
+            guests: 2,
+        };
+        assert_eq!(
+            describe_presence(&event),
+            "Here: ada, bob, 400 others and 2 guests"
+        );
     }
 
     #[test]

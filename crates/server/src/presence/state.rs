@@ -8,7 +8,9 @@ use std::{
     time::Duration,
 };
 
-use shared::presence::{PRESENCE_TTL_SECS, PresenceEvent, TYPING_EVERY_SECS, TYPING_TTL_SECS};
+use shared::presence::{
+    PRESENCE_NAMES_MAX, PRESENCE_TTL_SECS, PresenceEvent, TYPING_EVERY_SECS, TYPING_TTL_SECS,
+};
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -203,6 +205,9 @@ impl State {
             }
         }
         event.people.sort();
+        // The first names; the rest counted (see PRESENCE_NAMES_MAX).
+        event.others = event.people.len().saturating_sub(PRESENCE_NAMES_MAX);
+        event.people.truncate(PRESENCE_NAMES_MAX);
         event
     }
 }
@@ -313,6 +318,26 @@ mod tests {
         );
         // A heartbeat of a page already there still counts.
         assert!(state.here("general", tab(0), "g0", None, None, now).is_ok());
+    }
+
+    #[test]
+    fn a_crowded_room_lists_the_first_names_and_counts_the_rest() {
+        let mut state = State::default();
+        let now = Instant::now();
+        for n in 0..450u128 {
+            let name = Some(format!("guest {n:03}"));
+            state
+                .here("general", tab(n), &format!("g{n}"), name, None, now)
+                .expect("room");
+        }
+        let event = state.people("general");
+        assert_eq!(event.people.len(), PRESENCE_NAMES_MAX);
+        assert_eq!(event.people[0], "guest 000");
+        assert_eq!(event.others, 450 - PRESENCE_NAMES_MAX);
+        assert!(
+            serde_json::to_string(&event).expect("json").len() < 1024,
+            "one event to every stream stays small"
+        );
     }
 
     #[test]
