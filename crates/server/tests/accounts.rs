@@ -393,3 +393,19 @@ async fn a_signed_in_sender_is_limited_per_account_not_per_address() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_failed_sign_in_leaves_the_browsers_session_alone() {
+    let app = spawn_app().await;
+    let ada = set_cookie(&sign_up(&app, "ada").await);
+    let ada = ada.split(';').next().expect("name=value").to_owned();
+    sign_up(&app, "bob").await;
+    let body = json!({ "username": "bob", "password": "not bob's" });
+    let failed = post(&app, "/api/session", &body, Some(&ada)).await;
+    assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        who(&app, &ada).await,
+        (StatusCode::OK, Some("ada".to_owned()))
+    );
+    app.shutdown().await;
+}

@@ -66,11 +66,12 @@ async fn sign_in(
     jar: CookieJar,
     ApiJson(credentials): ApiJson<Credentials>,
 ) -> Result<(CookieJar, Json<SignedIn>), ApiError> {
-    // A session this browser had is replaced, not left behind.
+    let (account, token) = state.accounts.sign_in(credentials, client).await?;
+    // A session this browser had is replaced, not left behind; only once
+    // the sign-in succeeded (a mistyped password signs nobody out).
     if let Some(old) = session_token(&jar) {
         state.accounts.sign_out(&old).await?;
     }
-    let (account, token) = state.accounts.sign_in(credentials, client).await?;
     let jar = jar.add(state.accounts.cookie(&token));
     Ok((
         jar,
