@@ -10,6 +10,8 @@
 //! | `--streams-per-ip` | `CHAT_STREAMS_PER_IP` | `100` open event streams per client address, or `off` (see [`crate::slots`]) |
 //! | `--max-connections` | `CHAT_MAX_CONNECTIONS` | the open-file limit (raised to its hard maximum at start) less 64; connections over it get 503 |
 //! | `--guests` | `CHAT_GUESTS` | `on`: people without an account may send under a name no account holds; `off`: only accounts may send (reading stays open) |
+//! | `--trusted-proxy` | `CHAT_TRUSTED_PROXY` | none: the addresses or networks (comma-separated, `10.0.0.5,fd00::/8`) of the proxies in front, from which `X-Forwarded-For` is believed (see [`crate::client`]) |
+//! | `--trusted-proxy-header` | `CHAT_TRUSTED_PROXY_HEADER` | `x-forwarded-for`, or `forwarded` (RFC 7239) when the proxies write that |
 //! | `--durability` | `CHAT_DURABILITY` | `full`: a send is acknowledged once its commit is on disk; `normal`: once it is in the WAL (see [`Durability`]) |
 //!
 //! The log filter comes from `RUST_LOG` (default `info`). The other
@@ -20,7 +22,10 @@ use std::{net::SocketAddr, time::Duration};
 
 use leptos::config::LeptosOptions;
 
+use ipnet::IpNet;
+
 use crate::{
+    client::{self, ProxyHeader, TrustedProxies},
     rate::RateLimit,
     site::{BadPublicUrl, Site},
     slots::StreamsPerIp,
@@ -66,6 +71,16 @@ pub struct Config {
     /// account holds): `on` or `off`. Reading is open either way.
     #[arg(long, env = "CHAT_GUESTS", value_enum, default_value_t = Guests::On)]
     pub guests: Guests,
+
+    /// The proxies in front of this server (addresses or networks,
+    /// comma-separated): only from them is the client's address taken
+    /// from `--trusted-proxy-header`; every other peer is its own client.
+    #[arg(long, env = "CHAT_TRUSTED_PROXY", value_delimiter = ',', value_parser = client::parse_network)]
+    pub trusted_proxy: Vec<IpNet>,
+
+    /// The header the trusted proxies write the client's address in.
+    #[arg(long, env = "CHAT_TRUSTED_PROXY_HEADER", value_enum, default_value_t = ProxyHeader::XForwardedFor)]
+    pub trusted_proxy_header: ProxyHeader,
 
     /// The database: `sqlite://<path>` (the file and its folder are
     /// created) or `postgres://…` (several servers on one chat).
@@ -124,6 +139,11 @@ pub enum Guests {
 }
 
 impl Config {
+    /// Whose word on the client is believed.
+    pub fn trusted_proxies(&self) -> TrustedProxies {
+        TrustedProxies::new(&self.trusted_proxy, self.trusted_proxy_header)
+    }
+
     /// The site's origins: `--public-url`, else the address listened on.
     pub fn site(&self) -> Result<Site, BadPublicUrl> {
         Site::new(self.public_url.as_deref(), self.addr)

@@ -18,12 +18,15 @@
 //! - `feed`: one stream's position and what it sends next;
 //! - `handoff`: an event stream's connection leaves hyper once the
 //!   response head is out, and keeps only the stream;
+//! - [`client`]: who a client is (its address, or the one a trusted proxy
+//!   names), for every per-address rule;
 //! - [`rate`] and [`slots`]: how fast one client may send, and how many
 //!   streams it may hold.
 
 pub mod accounts;
 pub mod api;
 pub mod chat;
+pub mod client;
 pub mod config;
 pub mod dbfile;
 mod deadline;
@@ -105,6 +108,8 @@ pub struct AppState {
     pub read_limiter: ReadLimiter,
     /// How many event streams each client holds (see [`slots`]).
     pub stream_slots: StreamSlots,
+    /// Whose word on the client's address is believed (see [`client`]).
+    pub proxies: client::TrustedProxies,
     /// The server's own timers (a quiet stream's ping, a body's deadline).
     pub timing: config::Timing,
     /// Cancelled when the server shuts down; ends every event stream.
@@ -168,6 +173,11 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.timing.body_timeout,
             deadline::limit_body_time,
+        ))
+        // Before every limit: who the client is.
+        .layer(middleware::from_fn_with_state(
+            state.proxies.clone(),
+            client::find_client,
         ))
         // The default predicate never compresses `text/event-stream`, which
         // would hold events back in the compressor's buffer.
@@ -251,6 +261,7 @@ pub async fn run(
         send_limiter: SendLimiter::start(config.send_limit, stop.clone()),
         read_limiter: ReadLimiter::start(config.read_limit, stop.clone()),
         stream_slots: StreamSlots::new(config.streams_per_ip),
+        proxies: config.trusted_proxies(),
         timing: config.timing,
         shutdown: stop.clone(),
     };
@@ -260,6 +271,7 @@ pub async fn run(
         max_connections,
         send_limit = %config.send_limit,
         streams_per_ip = %config.streams_per_ip,
+        trusted_proxies = ?config.trusted_proxy,
         "listening"
     );
     let serving = serve::serve(

@@ -41,8 +41,8 @@ use axum_extra::extract::CookieJar;
 
 use crate::{
     accounts::session_token,
+    client::{ClientIp, client_key},
     error::ApiError,
-    extract::{ClientIp, client_key},
 };
 
 /// The paths a message is sent to (the JSON API, `general`'s and every

@@ -11,12 +11,12 @@
 //! slot) and answers; the stream's connection then leaves hyper and writes
 //! the feed's frames itself ([`crate::handoff`]).
 
-use std::{convert::Infallible, net::SocketAddr};
+use std::convert::Infallible;
 
 use axum::{
     Extension, Router,
     body::Body,
-    extract::{ConnectInfo, RawQuery, State},
+    extract::{RawQuery, State},
     http::{HeaderMap, Version, header},
     response::Response,
     routing::get,
@@ -25,7 +25,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 use shared::MessageId;
 
-use crate::{AppState, error::ApiError, feed::Feed, handoff::Handoff};
+use crate::{AppState, client::ClientIp, error::ApiError, feed::Feed, handoff::Handoff};
 
 /// Where the stream is served.
 const EVENTS_PATH: &str = "/api/events";
@@ -45,7 +45,7 @@ pub fn router() -> Router<AppState> {
 
 async fn stream_events(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     handoff: Option<Extension<Handoff>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -57,7 +57,7 @@ async fn stream_events(
     let resume_after = resume_after(query.as_deref(), last_event_ids)?;
     let slot = state
         .stream_slots
-        .take(peer.ip())
+        .take(client)
         .ok_or(ApiError::TooManyStreams)?;
     let feed = Feed::open(&state.chat, resume_after, slot, state.timing.keep_alive);
     let response = STREAM_HEADERS
@@ -123,6 +123,10 @@ fn resume_after<'a>(
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
+    use axum::extract::ConnectInfo;
+
     use super::*;
     use crate::{
         hub::Hub,
@@ -184,6 +188,7 @@ mod tests {
                 shutdown.clone(),
             ),
             stream_slots: crate::slots::StreamSlots::new(Default::default()),
+            proxies: Default::default(),
             timing: crate::config::Timing::default(),
             shutdown,
         };

@@ -29,6 +29,7 @@ pub fn all(root: &Path) -> Result<()> {
     wasm_opt()?;
     chromium()?;
     postgres()?;
+    nginx()?;
     npm_packages(root)
 }
 
@@ -112,6 +113,17 @@ fn postgres() -> Result<()> {
     }
     apt_install(&format!("postgresql-{POSTGRES_MAJOR}"))
 }
+
+/// Debian's nginx, the proxy the trusted-proxy tests run the server behind.
+fn nginx() -> Result<()> {
+    if Path::new(NGINX).is_file() {
+        return Ok(());
+    }
+    apt_install("nginx")
+}
+
+/// Where Debian puts nginx (the tests find it there, or at `CHAT_TEST_NGINX`).
+pub const NGINX: &str = "/usr/sbin/nginx";
 
 /// Where Debian puts PostgreSQL's server programs (`initdb`, `pg_ctl`).
 pub fn postgres_bin() -> PathBuf {

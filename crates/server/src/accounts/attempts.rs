@@ -32,7 +32,7 @@ use std::{
 
 use tokio::time::Instant;
 
-use crate::extract::client_key;
+use crate::client::client_key;
 
 /// How long attempts are counted.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);

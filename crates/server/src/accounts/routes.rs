@@ -14,12 +14,7 @@ use axum_extra::extract::CookieJar;
 use shared::account::{Credentials, SignedIn};
 
 use super::{AccountError, session_token};
-use crate::{
-    AppState,
-    api::MAX_BODY_BYTES,
-    error::ApiError,
-    extract::{ApiJson, ClientIp},
-};
+use crate::{AppState, api::MAX_BODY_BYTES, client::ClientIp, error::ApiError, extract::ApiJson};
 
 pub fn router() -> Router<AppState> {
     Router::new()

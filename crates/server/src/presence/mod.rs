@@ -35,7 +35,7 @@ use uuid::Uuid;
 
 use self::state::State;
 use crate::{
-    extract::client_key,
+    client::client_key,
     hub::{Hub, Published},
     store::Store,
 };

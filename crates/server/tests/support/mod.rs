@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of this module.
 
+pub mod nginx;
 pub mod postgres;
 pub mod proxy;
 
@@ -10,6 +11,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
 use server::{
+    client::ProxyHeader,
     config::{Config, Guests, Timing},
     rate::RateLimit,
     slots::StreamsPerIp,
@@ -92,6 +94,8 @@ async fn try_spawn_app_on(
         max_connections: None,
         durability: Durability::Full,
         guests: Guests::On,
+        trusted_proxy: Vec::new(),
+        trusted_proxy_header: ProxyHeader::XForwardedFor,
         timing: Timing::default(),
     };
     configure(&mut config);
