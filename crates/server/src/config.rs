@@ -100,6 +100,11 @@ pub struct Config {
     /// The server's own timers; not flags (see [`Timing`]).
     #[arg(skip)]
     pub timing: Timing,
+
+    /// How many response bytes may wait for slow readers; not flags (see
+    /// [`crate::budget`]).
+    #[arg(skip)]
+    pub response_budget: crate::budget::Limits,
 }
 
 /// How long the server waits for a client, and how often it speaks on a

@@ -20,11 +20,13 @@
 //!   response head is out, and keeps only the stream;
 //! - [`client`]: who a client is (its address, or the one a trusted proxy
 //!   names), for every per-address rule;
+//! - [`budget`]: the response bytes slow readers may hold;
 //! - [`rate`] and [`slots`]: how fast one client may send, and how many
 //!   streams it may hold.
 
 pub mod accounts;
 pub mod api;
+pub mod budget;
 pub mod chat;
 pub mod client;
 pub mod config;
@@ -110,6 +112,8 @@ pub struct AppState {
     pub stream_slots: StreamSlots,
     /// Whose word on the client's address is believed (see [`client`]).
     pub proxies: client::TrustedProxies,
+    /// The response bytes slow readers may hold (see [`budget`]).
+    pub responses: budget::ResponseBudget,
     /// The server's own timers (a quiet stream's ping, a body's deadline).
     pub timing: config::Timing,
     /// Cancelled when the server shuts down; ends every event stream.
@@ -158,6 +162,11 @@ pub fn app(state: AppState) -> Router {
         .merge(accounts::routes::router())
         .merge(sse::router())
         .merge(pages)
+        // Inside compression, which holds the body while it is read.
+        .layer(middleware::from_fn_with_state(
+            state.responses.clone(),
+            budget::hold_within_budget,
+        ))
         .layer(middleware::from_fn_with_state(
             state.send_limiter.clone(),
             rate::limit_sends,
@@ -262,6 +271,7 @@ pub async fn run(
         read_limiter: ReadLimiter::start(config.read_limit, stop.clone()),
         stream_slots: StreamSlots::new(config.streams_per_ip),
         proxies: config.trusted_proxies(),
+        responses: budget::ResponseBudget::new(config.response_budget),
         timing: config.timing,
         shutdown: stop.clone(),
     };

@@ -189,6 +189,7 @@ mod tests {
             ),
             stream_slots: crate::slots::StreamSlots::new(Default::default()),
             proxies: Default::default(),
+            responses: Default::default(),
             timing: crate::config::Timing::default(),
             shutdown,
         };

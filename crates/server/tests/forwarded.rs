@@ -9,11 +9,7 @@ use std::num::NonZeroU32;
 
 use serde_json::json;
 use server::{config::Config, rate::RateLimit, slots::StreamsPerIp};
-use support::{
-    PASSWORD, TestApp,
-    nginx::{Nginx, client_from},
-    spawn_app_with,
-};
+use support::{PASSWORD, TestApp, client_from, nginx::Nginx, spawn_app_with};
 
 const A: [u8; 4] = [127, 0, 0, 2];
 const B: [u8; 4] = [127, 0, 0, 3];

@@ -9,6 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use futures::StreamExt;
 use leptos::server_fn::ServerFn;
 use serde_json::json;
 use server::{rate::RateLimit, slots::StreamsPerIp};
@@ -92,6 +93,66 @@ async fn reads_and_pages_over_the_limit_get_429_while_sends_files_and_streams_ar
     // (This test's server has no site folder: the file is not found, not refused.)
     assert_ne!(get("/favicon.svg").await.expect("request").status(), 429);
     let _stream = app.events_on_new_connection("", None).await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn responses_a_client_does_not_read_count_against_its_share_of_the_budget() {
+    // A page of 500 messages of 8 KB weighs 4.1 MB, more than the
+    // kernel takes into a socket's queue: one fits in a share of 6 MB,
+    // two do not.
+    let app = spawn_app_with(|config| {
+        config.response_budget = server::budget::Limits {
+            per_client: 6 << 20,
+            total: 16 << 20,
+        };
+    })
+    .await;
+    let text = "\u{1D11E}".repeat(shared::validate::TEXT_MAX_CHARS);
+    // Side by side, so that the store commits them in batches.
+    futures::stream::iter(0..500)
+        .for_each_concurrent(50, |_| async { drop(app.send("ada", &text).await) })
+        .await;
+    let page = "/api/messages?limit=500";
+    let status = |client: reqwest::Client, path: &'static str| {
+        let url = app.url(path);
+        async move {
+            let response = client.get(url).send().await.expect("request");
+            let status = response.status().as_u16();
+            response.bytes().await.expect("body");
+            status
+        }
+    };
+
+    // A connection that asks for the page and reads (almost) nothing.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("buffer size");
+    let mut stalled = socket.connect(app.addr).await.expect("connect");
+    let head = format!("GET {page} HTTP/1.1\r\nHost: {}\r\n\r\n", app.addr);
+    stalled.write_all(head.as_bytes()).await.expect("request");
+
+    // Once the server holds that page for it, the same address gets no
+    // second one (a guard against a hang, not a deadline).
+    let guard = Instant::now() + Duration::from_secs(60);
+    while status(app.client.clone(), page).await != 503 {
+        assert!(Instant::now() < guard, "the unread page was never counted");
+    }
+    // Small answers still fit; another address has its own share.
+    assert_eq!(
+        status(app.client.clone(), "/api/messages?limit=1").await,
+        200
+    );
+    assert_eq!(
+        status(support::client_from([127, 0, 0, 2]), page).await,
+        200
+    );
+
+    // A connection that ends gives its share back.
+    drop(stalled);
+    while status(app.client.clone(), page).await != 200 {
+        assert!(Instant::now() < guard, "the share never came back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     app.shutdown().await;
 }
 

@@ -32,6 +32,11 @@ pub struct StalledArgs {
     /// a browser does.
     #[arg(long)]
     browser: bool,
+    /// What each connection asks for and never reads: the event stream
+    /// replaying everything, or a large response such as
+    /// `/api/messages?limit=500` (finding 2 of the third attack review).
+    #[arg(long, default_value = "/api/events?after=0")]
+    path: String,
     /// How long after opening the streams the server must have closed
     /// them all: its 30 s write timeout counts from a stream's last
     /// progress, and a keep-alive ping may still fit in a nearly full
@@ -86,9 +91,12 @@ pub async fn stalled(target: &Target, args: StalledArgs) -> anyhow::Result<Repor
         if args.browser {
             connection.health_check().await?;
         }
-        connection
-            .send_get("/api/events?after=0", "text/event-stream")
-            .await?;
+        let accept = if args.path.starts_with("/api/events") {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
+        connection.send_get(&args.path, accept).await?;
         streams.push(connection);
     }
     let opened = started.elapsed();
@@ -96,6 +104,21 @@ pub async fn stalled(target: &Target, args: StalledArgs) -> anyhow::Result<Repor
     tokio::time::sleep(Duration::from_secs(5)).await;
     let rss_held = resident_kib(target.server_pid);
     let files_held = open_files(target.server_pid);
+    // Everyone else is still served meanwhile.
+    let health = target
+        .client(0)
+        .get(target.url("/healthz"))
+        .send()
+        .await?
+        .status();
+    let sent = target
+        .client(1)
+        .post(target.url("/api/messages"))
+        .json(&json!({ "username": "bystander", "text": "still here" }))
+        .send()
+        .await?
+        .status();
+    let others_served = health == 200 && sent == 201;
 
     // Past the 30 s write timeout the server must have closed every one
     // (its descriptors are back to idle; what the kernel still has to
@@ -120,6 +143,10 @@ pub async fn stalled(target: &Target, args: StalledArgs) -> anyhow::Result<Repor
         Some(format!(
             "{still_open} streams were still open after the write timeout"
         ))
+    } else if !others_served {
+        Some(format!(
+            "while they were held, /healthz answered {health} and a send {sent}"
+        ))
     } else if above_idle(rss_held).is_some_and(|mib| mib >= 100) {
         Some("the stalled streams held 100 MiB or more".to_owned())
     } else {
@@ -127,8 +154,9 @@ pub async fn stalled(target: &Target, args: StalledArgs) -> anyhow::Result<Repor
     };
     Ok(Report {
         summary: format!(
-            "stalled streams: {} opened in {:.1} s ({} mode); server RSS idle {:?} KiB, while held {:?} KiB ({:.1?} KiB per stream), {} s after opening {:?} KiB\n\
-             server's open files: idle {:?}, while held {:?}, {} s after opening {:?} ({still_open} streams still open)",
+            "stalled requests for {}: {} opened in {:.1} s ({} mode); server RSS idle {:?} KiB, while held {:?} KiB ({:.1?} KiB per stream), {} s after opening {:?} KiB\n\
+             server's open files: idle {:?}, while held {:?}, {} s after opening {:?} ({still_open} streams still open); meanwhile /healthz {health}, a send {sent}",
+            args.path,
             args.streams,
             opened.as_secs_f64(),
             if args.browser {
@@ -148,8 +176,11 @@ pub async fn stalled(target: &Target, args: StalledArgs) -> anyhow::Result<Repor
         ),
         json: json!({
             "scenario": "stalled",
+            "path": args.path,
             "streams": args.streams,
             "browser": args.browser,
+            "healthz_status": health.as_u16(),
+            "send_status": sent.as_u16(),
             "seed": args.seed,
             "rss_idle_kib": rss_idle,
             "rss_held_kib": rss_held,

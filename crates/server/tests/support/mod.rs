@@ -30,6 +30,15 @@ pub struct TestApp {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// An HTTP client whose connections come from `ip` (any of 127.0.0.0/8 is
+/// this machine), so that one test can be several clients.
+pub fn client_from(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .expect("client")
+}
+
 /// A fresh database in a folder that lives as long as the returned guard,
 /// for a test that starts more than one server on it.
 pub fn temp_database() -> (tempfile::TempDir, PathBuf) {
@@ -97,6 +106,7 @@ async fn try_spawn_app_on(
         trusted_proxy: Vec::new(),
         trusted_proxy_header: ProxyHeader::XForwardedFor,
         timing: Timing::default(),
+        response_budget: Default::default(),
     };
     configure(&mut config);
     let (stop, stopped) = oneshot::channel::<()>();

@@ -117,12 +117,3 @@ impl Drop for Nginx {
         let _ = self.child.wait();
     }
 }
-
-/// An HTTP client whose connections come from `ip` (any of 127.0.0.0/8 is
-/// this machine), so that one test can be several clients.
-pub fn client_from(ip: [u8; 4]) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(std::net::IpAddr::from(ip))
-        .build()
-        .expect("client")
-}
