@@ -91,11 +91,12 @@ async fn heartbeat(
     ApiJson(beat): ApiJson<Heartbeat>,
 ) -> Result<Response, ApiError> {
     let room = rooms::find(&state, &room).await?;
+    // Leaving is counted too: a cookie nobody holds counts against the address.
+    let author = sender::authorize(&state, session_token(&jar).as_ref(), client).await?;
     if beat.leaving {
         state.presence.gone(beat.tab);
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let author = sender::authorize(&state, session_token(&jar).as_ref(), client).await?;
     let (person, name) = sender::person(&state, author, beat.browser, beat.name.as_deref()).await?;
     state
         .presence

@@ -157,6 +157,30 @@ async fn responses_a_client_does_not_read_count_against_its_share_of_the_budget(
 }
 
 #[tokio::test]
+async fn a_made_up_session_cookie_counts_leaving_heartbeats_against_the_address() {
+    let app = spawn_app_with(|config| config.send_limit = RateLimit::per_second(1, 3)).await;
+    let made_up = format!("{}={}", server::accounts::SESSION_COOKIE, "ab".repeat(32));
+    // A cookie nobody holds makes a leaving page no cheaper than a guest's
+    // send: the address's three are spent ...
+    for _ in 0..3 {
+        let leaving = json!({ "browser": uuid::Uuid::new_v4(), "tab": uuid::Uuid::new_v4(), "leaving": true });
+        let response = app
+            .client
+            .post(app.url("/api/rooms/general/presence"))
+            .header("cookie", &made_up)
+            .json(&leaving)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 204);
+    }
+    // ... so the next send from that address waits.
+    let response = app.post(&json!({ "username": "ada", "text": "hi" })).await;
+    assert_eq!(response.status(), 429);
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn streams_over_the_per_client_limit_get_429_on_new_and_reused_connections() {
     let app = spawn_app_with(|config| {
         config.streams_per_ip = StreamsPerIp::AtMost(NonZeroU32::new(2).expect("2"));
