@@ -55,6 +55,7 @@ async fn only_a_signed_in_reader_creates_rooms_whose_names_follow_the_rules() {
         ("", "required"),
         (&"x".repeat(41), "too_long"),
         ("a\u{200B}b", "invisible_character"),
+        ("..", "only_punctuation"),
     ] {
         let response = create_room(&app, Some(&ada), name).await;
         assert_eq!(response.status(), 422, "{name:?}");

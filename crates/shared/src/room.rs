@@ -133,6 +133,12 @@ mod tests {
         assert_eq!(rule("   "), Err(Rule::Required));
         assert_eq!(rule("a\tb"), Err(Rule::ControlCharacter));
         assert_eq!(rule("a\u{200B}b"), Err(Rule::InvisibleCharacter));
+        // `.` and `..` are no path a browser keeps; punctuation names nothing.
+        for name in [".", "..", "- -", "!!!", "/"] {
+            assert_eq!(rule(name), Err(Rule::OnlyPunctuation), "{name}");
+        }
+        assert_eq!(rule("c++"), Ok("c++".to_owned()));
+        assert_eq!(rule("🎉"), Ok("🎉".to_owned()));
         // Composed to NFC: one name has one spelling.
         assert_eq!(rule("cafe\u{301}"), Ok("caf\u{e9}".to_owned()));
     }

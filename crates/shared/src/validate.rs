@@ -50,6 +50,9 @@ pub enum Rule {
     /// A username that holds a character showing nothing (zero-width,
     /// bidi control, filler), or nothing visible at all.
     InvisibleCharacter,
+    /// A name made only of punctuation and spaces (`.`, `..`, `---`): it
+    /// names nothing, and `.` and `..` are no path a browser keeps.
+    OnlyPunctuation,
     /// A username that an account holds, or one that looks the same
     /// (differs only in case or in look-alike characters).
     Taken,
@@ -83,6 +86,7 @@ impl ValidationError {
                 format!("{name} must not contain control characters other than newlines")
             }
             Rule::ControlCharacter => format!("{name} must not contain control characters"),
+            Rule::OnlyPunctuation => format!("{name} must hold more than punctuation"),
             Rule::InvisibleCharacter => format!(
                 "{name} must not contain invisible characters (zero-width spaces, direction controls, fillers)"
             ),
@@ -143,6 +147,15 @@ pub(crate) fn parse_name(
         return Err(ValidationError {
             field,
             rule: Rule::InvisibleCharacter,
+        });
+    }
+    if checked
+        .chars()
+        .all(|c| c.is_ascii_punctuation() || c.is_whitespace())
+    {
+        return Err(ValidationError {
+            field,
+            rule: Rule::OnlyPunctuation,
         });
     }
     Ok(name)
@@ -244,6 +257,18 @@ mod tests {
             let err = rejects(username, "hi");
             assert_eq!((err.field, err.rule), (Field::Username, Rule::Required));
         }
+    }
+
+    #[test]
+    fn a_username_of_only_punctuation_names_nobody() {
+        for username in ["...", "-", "?!"] {
+            let err = rejects(username, "hi");
+            assert_eq!(
+                (err.field, err.rule),
+                (Field::Username, Rule::OnlyPunctuation)
+            );
+        }
+        assert!(NewMessage::parse("ada.", "hi").is_ok());
     }
 
     #[test]
