@@ -26,7 +26,7 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use hyper::body::{Frame, SizeHint};
+use hyper::body::{Body as _, Frame, SizeHint};
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     time::Sleep,
@@ -119,12 +119,16 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
 }
 
 /// Middleware: every request's body must be read whole within `timeout`
-/// of the request reaching the router (its head read).
+/// of the request reaching the router (its head read). A request without
+/// a body (most of them: pages, files, reads) needs no timer.
 pub async fn limit_body_time(
     State(timeout): State<Duration>,
     request: Request,
     next: Next,
 ) -> Response {
+    if request.body().is_end_stream() {
+        return next.run(request).await;
+    }
     let request = request.map(|body| Body::new(BodyDeadline::new(body, timeout)));
     next.run(request).await
 }
