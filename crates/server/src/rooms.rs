@@ -4,13 +4,15 @@
 //! server function) finds it here, in memory. Rooms are never renamed or
 //! deleted, so what is known stays right; what may be missing is a room
 //! another server created (PostgreSQL): there, a name not known here is
-//! looked up in the database (one indexed read, like a page of history).
+//! looked up in the database (one indexed read, like a page of history),
+//! and a name found missing is not asked about again for [`MISS_AGE`], so
+//! pages of made-up rooms cost one read per name and second, not one each.
 //! On SQLite this server creates every room, so a name not known here is
 //! no room.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock},
+    sync::{Arc, Mutex, RwLock},
     time::{Duration, Instant},
 };
 
@@ -18,11 +20,12 @@ use axum::{
     extract::{Path, Request, State},
     http::StatusCode,
     middleware::Next,
-    response::Response,
+    response::{IntoResponse, Redirect, Response},
 };
 use shared::{
     GENERAL, MessageCount, ValidationError,
-    room::{Directory, ReadPosition, Room, parse_room_name, room_key},
+    names::{check_letters, name_key},
+    room::{Directory, ReadPosition, Room, parse_room_name, room_path},
 };
 
 use crate::{
@@ -39,6 +42,13 @@ pub const MAX_ROOMS: usize = 1000;
 pub const ROOMS_PER_ACCOUNT: usize = 20;
 /// How old the list may be when it is listed (on a shared log).
 const LIST_AGE: Duration = Duration::from_secs(1);
+/// How long a name found to be no room stays so without asking the
+/// database again (on a shared log; a room another server creates in that
+/// time is found after it).
+pub const MISS_AGE: Duration = Duration::from_secs(1);
+/// The most missing names remembered: past it, a miss is not remembered
+/// (each costs its read, as every name did before).
+const MAX_MISSES: usize = 10_000;
 
 /// Why a room was not created.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +84,8 @@ pub struct Rooms {
     /// Whether this server creates every room there is (a single writer):
     /// then an unknown name is unknown, with no need to look.
     complete: bool,
+    /// Keys the database had no room for, and when it was asked.
+    misses: Arc<Mutex<HashMap<String, tokio::time::Instant>>>,
 }
 
 #[derive(Debug)]
@@ -89,7 +101,7 @@ impl Known {
         let by_key = rooms
             .iter()
             .enumerate()
-            .map(|(index, room)| (room_key(&room.name), index))
+            .map(|(index, room)| (name_key(&room.name), index))
             .collect();
         Self {
             rooms,
@@ -103,7 +115,7 @@ impl Known {
     }
 
     fn add(&mut self, room: RoomRecord) {
-        let key = room_key(&room.name);
+        let key = name_key(&room.name);
         if !self.by_key.contains_key(&key) {
             self.by_key.insert(key, self.rooms.len());
             self.rooms.push(room);
@@ -119,6 +131,7 @@ impl Rooms {
             complete: store.single_writer(),
             store,
             known: Arc::new(RwLock::new(known)),
+            misses: Arc::default(),
         })
     }
 
@@ -130,18 +143,36 @@ impl Rooms {
             .expect("the migration creates general")
     }
 
-    /// The room called `name` (ignoring case), if there is one.
+    /// The room called `name` (ignoring case and look-alike letters), if
+    /// there is one.
     pub async fn find(&self, name: &str) -> Result<Option<RoomRecord>, StoreError> {
-        let key = room_key(name.trim());
+        let key = name_key(name.trim());
         if let Some(room) = self.read().find(&key) {
             return Ok(Some(room.clone()));
         }
         if self.complete {
             return Ok(None);
         }
+        let now = tokio::time::Instant::now();
+        let missed = |asked: &tokio::time::Instant| now.duration_since(*asked) < MISS_AGE;
+        if self.lock_misses().get(&key).is_some_and(missed) {
+            return Ok(None);
+        }
         let found = self.store.room_by_key(&key).await?;
-        if let Some(room) = &found {
-            self.write().add(room.clone());
+        match &found {
+            Some(room) => {
+                self.write().add(room.clone());
+                self.lock_misses().remove(&key);
+            }
+            None => {
+                let mut misses = self.lock_misses();
+                if misses.len() >= MAX_MISSES {
+                    misses.retain(|_, asked| missed(asked));
+                }
+                if misses.len() < MAX_MISSES {
+                    misses.insert(key, now);
+                }
+            }
         }
         Ok(found)
     }
@@ -157,11 +188,12 @@ impl Rooms {
     }
 
     /// Creates the room `name` (the rules of [`parse_room_name`]), made by
-    /// the account `creator`. A name taken (ignoring case) is refused with
-    /// [`shared::Rule::Taken`].
+    /// the account `creator`. A name taken (ignoring case and look-alike
+    /// letters) is refused with [`shared::Rule::Taken`].
     pub async fn create(&self, name: &str, creator: i64) -> Result<RoomRecord, RoomError> {
         let name = parse_room_name(name)?;
-        let key = room_key(&name);
+        check_letters(shared::Field::Room, &name)?;
+        let key = name_key(&name);
         if self.read().find(&key).is_some() {
             return Err(taken().into());
         }
@@ -184,6 +216,7 @@ impl Rooms {
             RoomCreated::CreatorFull => return Err(RoomError::TooManyOfYours),
         };
         self.write().add(room.clone());
+        self.lock_misses().remove(&key);
         Ok(room)
     }
 
@@ -197,6 +230,12 @@ impl Rooms {
         // Nothing is left half changed under the lock: a poisoned one is usable.
         self.known
             .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn lock_misses(&self) -> std::sync::MutexGuard<'_, HashMap<String, tokio::time::Instant>> {
+        self.misses
+            .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -220,7 +259,9 @@ pub async fn find(state: &AppState, name: &str) -> Result<RoomRecord, ApiError> 
 /// room: the page itself says so (its history call is refused with
 /// `no_such_room`), and this tells browsers, crawlers and caches. The
 /// status is set on the response's head, which is not yet sent however
-/// the page streams.
+/// the page streams. A room named in another spelling (`/r/Random`,
+/// `/r/generaI`) is redirected to its own page, so the page only ever
+/// holds a room's name as the room spells it.
 pub async fn page_status(
     State(state): State<AppState>,
     Path(params): Path<HashMap<String, String>>,
@@ -228,7 +269,12 @@ pub async fn page_status(
     next: Next,
 ) -> Response {
     let missing = match params.get("name") {
-        Some(name) => matches!(state.rooms.find(name).await, Ok(None)),
+        Some(name) => match state.rooms.find(name).await {
+            Ok(Some(room)) if room.name != *name => {
+                return Redirect::permanent(&room_path(&room.name)).into_response();
+            }
+            found => matches!(found, Ok(None)),
+        },
         None => false,
     };
     let mut response = next.run(request).await;
@@ -362,5 +408,38 @@ mod tests {
             reloaded.list().await.expect("reads"),
             rooms.list().await.expect("reads")
         );
+    }
+
+    #[tokio::test]
+    async fn on_a_shared_log_a_missing_name_is_asked_about_once_a_second() {
+        let (_dir, mut rooms) = rooms().await;
+        // As on PostgreSQL: rooms may be created where this server does
+        // not see it.
+        rooms.complete = false;
+        let store = rooms.store.clone();
+        assert_eq!(rooms.find("elsewhere").await.expect("reads"), None);
+        // Another server creates it.
+        let caps = RoomCaps {
+            max_rooms: 10,
+            max_per_creator: 10,
+        };
+        let created = store
+            .create_room("elsewhere", &name_key("elsewhere"), None, 0, caps)
+            .await
+            .expect("stores");
+        let RoomCreated::Created(elsewhere) = created else {
+            panic!("{created:?}")
+        };
+        // Within the second, the miss stands: no read.
+        assert_eq!(rooms.find("Elsewhere").await.expect("reads"), None);
+        // A second later (the miss made that long ago).
+        for asked in rooms.lock_misses().values_mut() {
+            *asked -= MISS_AGE;
+        }
+        assert_eq!(
+            rooms.find("elsewhere").await.expect("reads"),
+            Some(elsewhere)
+        );
+        assert!(rooms.lock_misses().is_empty());
     }
 }

@@ -106,8 +106,19 @@ async fn nobody_signed_in_is_401() {
 async fn a_name_is_taken_whatever_its_case_or_look_alike_letters() {
     let app = spawn_app().await;
     assert_eq!(sign_up(&app, "ada").await.status(), StatusCode::CREATED);
-    // Upper case, and a Cyrillic а (U+0430) in place of the Latin a.
-    for name in ["ada", "ADA", "\u{0430}da"] {
+    assert_eq!(sign_up(&app, "paypal").await.status(), StatusCode::CREATED);
+    // Upper case, a Cyrillic а (U+0430) in place of the Latin a, a capital
+    // I for a small l (folded before case, or it became an i), circled and
+    // full-width letters.
+    for name in [
+        "ada",
+        "ADA",
+        "\u{0430}da",
+        "paypaI",
+        "PAYPAI",
+        "ⓟⓐⓨⓟⓐⓛ",
+        "ｐａｙｐａｌ",
+    ] {
         let response = sign_up(&app, name).await;
         assert_eq!(
             response.status(),
@@ -119,6 +130,32 @@ async fn a_name_is_taken_whatever_its_case_or_look_alike_letters() {
         assert_eq!(body["error"]["rule"], "taken", "{name}");
     }
     assert_eq!(sign_up(&app, "bob").await.status(), StatusCode::CREATED);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn letters_that_pass_for_common_ones_are_refused_in_new_names() {
+    let app = spawn_app().await;
+    // Small capitals and IPA letters: no confusables entry, and Unicode
+    // restricts them from identifiers.
+    for name in ["ᴘᴀʏᴘᴀʟ", "ᴀᴅᴀ", "bɪll"] {
+        let response = sign_up(&app, name).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name}"
+        );
+        let body = error_body(response).await;
+        assert_eq!(body["error"]["rule"], "restricted_letter", "{name}");
+        // Nor may a guest use it.
+        let response = send(&app, name, "hi", None).await;
+        assert_eq!(
+            error_body(response).await["error"]["rule"],
+            "restricted_letter"
+        );
+    }
+    app.assert_nothing_stored().await;
+    assert_eq!(sign_up(&app, "Алёна").await.status(), StatusCode::CREATED);
     app.shutdown().await;
 }
 
@@ -322,7 +359,8 @@ async fn a_signed_in_persons_message_carries_the_accounts_name_whatever_the_body
 async fn a_guest_cannot_send_under_an_accounts_name_or_a_look_alike() {
     let app = spawn_app().await;
     app.signed_up("ada").await;
-    for name in ["ada", "Ada", "\u{0430}da"] {
+    app.signed_up("bill").await;
+    for name in ["ada", "Ada", "\u{0430}da", "biII", "ⓑⓘⓛⓛ"] {
         let response = send(&app, name, "it is me", None).await;
         assert_eq!(
             response.status(),

@@ -52,6 +52,11 @@ async fn only_a_signed_in_reader_creates_rooms_whose_names_follow_the_rules() {
     for (name, rule) in [
         ("random", "taken"),
         ("GENERAL", "taken"),
+        // Look-alikes: a Cyrillic е, a capital I for l, full-width letters.
+        ("g\u{0435}neral", "taken"),
+        ("generaI", "taken"),
+        ("ｇｅｎｅｒａｌ", "taken"),
+        ("ʀandom", "restricted_letter"),
         ("", "required"),
         (&"x".repeat(41), "too_long"),
         ("a\u{200B}b", "invisible_character"),
@@ -304,7 +309,20 @@ async fn a_room_page_is_rendered_with_its_own_messages_and_the_rooms_beside_them
     assert_eq!(missing.status(), 404);
     let missing = missing.text().await.expect("html");
     assert!(missing.contains("There is no room called"), "{missing}");
-    // Found whatever the case, like every other use of a room's name.
+    // Found whatever the case or look-alike letters, and sent to the room's
+    // own spelling, so the page holds the name as the room spells it.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    for (other, own) in [
+        ("/r/CAF%C3%89%20AU%20LAIT", "/r/caf%C3%A9%20au%20lait"),
+        ("/r/generaI", "/"),
+    ] {
+        let response = client.get(app.url(other)).send().await.expect("request");
+        assert_eq!(response.status(), 308, "{other}");
+        assert_eq!(response.headers()["location"], own, "{other}");
+    }
     assert_eq!(get(&app, "/r/CAF%C3%89%20AU%20LAIT").await.status(), 200);
     app.shutdown().await;
 }

@@ -509,6 +509,101 @@ async fn a_session_is_found_by_its_token_hash_until_it_ends(store: Store) {
     );
 }
 
+/// Makes the database on `url` say that its name keys were made the first
+/// way, as a database from before look-alike letters were folded does.
+async fn mark_name_keys_made_the_first_way(url: &str) {
+    use sqlx::Connection;
+    const FIRST_WAY: &str = "UPDATE name_keys SET version = 1";
+    if url.starts_with("sqlite:") {
+        let mut connection = sqlx::SqliteConnection::connect(url)
+            .await
+            .expect("connects");
+        sqlx::query(FIRST_WAY)
+            .execute(&mut connection)
+            .await
+            .expect("updates");
+    } else {
+        let mut connection = sqlx::PgConnection::connect(url).await.expect("connects");
+        sqlx::query(FIRST_WAY)
+            .execute(&mut connection)
+            .await
+            .expect("updates");
+    }
+}
+
+/// Keys made the first way (lower case before the skeleton, rooms lower
+/// case only) are made again as the store opens: each name is found by
+/// its key as made now, and of two names that now look the same the
+/// older keeps the key.
+async fn name_keys_made_before_are_made_again_on_opening(url: &str) {
+    use shared::names::name_key;
+    let store = Store::open(url, Durability::Full).await.expect("opens");
+    let mut made = Vec::new();
+    // Each with the key the first way gave it.
+    for (name, old_key) in [("biII", "biii"), ("paypal", "paypal"), ("paypaI", "paypai")] {
+        let id = store
+            .create_account(name, old_key, "hash", 1)
+            .await
+            .expect("creates")
+            .expect("free");
+        made.push(id);
+    }
+    let caps = RoomCaps {
+        max_rooms: 10,
+        max_per_creator: 10,
+    };
+    let created = store
+        .create_room("Été", "été", None, 1, caps)
+        .await
+        .expect("creates");
+    let RoomCreated::Created(ete) = created else {
+        panic!("{created:?}")
+    };
+    drop(store);
+    mark_name_keys_made_the_first_way(url).await;
+
+    let store = Store::open(url, Durability::Full)
+        .await
+        .expect("opens again");
+    let found = |name: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .account_by_key(&name_key(name))
+                .await
+                .expect("reads")
+                .map(|account| account.id)
+        }
+    };
+    assert_eq!(found("BILL").await, Some(made[0]), "remade: bill's key");
+    assert_eq!(
+        found("paypaI").await,
+        Some(made[1]),
+        "the older holds the key"
+    );
+    let newer = store.account_by_key("paypai").await.expect("reads");
+    assert_eq!(
+        newer.map(|a| a.id),
+        Some(made[2]),
+        "the newer keeps its old key"
+    );
+    let room = store.room_by_key(&name_key("ÉTÉ")).await.expect("reads");
+    assert_eq!(room, Some(ete));
+}
+
+#[tokio::test]
+async fn sqlite_name_keys_made_before_are_made_again_on_opening() {
+    let (_dir, path) = support::temp_database();
+    name_keys_made_before_are_made_again_on_opening(&format!("sqlite://{}", path.display())).await;
+}
+
+#[tokio::test]
+async fn postgres_name_keys_made_before_are_made_again_on_opening() {
+    if let Some(url) = support::postgres::fresh_database().await {
+        name_keys_made_before_are_made_again_on_opening(&url).await;
+    }
+}
+
 #[tokio::test]
 async fn an_in_memory_sqlite_database_is_refused() {
     // Each connection (the writer's and every reader's) would see a

@@ -12,6 +12,8 @@
 //!   ordered list without duplicates;
 //! - [`error`]: the JSON error body every API error uses;
 //! - [`account`]: what the accounts API takes and answers;
+//! - `names` (server only): when two names are one, and which letters a
+//!   new name may not use;
 //! - [`room`]: the rules of rooms' names and where each room lives;
 //! - [`presence`]: who is in a room and who is typing.
 
@@ -19,6 +21,8 @@ pub mod account;
 pub mod error;
 pub mod invisible;
 pub mod message;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod names;
 pub mod presence;
 pub mod room;
 pub mod timeline;

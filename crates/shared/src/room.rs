@@ -2,7 +2,8 @@
 //!
 //! A room's name follows the username rules (trimmed, NFC, no control or
 //! invisible character) with up to [`ROOM_MAX_CHARS`] characters, and is
-//! unique ignoring case: [`room_key`] is what the server compares. The room
+//! unique ignoring case and look-alike letters: the server compares the
+//! names' keys (`names::name_key`, as for accounts). The room
 //! that always exists is [`GENERAL`], shown at `/`; every other room at
 //! `/r/<name>` ([`room_path`]).
 
@@ -30,8 +31,10 @@ pub fn parse_room_name(name: &str) -> Result<String, ValidationError> {
     parse_name(Field::Room, name, ROOM_MAX_CHARS)
 }
 
-/// What makes two room names the same room: `General` and `general` are
-/// one. `name` is expected to have passed [`parse_room_name`].
+/// How the page tells whether two names it holds are one room: ignoring
+/// case. The server's key folds look-alike letters too
+/// (`names::name_key`), but the page only holds names as the server spells
+/// them (a room's page under another spelling redirects to its own).
 pub fn room_key(name: &str) -> String {
     name.to_lowercase()
 }
@@ -144,7 +147,7 @@ mod tests {
     }
 
     #[test]
-    fn room_names_are_one_room_ignoring_case() {
+    fn the_page_holds_one_room_whatever_the_case() {
         assert_eq!(room_key("General"), room_key(GENERAL));
         assert_eq!(room_key("ÉTÉ"), room_key("été"));
         assert_ne!(room_key("random"), room_key("randoms"));

@@ -53,6 +53,11 @@ pub enum Rule {
     /// A name made only of punctuation and spaces (`.`, `..`, `---`): it
     /// names nothing, and `.` and `..` are no path a browser keeps.
     OnlyPunctuation,
+    /// A new name holding a letter that Unicode restricts from identifiers
+    /// as technical, obsolete or excluded (small capitals `ᴀ`, IPA's `ɪ`):
+    /// such letters pass for common ones (checked by the server, see
+    /// `names::check_letters`).
+    RestrictedLetter,
     /// A username that an account holds, or one that looks the same
     /// (differs only in case or in look-alike characters).
     Taken,
@@ -87,6 +92,9 @@ impl ValidationError {
             }
             Rule::ControlCharacter => format!("{name} must not contain control characters"),
             Rule::OnlyPunctuation => format!("{name} must hold more than punctuation"),
+            Rule::RestrictedLetter => format!(
+                "{name} must not use letters made for phonetics or old scripts (such as small capitals), which pass for common ones"
+            ),
             Rule::InvisibleCharacter => format!(
                 "{name} must not contain invisible characters (zero-width spaces, direction controls, fillers)"
             ),

@@ -12,6 +12,10 @@
 //! - Per name ([`PER_NAME`]), from every address together: failures, so
 //!   guessing one password from many addresses stays slow; it takes at
 //!   least `PER_NAME / PER_CLIENT` addresses to lock a name for everyone.
+//! - Accounts made per client address, [`ACCOUNTS_PER_HOUR`] in an hour
+//!   and [`ACCOUNTS_PER_DAY`] in a day: each is a row kept for good, and
+//!   accounts are what budgets count (sends, rooms, presence pages), so
+//!   one address cannot make them by the thousand a day.
 //!
 //! Each attempt is counted when it begins, before its hash, so that many
 //! sent at once are counted as many (a sign-in that succeeds then gives
@@ -42,6 +46,12 @@ pub const PER_NAME: u32 = 100;
 pub const PER_NAME_FROM_CLIENT: u32 = 10;
 /// Sign-ins (failed or not) and sign-ups per client address within [`WINDOW`].
 pub const PER_CLIENT: u32 = 30;
+/// Accounts made from one client address within an hour.
+pub const ACCOUNTS_PER_HOUR: u32 = 20;
+/// Accounts made from one client address within a day.
+pub const ACCOUNTS_PER_DAY: u32 = 50;
+const HOUR: Duration = Duration::from_secs(60 * 60);
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 /// The most keys a table holds: a new key past it is refused for
 /// [`FULL_WAIT`] (the tables fill only from thousands of addresses).
 pub const MAX_KEYS: usize = 100_000;
@@ -49,11 +59,25 @@ pub const MAX_KEYS: usize = 100_000;
 const FULL_WAIT: Duration = Duration::from_secs(60);
 
 /// The counts; cheap to clone.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Attempts {
     names: Arc<Counter<String>>,
     names_from_clients: Arc<Counter<(String, IpAddr)>>,
     clients: Arc<Counter<IpAddr>>,
+    accounts_this_hour: Arc<Counter<IpAddr>>,
+    accounts_this_day: Arc<Counter<IpAddr>>,
+}
+
+impl Default for Attempts {
+    fn default() -> Self {
+        Self {
+            names: Arc::new(Counter::new(WINDOW)),
+            names_from_clients: Arc::new(Counter::new(WINDOW)),
+            clients: Arc::new(Counter::new(WINDOW)),
+            accounts_this_hour: Arc::new(Counter::new(HOUR)),
+            accounts_this_day: Arc::new(Counter::new(DAY)),
+        }
+    }
 }
 
 impl Attempts {
@@ -85,10 +109,26 @@ impl Attempts {
             .give_back(&(name.to_owned(), client_key(client)));
     }
 
-    /// Takes one of `client`'s attempts before a sign-up runs.
+    /// Takes one of `client`'s attempts, and one of the accounts it may
+    /// make this hour and this day, before a sign-up runs; if any is used
+    /// up, how long until it is not.
     pub fn begin_sign_up(&self, client: IpAddr) -> Result<(), Duration> {
-        self.clients
-            .take(&client_key(client), PER_CLIENT, Instant::now())
+        let now = Instant::now();
+        let client = client_key(client);
+        self.clients.take(&client, PER_CLIENT, now)?;
+        self.accounts_this_hour
+            .take(&client, ACCOUNTS_PER_HOUR, now)?;
+        self.accounts_this_day
+            .take(&client, ACCOUNTS_PER_DAY, now)
+            .inspect_err(|_| self.accounts_this_hour.give_back(&client))
+    }
+
+    /// A sign-up that made no account (its name was taken): the client
+    /// gets back the account it took (the attempt stays counted).
+    pub fn sign_up_failed(&self, client: IpAddr) {
+        let client = client_key(client);
+        self.accounts_this_hour.give_back(&client);
+        self.accounts_this_day.give_back(&client);
     }
 
     /// Forgets windows that have ended, so memory follows recent attempts.
@@ -97,22 +137,29 @@ impl Attempts {
         self.names.forget_old(now);
         self.names_from_clients.forget_old(now);
         self.clients.forget_old(now);
+        self.accounts_this_hour.forget_old(now);
+        self.accounts_this_day.forget_old(now);
     }
 }
 
 /// Per key: when its window began and how many it has counted.
 #[derive(Debug)]
-struct Counter<K>(Mutex<HashMap<K, (Instant, u32)>>);
-
-impl<K> Default for Counter<K> {
-    fn default() -> Self {
-        Self(Mutex::new(HashMap::new()))
-    }
+struct Counter<K> {
+    counts: Mutex<HashMap<K, (Instant, u32)>>,
+    /// How long a key's count lasts from its first.
+    window: Duration,
 }
 
 impl<K: Hash + Eq> Counter<K> {
+    fn new(window: Duration) -> Self {
+        Self {
+            counts: Mutex::new(HashMap::new()),
+            window,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (Instant, u32)>> {
-        self.0
+        self.counts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -132,11 +179,11 @@ impl<K: Hash + Eq> Counter<K> {
             None if full => return Err(FULL_WAIT),
             None => counts.entry(key.to_owned()).or_insert((now, 0)),
         };
-        if entry.0 + WINDOW <= now {
+        if entry.0 + self.window <= now {
             *entry = (now, 0);
         }
         if entry.1 >= max {
-            return Err(entry.0 + WINDOW - now);
+            return Err(entry.0 + self.window - now);
         }
         entry.1 += 1;
         Ok(())
@@ -155,7 +202,7 @@ impl<K: Hash + Eq> Counter<K> {
 
     fn forget_old(&self, now: Instant) {
         let mut counts = self.lock();
-        counts.retain(|_, (began, count)| *count > 0 && *began + WINDOW > now);
+        counts.retain(|_, (began, count)| *count > 0 && *began + self.window > now);
         counts.shrink_to_fit();
     }
 }
@@ -220,7 +267,7 @@ mod tests {
     async fn a_refused_client_leaves_nothing_behind_about_the_name() {
         let attempts = Attempts::default();
         for _ in 0..PER_CLIENT {
-            attempts.begin_sign_up(ADA_HOME).expect("may sign up");
+            attempts.begin_sign_in(None, ADA_HOME).expect("may try");
         }
         for i in 0..1000 {
             let name = format!("name{i}");
@@ -278,7 +325,7 @@ mod tests {
         let attempts = Attempts::default();
         for i in 0..PER_CLIENT {
             let host: IpAddr = format!("2001:db8:1:2::{:x}", i + 1).parse().expect("ip");
-            attempts.begin_sign_up(host).expect("may sign up");
+            attempts.begin_sign_in(None, host).expect("may try");
         }
         let neighbour: IpAddr = "2001:db8:1:2:ffff::1".parse().expect("ip");
         assert!(attempts.begin_sign_up(neighbour).is_err());
@@ -304,7 +351,7 @@ mod tests {
     async fn counts_are_forgotten_once_their_window_ends() {
         let attempts = Attempts::default();
         for _ in 0..PER_CLIENT {
-            attempts.begin_sign_up(ADA_HOME).expect("may sign up");
+            attempts.begin_sign_in(None, ADA_HOME).expect("may try");
         }
         attempts
             .begin_sign_in(Some("ada"), ELSEWHERE)
@@ -316,5 +363,50 @@ mod tests {
         assert!(attempts.names.lock().is_empty());
         assert!(attempts.names_from_clients.lock().is_empty());
         attempts.begin_sign_up(ADA_HOME).expect("forgotten");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_address_makes_a_few_accounts_an_hour_and_a_day() {
+        let attempts = Attempts::default();
+        let made_today = |attempts: &Attempts| {
+            attempts
+                .accounts_this_day
+                .lock()
+                .get(&ADA_HOME)
+                .map_or(0, |(_, count)| *count)
+        };
+        // Spread out so that the 15-minute count never stops them.
+        for hour in 0..ACCOUNTS_PER_DAY.div_ceil(ACCOUNTS_PER_HOUR) {
+            for _ in 0..ACCOUNTS_PER_HOUR {
+                if made_today(&attempts) == ACCOUNTS_PER_DAY {
+                    break;
+                }
+                attempts.begin_sign_up(ADA_HOME).expect("may sign up");
+                tokio::time::advance(Duration::from_secs(60)).await;
+            }
+            if made_today(&attempts) < ACCOUNTS_PER_DAY {
+                assert!(attempts.begin_sign_up(ADA_HOME).is_err(), "hour {hour}");
+                tokio::time::advance(HOUR).await;
+            }
+        }
+        // The day's are used up, though this hour's are not.
+        let wait = attempts.begin_sign_up(ADA_HOME).expect_err("refused");
+        assert!(wait > HOUR, "{wait:?}");
+        attempts
+            .begin_sign_up(ELSEWHERE)
+            .expect("another address may");
+        tokio::time::advance(wait).await;
+        attempts.begin_sign_up(ADA_HOME).expect("a new day");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sign_up_that_made_no_account_gives_the_account_back() {
+        let attempts = Attempts::default();
+        for _ in 0..ACCOUNTS_PER_HOUR {
+            attempts.begin_sign_up(ADA_HOME).expect("may sign up");
+            attempts.sign_up_failed(ADA_HOME);
+        }
+        attempts.begin_sign_up(ADA_HOME).expect("none was made");
+        assert_eq!(attempts.accounts_this_hour.lock()[&ADA_HOME].1, 1);
     }
 }

@@ -29,6 +29,7 @@ macro_rules! on_pool {
 }
 
 mod accounts;
+mod name_keys;
 mod postgres;
 mod rooms;
 mod sqlite;
@@ -39,6 +40,7 @@ use uuid::Uuid;
 
 pub use self::{
     accounts::Account,
+    name_keys::NAME_KEYS_VERSION,
     postgres::{Heard, Listener},
     rooms::{RoomCaps, RoomCounts, RoomCreated, RoomId, RoomRecord},
     sqlite::SqliteWriter,
@@ -186,17 +188,15 @@ impl Store {
     /// `sqlite://data/chat.db` (the file and its folder are created if
     /// needed) or `postgres://user@host:port/db`.
     pub async fn open(url: &str, durability: Durability) -> Result<Self, StoreError> {
-        if url.starts_with("sqlite:") {
-            Ok(Self::Sqlite(
-                sqlite::SqliteStore::open(url, durability).await?,
-            ))
+        let store = if url.starts_with("sqlite:") {
+            Self::Sqlite(sqlite::SqliteStore::open(url, durability).await?)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Ok(Self::Postgres(
-                postgres::PgStore::open(url, durability).await?,
-            ))
+            Self::Postgres(postgres::PgStore::open(url, durability).await?)
         } else {
-            Err(StoreError::UnsupportedUrl(url.to_owned()))
-        }
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        name_keys::bring_up_to_date(&store).await?;
+        Ok(store)
     }
 
     /// Whether this server is the log's only writer (SQLite, which the
