@@ -66,6 +66,16 @@ enum Scenario {
     SlowHeads(scenario::abuse::SlowHeadsArgs),
     /// Sign-ins per second (scenario 8).
     SignIns(scenario::accounts::Args),
+    /// Sign-ins with huge names no account could have (scenario 10a).
+    SigninKeys(scenario::hostile::SignInKeysArgs),
+    /// Requests whose bodies never finish (scenario 10b).
+    SlowBodies(scenario::hostile::SlowBodiesArgs),
+    /// Open pages with guest names, kept alive (scenario 10c).
+    PresenceAmp(scenario::hostile::PresenceArgs),
+    /// Accounts from one address creating rooms until refused (scenario 10d).
+    RoomsExhaust(scenario::hostile::RoomsArgs),
+    /// Accounts from one address sending flat out (scenario 10e).
+    AccountsBudget(scenario::hostile::BudgetArgs),
 }
 
 #[tokio::main]
@@ -82,6 +92,13 @@ async fn main() -> anyhow::Result<()> {
             Scenario::Stalled(args) => scenario::abuse::stalled(&target, args).await,
             Scenario::SlowHeads(args) => scenario::abuse::slow_heads(&target, args).await,
             Scenario::SignIns(args) => scenario::accounts::run(&target, args).await,
+            Scenario::SigninKeys(args) => scenario::hostile::signin_keys(&target, args).await,
+            Scenario::SlowBodies(args) => scenario::hostile::slow_bodies(&target, args).await,
+            Scenario::PresenceAmp(args) => scenario::hostile::presence_amp(&target, args).await,
+            Scenario::RoomsExhaust(args) => scenario::hostile::rooms_exhaust(&target, args).await,
+            Scenario::AccountsBudget(args) => {
+                scenario::hostile::accounts_budget(&target, args).await
+            }
         }
     })
     .await

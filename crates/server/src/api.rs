@@ -70,11 +70,12 @@ async fn list_rooms(
 /// as many rooms as it may.
 async fn create_room(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     jar: CookieJar,
     ApiJson(request): ApiJson<CreateRoom>,
 ) -> Result<(StatusCode, Json<Room>), ApiError> {
     let account = state.accounts.of_cookies(&jar).await?;
-    let room = rooms::create(&state, account.as_ref(), &request.name).await?;
+    let room = rooms::create(&state, account.as_ref(), client, &request.name).await?;
     Ok((StatusCode::CREATED, Json(room)))
 }
 

@@ -47,6 +47,10 @@ pub enum ApiError {
     /// try again after this.
     #[error("too many failed attempts; try again later")]
     TooManyAttempts(std::time::Duration),
+    /// As many accounts were made from this client's address as it may
+    /// make in an hour or a day.
+    #[error("too many accounts made from this address; try again later")]
+    TooManyAccounts(std::time::Duration),
     /// The client holds as many event streams as it may.
     #[error("too many open event streams from this address; close one and retry")]
     TooManyStreams,
@@ -109,7 +113,9 @@ impl ApiError {
     /// what the error is about.
     fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
-            Self::RateLimited(wait) | Self::TooManyAttempts(wait) => Some(*wait),
+            Self::RateLimited(wait) | Self::TooManyAttempts(wait) | Self::TooManyAccounts(wait) => {
+                Some(*wait)
+            }
             Self::Busy => Some(std::time::Duration::from_secs(1)),
             _ => None,
         }
@@ -136,7 +142,7 @@ impl ApiError {
                 self.to_string(),
                 wait.as_millis().try_into().unwrap_or(u64::MAX),
             ),
-            Self::TooManyAttempts(wait) => ErrorBody::rate_limited(
+            Self::TooManyAttempts(wait) | Self::TooManyAccounts(wait) => ErrorBody::rate_limited(
                 self.to_string(),
                 wait.as_millis().try_into().unwrap_or(u64::MAX),
             ),

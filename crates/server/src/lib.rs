@@ -30,6 +30,7 @@ pub mod budget;
 pub mod chat;
 pub mod client;
 pub mod config;
+mod counts;
 pub mod dbfile;
 mod deadline;
 pub mod error;

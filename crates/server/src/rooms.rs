@@ -12,6 +12,7 @@
 
 use std::{
     collections::HashMap,
+    net::IpAddr,
     sync::{Arc, Mutex, RwLock},
     time::{Duration, Instant},
 };
@@ -30,6 +31,9 @@ use shared::{
 
 use crate::{
     AppState,
+    accounts::DAY,
+    client::client_key,
+    counts::Counter,
     error::ApiError,
     store::{Account, RoomCaps, RoomCreated, RoomRecord, Store, StoreError},
 };
@@ -40,6 +44,10 @@ pub const MAX_ROOMS: usize = 1000;
 /// The most rooms one account may create: a few accounts cannot use up
 /// the chat's rooms for everyone.
 pub const ROOMS_PER_ACCOUNT: usize = 20;
+/// The most rooms created from one client address in a day, whoever is
+/// signed in there: the accounts an address may make a day (50) would
+/// otherwise make every room the chat may hold.
+pub const ROOMS_PER_ADDRESS_PER_DAY: u32 = 30;
 /// How old the list may be when it is listed (on a shared log).
 const LIST_AGE: Duration = Duration::from_secs(1);
 /// How long a name found to be no room stays so without asking the
@@ -61,6 +69,10 @@ pub enum RoomError {
     /// The account created [`ROOMS_PER_ACCOUNT`] rooms.
     #[error("you have created as many rooms as one account may ({ROOMS_PER_ACCOUNT})")]
     TooManyOfYours,
+    /// [`ROOMS_PER_ADDRESS_PER_DAY`] rooms were created from the client's
+    /// address; it may create another after this.
+    #[error("too many rooms created from this address today")]
+    TooManyFromAddress(Duration),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -71,6 +83,7 @@ impl From<RoomError> for ApiError {
             RoomError::Invalid(invalid) => Self::Invalid(invalid),
             RoomError::TooMany => Self::TooManyRooms,
             RoomError::TooManyOfYours => Self::TooManyRoomsOfYours,
+            RoomError::TooManyFromAddress(wait) => Self::RateLimited(wait),
             RoomError::Store(err) => err.into(),
         }
     }
@@ -86,6 +99,8 @@ pub struct Rooms {
     complete: bool,
     /// Keys the database had no room for, and when it was asked.
     misses: Arc<Mutex<HashMap<String, tokio::time::Instant>>>,
+    /// Rooms created per client address in the day.
+    by_address: Arc<Counter<IpAddr>>,
 }
 
 #[derive(Debug)]
@@ -132,6 +147,7 @@ impl Rooms {
             store,
             known: Arc::new(RwLock::new(known)),
             misses: Arc::default(),
+            by_address: Arc::new(Counter::new(DAY)),
         })
     }
 
@@ -188,11 +204,34 @@ impl Rooms {
     }
 
     /// Creates the room `name` (the rules of [`parse_room_name`]), made by
-    /// the account `creator`. A name taken (ignoring case and look-alike
-    /// letters) is refused with [`shared::Rule::Taken`].
-    pub async fn create(&self, name: &str, creator: i64) -> Result<RoomRecord, RoomError> {
+    /// the account `creator` from the address `client`. A name taken
+    /// (ignoring case and look-alike letters) is refused with
+    /// [`shared::Rule::Taken`].
+    pub async fn create(
+        &self,
+        name: &str,
+        creator: i64,
+        client: IpAddr,
+    ) -> Result<RoomRecord, RoomError> {
         let name = parse_room_name(name)?;
         check_letters(shared::Field::Room, &name)?;
+        let client = client_key(client);
+        self.by_address
+            .take(
+                &client,
+                ROOMS_PER_ADDRESS_PER_DAY,
+                tokio::time::Instant::now(),
+            )
+            .map_err(RoomError::TooManyFromAddress)?;
+        let created = self.insert(name, creator).await;
+        if created.is_err() {
+            self.by_address.give_back(&client);
+        }
+        created
+    }
+
+    /// Stores the room `name` (valid) unless it or a cap is taken.
+    async fn insert(&self, name: String, creator: i64) -> Result<RoomRecord, RoomError> {
         let key = name_key(&name);
         if self.read().find(&key).is_some() {
             return Err(taken().into());
@@ -308,11 +347,13 @@ pub async fn directory(state: &AppState, account: Option<&Account>) -> Result<Di
     Ok(Directory { rooms, read })
 }
 
-/// Creates the room `name` for the signed-in `account`; creating counts
-/// against the account's send limit.
+/// Creates the room `name` for the signed-in `account` at `client`;
+/// creating counts against the account's send limit and the address's
+/// rooms of the day.
 pub async fn create(
     state: &AppState,
     account: Option<&Account>,
+    client: IpAddr,
     name: &str,
 ) -> Result<Room, ApiError> {
     let account = account.ok_or(ApiError::Unauthorized)?;
@@ -320,7 +361,7 @@ pub async fn create(
         .send_limiter
         .check_account(account.id)
         .map_err(ApiError::RateLimited)?;
-    let room = state.rooms.create(name, account.id).await?;
+    let room = state.rooms.create(name, account.id, client).await?;
     let room = Room {
         count: state.chat.count(&room),
         name: room.name,
@@ -367,6 +408,8 @@ fn taken() -> ValidationError {
 mod tests {
     use super::*;
 
+    const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
+
     async fn rooms() -> (tempfile::TempDir, Rooms) {
         let (dir, store) = crate::testing::temp_store().await;
         (dir, Rooms::load(store).await.expect("loads"))
@@ -391,16 +434,22 @@ mod tests {
             .await
             .expect("stores")
             .expect("new");
-        let random = rooms.create("  Random ", creator).await.expect("created");
+        let random = rooms
+            .create("  Random ", creator, HOME)
+            .await
+            .expect("created");
         assert_eq!(random.name, "Random");
         assert_eq!(rooms.find("random").await.expect("reads"), Some(random));
         assert_eq!(rooms.find("nowhere").await.expect("reads"), None);
-        let err = rooms.create("RANDOM", creator).await.expect_err("taken");
+        let err = rooms
+            .create("RANDOM", creator, HOME)
+            .await
+            .expect_err("taken");
         assert!(
             matches!(err, RoomError::Invalid(ref invalid) if invalid.rule == shared::Rule::Taken),
             "{err:?}"
         );
-        let err = rooms.create("", creator).await.expect_err("empty");
+        let err = rooms.create("", creator, HOME).await.expect_err("empty");
         assert!(matches!(err, RoomError::Invalid(_)), "{err:?}");
         // Read again from the store: the same rooms.
         let reloaded = Rooms::load(store).await.expect("loads");
@@ -441,5 +490,52 @@ mod tests {
             Some(elsewhere)
         );
         assert!(rooms.lock_misses().is_empty());
+    }
+
+    #[tokio::test]
+    async fn one_address_creates_a_few_rooms_a_day_whoever_is_signed_in() {
+        let (_dir, rooms) = rooms().await;
+        let mut made = 0;
+        // Two accounts from one address: the second finds the address's
+        // rooms of the day used up, though it made none itself.
+        for account in 0..2 {
+            let creator = rooms
+                .store
+                .create_account(
+                    &format!("ada{account}"),
+                    &format!("ada{account}"),
+                    "hash",
+                    0,
+                )
+                .await
+                .expect("stores")
+                .expect("new");
+            for n in 0..ROOMS_PER_ACCOUNT {
+                match rooms
+                    .create(&format!("room {account} {n}"), creator, HOME)
+                    .await
+                {
+                    Ok(_) => made += 1,
+                    Err(RoomError::TooManyFromAddress(wait)) => {
+                        assert!(wait > Duration::from_secs(23 * 60 * 60), "{wait:?}");
+                    }
+                    Err(err) => panic!("{err:?}"),
+                }
+            }
+        }
+        assert_eq!(made, ROOMS_PER_ADDRESS_PER_DAY);
+        // A refused name takes nothing; another address may.
+        let creator = rooms
+            .store
+            .create_account("bob", "bob", "hash", 0)
+            .await
+            .expect("stores")
+            .expect("new");
+        let elsewhere = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2));
+        assert!(rooms.create("", creator, elsewhere).await.is_err());
+        rooms
+            .create("bob's", creator, elsewhere)
+            .await
+            .expect("another address");
     }
 }

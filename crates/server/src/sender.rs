@@ -185,7 +185,7 @@ impl ChatService for RequestChat {
     fn create_room<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Room, CallError>> {
         async move {
             let account = self.account().await?;
-            Ok(rooms::create(&self.state, account.as_ref(), name).await?)
+            Ok(rooms::create(&self.state, account.as_ref(), self.client, name).await?)
         }
         .boxed()
     }

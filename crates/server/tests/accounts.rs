@@ -447,3 +447,22 @@ async fn a_failed_sign_in_leaves_the_browsers_session_alone() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn one_address_makes_a_few_accounts_an_hour() {
+    let app = spawn_app().await;
+    for i in 0..server::accounts::ACCOUNTS_PER_HOUR {
+        let response = sign_up(&app, &format!("user{i}")).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "user{i}");
+    }
+    let refused = sign_up(&app, "one more").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body = error_body(refused).await;
+    assert_eq!(body["error"]["code"], "rate_limited");
+    assert_eq!(
+        body["error"]["message"],
+        "too many accounts made from this address; try again later"
+    );
+    app.shutdown().await;
+}

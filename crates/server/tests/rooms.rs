@@ -346,3 +346,22 @@ async fn one_account_creates_at_most_its_share_of_rooms() {
     assert_eq!(create_room(&app, Some(&bob), "bob's").await.status(), 201);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn one_address_creates_a_few_rooms_a_day_whoever_is_signed_in() {
+    let app = spawn_app().await;
+    let ada = app.signed_up("ada").await;
+    let bob = app.signed_up("bob").await;
+    let per_day = server::rooms::ROOMS_PER_ADDRESS_PER_DAY;
+    for i in 0..per_day {
+        // Taking turns: neither account reaches its own share.
+        let who = if i % 2 == 0 { &ada } else { &bob };
+        let response = create_room(&app, Some(who.as_str()), &format!("room {i}")).await;
+        assert_eq!(response.status(), 201, "room {i}");
+    }
+    let refused = create_room(&app, Some(&ada), "one more").await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(error_body(refused).await["error"]["code"], "rate_limited");
+    app.shutdown().await;
+}

@@ -179,6 +179,9 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
     })
 }
 
+/// Rooms each creator makes, within what one account and one address may.
+const ROOMS_PER_CREATOR: usize = 15;
+
 /// The paths messages are sent to: `general`'s, and with `rooms > 1`,
 /// those of `rooms - 1` rooms created for this run.
 async fn room_paths(target: &Target, rooms: usize) -> anyhow::Result<Vec<String>> {
@@ -187,13 +190,25 @@ async fn room_paths(target: &Target, rooms: usize) -> anyhow::Result<Vec<String>
         return Ok(paths);
     }
     let run = super::accounts::run_id();
-    let mut creator = super::Sender::new(target, 0);
-    creator
-        .sign_in(&super::accounts::name(run, 0), true)
-        .await?;
+    // An account creates at most 20 rooms, an address 30 a day: a creator
+    // per 15 rooms, each from the next source address.
+    let mut creator = None;
     for room in 1..rooms {
+        let k = (room - 1) / ROOMS_PER_CREATOR;
+        if (room - 1) % ROOMS_PER_CREATOR == 0 {
+            anyhow::ensure!(
+                k < target.source_addrs(),
+                "{rooms} rooms need at least {} source addresses (--source-addrs)",
+                (rooms - 1).div_ceil(ROOMS_PER_CREATOR)
+            );
+            let mut next = super::Sender::new(target, k);
+            next.sign_in(&super::accounts::name(run, k), true).await?;
+            creator = Some(next);
+        }
         let name = format!("lg{run}r{room}");
-        creator.create_room(&name).await?;
+        if let Some(creator) = creator.as_mut() {
+            creator.create_room(&name).await?;
+        }
         paths.push(format!("/api/rooms/{name}/messages"));
     }
     Ok(paths)

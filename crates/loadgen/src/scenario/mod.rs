@@ -4,6 +4,7 @@ pub mod abuse;
 pub mod accounts;
 pub mod fanout;
 pub mod history;
+pub mod hostile;
 pub mod page_weight;
 pub mod send;
 
@@ -95,6 +96,20 @@ impl<'a> Sender<'a> {
             String::from_utf8_lossy(&body)
         );
         Ok(())
+    }
+
+    /// Tries to create the room `name`: the status it was answered with.
+    pub async fn create_room_status(&mut self, name: &str) -> anyhow::Result<u16> {
+        let (head, _) = self.post("/api/rooms", &json!({ "name": name })).await?;
+        Ok(head.status)
+    }
+
+    /// Sends `text` to `general` as `loadgen<n>` (or the account): the
+    /// status it was answered with.
+    pub async fn send_status(&mut self, text: &str) -> anyhow::Result<u16> {
+        let body = json!({ "username": format!("loadgen{}", self.n % 100), "text": text });
+        let (head, _) = self.post("/api/messages", &body).await?;
+        Ok(head.status)
     }
 
     /// Sends message number `n`, stamped with its send time, to `general`;

@@ -22,21 +22,17 @@
 //! its name's counts back). The client is counted first: a refused client
 //! makes the server keep nothing about the name it tried. Only names an
 //! account could have (that pass the username rules, so of bounded length)
-//! are counted per name, each table holds at most [`MAX_KEYS`], and what
-//! a window no longer counts is forgotten every minute
-//! ([`Attempts::forget_old`]).
+//! are counted per name, each table holds at most
+//! [`crate::counts::MAX_KEYS`], and what a window no longer counts is
+//! forgotten every minute ([`Attempts::forget_old`]).
 
-use std::{
-    collections::HashMap,
-    hash::Hash,
-    net::IpAddr,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use tokio::time::Instant;
 
-use crate::client::client_key;
+#[cfg(test)]
+use crate::counts::{FULL_WAIT, MAX_KEYS};
+use crate::{client::client_key, counts::Counter};
 
 /// How long attempts are counted.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -50,13 +46,16 @@ pub const PER_CLIENT: u32 = 30;
 pub const ACCOUNTS_PER_HOUR: u32 = 20;
 /// Accounts made from one client address within a day.
 pub const ACCOUNTS_PER_DAY: u32 = 50;
-const HOUR: Duration = Duration::from_secs(60 * 60);
-const DAY: Duration = Duration::from_secs(24 * 60 * 60);
-/// The most keys a table holds: a new key past it is refused for
-/// [`FULL_WAIT`] (the tables fill only from thousands of addresses).
-pub const MAX_KEYS: usize = 100_000;
-/// How long a sign-in waits when a table is full.
-const FULL_WAIT: Duration = Duration::from_secs(60);
+pub const HOUR: Duration = Duration::from_secs(60 * 60);
+pub const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+/// Why a sign-up may not begin, and how long until it may.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignUpRefused {
+    /// The client's sign-ins and sign-ups of the last 15 minutes.
+    TooManyAttempts(Duration),
+    /// The accounts made from the client's address this hour or day.
+    TooManyAccounts(Duration),
+}
 
 /// The counts; cheap to clone.
 #[derive(Clone, Debug)]
@@ -110,16 +109,19 @@ impl Attempts {
     }
 
     /// Takes one of `client`'s attempts, and one of the accounts it may
-    /// make this hour and this day, before a sign-up runs; if any is used
-    /// up, how long until it is not.
-    pub fn begin_sign_up(&self, client: IpAddr) -> Result<(), Duration> {
+    /// make this hour and this day, before a sign-up runs.
+    pub fn begin_sign_up(&self, client: IpAddr) -> Result<(), SignUpRefused> {
         let now = Instant::now();
         let client = client_key(client);
-        self.clients.take(&client, PER_CLIENT, now)?;
+        self.clients
+            .take(&client, PER_CLIENT, now)
+            .map_err(SignUpRefused::TooManyAttempts)?;
         self.accounts_this_hour
-            .take(&client, ACCOUNTS_PER_HOUR, now)?;
+            .take(&client, ACCOUNTS_PER_HOUR, now)
+            .map_err(SignUpRefused::TooManyAccounts)?;
         self.accounts_this_day
             .take(&client, ACCOUNTS_PER_DAY, now)
+            .map_err(SignUpRefused::TooManyAccounts)
             .inspect_err(|_| self.accounts_this_hour.give_back(&client))
     }
 
@@ -139,71 +141,6 @@ impl Attempts {
         self.clients.forget_old(now);
         self.accounts_this_hour.forget_old(now);
         self.accounts_this_day.forget_old(now);
-    }
-}
-
-/// Per key: when its window began and how many it has counted.
-#[derive(Debug)]
-struct Counter<K> {
-    counts: Mutex<HashMap<K, (Instant, u32)>>,
-    /// How long a key's count lasts from its first.
-    window: Duration,
-}
-
-impl<K: Hash + Eq> Counter<K> {
-    fn new(window: Duration) -> Self {
-        Self {
-            counts: Mutex::new(HashMap::new()),
-            window,
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (Instant, u32)>> {
-        self.counts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Counts one for `key` unless it has counted `max` in its window;
-    /// then, how long until the window ends. A key not held yet is
-    /// refused while the table holds [`MAX_KEYS`].
-    fn take<Q>(&self, key: &Q, max: u32, now: Instant) -> Result<(), Duration>
-    where
-        K: std::borrow::Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
-    {
-        let mut counts = self.lock();
-        let full = counts.len() >= MAX_KEYS;
-        let entry = match counts.get_mut(key) {
-            Some(entry) => entry,
-            None if full => return Err(FULL_WAIT),
-            None => counts.entry(key.to_owned()).or_insert((now, 0)),
-        };
-        if entry.0 + self.window <= now {
-            *entry = (now, 0);
-        }
-        if entry.1 >= max {
-            return Err(entry.0 + self.window - now);
-        }
-        entry.1 += 1;
-        Ok(())
-    }
-
-    /// Uncounts one for `key`, taken by an attempt that did not fail.
-    fn give_back<Q>(&self, key: &Q)
-    where
-        K: std::borrow::Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        if let Some((_, count)) = self.lock().get_mut(key) {
-            *count = count.saturating_sub(1);
-        }
-    }
-
-    fn forget_old(&self, now: Instant) {
-        let mut counts = self.lock();
-        counts.retain(|_, (began, count)| *count > 0 && *began + self.window > now);
-        counts.shrink_to_fit();
     }
 }
 
@@ -340,7 +277,10 @@ mod tests {
                 clients.insert(address(i), (Instant::now(), 1));
             }
         }
-        assert_eq!(attempts.begin_sign_up(ELSEWHERE), Err(FULL_WAIT));
+        assert_eq!(
+            attempts.begin_sign_up(ELSEWHERE),
+            Err(SignUpRefused::TooManyAttempts(FULL_WAIT))
+        );
         attempts
             .begin_sign_up(address(0))
             .expect("a held key counts on");
@@ -390,7 +330,10 @@ mod tests {
             }
         }
         // The day's are used up, though this hour's are not.
-        let wait = attempts.begin_sign_up(ADA_HOME).expect_err("refused");
+        let refused = attempts.begin_sign_up(ADA_HOME).expect_err("refused");
+        let SignUpRefused::TooManyAccounts(wait) = refused else {
+            panic!("{refused:?}")
+        };
         assert!(wait > HOUR, "{wait:?}");
         attempts
             .begin_sign_up(ELSEWHERE)

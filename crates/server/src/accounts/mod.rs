@@ -18,6 +18,7 @@
 //!   a session not seen for [`IDLE_LIMIT`] ends.
 
 mod attempts;
+pub use attempts::{ACCOUNTS_PER_DAY, ACCOUNTS_PER_HOUR, DAY, HOUR};
 mod free_names;
 pub mod password;
 pub mod routes;
@@ -41,7 +42,11 @@ use shared::{
 };
 use tokio_util::sync::CancellationToken;
 
-use self::{attempts::Attempts, free_names::FreeNames, password::Hasher};
+use self::{
+    attempts::{Attempts, SignUpRefused},
+    free_names::FreeNames,
+    password::Hasher,
+};
 use crate::store::{Account, Store, StoreError};
 
 /// The session cookie's name.
@@ -70,6 +75,10 @@ pub enum AccountError {
     WrongCredentials,
     #[error("too many failed attempts; wait a moment")]
     TooManyAttempts(Duration),
+    /// As many accounts were made from the client's address as it may
+    /// make in an hour or a day.
+    #[error("too many accounts made from this address; try again later")]
+    TooManyAccounts(Duration),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -163,7 +172,10 @@ impl Accounts {
         check_password(&credentials.password)?;
         self.attempts
             .begin_sign_up(client)
-            .map_err(AccountError::TooManyAttempts)?;
+            .map_err(|refused| match refused {
+                SignUpRefused::TooManyAttempts(wait) => AccountError::TooManyAttempts(wait),
+                SignUpRefused::TooManyAccounts(wait) => AccountError::TooManyAccounts(wait),
+            })?;
         let made = self.make_account(name, credentials.password).await;
         if made.is_err() {
             self.attempts.sign_up_failed(client);

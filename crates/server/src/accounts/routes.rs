@@ -32,6 +32,7 @@ impl From<AccountError> for ApiError {
             AccountError::Invalid(invalid) => Self::Invalid(invalid),
             AccountError::WrongCredentials => Self::WrongCredentials,
             AccountError::TooManyAttempts(wait) => Self::TooManyAttempts(wait),
+            AccountError::TooManyAccounts(wait) => Self::TooManyAccounts(wait),
             AccountError::Store(err) => err.into(),
             AccountError::Hashing(err) => Self::Internal(err.into()),
         }
