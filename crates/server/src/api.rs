@@ -7,36 +7,32 @@
 //! - `POST /api/rooms/<name>/presence` (a page is open on the room, or
 //!   leaves it) and `POST /api/rooms/<name>/typing` (see
 //!   [`crate::presence`]).
-
-use std::net::IpAddr;
+//!
+//! Each handler translates between HTTP and the [`Caller`], which decides
+//! what the caller may do.
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, Path, State},
+    extract::{DefaultBodyLimit, Path},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 use serde::Deserialize;
 use shared::{
-    ChatMessage, DEFAULT_PAGE_SIZE, MessageId, SendMessage,
+    ChatMessage, DEFAULT_PAGE_SIZE, GENERAL, MessageId, SendMessage,
     presence::{Heartbeat, Typing},
     room::{CreateRoom, Directory, Room},
 };
 
 use app::service::Page;
-use axum_extra::extract::CookieJar;
 
 use crate::{
     AppState,
-    accounts::session_token,
-    chat::Author,
-    client::ClientIp,
+    caller::Caller,
     error::ApiError,
     extract::{ApiJson, ApiQuery},
-    presence::Full,
-    rooms, sender,
-    store::{RoomRecord, Stored},
+    store::Stored,
 };
 
 /// The largest request body the API reads.
@@ -57,25 +53,18 @@ pub fn router() -> Router<AppState> {
 
 /// Every room, oldest first, with how many messages each holds; signed
 /// in, also how far the account has read each.
-async fn list_rooms(
-    State(state): State<AppState>,
-    jar: CookieJar,
-) -> Result<Json<Directory>, ApiError> {
-    let account = state.accounts.of_cookies(&jar).await?;
-    Ok(Json(rooms::directory(&state, account.as_ref()).await?))
+async fn list_rooms(caller: Caller) -> Result<Json<Directory>, ApiError> {
+    Ok(Json(caller.rooms().await?))
 }
 
 /// Creates a room: `201` with it; `401` for a guest; `422` for a name that
-/// breaks the rules or is taken (ignoring case); `409` when the chat holds
-/// as many rooms as it may.
+/// breaks the rules or is taken (ignoring case and look-alike letters);
+/// `409` when the chat holds as many rooms as it may.
 async fn create_room(
-    State(state): State<AppState>,
-    ClientIp(client): ClientIp,
-    jar: CookieJar,
+    caller: Caller,
     ApiJson(request): ApiJson<CreateRoom>,
 ) -> Result<(StatusCode, Json<Room>), ApiError> {
-    let account = state.accounts.of_cookies(&jar).await?;
-    let room = rooms::create(&state, account.as_ref(), client, &request.name).await?;
+    let room = caller.create_room(&request.name).await?;
     Ok((StatusCode::CREATED, Json(room)))
 }
 
@@ -85,77 +74,44 @@ async fn create_room(
 /// 15 s; one not heard from for 45 s has left. Counted against the
 /// sender's send limit like a send.
 async fn heartbeat(
-    State(state): State<AppState>,
+    caller: Caller,
     Path(room): Path<String>,
-    ClientIp(client): ClientIp,
-    jar: CookieJar,
     ApiJson(beat): ApiJson<Heartbeat>,
 ) -> Result<Response, ApiError> {
-    let room = rooms::find(&state, &room).await?;
-    // Leaving is counted too: a cookie nobody holds counts against the address.
-    let author = sender::authorize(&state, session_token(&jar).as_ref(), client).await?;
-    if beat.leaving {
-        state.presence.gone(beat.tab);
-        return Ok(StatusCode::NO_CONTENT.into_response());
-    }
-    let (person, name) = sender::person(&state, author, beat.browser, beat.name.as_deref()).await?;
-    state
-        .presence
-        .here(&room.name, beat.tab, &person, name, client)
-        .map_err(|full| match full {
-            Full::Everyone => ApiError::Busy,
-            Full::Yours => ApiError::TooManyPages,
-        })?;
-    Ok(Json(state.presence.people(&room.name)).into_response())
+    Ok(match caller.heartbeat(&room, beat).await? {
+        Some(people) => Json(people).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
 }
 
 /// The sender is typing in the room in the path, or stopped (`204`
 /// either way: a start more often than every 2 s per room is dropped).
 /// A guest must give a name, and may type only where guests may send.
 async fn typing(
-    State(state): State<AppState>,
+    caller: Caller,
     Path(room): Path<String>,
-    ClientIp(client): ClientIp,
-    jar: CookieJar,
     ApiJson(typing): ApiJson<Typing>,
 ) -> Result<StatusCode, ApiError> {
-    let room = rooms::find(&state, &room).await?;
-    let author = sender::authorize(&state, session_token(&jar).as_ref(), client).await?;
-    if author == Author::Guest && !state.chat.guests_may_send() {
-        return Err(ApiError::SignInToSend);
-    }
-    let (person, name) =
-        sender::person(&state, author, typing.browser, typing.name.as_deref()).await?;
-    let name = name.ok_or(ApiError::Invalid(shared::ValidationError {
-        field: shared::Field::Username,
-        rule: shared::Rule::Required,
-    }))?;
-    state
-        .presence
-        .typing(&room.name, &person, &name, typing.typing);
+    caller.typing(&room, typing).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// [`list_messages`] of the room in the path (`404` if there is none).
 async fn list_room_messages(
-    State(state): State<AppState>,
+    caller: Caller,
     Path(room): Path<String>,
     query: ApiQuery<HistoryQuery>,
 ) -> Result<Response, ApiError> {
-    let room = rooms::find(&state, &room).await?;
-    history(&state, &room, query.0).await
+    history(&caller, &room, query.0).await
 }
 
 /// [`create_message`] in the room in the path (`404` if there is none).
 async fn create_room_message(
-    State(state): State<AppState>,
+    caller: Caller,
     Path(room): Path<String>,
-    ClientIp(client): ClientIp,
-    jar: CookieJar,
     ApiJson(request): ApiJson<SendMessage>,
 ) -> Result<(StatusCode, Json<ChatMessage>), ApiError> {
-    let room = rooms::find(&state, &room).await?;
-    send(&state, &room, client, &jar, request).await
+    send(&caller, &room, request).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,19 +127,14 @@ struct HistoryQuery {
 /// from memory when it holds it (see [`crate::recent`]); older and newer
 /// pages from the store.
 async fn list_messages(
-    State(state): State<AppState>,
+    caller: Caller,
     ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> Result<Response, ApiError> {
-    history(&state, &state.rooms.general(), query).await
+    history(&caller, GENERAL, query).await
 }
 
-async fn history(
-    state: &AppState,
-    room: &RoomRecord,
-    query: HistoryQuery,
-) -> Result<Response, ApiError> {
+async fn history(caller: &Caller, room: &str, query: HistoryQuery) -> Result<Response, ApiError> {
     let limit = app::api::page_size(query.limit);
-    let chat = &state.chat;
     let page = match (query.before, query.after) {
         (Some(_), Some(_)) => {
             return Err(ApiError::BadQuery("use either before or after, not both"));
@@ -191,12 +142,12 @@ async fn history(
         (Some(before), None) => Page::Before(before),
         (None, Some(after)) => Page::After(after),
         (None, None) if limit == DEFAULT_PAGE_SIZE => {
-            let json = chat.latest_json(room).await?;
+            let json = caller.latest_json(room).await?;
             return Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response());
         }
         (None, None) => Page::Latest,
     };
-    Ok(Json(chat.page(room, page, limit).await?).into_response())
+    Ok(Json(caller.history(room, page, limit).await?).into_response())
 }
 
 /// Stores and broadcasts a message in `general`: `201` with the stored
@@ -204,23 +155,18 @@ async fn history(
 /// sent. Signed in (the session cookie), it is sent under the account's
 /// name.
 async fn create_message(
-    State(state): State<AppState>,
-    ClientIp(client): ClientIp,
-    jar: CookieJar,
+    caller: Caller,
     ApiJson(request): ApiJson<SendMessage>,
 ) -> Result<(StatusCode, Json<ChatMessage>), ApiError> {
-    send(&state, &state.rooms.general(), client, &jar, request).await
+    send(&caller, GENERAL, request).await
 }
 
 async fn send(
-    state: &AppState,
-    room: &RoomRecord,
-    client: IpAddr,
-    jar: &CookieJar,
+    caller: &Caller,
+    room: &str,
     request: SendMessage,
 ) -> Result<(StatusCode, Json<ChatMessage>), ApiError> {
-    let author = sender::authorize(state, session_token(jar).as_ref(), client).await?;
-    Ok(match state.chat.send(room, request, author).await? {
+    Ok(match caller.send(room, request).await? {
         Stored::New(message) => (StatusCode::CREATED, Json(message)),
         Stored::Existing(message) => (StatusCode::OK, Json(message)),
     })

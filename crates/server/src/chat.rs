@@ -15,6 +15,7 @@ use app::service::Page;
 use bytes::Bytes;
 use shared::{
     ChatMessage, MAX_PAGE_SIZE, MessageCount, MessageId, NewMessage, SendMessage, ValidationError,
+    room::ReadPosition,
 };
 use tokio::{
     runtime::Handle,
@@ -173,12 +174,39 @@ impl Chat {
         }
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// A subscription to everything published from now on: messages as
+    /// their commits are followed, and passing events.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<Published>> {
+        self.hub.subscribe()
     }
 
-    pub fn hub(&self) -> &Hub {
-        &self.hub
+    /// Up to `limit` stored messages after `after`, from the store (a
+    /// stream catching up from further back than memory holds).
+    pub async fn stored_after(
+        &self,
+        after: MessageId,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        self.store.after(after, limit).await
+    }
+
+    /// How far `account` has read each room, by the room's name.
+    pub async fn read_positions(
+        &self,
+        account: i64,
+    ) -> Result<HashMap<String, ReadPosition>, StoreError> {
+        self.store.read_positions(account).await
+    }
+
+    /// Records that `account` has read `room` as far as `position` (never
+    /// back).
+    pub async fn mark_read(
+        &self,
+        account: i64,
+        room: &RoomRecord,
+        position: ReadPosition,
+    ) -> Result<(), StoreError> {
+        self.store.mark_read(account, room.id, position).await
     }
 
     /// The id of the newest stored message, if any, from memory.

@@ -79,7 +79,7 @@ impl Feed {
         slot: StreamSlot,
         keep_alive: Duration,
     ) -> Self {
-        let live = chat.hub().subscribe();
+        let live = chat.subscribe();
         // Only messages from now on: everything up to the newest stored one is history.
         let start_after = resume_after.or_else(|| chat.newest_id());
         Self::new(
@@ -193,7 +193,7 @@ impl Feed {
                     continue;
                 }
                 // Older: a small page from the store, the rest next time.
-                match self.chat.store().after(after, CATCH_UP_PAGE).await {
+                match self.chat.stored_after(after, CATCH_UP_PAGE).await {
                     Ok(page) => {
                         self.catching_up = !page.is_empty();
                         self.backlog

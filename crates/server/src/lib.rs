@@ -1,12 +1,15 @@
 //! The chat server.
 //!
 //! One message's way through this crate: a `POST /api/messages` ([`api`]) or
-//! the `send_message` server function (in the `app` crate, reaching
-//! [`chat::Chat`] through Leptos context) validates it with the shared
-//! rules; [`chat`]'s single writer stores it in a batch ([`store`]), and after
+//! the `send_message` server function (in the `app` crate, reaching the
+//! server through Leptos context) comes to the caller door (`caller`),
+//! which decides who sends and whether they may; [`chat`] validates it with
+//! the shared rules; [`chat`]'s single writer stores it in a batch ([`store`]), and after
 //! the commit publishes it to the [`hub`]; every open stream ([`sse`]) sends
 //! it on as one event.
 //!
+//! - `caller`: the caller door: every use case of the JSON API and the
+//!   server functions, each checking its rules once;
 //! - [`config`]: flags and environment;
 //! - [`error`]: the JSON API's error type;
 //! - [`app()`] builds the router (tests call it); [`run`] serves it until a
@@ -27,6 +30,7 @@
 pub mod accounts;
 pub mod api;
 pub mod budget;
+mod caller;
 pub mod chat;
 pub mod client;
 pub mod config;
@@ -44,7 +48,6 @@ pub mod presence;
 pub mod rate;
 pub mod recent;
 pub mod rooms;
-mod sender;
 mod serve;
 pub mod site;
 pub mod slots;
@@ -134,7 +137,7 @@ pub fn app(state: AppState) -> Router {
     let page_context = move || {
         // Server functions see the request's head here: who is calling.
         let parts = use_context::<axum::http::request::Parts>();
-        let chat = sender::RequestChat::new(request_state.clone(), parts.as_ref());
+        let chat = caller::service(request_state.clone(), parts.as_ref());
         provide_context(app::service::Chat(chat));
         headers::provide_page_headers();
     };

@@ -24,9 +24,9 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use shared::{
-    GENERAL, MessageCount, ValidationError,
+    GENERAL, ValidationError,
     names::{check_letters, name_key},
-    room::{Directory, ReadPosition, Room, parse_room_name, room_path},
+    room::{parse_room_name, room_path},
 };
 
 use crate::{
@@ -35,7 +35,7 @@ use crate::{
     client::client_key,
     counts::Counter,
     error::ApiError,
-    store::{Account, RoomCaps, RoomCreated, RoomRecord, Store, StoreError},
+    store::{RoomCaps, RoomCreated, RoomRecord, Store, StoreError},
 };
 
 /// The most rooms one chat holds: the sidebar lists them all, and each
@@ -321,79 +321,6 @@ pub async fn page_status(
         *response.status_mut() = StatusCode::NOT_FOUND;
     }
     response
-}
-
-/// Every room with its count, and the reader's read positions if `account`
-/// is signed in: what the sidebar shows.
-pub async fn directory(state: &AppState, account: Option<&Account>) -> Result<Directory, ApiError> {
-    let (as_of, counts) = state.chat.counts();
-    let rooms = state
-        .rooms
-        .list()
-        .await?
-        .into_iter()
-        .map(|room| Room {
-            count: MessageCount {
-                as_of,
-                count: counts.get(&room.name).copied().unwrap_or(0),
-            },
-            name: room.name,
-        })
-        .collect();
-    let read = match account {
-        Some(account) => Some(state.chat.store().read_positions(account.id).await?),
-        None => None,
-    };
-    Ok(Directory { rooms, read })
-}
-
-/// Creates the room `name` for the signed-in `account` at `client`;
-/// creating counts against the account's send limit and the address's
-/// rooms of the day.
-pub async fn create(
-    state: &AppState,
-    account: Option<&Account>,
-    client: IpAddr,
-    name: &str,
-) -> Result<Room, ApiError> {
-    let account = account.ok_or(ApiError::Unauthorized)?;
-    state
-        .send_limiter
-        .check_account(account.id)
-        .map_err(ApiError::RateLimited)?;
-    let room = state.rooms.create(name, account.id, client).await?;
-    let room = Room {
-        count: state.chat.count(&room),
-        name: room.name,
-    };
-    state.presence.room_created(&room);
-    Ok(room)
-}
-
-/// Records how far the signed-in `account` has read `room` (a guest keeps
-/// its position in the browser: nothing to store). Counted against the
-/// account's send limit.
-pub async fn mark_read(
-    state: &AppState,
-    account: Option<&Account>,
-    room: &str,
-    position: ReadPosition,
-) -> Result<(), ApiError> {
-    let room = find(state, room).await?;
-    if let Some(account) = account {
-        // A write per call: counted like a send (the page makes at most one
-        // a second).
-        state
-            .send_limiter
-            .check_account(account.id)
-            .map_err(ApiError::RateLimited)?;
-        state
-            .chat
-            .store()
-            .mark_read(account.id, room.id, position)
-            .await?;
-    }
-    Ok(())
 }
 
 /// A room name that is one already.

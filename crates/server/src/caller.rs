@@ -1,0 +1,366 @@
+//! The caller door: who makes a request (the session's account, else a
+//! guest), from which client address, and what they may do there.
+//!
+//! Every use case that the JSON API and the page's server functions offer
+//! is a method of [`Caller`], which checks its own rules once: the room
+//! exists, the send limit (per account, or per address for a guest), a
+//! guest's name is nobody's account, `--guests off`, only accounts create
+//! rooms. The handlers in [`crate::api`] take a `Caller` as an extractor
+//! and the server functions reach one through [`ChatService`]; both only
+//! translate to and from it. (Signing up, in and out is the accounts'
+//! door, [`crate::accounts::routes`].)
+
+use std::{convert::Infallible, net::IpAddr, sync::Arc};
+
+use app::{
+    error::CallError,
+    service::{ChatService, Page},
+};
+use axum::{extract::FromRequestParts, http::request::Parts};
+use axum_extra::extract::CookieJar;
+use bytes::Bytes;
+use futures::{FutureExt, future::BoxFuture};
+use shared::{
+    ChatMessage, MessageCount, SendMessage,
+    account::Viewer,
+    presence::{Heartbeat, PresenceEvent, Typing},
+    room::{Directory, ReadPosition, Room},
+};
+use tokio::sync::OnceCell;
+
+use crate::{
+    AppState,
+    accounts::{Token, session_token},
+    chat::Author,
+    client::ClientIp,
+    error::ApiError,
+    presence::{Full, Person},
+    rooms,
+    store::{Account, RoomRecord, Stored},
+};
+
+/// One request's caller; see the module's documentation.
+pub struct Caller {
+    state: AppState,
+    /// The session the request's cookie names, if it has one.
+    session: Option<Token>,
+    /// The client's address, as [`crate::client`] decided it.
+    client: IpAddr,
+    /// The session's account, looked up at most once per request.
+    account: OnceCell<Option<Account>>,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(state.clone(), Some(parts)))
+    }
+}
+
+impl Caller {
+    /// The caller of the request whose head is `parts` (none while the
+    /// server functions' routes are listed: an anonymous caller).
+    pub fn of(state: AppState, parts: Option<&Parts>) -> Self {
+        let session =
+            parts.and_then(|parts| session_token(&CookieJar::from_headers(&parts.headers)));
+        let client = parts.map_or(IpAddr::from([0, 0, 0, 0]), |parts| {
+            ClientIp::from_extensions(&parts.extensions).0
+        });
+        Self {
+            state,
+            session,
+            client,
+            account: OnceCell::new(),
+        }
+    }
+
+    /// The account the request is signed in as, if its session is on.
+    async fn account(&self) -> Result<Option<&Account>, ApiError> {
+        let account = self
+            .account
+            .get_or_try_init(|| async {
+                match &self.session {
+                    Some(token) => self.state.accounts.signed_in(token).await,
+                    None => Ok(None),
+                }
+            })
+            .await?;
+        Ok(account.as_ref())
+    }
+
+    /// The author of something sent now (a message, a heartbeat, typing),
+    /// once the send limit allows it: a signed-in account's, wherever it
+    /// sends from; a guest's was counted against its address before its
+    /// body was read ([`crate::rate`]), unless the request carried a
+    /// session cookie that turned out to be nobody's.
+    async fn author(&self) -> Result<Author, ApiError> {
+        let account = self.account().await?;
+        let limiter = &self.state.send_limiter;
+        let allowed = match account {
+            Some(account) => limiter.check_account(account.id),
+            None if self.session.is_some() => limiter.check(self.client),
+            None => Ok(()),
+        };
+        allowed.map_err(ApiError::RateLimited)?;
+        Ok(match account {
+            Some(account) => Author::Account {
+                name: account.name.clone(),
+            },
+            None => Author::Guest,
+        })
+    }
+
+    /// Who `author` is in a room's presence and typing: the person (an
+    /// account, or a guest's `browser`, so that one with several tabs
+    /// counts once) and the name shown (`None`: a guest who gave none, or
+    /// any guest where guests may not send: nobody writes a name into the
+    /// page there). A guest's name follows the username rules and may not
+    /// be an account's.
+    async fn person(
+        &self,
+        author: Author,
+        browser: uuid::Uuid,
+        name: Option<&str>,
+    ) -> Result<(Person, Option<String>), ApiError> {
+        match author {
+            Author::Account { name } => Ok((format!("account:{name}"), Some(name))),
+            Author::Guest if !self.state.chat.guests_may_send() => {
+                Ok((format!("guest:{browser}"), None))
+            }
+            Author::Guest => {
+                let name = match name.map(str::trim).filter(|name| !name.is_empty()) {
+                    Some(name) => {
+                        let name = shared::parse_username(name)?;
+                        self.state.accounts.check_guest_name(&name).await?;
+                        Some(name)
+                    }
+                    None => None,
+                };
+                Ok((format!("guest:{browser}"), name))
+            }
+        }
+    }
+
+    /// The room `name` names, or [`ApiError::NoSuchRoom`].
+    async fn room(&self, name: &str) -> Result<RoomRecord, ApiError> {
+        rooms::find(&self.state, name).await
+    }
+
+    /// Up to `limit` messages of `room`'s `page`, oldest first.
+    pub async fn history(
+        &self,
+        room: &str,
+        page: Page,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, ApiError> {
+        let room = self.room(room).await?;
+        Ok(self.state.chat.page(&room, page, limit).await?)
+    }
+
+    /// `room`'s latest page of the default size as JSON, from memory when
+    /// it holds it (see [`crate::recent`]).
+    pub async fn latest_json(&self, room: &str) -> Result<Bytes, ApiError> {
+        let room = self.room(room).await?;
+        Ok(self.state.chat.latest_json(&room).await?)
+    }
+
+    /// How many messages `room` holds.
+    pub async fn count(&self, room: &str) -> Result<MessageCount, ApiError> {
+        let room = self.room(room).await?;
+        Ok(self.state.chat.count(&room))
+    }
+
+    /// Validates, stores and broadcasts a message in `room` as the
+    /// caller: the message as stored, new or (its `client_id` sent before)
+    /// existing.
+    pub async fn send(&self, room: &str, request: SendMessage) -> Result<Stored, ApiError> {
+        let room = self.room(room).await?;
+        let author = self.author().await?;
+        Ok(self.state.chat.send(&room, request, author).await?)
+    }
+
+    /// Every room with its count, and a signed-in caller's read positions.
+    pub async fn rooms(&self) -> Result<Directory, ApiError> {
+        let (as_of, counts) = self.state.chat.counts();
+        let rooms = self
+            .state
+            .rooms
+            .list()
+            .await?
+            .into_iter()
+            .map(|room| Room {
+                count: MessageCount {
+                    as_of,
+                    count: counts.get(&room.name).copied().unwrap_or(0),
+                },
+                name: room.name,
+            })
+            .collect();
+        let read = match self.account().await? {
+            Some(account) => Some(self.state.chat.read_positions(account.id).await?),
+            None => None,
+        };
+        Ok(Directory { rooms, read })
+    }
+
+    /// Creates the room `name`; signed-in callers only. Counted against
+    /// the account's send limit and the address's rooms of the day.
+    pub async fn create_room(&self, name: &str) -> Result<Room, ApiError> {
+        let account = self.account().await?.ok_or(ApiError::Unauthorized)?;
+        self.state
+            .send_limiter
+            .check_account(account.id)
+            .map_err(ApiError::RateLimited)?;
+        let room = self
+            .state
+            .rooms
+            .create(name, account.id, self.client)
+            .await?;
+        let room = Room {
+            count: self.state.chat.count(&room),
+            name: room.name,
+        };
+        self.state.presence.room_created(&room);
+        Ok(room)
+    }
+
+    /// Records how far a signed-in caller has read `room` (a guest keeps
+    /// its position in the browser: nothing to store). Counted against the
+    /// account's send limit: a write per call (the page makes at most one
+    /// a second).
+    pub async fn mark_read(&self, room: &str, position: ReadPosition) -> Result<(), ApiError> {
+        let room = self.room(room).await?;
+        if let Some(account) = self.account().await? {
+            self.state
+                .send_limiter
+                .check_account(account.id)
+                .map_err(ApiError::RateLimited)?;
+            self.state
+                .chat
+                .mark_read(account.id, &room, position)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Who has a page open on `room` now.
+    pub async fn presence(&self, room: &str) -> Result<PresenceEvent, ApiError> {
+        let room = self.room(room).await?;
+        Ok(self.state.presence.people(&room.name))
+    }
+
+    /// A page of the caller's is open on `room` (`beat`): who is there
+    /// now, it among them; or, `leaving`, it closed (`None`). Counted
+    /// against the send limit like a send, leaving too.
+    pub async fn heartbeat(
+        &self,
+        room: &str,
+        beat: Heartbeat,
+    ) -> Result<Option<PresenceEvent>, ApiError> {
+        let room = self.room(room).await?;
+        let author = self.author().await?;
+        if beat.leaving {
+            self.state.presence.gone(beat.tab);
+            return Ok(None);
+        }
+        let (person, name) = self
+            .person(author, beat.browser, beat.name.as_deref())
+            .await?;
+        self.state
+            .presence
+            .here(&room.name, beat.tab, &person, name, self.client)
+            .map_err(|full| match full {
+                Full::Everyone => ApiError::Busy,
+                Full::Yours => ApiError::TooManyPages,
+            })?;
+        Ok(Some(self.state.presence.people(&room.name)))
+    }
+
+    /// The caller is typing in `room`, or stopped. A guest must give a
+    /// name, and may type only where guests may send.
+    pub async fn typing(&self, room: &str, typing: Typing) -> Result<(), ApiError> {
+        let room = self.room(room).await?;
+        let author = self.author().await?;
+        if author == Author::Guest && !self.state.chat.guests_may_send() {
+            return Err(ApiError::SignInToSend);
+        }
+        let (person, name) = self
+            .person(author, typing.browser, typing.name.as_deref())
+            .await?;
+        let name = name.ok_or(ApiError::Invalid(shared::ValidationError {
+            field: shared::Field::Username,
+            rule: shared::Rule::Required,
+        }))?;
+        self.state
+            .presence
+            .typing(&room.name, &person, &name, typing.typing);
+        Ok(())
+    }
+
+    /// Who the caller is (the session's account, if any) and whether they
+    /// may send.
+    pub async fn viewer(&self) -> Result<Viewer, ApiError> {
+        Ok(Viewer {
+            account: self.account().await?.map(|account| account.name.clone()),
+            guests_may_send: self.state.chat.guests_may_send(),
+        })
+    }
+}
+
+/// The server functions' way in: each call goes through the same door.
+impl ChatService for Caller {
+    fn history<'a>(
+        &'a self,
+        room: &'a str,
+        page: Page,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Vec<ChatMessage>, CallError>> {
+        async move { Ok(Caller::history(self, room, page, limit).await?) }.boxed()
+    }
+
+    fn count<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Result<MessageCount, CallError>> {
+        async move { Ok(Caller::count(self, room).await?) }.boxed()
+    }
+
+    fn send<'a>(
+        &'a self,
+        room: &'a str,
+        request: SendMessage,
+    ) -> BoxFuture<'a, Result<ChatMessage, CallError>> {
+        async move { Ok(Caller::send(self, room, request).await?.into_message()) }.boxed()
+    }
+
+    fn rooms(&self) -> BoxFuture<'_, Result<Directory, CallError>> {
+        async move { Ok(Caller::rooms(self).await?) }.boxed()
+    }
+
+    fn presence<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Result<PresenceEvent, CallError>> {
+        async move { Ok(Caller::presence(self, room).await?) }.boxed()
+    }
+
+    fn create_room<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Room, CallError>> {
+        async move { Ok(Caller::create_room(self, name).await?) }.boxed()
+    }
+
+    fn mark_read<'a>(
+        &'a self,
+        room: &'a str,
+        position: ReadPosition,
+    ) -> BoxFuture<'a, Result<(), CallError>> {
+        async move { Ok(Caller::mark_read(self, room, position).await?) }.boxed()
+    }
+
+    fn viewer(&self) -> BoxFuture<'_, Result<Viewer, CallError>> {
+        async move { Ok(Caller::viewer(self).await?) }.boxed()
+    }
+}
+
+/// The [`ChatService`] for the request whose head is `parts`, for Leptos
+/// context.
+pub fn service(state: AppState, parts: Option<&Parts>) -> Arc<Caller> {
+    Arc::new(Caller::of(state, parts))
+}
