@@ -25,7 +25,7 @@ pub async fn get_messages(
     before: Option<MessageId>,
     limit: Option<u32>,
 ) -> Result<Vec<ChatMessage>, CallError> {
-    use crate::service::Page;
+    use shared::history::{Page, page_size};
     let service = crate::service::use_chat_service()?;
     let page = before.map_or(Page::Latest, Page::Before);
     service.history(&room, page, page_size(limit)).await
@@ -39,7 +39,7 @@ pub async fn get_messages_after(
     after: MessageId,
     limit: Option<u32>,
 ) -> Result<Vec<ChatMessage>, CallError> {
-    use crate::service::Page;
+    use shared::history::{Page, page_size};
     let service = crate::service::use_chat_service()?;
     service
         .history(&room, Page::After(after), page_size(limit))
@@ -230,11 +230,4 @@ pub mod presence {
             Err(refusal(response).await)
         }
     }
-}
-
-/// Applies the default and the cap to a requested page size.
-pub fn page_size(limit: Option<u32>) -> u32 {
-    limit
-        .unwrap_or(shared::DEFAULT_PAGE_SIZE)
-        .clamp(1, shared::MAX_PAGE_SIZE)
 }

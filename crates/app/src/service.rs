@@ -9,24 +9,14 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use leptos::prelude::*;
 use shared::{
-    ChatMessage, MessageCount, MessageId, SendMessage,
+    ChatMessage, MessageCount, SendMessage,
     account::Viewer,
+    history::Page,
     presence::PresenceEvent,
     room::{Directory, ReadPosition, Room},
 };
 
 use crate::error::CallError;
-
-/// Which page of history to read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Page {
-    /// The newest messages.
-    Latest,
-    /// The messages just older than this id.
-    Before(MessageId),
-    /// The messages just newer than this id.
-    After(MessageId),
-}
 
 /// What the page needs from the server. A `room` is named as the page
 /// has it (any case); one that does not exist is `no_such_room`.

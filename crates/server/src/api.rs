@@ -21,11 +21,10 @@ use axum::{
 use serde::Deserialize;
 use shared::{
     ChatMessage, DEFAULT_PAGE_SIZE, GENERAL, MessageId, SendMessage,
+    history::{Page, page_size},
     presence::{Heartbeat, Typing},
     room::{CreateRoom, Directory, Room},
 };
-
-use app::service::Page;
 
 use crate::{
     AppState,
@@ -134,7 +133,7 @@ async fn list_messages(
 }
 
 async fn history(caller: &Caller, room: &str, query: HistoryQuery) -> Result<Response, ApiError> {
-    let limit = app::api::page_size(query.limit);
+    let limit = page_size(query.limit);
     let page = match (query.before, query.after) {
         (Some(_), Some(_)) => {
             return Err(ApiError::BadQuery("use either before or after, not both"));

@@ -12,17 +12,15 @@
 
 use std::{convert::Infallible, net::IpAddr, sync::Arc};
 
-use app::{
-    error::CallError,
-    service::{ChatService, Page},
-};
+use app::{error::CallError, service::ChatService};
 use axum::{extract::FromRequestParts, http::request::Parts};
 use axum_extra::extract::CookieJar;
 use bytes::Bytes;
 use futures::{FutureExt, future::BoxFuture};
 use shared::{
-    ChatMessage, MessageCount, SendMessage,
+    ChatMessage, MessageCount, NewMessage, SendMessage,
     account::Viewer,
+    history::Page,
     presence::{Heartbeat, PresenceEvent, Typing},
     room::{Directory, ReadPosition, Room},
 };
@@ -31,13 +29,23 @@ use tokio::sync::OnceCell;
 use crate::{
     AppState,
     accounts::{Token, session_token},
-    chat::Author,
     client::ClientIp,
     error::ApiError,
     presence::{Full, Person},
     rooms,
     store::{Account, RoomRecord, Stored},
 };
+
+/// Who sends something: a message, a heartbeat, typing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Author {
+    /// A signed-in account: it sends under the account's name, whatever
+    /// the request says.
+    Account { name: String },
+    /// Anyone else, under the name the request gives, if no account holds
+    /// it or one that looks like it.
+    Guest,
+}
 
 /// One request's caller; see the module's documentation.
 pub struct Caller {
@@ -128,9 +136,7 @@ impl Caller {
     ) -> Result<(Person, Option<String>), ApiError> {
         match author {
             Author::Account { name } => Ok((format!("account:{name}"), Some(name))),
-            Author::Guest if !self.state.chat.guests_may_send() => {
-                Ok((format!("guest:{browser}"), None))
-            }
+            Author::Guest if !self.state.guests_may_send => Ok((format!("guest:{browser}"), None)),
             Author::Guest => {
                 let name = match name.map(str::trim).filter(|name| !name.is_empty()) {
                     Some(name) => {
@@ -179,8 +185,23 @@ impl Caller {
     /// existing.
     pub async fn send(&self, room: &str, request: SendMessage) -> Result<Stored, ApiError> {
         let room = self.room(room).await?;
-        let author = self.author().await?;
-        Ok(self.state.chat.send(&room, request, author).await?)
+        let (message, guest) = match self.author().await? {
+            Author::Account { name } => (NewMessage::parse(&name, &request.text)?, false),
+            Author::Guest if !self.state.guests_may_send => return Err(ApiError::SignInToSend),
+            Author::Guest => {
+                let message = NewMessage::parse(&request.username, &request.text)?;
+                self.state
+                    .accounts
+                    .check_guest_name(message.username())
+                    .await?;
+                (message, true)
+            }
+        };
+        Ok(self
+            .state
+            .chat
+            .send(&room, request.client_id, message, guest)
+            .await?)
     }
 
     /// Every room with its count, and a signed-in caller's read positions.
@@ -285,7 +306,7 @@ impl Caller {
     pub async fn typing(&self, room: &str, typing: Typing) -> Result<(), ApiError> {
         let room = self.room(room).await?;
         let author = self.author().await?;
-        if author == Author::Guest && !self.state.chat.guests_may_send() {
+        if author == Author::Guest && !self.state.guests_may_send {
             return Err(ApiError::SignInToSend);
         }
         let (person, name) = self
@@ -306,7 +327,7 @@ impl Caller {
     pub async fn viewer(&self) -> Result<Viewer, ApiError> {
         Ok(Viewer {
             account: self.account().await?.map(|account| account.name.clone()),
-            guests_may_send: self.state.chat.guests_may_send(),
+            guests_may_send: self.state.guests_may_send,
         })
     }
 }

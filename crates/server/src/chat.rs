@@ -1,4 +1,6 @@
-//! The chat service: validate, store, broadcast.
+//! The chat service: store, then broadcast. What a caller may send, and
+//! under which name, is decided before, at the caller door
+//! ([`crate::caller`]); a [`NewMessage`] has passed the shared rules.
 //!
 //! Sends from every request go through one channel to this server's single
 //! writer: a thread of its own on SQLite, a task on PostgreSQL. The writer
@@ -11,10 +13,9 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use app::service::Page;
 use bytes::Bytes;
 use shared::{
-    ChatMessage, MAX_PAGE_SIZE, MessageCount, MessageId, NewMessage, SendMessage, ValidationError,
+    ChatMessage, MAX_PAGE_SIZE, MessageCount, MessageId, NewMessage, history::Page,
     room::ReadPosition,
 };
 use tokio::{
@@ -25,7 +26,6 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    accounts::{AccountError, Accounts},
     fanout::{self, Fanout},
     hub::{Hub, Published},
     recent::Recent,
@@ -39,25 +39,9 @@ pub const MAX_BATCH: usize = 256;
 /// How many sends may wait for the writer before senders wait too.
 const QUEUE: usize = 4096;
 
-/// Who sends a message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Author {
-    /// A signed-in account: the message carries the account's name,
-    /// whatever the request says.
-    Account { name: String },
-    /// Anyone else, under the name the request gives, if no account holds
-    /// it or one that looks like it.
-    Guest,
-}
-
 /// Why a send was not stored.
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    /// Guests may not send here (`--guests off`).
-    #[error("sign in to send messages")]
-    GuestsOff,
     /// The database failed; the cause was logged by the writer.
     #[error("the message could not be stored")]
     Storage,
@@ -81,10 +65,6 @@ pub struct Chat {
     recent: Arc<Recent>,
     fanout: Fanout,
     writer: mpsc::Sender<SendJob>,
-    /// Whether guests may send (`--guests`).
-    guests: bool,
-    /// Which names accounts hold.
-    accounts: Accounts,
 }
 
 impl Chat {
@@ -94,7 +74,6 @@ impl Chat {
     pub async fn start(
         store: Store,
         hub: Hub,
-        accounts: Accounts,
         stop: CancellationToken,
     ) -> Result<Self, StoreError> {
         let recent = Arc::new(Recent::new(store.newest(MAX_PAGE_SIZE).await?));
@@ -129,16 +108,7 @@ impl Chat {
             recent,
             fanout,
             writer,
-            guests: true,
-            accounts,
         })
-    }
-
-    /// Whether guests may send (they may unless told otherwise).
-    #[must_use]
-    pub fn with_guests(mut self, allowed: bool) -> Self {
-        self.guests = allowed;
-        self
     }
 
     /// How many messages `room` holds, as of the newest this server
@@ -151,11 +121,6 @@ impl Chat {
     /// published (rooms with none are left out).
     pub fn counts(&self) -> (MessageId, HashMap<String, u64>) {
         self.fanout.counts()
-    }
-
-    /// Whether guests may send here.
-    pub fn guests_may_send(&self) -> bool {
-        self.guests
     }
 
     /// Whether the database answers and this server's streams are in step
@@ -254,36 +219,20 @@ impl Chat {
         ))
     }
 
-    /// Validates and stores a message from `author` in `room`, then
-    /// broadcasts it if it is new.
+    /// Stores `message` (validated) in `room` and publishes it, sent by a
+    /// guest or an account: acknowledged once committed and published
+    /// here. A `client_id` stored before returns that message instead.
     pub async fn send(
         &self,
         room: &RoomRecord,
-        request: SendMessage,
-        author: Author,
+        client_id: Option<Uuid>,
+        message: NewMessage,
+        guest: bool,
     ) -> Result<Stored, ChatError> {
-        let (message, guest) = match author {
-            Author::Account { name } => (NewMessage::parse(&name, &request.text)?, false),
-            Author::Guest if !self.guests => return Err(ChatError::GuestsOff),
-            Author::Guest => {
-                let message = NewMessage::parse(&request.username, &request.text)?;
-                self.accounts
-                    .check_guest_name(message.username())
-                    .await
-                    .map_err(|err| match err {
-                        AccountError::Invalid(invalid) => ChatError::Invalid(invalid),
-                        other => {
-                            tracing::error!(error = %other, "reading accounts failed");
-                            ChatError::Storage
-                        }
-                    })?;
-                (message, true)
-            }
-        };
         let draft = Draft {
             // Time-ordered, like the page's: consecutive ids land side by side
             // in the unique index, so a batch touches few of its pages.
-            client_id: request.client_id.unwrap_or_else(Uuid::now_v7),
+            client_id: client_id.unwrap_or_else(Uuid::now_v7),
             room: room.clone(),
             message,
             guest,

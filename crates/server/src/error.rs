@@ -81,8 +81,6 @@ pub enum ApiError {
 impl From<ChatError> for ApiError {
     fn from(err: ChatError) -> Self {
         match err {
-            ChatError::Invalid(invalid) => Self::Invalid(invalid),
-            ChatError::GuestsOff => Self::SignInToSend,
             ChatError::Storage => Self::Unavailable,
         }
     }

@@ -105,6 +105,8 @@ pub struct AppState {
     pub rooms: Rooms,
     /// Who is in each room, who is typing (see [`presence`]).
     pub presence: Presence,
+    /// Whether people without an account may send (`--guests`).
+    pub guests_may_send: bool,
     pub leptos_options: LeptosOptions,
     /// The site's own origins (see [`site`]).
     pub site: Site,
@@ -264,10 +266,9 @@ pub async fn run(
     let hub = Hub::default();
     let state = AppState {
         presence: Presence::start(&store, hub.clone(), stop.clone()),
-        chat: Chat::start(store.clone(), hub, accounts.clone(), stop.clone())
-            .await?
-            .with_guests(config.guests == config::Guests::On),
+        chat: Chat::start(store.clone(), hub, stop.clone()).await?,
         accounts,
+        guests_may_send: config.guests == config::Guests::On,
         rooms: Rooms::load(store.clone()).await?,
         leptos_options: config.leptos_options(),
         site: site.clone(),

@@ -175,6 +175,7 @@ mod tests {
                 .await
                 .expect("rooms"),
             presence: crate::presence::Presence::start(&store, hub.clone(), shutdown.clone()),
+            guests_may_send: true,
             leptos_options: leptos::config::LeptosOptions::builder()
                 .output_name("chat")
                 .build(),

@@ -21,11 +21,10 @@ pub async fn temp_store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-/// The chat service on `store`, guests allowed, running until the test ends.
+/// The chat service on `store`, running until the test ends.
 pub async fn start_chat(store: Store, hub: crate::hub::Hub) -> crate::chat::Chat {
     let stop = tokio_util::sync::CancellationToken::new();
-    let accounts = crate::accounts::Accounts::start(store.clone(), false, stop.clone());
-    crate::chat::Chat::start(store, hub, accounts, stop)
+    crate::chat::Chat::start(store, hub, stop)
         .await
         .expect("chat")
 }

@@ -11,6 +11,7 @@
 //! - [`timeline`]: how a client merges messages from several sources into one
 //!   ordered list without duplicates;
 //! - [`error`]: the JSON error body every API error uses;
+//! - [`history`]: which page of a room's history, and how long;
 //! - [`account`]: what the accounts API takes and answers;
 //! - `names` (server only): when two names are one, and which letters a
 //!   new name may not use;
@@ -19,6 +20,7 @@
 
 pub mod account;
 pub mod error;
+pub mod history;
 pub mod invisible;
 pub mod message;
 #[cfg(not(target_arch = "wasm32"))]
