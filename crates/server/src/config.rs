@@ -5,12 +5,12 @@
 //! | `--addr` | `LEPTOS_SITE_ADDR` | `127.0.0.1:3000` |
 //! | `--database-url` | `DATABASE_URL` | `sqlite://data/chat.db` |
 //! | `--site-root` | `LEPTOS_SITE_ROOT` | `target/site` (where `cargo leptos build` puts the site) |
-//! | `--public-url` | `CHAT_PUBLIC_URL` | `http://<addr>` (and `http://localhost:<port>` when `addr` is a loopback address): the only origin allowed to change state, and the only host name answered (see [`crate::site`]) |
-//! | `--send-limit` | `CHAT_SEND_LIMIT` | `10,20`: messages per second and burst per client, or `off` (see [`crate::rate`]) |
-//! | `--streams-per-ip` | `CHAT_STREAMS_PER_IP` | `100` open event streams per client address, or `off` (see [`crate::slots`]) |
+//! | `--public-url` | `CHAT_PUBLIC_URL` | `http://<addr>` (and `http://localhost:<port>` when `addr` is a loopback address): the only origin allowed to change state, and the only host name answered (see [`crate::edge::site`]) |
+//! | `--send-limit` | `CHAT_SEND_LIMIT` | `10,20`: messages per second and burst per client, or `off` (see [`crate::edge::rate`]) |
+//! | `--streams-per-ip` | `CHAT_STREAMS_PER_IP` | `100` open event streams per client address, or `off` (see [`crate::edge::slots`]) |
 //! | `--max-connections` | `CHAT_MAX_CONNECTIONS` | the open-file limit (raised to its hard maximum at start) less 64; connections over it get 503 |
 //! | `--guests` | `CHAT_GUESTS` | `on`: people without an account may send under a name no account holds; `off`: only accounts may send (reading stays open) |
-//! | `--trusted-proxy` | `CHAT_TRUSTED_PROXY` | none: the addresses or networks (comma-separated, `10.0.0.5,fd00::/8`) of the proxies in front, from which `X-Forwarded-For` is believed (see [`crate::client`]) |
+//! | `--trusted-proxy` | `CHAT_TRUSTED_PROXY` | none: the addresses or networks (comma-separated, `10.0.0.5,fd00::/8`) of the proxies in front, from which `X-Forwarded-For` is believed (see [`crate::edge::client`]) |
 //! | `--trusted-proxy-header` | `CHAT_TRUSTED_PROXY_HEADER` | `x-forwarded-for`, or `forwarded` (RFC 7239) when the proxies write that |
 //! | `--durability` | `CHAT_DURABILITY` | `full`: a send is acknowledged once its commit is on disk; `normal`: once it is in the WAL (see [`Durability`]) |
 //!
@@ -25,11 +25,11 @@ use leptos::config::LeptosOptions;
 use ipnet::IpNet;
 
 use crate::{
-    client::{self, ProxyHeader, TrustedProxies},
-    rate::RateLimit,
-    site::{BadPublicUrl, Site},
-    slots::StreamsPerIp,
-    store::Durability,
+    edge::client::{self, ProxyHeader, TrustedProxies},
+    edge::rate::RateLimit,
+    edge::site::{BadPublicUrl, Site},
+    edge::slots::StreamsPerIp,
+    log::store::Durability,
 };
 
 #[derive(Clone, Debug, clap::Parser)]
@@ -102,9 +102,9 @@ pub struct Config {
     pub timing: Timing,
 
     /// How many response bytes may wait for slow readers; not flags (see
-    /// [`crate::budget`]).
+    /// [`crate::edge::budget`]).
     #[arg(skip)]
-    pub response_budget: crate::budget::Limits,
+    pub response_budget: crate::edge::budget::Limits,
 }
 
 /// How long the server waits for a client, and how often it speaks on a
@@ -112,13 +112,13 @@ pub struct Config {
 /// so that they wait for what it does rather than for the clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timing {
-    /// How long a client has to send a whole request head (see [`crate::serve`]).
+    /// How long a client has to send a whole request head (see [`crate::edge::serve`]).
     pub head_timeout: Duration,
     /// How long a client has to send a whole request body, from its head
-    /// (see [`crate::deadline`]).
+    /// (see [`crate::edge::deadline`]).
     pub body_timeout: Duration,
     /// How long a write may make no progress before the connection ends
-    /// (see [`crate::deadline`]).
+    /// (see [`crate::edge::deadline`]).
     pub write_timeout: Duration,
     /// How often a stream with nothing to say sends a `ping` event.
     pub keep_alive: Duration,

@@ -1,58 +1,40 @@
 //! The chat server.
 //!
-//! One message's way through this crate: a `POST /api/messages` ([`api`]) or
-//! the `send_message` server function (in the `app` crate, reaching the
-//! server through Leptos context) comes to the caller door (`caller`),
-//! which decides who sends and whether they may; [`chat`] validates it with
-//! the shared rules; [`chat`]'s single writer stores it in a batch ([`store`]), and after
-//! the commit publishes it to the [`hub`]; every open stream ([`sse`]) sends
+//! Its folders are the layers a request crosses, each calling only the one
+//! below it:
+//!
+//! - [`edge`]: the HTTP edge: accepting connections within bounds, who the
+//!   client is, cross-site refusal, rate and stream limits, deadlines, the
+//!   JSON routes ([`api`]) and the event-stream route ([`sse`]);
+//! - [`door`]: the caller door (`caller`): who calls and what they may do,
+//!   with the use cases of messages, [`rooms`], [`accounts`] and
+//!   [`presence`];
+//! - [`log`]: the ordered log: the [`store`], the single writer ([`chat`]),
+//!   the fan-out to the window ([`recent`]) and the [`hub`], and each
+//!   stream's feed.
+//!
+//! One message's way through: a `POST /api/messages` ([`api`]) or the
+//! `send_message` server function (in the `app` crate, reaching the server
+//! through Leptos context) comes to the caller door, which decides who
+//! sends and whether they may and validates it with the shared rules;
+//! [`chat`]'s single writer stores it in a batch ([`store`]) and, after the
+//! commit, publishes it to the [`hub`]; every open stream ([`sse`]) sends
 //! it on as one event.
 //!
-//! - `caller`: the caller door: every use case of the JSON API and the
-//!   server functions, each checking its rules once;
-//! - [`config`]: flags and environment;
-//! - [`error`]: the JSON API's error type;
-//! - [`app()`] builds the router (tests call it); [`run`] serves it until a
-//!   shutdown signal, then ends every stream so shutdown never hangs;
-//! - [`site`]: the site's origin; refuses cross-site state changes and
-//!   foreign host names;
-//! - `serve`: accepts connections within bounds (open files, connection
-//!   cap, request-head time and size, `deadline` on writes);
-//! - `feed`: one stream's position and what it sends next;
-//! - `handoff`: an event stream's connection leaves hyper once the
-//!   response head is out, and keeps only the stream;
-//! - [`client`]: who a client is (its address, or the one a trusted proxy
-//!   names), for every per-address rule;
-//! - [`budget`]: the response bytes slow readers may hold;
-//! - [`rate`] and [`slots`]: how fast one client may send, and how many
-//!   streams it may hold.
+//! [`config`] reads the flags and environment; [`app()`] builds the router
+//! (tests call it); [`run`] serves it until a shutdown signal, then ends
+//! every stream so shutdown never hangs.
 
-pub mod accounts;
-pub mod api;
-pub mod budget;
-mod caller;
-pub mod chat;
-pub mod client;
 pub mod config;
-mod counts;
-pub mod dbfile;
-mod deadline;
-pub mod error;
-mod extract;
-pub mod fanout;
-mod feed;
-mod handoff;
-mod headers;
-pub mod hub;
-pub mod presence;
-pub mod rate;
-pub mod recent;
-pub mod rooms;
-mod serve;
-pub mod site;
-pub mod slots;
-pub mod sse;
-pub mod store;
+pub mod door;
+pub mod edge;
+pub mod log;
+
+// The modules other crates (tests, benchmarks, tools) use, by their own
+// names too.
+pub use door::{accounts, presence, rooms};
+pub use edge::{api, budget, client, error, rate, site, slots, sse};
+pub use log::{chat, dbfile, fanout, hub, recent, store};
 #[cfg(test)]
 mod testing;
 
@@ -80,16 +62,16 @@ use tower_http::{
 };
 
 use crate::{
-    accounts::Accounts,
-    chat::{Chat, Unhealthy},
     config::Config,
-    hub::Hub,
-    presence::Presence,
-    rate::{ReadLimiter, SendLimiter},
-    rooms::Rooms,
-    site::Site,
-    slots::StreamSlots,
-    store::{Store, StoreError},
+    door::accounts::Accounts,
+    door::presence::Presence,
+    door::rooms::Rooms,
+    edge::rate::{ReadLimiter, SendLimiter},
+    edge::site::Site,
+    edge::slots::StreamSlots,
+    log::chat::{Chat, Unhealthy},
+    log::hub::Hub,
+    log::store::{Store, StoreError},
 };
 
 /// How long shutdown waits for open requests after streams were told to end.
@@ -139,9 +121,9 @@ pub fn app(state: AppState) -> Router {
     let page_context = move || {
         // Server functions see the request's head here: who is calling.
         let parts = use_context::<axum::http::request::Parts>();
-        let chat = caller::service(request_state.clone(), parts.as_ref());
+        let chat = door::caller::service(request_state.clone(), parts.as_ref());
         provide_context(app::service::Chat(chat));
-        headers::provide_page_headers();
+        edge::headers::provide_page_headers();
     };
     let routes = generate_route_list(App);
     let pages = Router::new()
@@ -151,7 +133,7 @@ pub fn app(state: AppState) -> Router {
         })
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
-            rooms::page_status,
+            edge::pages::page_status,
         ))
         .merge(site_pkg(&state.leptos_options))
         // The not-found page gets the same context, and so its own policy.
@@ -165,7 +147,7 @@ pub fn app(state: AppState) -> Router {
 
     let router = Router::new()
         .merge(api::router())
-        .merge(accounts::routes::router())
+        .merge(edge::accounts::router())
         .merge(sse::router())
         .merge(pages)
         // Inside compression, which holds the body while it is read.
@@ -187,7 +169,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(
             state.timing.body_timeout,
-            deadline::limit_body_time,
+            edge::deadline::limit_body_time,
         ))
         // Before every limit: who the client is.
         .layer(middleware::from_fn_with_state(
@@ -201,7 +183,7 @@ pub fn app(state: AppState) -> Router {
         // own address, whatever the site's name; it changes nothing and
         // tells nothing.
         .route("/healthz", get(health));
-    headers::add_to_every_response(router)
+    edge::headers::add_to_every_response(router)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -258,7 +240,7 @@ pub async fn run(
     let site = config.site()?;
     let max_connections = match config.max_connections {
         Some(max) => max,
-        None => serve::raise_open_file_limit()?,
+        None => edge::serve::raise_open_file_limit()?,
     };
     let stop = CancellationToken::new();
     let store = Store::open(&config.database_url, config.durability).await?;
@@ -289,7 +271,7 @@ pub async fn run(
         trusted_proxies = ?config.trusted_proxy,
         "listening"
     );
-    let serving = serve::serve(
+    let serving = edge::serve::serve(
         listener,
         app(state),
         max_connections,

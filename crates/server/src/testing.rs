@@ -8,8 +8,8 @@ use shared::{ChatMessage, MessageId};
 use uuid::Uuid;
 
 use crate::{
-    hub::Published,
-    store::{Durability, Store},
+    log::hub::Published,
+    log::store::{Durability, Store},
 };
 
 /// A store on a fresh file (an in-memory database would be one per pooled
@@ -22,9 +22,9 @@ pub async fn temp_store() -> (tempfile::TempDir, Store) {
 }
 
 /// The chat service on `store`, running until the test ends.
-pub async fn start_chat(store: Store, hub: crate::hub::Hub) -> crate::chat::Chat {
+pub async fn start_chat(store: Store, hub: crate::log::hub::Hub) -> crate::log::chat::Chat {
     let stop = tokio_util::sync::CancellationToken::new();
-    crate::chat::Chat::start(store, hub, stop)
+    crate::log::chat::Chat::start(store, hub, stop)
         .await
         .expect("chat")
 }

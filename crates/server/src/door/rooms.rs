@@ -17,25 +17,17 @@ use std::{
     time::{Duration, Instant},
 };
 
-use axum::{
-    extract::{Path, Request, State},
-    http::StatusCode,
-    middleware::Next,
-    response::{IntoResponse, Redirect, Response},
-};
 use shared::{
     GENERAL, ValidationError,
     names::{check_letters, name_key},
-    room::{parse_room_name, room_path},
+    room::parse_room_name,
 };
 
 use crate::{
-    AppState,
-    accounts::DAY,
-    client::client_key,
-    counts::Counter,
-    error::ApiError,
-    store::{RoomCaps, RoomCreated, RoomRecord, Store, StoreError},
+    door::accounts::DAY,
+    door::counts::Counter,
+    edge::client::client_key,
+    log::store::{RoomCaps, RoomCreated, RoomRecord, Store, StoreError},
 };
 
 /// The most rooms one chat holds: the sidebar lists them all, and each
@@ -75,18 +67,6 @@ pub enum RoomError {
     TooManyFromAddress(Duration),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<RoomError> for ApiError {
-    fn from(err: RoomError) -> Self {
-        match err {
-            RoomError::Invalid(invalid) => Self::Invalid(invalid),
-            RoomError::TooMany => Self::TooManyRooms,
-            RoomError::TooManyOfYours => Self::TooManyRoomsOfYours,
-            RoomError::TooManyFromAddress(wait) => Self::RateLimited(wait),
-            RoomError::Store(err) => err.into(),
-        }
-    }
 }
 
 /// The rooms of the chat; cheap to clone.
@@ -283,44 +263,6 @@ impl Rooms {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-}
-
-/// The room `name` names, or [`ApiError::NoSuchRoom`].
-pub async fn find(state: &AppState, name: &str) -> Result<RoomRecord, ApiError> {
-    state
-        .rooms
-        .find(name)
-        .await?
-        .ok_or_else(|| ApiError::NoSuchRoom(name.to_owned()))
-}
-
-/// A room's page (`/r/<name>`) answers `404 Not Found` when there is no such
-/// room: the page itself says so (its history call is refused with
-/// `no_such_room`), and this tells browsers, crawlers and caches. The
-/// status is set on the response's head, which is not yet sent however
-/// the page streams. A room named in another spelling (`/r/Random`,
-/// `/r/generaI`) is redirected to its own page, so the page only ever
-/// holds a room's name as the room spells it.
-pub async fn page_status(
-    State(state): State<AppState>,
-    Path(params): Path<HashMap<String, String>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let missing = match params.get("name") {
-        Some(name) => match state.rooms.find(name).await {
-            Ok(Some(room)) if room.name != *name => {
-                return Redirect::permanent(&room_path(&room.name)).into_response();
-            }
-            found => matches!(found, Ok(None)),
-        },
-        None => false,
-    };
-    let mut response = next.run(request).await;
-    if missing && response.status() == StatusCode::OK {
-        *response.status_mut() = StatusCode::NOT_FOUND;
-    }
-    response
 }
 
 /// A room name that is one already.

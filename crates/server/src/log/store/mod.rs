@@ -10,7 +10,7 @@
 //! Either way the log assigns message ids (strictly increasing, never
 //! reused) and timestamps, appends drafts idempotently by their client id,
 //! and reads pages by id. What a server publishes to its streams comes from
-//! the committed log (see [`crate::fanout`]).
+//! the committed log (see [`crate::log::fanout`]).
 
 /// Runs `$body` with `$pool` bound to the store's pool, whichever backend.
 macro_rules! on_pool {
@@ -45,7 +45,7 @@ pub use self::{
     rooms::{RoomCaps, RoomCounts, RoomCreated, RoomId, RoomRecord},
     sqlite::SqliteWriter,
 };
-use crate::dbfile::{ClaimError, FileLost};
+use crate::log::dbfile::{ClaimError, FileLost};
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]

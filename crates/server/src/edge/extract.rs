@@ -3,7 +3,7 @@
 
 use axum::extract::{FromRequest, FromRequestParts};
 
-use crate::error::ApiError;
+use crate::edge::error::ApiError;
 
 /// `Json<T>` that rejects with an [`ApiError`].
 #[derive(FromRequest)]

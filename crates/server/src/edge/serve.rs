@@ -12,11 +12,11 @@
 //!   hyper's `header_read_timeout`),
 //!   and may be at most [`MAX_HEAD_BYTES`] long (`431` otherwise).
 //! - **Writes that make no progress for 30 s end the connection** (see
-//!   [`crate::deadline`]).
+//!   [`crate::edge::deadline`]).
 //!
 //! Hyper serves each connection with the axum router; when a response is
 //! an event stream, the connection leaves hyper after its head and writes
-//! the stream itself ([`crate::handoff`]).
+//! the stream itself ([`crate::edge::handoff`]).
 
 use std::{io, net::SocketAddr, pin::Pin, sync::Arc, time::Duration};
 
@@ -41,10 +41,10 @@ use tower::ServiceExt;
 use crate::{
     SHUTDOWN_GRACE,
     config::Timing,
-    deadline::WriteDeadline,
-    error::ApiError,
-    feed::Feed,
-    handoff::{self, Handoff},
+    edge::deadline::WriteDeadline,
+    edge::error::ApiError,
+    edge::handoff::{self, Handoff},
+    log::feed::Feed,
 };
 
 /// The longest request head read (hyper's read buffer; at least 8 KiB).

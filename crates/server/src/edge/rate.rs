@@ -12,11 +12,11 @@
 //!   to the database;
 //!   50 a second with a burst of 100 per client address by default, far
 //!   above what pages ask for, so that one client cannot keep the database
-//!   busy. The event stream has its own limit (see [`crate::slots`]).
+//!   busy. The event stream has its own limit (see [`crate::edge::slots`]).
 //!
 //! A client is its IP address (an IPv6 client, its /64: one host usually
 //! holds a whole /64); a signed-in sender is its account instead, wherever
-//! it sends from (see [`crate::sender`]): a request with a session cookie
+//! it sends from (see [`crate::door::caller`]): a request with a session cookie
 //! is counted once its account is known. Every send from an address also
 //! counts, before its body is read and whatever cookie it carries, against
 //! the address's ceiling of [`ADDRESS_CEILING`] senders' worth: accounts
@@ -40,9 +40,9 @@ use tokio_util::sync::CancellationToken;
 use axum_extra::extract::CookieJar;
 
 use crate::{
-    accounts::session_token,
-    client::{ClientIp, client_key},
-    error::ApiError,
+    door::accounts::session_token,
+    edge::client::{ClientIp, client_key},
+    edge::error::ApiError,
 };
 
 /// The paths a message is sent to (the JSON API, `general`'s and every

@@ -25,8 +25,8 @@ use axum::{
 use hyper::body::Body as _;
 
 use crate::{
-    client::{ClientIp, client_key},
-    error::ApiError,
+    edge::client::{ClientIp, client_key},
+    edge::error::ApiError,
 };
 
 /// How many response bytes may wait for their readers.

@@ -3,7 +3,7 @@
 //! A message is serialized and framed as an SSE event once, here, and every
 //! subscriber writes the same reference-counted bytes. The channel is bounded; a subscriber that falls more than
 //! [`CAPACITY`] messages behind is told it lagged and catches up from the
-//! store (see [`crate::sse`]), so a slow reader never slows the others and
+//! store (see [`crate::edge::sse`]), so a slow reader never slows the others and
 //! never holds more than the shared buffer.
 
 use std::sync::Arc;

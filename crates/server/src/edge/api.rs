@@ -6,7 +6,7 @@
 //! - `GET` and `POST /api/messages`: the same for `general`;
 //! - `POST /api/rooms/<name>/presence` (a page is open on the room, or
 //!   leaves it) and `POST /api/rooms/<name>/typing` (see
-//!   [`crate::presence`]).
+//!   [`crate::door::presence`]).
 //!
 //! Each handler translates between HTTP and the [`Caller`], which decides
 //! what the caller may do.
@@ -28,10 +28,10 @@ use shared::{
 
 use crate::{
     AppState,
-    caller::Caller,
-    error::ApiError,
-    extract::{ApiJson, ApiQuery},
-    store::Stored,
+    door::caller::Caller,
+    edge::error::ApiError,
+    edge::extract::{ApiJson, ApiQuery},
+    log::store::Stored,
 };
 
 /// The largest request body the API reads.
@@ -123,7 +123,7 @@ struct HistoryQuery {
 /// The latest page of `general`'s messages, the page just before
 /// `?before=<id>`, or the first page after `?after=<id>`; oldest first.
 /// `?limit=` defaults to 50 and is capped at 500. The latest page comes
-/// from memory when it holds it (see [`crate::recent`]); older and newer
+/// from memory when it holds it (see [`crate::log::recent`]); older and newer
 /// pages from the store.
 async fn list_messages(
     caller: Caller,

@@ -32,9 +32,9 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    hub::{Hub, Published},
-    recent::Recent,
-    store::{Heard, RoomCounts, Store, StoreError},
+    log::hub::{Hub, Published},
+    log::recent::Recent,
+    log::store::{Heard, RoomCounts, Store, StoreError},
 };
 
 /// How many committed messages one read of the log takes.

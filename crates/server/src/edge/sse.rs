@@ -3,13 +3,13 @@
 //! Each message is one event, `id: <message id>` and `data: <ChatMessage
 //! JSON>`. A stream opened with `Last-Event-ID` (sent by a reconnecting
 //! `EventSource`) or `?after=<id>` first replays every stored message after
-//! that id, then continues live ([`crate::feed`]). Every stream also
+//! that id, then continues live ([`crate::log::feed`]). Every stream also
 //! carries a `ping` event every 15 s, which a page can watch (comments are
 //! invisible to `EventSource`).
 //!
 //! This module reads the request (the resume point, the client's stream
 //! slot) and answers; the stream's connection then leaves hyper and writes
-//! the feed's frames itself ([`crate::handoff`]).
+//! the feed's frames itself ([`crate::edge::handoff`]).
 
 use std::convert::Infallible;
 
@@ -25,7 +25,10 @@ use futures::StreamExt;
 use serde::Deserialize;
 use shared::MessageId;
 
-use crate::{AppState, client::ClientIp, error::ApiError, feed::Feed, handoff::Handoff};
+use crate::{
+    AppState, edge::client::ClientIp, edge::error::ApiError, edge::handoff::Handoff,
+    log::feed::Feed,
+};
 
 /// Where the stream is served.
 const EVENTS_PATH: &str = "/api/events";
@@ -67,7 +70,7 @@ async fn stream_events(
         });
     let response = match handoff {
         // Served by our accept loop: the connection takes the stream over
-        // once the head is out (see `crate::handoff`); the response is
+        // once the head is out (see `crate::edge::handoff`); the response is
         // delimited by the connection's end, which HTTP/1.0 says.
         Some(Extension(handoff)) => response
             .version(Version::HTTP_10)
@@ -129,7 +132,7 @@ mod tests {
 
     use super::*;
     use crate::{
-        hub::Hub,
+        log::hub::Hub,
         testing::{frame_ids as ids, published, start_chat, temp_store},
     };
 
@@ -170,25 +173,29 @@ mod tests {
         let shutdown = tokio_util::sync::CancellationToken::new();
         let state = AppState {
             chat,
-            accounts: crate::accounts::Accounts::start(store.clone(), false, shutdown.clone()),
-            rooms: crate::rooms::Rooms::load(store.clone())
+            accounts: crate::door::accounts::Accounts::start(
+                store.clone(),
+                false,
+                shutdown.clone(),
+            ),
+            rooms: crate::door::rooms::Rooms::load(store.clone())
                 .await
                 .expect("rooms"),
-            presence: crate::presence::Presence::start(&store, hub.clone(), shutdown.clone()),
+            presence: crate::door::presence::Presence::start(&store, hub.clone(), shutdown.clone()),
             guests_may_send: true,
             leptos_options: leptos::config::LeptosOptions::builder()
                 .output_name("chat")
                 .build(),
-            site: crate::site::Site::new(Some("http://x"), addr).expect("site"),
-            send_limiter: crate::rate::SendLimiter::start(
-                crate::rate::RateLimit::Off,
+            site: crate::edge::site::Site::new(Some("http://x"), addr).expect("site"),
+            send_limiter: crate::edge::rate::SendLimiter::start(
+                crate::edge::rate::RateLimit::Off,
                 shutdown.clone(),
             ),
-            read_limiter: crate::rate::ReadLimiter::start(
-                crate::rate::RateLimit::Off,
+            read_limiter: crate::edge::rate::ReadLimiter::start(
+                crate::edge::rate::RateLimit::Off,
                 shutdown.clone(),
             ),
-            stream_slots: crate::slots::StreamSlots::new(Default::default()),
+            stream_slots: crate::edge::slots::StreamSlots::new(Default::default()),
             proxies: Default::default(),
             responses: Default::default(),
             timing: crate::config::Timing::default(),

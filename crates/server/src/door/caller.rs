@@ -5,10 +5,10 @@
 //! is a method of [`Caller`], which checks its own rules once: the room
 //! exists, the send limit (per account, or per address for a guest), a
 //! guest's name is nobody's account, `--guests off`, only accounts create
-//! rooms. The handlers in [`crate::api`] take a `Caller` as an extractor
+//! rooms. The handlers in [`crate::edge::api`] take a `Caller` as an extractor
 //! and the server functions reach one through [`ChatService`]; both only
 //! translate to and from it. (Signing up, in and out is the accounts'
-//! door, [`crate::accounts::routes`].)
+//! door, [`crate::door::accounts`], behind its routes in `edge/accounts.rs`.)
 
 use std::{convert::Infallible, net::IpAddr, sync::Arc};
 
@@ -28,12 +28,11 @@ use tokio::sync::OnceCell;
 
 use crate::{
     AppState,
-    accounts::{Token, session_token},
-    client::ClientIp,
-    error::ApiError,
-    presence::{Full, Person},
-    rooms,
-    store::{Account, RoomRecord, Stored},
+    door::accounts::{Token, session_token},
+    door::presence::{Full, Person},
+    edge::client::ClientIp,
+    edge::error::ApiError,
+    log::store::{Account, RoomRecord, Stored},
 };
 
 /// Who sends something: a message, a heartbeat, typing.
@@ -52,7 +51,7 @@ pub struct Caller {
     state: AppState,
     /// The session the request's cookie names, if it has one.
     session: Option<Token>,
-    /// The client's address, as [`crate::client`] decided it.
+    /// The client's address, as [`crate::edge::client`] decided it.
     client: IpAddr,
     /// The session's account, looked up at most once per request.
     account: OnceCell<Option<Account>>,
@@ -103,7 +102,7 @@ impl Caller {
     /// The author of something sent now (a message, a heartbeat, typing),
     /// once the send limit allows it: a signed-in account's, wherever it
     /// sends from; a guest's was counted against its address before its
-    /// body was read ([`crate::rate`]), unless the request carried a
+    /// body was read ([`crate::edge::rate`]), unless the request carried a
     /// session cookie that turned out to be nobody's.
     async fn author(&self) -> Result<Author, ApiError> {
         let account = self.account().await?;
@@ -153,7 +152,11 @@ impl Caller {
 
     /// The room `name` names, or [`ApiError::NoSuchRoom`].
     async fn room(&self, name: &str) -> Result<RoomRecord, ApiError> {
-        rooms::find(&self.state, name).await
+        self.state
+            .rooms
+            .find(name)
+            .await?
+            .ok_or_else(|| ApiError::NoSuchRoom(name.to_owned()))
     }
 
     /// Up to `limit` messages of `room`'s `page`, oldest first.
@@ -168,7 +171,7 @@ impl Caller {
     }
 
     /// `room`'s latest page of the default size as JSON, from memory when
-    /// it holds it (see [`crate::recent`]).
+    /// it holds it (see [`crate::log::recent`]).
     pub async fn latest_json(&self, room: &str) -> Result<Bytes, ApiError> {
         let room = self.room(room).await?;
         Ok(self.state.chat.latest_json(&room).await?)

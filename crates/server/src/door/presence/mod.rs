@@ -35,9 +35,9 @@ use uuid::Uuid;
 
 use self::state::State;
 use crate::{
-    client::client_key,
-    hub::{Hub, Published},
-    store::Store,
+    edge::client::client_key,
+    log::hub::{Hub, Published},
+    log::store::Store,
 };
 
 mod state;

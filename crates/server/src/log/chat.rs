@@ -1,12 +1,12 @@
 //! The chat service: store, then broadcast. What a caller may send, and
 //! under which name, is decided before, at the caller door
-//! ([`crate::caller`]); a [`NewMessage`] has passed the shared rules.
+//! ([`crate::door::caller`]); a [`NewMessage`] has passed the shared rules.
 //!
 //! Sends from every request go through one channel to this server's single
 //! writer: a thread of its own on SQLite, a task on PostgreSQL. The writer
 //! takes whatever is queued (up to [`MAX_BATCH`]),
 //! stores it in one transaction (group commit), and only after the commit
-//! has the new messages published (see [`crate::fanout`]) and answers each
+//! has the new messages published (see [`crate::log::fanout`]) and answers each
 //! sender once its message is published here. So a send is never
 //! acknowledged or broadcast before it is durable, and a sender that reads
 //! history after its acknowledgement sees its own message.
@@ -26,10 +26,10 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    fanout::{self, Fanout},
-    hub::{Hub, Published},
-    recent::Recent,
-    store::{
+    log::fanout::{self, Fanout},
+    log::hub::{Hub, Published},
+    log::recent::Recent,
+    log::store::{
         Batch, Draft, RoomCounts, RoomRecord, SqliteWriter, Store, StoreError, Stored, Writer,
     },
 };

@@ -15,7 +15,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use crate::client::client_key;
+use crate::edge::client::client_key;
 
 /// `--streams-per-ip`: a number, or `off`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

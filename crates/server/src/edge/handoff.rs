@@ -9,7 +9,7 @@
 //!
 //! So a stream is requested like any other request: hyper reads the head,
 //! the middleware applies the site's rules, and axum's handler
-//! ([`crate::sse`]) checks the resume point and takes the client's stream
+//! ([`crate::edge::sse`]) checks the resume point and takes the client's stream
 //! slot, with the same tracing as every request. The handler then answers
 //! with a close-delimited response (`HTTP/1.0 200`, `connection: close`,
 //! no length) whose body is a [`Handover`]: when hyper, having written the
@@ -41,7 +41,7 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::{deadline::WriteDeadline, feed::Feed};
+use crate::{edge::deadline::WriteDeadline, log::feed::Feed};
 
 /// One connection's slot for a stream it hands over: put in every request's
 /// extensions by the accept loop, filled by a [`Handover`] body.

@@ -26,7 +26,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::error::ApiError;
+use crate::edge::error::ApiError;
 
 /// The origins (`scheme://host[:port]`, lower case) the site is served at.
 #[derive(Clone, Debug)]

@@ -21,7 +21,6 @@ mod attempts;
 pub use attempts::{ACCOUNTS_PER_DAY, ACCOUNTS_PER_HOUR, DAY, HOUR};
 mod free_names;
 pub mod password;
-pub mod routes;
 
 use axum_extra::extract::CookieJar;
 use std::{
@@ -47,7 +46,7 @@ use self::{
     free_names::FreeNames,
     password::Hasher,
 };
-use crate::store::{Account, Store, StoreError};
+use crate::log::store::{Account, Store, StoreError};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "chat_session";

@@ -23,7 +23,7 @@
 //! makes the server keep nothing about the name it tried. Only names an
 //! account could have (that pass the username rules, so of bounded length)
 //! are counted per name, each table holds at most
-//! [`crate::counts::MAX_KEYS`], and what a window no longer counts is
+//! [`crate::door::counts::MAX_KEYS`], and what a window no longer counts is
 //! forgotten every minute ([`Attempts::forget_old`]).
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
@@ -31,8 +31,8 @@ use std::{net::IpAddr, sync::Arc, time::Duration};
 use tokio::time::Instant;
 
 #[cfg(test)]
-use crate::counts::{FULL_WAIT, MAX_KEYS};
-use crate::{client::client_key, counts::Counter};
+use crate::door::counts::{FULL_WAIT, MAX_KEYS};
+use crate::{door::counts::Counter, edge::client::client_key};
 
 /// How long attempts are counted.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);

@@ -22,7 +22,7 @@ use tokio::{
     time::Instant,
 };
 
-use crate::{chat::Chat, hub::Published, slots::StreamSlot};
+use crate::{edge::slots::StreamSlot, log::chat::Chat, log::hub::Published};
 
 /// The keep-alive sent every `Timing::keep_alive` (15 s): a named event rather than
 /// a comment, so that the page can tell a quiet stream from a dead one.
@@ -232,7 +232,7 @@ impl Feed {
 mod tests {
     use super::*;
     use crate::{
-        hub::Hub,
+        log::hub::Hub,
         testing::{frame_ids as ids, published, start_chat, temp_store},
     };
 

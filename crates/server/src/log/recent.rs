@@ -15,7 +15,7 @@
 //! order. It answers a room's latest page when it holds enough of that
 //! room's messages (or every message there is); otherwise the store does.
 //! It is fed only from the committed log, in id order (see
-//! [`crate::fanout`]).
+//! [`crate::log::fanout`]).
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -25,7 +25,7 @@ use std::{
 use bytes::Bytes;
 use shared::{ChatMessage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MessageId};
 
-use crate::hub::Published;
+use crate::log::hub::Published;
 
 /// The newest messages; shared by the writer and every reader.
 #[derive(Debug)]

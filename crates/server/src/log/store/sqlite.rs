@@ -2,10 +2,10 @@
 //!
 //! Ids come from SQLite's `AUTOINCREMENT` (strictly increasing, never
 //! reused). Writes come in batches, one transaction per batch, from the
-//! server's single writer (see [`crate::chat`]); reads (history pages,
+//! server's single writer (see [`crate::log::chat`]); reads (history pages,
 //! stream catch-up) run on the pool's other connections concurrently, which
 //! SQLite's WAL mode allows. The file is locked to this server (see
-//! [`crate::dbfile`]), so its writer is the log's only writer.
+//! [`crate::log::dbfile`]), so its writer is the log's only writer.
 
 use std::{
     path::PathBuf,
@@ -24,7 +24,7 @@ use sqlx::{
 use uuid::Uuid;
 
 use super::{Batch, Draft, Durability, Row, StoreError, Stored};
-use crate::dbfile::DatabaseFile;
+use crate::log::dbfile::DatabaseFile;
 
 /// SQLite's `synchronous` setting for each durability.
 fn synchronous(durability: Durability) -> &'static str {
@@ -57,7 +57,7 @@ pub struct SqliteStore {
     path: PathBuf,
     durability: Durability,
     /// The database file, locked to this server and watched (see
-    /// [`crate::dbfile`]).
+    /// [`crate::log::dbfile`]).
     file: Arc<DatabaseFile>,
 }
 
@@ -132,7 +132,7 @@ impl SqliteStore {
 
 /// The single writer's own connection. It is used synchronously, from
 /// one thread: the server gives it a thread of its own (see
-/// [`crate::chat`]), where receiving a batch, storing it and publishing it
+/// [`crate::log::chat`]), where receiving a batch, storing it and publishing it
 /// cross no other thread; through sqlx, every statement was a round trip
 /// to the connection's worker thread.
 #[derive(Clone, Debug)]
@@ -141,7 +141,7 @@ pub struct SqliteWriter {
     connection: Arc<Mutex<rusqlite::Connection>>,
     /// The newest id stored (0 if none).
     newest: MessageId,
-    /// For the file's check after every commit (see [`crate::dbfile`]),
+    /// For the file's check after every commit (see [`crate::log::dbfile`]),
     /// and for reading back drafts stored before.
     store: SqliteStore,
 }

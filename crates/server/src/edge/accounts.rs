@@ -13,8 +13,14 @@ use axum::{
 use axum_extra::extract::CookieJar;
 use shared::account::{Credentials, SignedIn};
 
-use super::{AccountError, session_token};
-use crate::{AppState, api::MAX_BODY_BYTES, client::ClientIp, error::ApiError, extract::ApiJson};
+use crate::{
+    AppState,
+    door::accounts::{AccountError, session_token},
+    edge::api::MAX_BODY_BYTES,
+    edge::client::ClientIp,
+    edge::error::ApiError,
+    edge::extract::ApiJson,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -9,7 +9,7 @@ use axum::{
 };
 use shared::{ErrorBody, ValidationError};
 
-use crate::{chat::ChatError, store::StoreError};
+use crate::{door::rooms::RoomError, log::chat::ChatError, log::store::StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -25,7 +25,7 @@ pub enum ApiError {
     /// The query string was read but its parameters do not go together.
     #[error("{0}")]
     BadQuery(&'static str),
-    /// A state-changing request from another site's page (see [`crate::site`]).
+    /// A state-changing request from another site's page (see [`crate::edge::site`]).
     #[error("requests that change the chat must come from its own pages")]
     CrossSite,
     /// A request for a host name this server does not serve.
@@ -76,6 +76,18 @@ pub enum ApiError {
     /// Anything else that is our fault.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+impl From<RoomError> for ApiError {
+    fn from(err: RoomError) -> Self {
+        match err {
+            RoomError::Invalid(invalid) => Self::Invalid(invalid),
+            RoomError::TooMany => Self::TooManyRooms,
+            RoomError::TooManyOfYours => Self::TooManyRoomsOfYours,
+            RoomError::TooManyFromAddress(wait) => Self::RateLimited(wait),
+            RoomError::Store(err) => err.into(),
+        }
+    }
 }
 
 impl From<ChatError> for ApiError {

@@ -14,7 +14,7 @@
 //!
 //! Each append ends with a `NOTIFY` on [`CHANNEL`] (sent at commit). It is
 //! only a wake-up: a server's fan-out reads what to publish from the table
-//! by id (see [`crate::fanout`]), so a lost notification delays, never
+//! by id (see [`crate::log::fanout`]), so a lost notification delays, never
 //! loses, a message.
 
 use std::{collections::HashSet, str::FromStr, time::Duration};
