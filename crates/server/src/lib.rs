@@ -135,6 +135,10 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             edge::pages::page_status,
         ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            edge::rate::limit_pages_and_server_fns,
+        ))
         .merge(site_pkg(&state.leptos_options))
         // The not-found page gets the same context, and so its own policy.
         .fallback(leptos_axum::file_and_error_handler_with_context::<
@@ -146,22 +150,14 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::map_response(error::server_fn_status));
 
     let router = Router::new()
-        .merge(api::router())
-        .merge(edge::accounts::router())
+        .merge(api::router(&state))
+        .merge(edge::accounts::router(&state))
         .merge(sse::router())
         .merge(pages)
         // Inside compression, which holds the body while it is read.
         .layer(middleware::from_fn_with_state(
             state.responses.clone(),
             budget::hold_within_budget,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.send_limiter.clone(),
-            rate::limit_sends,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.read_limiter.clone(),
-            rate::limit_reads,
         ))
         .layer(middleware::from_fn_with_state(
             state.site.clone(),

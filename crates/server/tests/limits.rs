@@ -96,6 +96,115 @@ async fn reads_and_pages_over_the_limit_get_429_while_sends_files_and_streams_ar
     app.shutdown().await;
 }
 
+/// Each route is counted where it is routed: every read (API reads,
+/// pages, the page's reading server functions, the accounts API) against
+/// the read limit, every send (messages, heartbeats, typing, the page's
+/// send) against the send limit, and the event stream, the site's files
+/// and the health check against neither. Each route is asked twice, from
+/// an address of its own, with a burst of one.
+#[tokio::test]
+async fn each_route_counts_as_a_read_a_send_or_neither() {
+    let app = spawn_app_with(|config| {
+        config.read_limit = RateLimit::per_second(1, 1);
+        config.send_limit = RateLimit::per_second(1, 1);
+    })
+    .await;
+    let browser = uuid::Uuid::new_v4();
+    let presence = json!({ "browser": browser, "tab": uuid::Uuid::new_v4() });
+    let typing = json!({ "browser": browser, "name": "ada", "typing": true });
+    let message = json!({ "username": "ada", "text": "hi" });
+    let after = <app::api::GetMessagesAfter as ServerFn>::PATH;
+    let routes: [(&str, &str, Option<&serde_json::Value>, &str); 19] = [
+        ("GET", "/api/messages", None, "read"),
+        ("GET", "/api/rooms", None, "read"),
+        ("GET", "/api/rooms/general/messages", None, "read"),
+        (
+            "POST",
+            "/api/rooms",
+            Some(&json!({ "name": "random" })),
+            "read",
+        ),
+        ("GET", "/api/session", None, "read"),
+        (
+            "POST",
+            "/api/session",
+            Some(&json!({ "username": "ada", "password": "x" })),
+            "read",
+        ),
+        ("GET", "/", None, "read"),
+        ("GET", "/r/general", None, "read"),
+        (
+            "POST",
+            after,
+            Some(&json!({ "room": "general", "after": 0 })),
+            "read",
+        ),
+        ("POST", "/api/messages", Some(&message), "send"),
+        (
+            "POST",
+            "/api/rooms/general/messages",
+            Some(&message),
+            "send",
+        ),
+        (
+            "POST",
+            "/api/rooms/general/presence",
+            Some(&presence),
+            "send",
+        ),
+        ("POST", "/api/rooms/general/typing", Some(&typing), "send"),
+        (
+            "POST",
+            SEND,
+            Some(&json!({ "room": "general", "username": "ada", "text": "hi" })),
+            "send",
+        ),
+        ("GET", "/healthz", None, "neither"),
+        ("GET", "/favicon.svg", None, "neither"),
+        ("GET", "/pkg/chat.css", None, "neither"),
+        ("GET", "/nowhere", None, "neither"),
+        ("GET", "/api/events?after=0", None, "neither"),
+    ];
+    for (n, (method, path, body, kind)) in routes.into_iter().enumerate() {
+        let client = support::client_from([127, 0, 1, u8::try_from(n + 1).expect("few")]);
+        let mut statuses = Vec::new();
+        for _ in 0..2 {
+            let request = match method {
+                "GET" => client.get(app.url(path)),
+                _ => client.post(app.url(path)),
+            };
+            let request = match body {
+                Some(body) => request.json(body),
+                None => request,
+            };
+            // Only the head: the stream would go on.
+            statuses.push(request.send().await.expect("answer").status());
+        }
+        let refused = statuses
+            .iter()
+            .filter(|status| status.as_u16() == 429)
+            .count();
+        let expected = if kind == "neither" { 0 } else { 1 };
+        assert_eq!(refused, expected, "{method} {path} ({kind}): {statuses:?}");
+        assert_ne!(
+            statuses[0].as_u16(),
+            429,
+            "{method} {path}: the first passes"
+        );
+    }
+    // Reads and sends are counted apart: this address's read was spent
+    // above, and it still may send.
+    let reader = support::client_from([127, 0, 1, 1]);
+    let sent = reader
+        .post(app.url("/api/messages"))
+        .json(&message)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(sent.status(), 201);
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn responses_a_client_does_not_read_count_against_its_share_of_the_budget() {
     // A page of 500 messages of 8 KB weighs 4.1 MB, more than the

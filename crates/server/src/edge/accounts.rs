@@ -16,18 +16,17 @@ use shared::account::{Credentials, SignedIn};
 use crate::{
     AppState,
     door::accounts::{AccountError, session_token},
-    edge::api::MAX_BODY_BYTES,
-    edge::client::ClientIp,
-    edge::error::ApiError,
-    edge::extract::ApiJson,
+    edge::{api::MAX_BODY_BYTES, client::ClientIp, error::ApiError, extract::ApiJson, rate},
 };
 
-pub fn router() -> Router<AppState> {
+/// The routes, each counted as a read (signing up and in are limited
+/// further by [`crate::door::accounts`]).
+pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
-        .route("/api/accounts", post(sign_up))
+        .route("/api/accounts", rate::reads(state, post(sign_up)))
         .route(
             "/api/session",
-            post(sign_in).delete(sign_out).get(signed_in),
+            rate::reads(state, post(sign_in).delete(sign_out).get(signed_in)),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

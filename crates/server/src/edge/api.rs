@@ -31,22 +31,35 @@ use crate::{
     door::caller::Caller,
     edge::error::ApiError,
     edge::extract::{ApiJson, ApiQuery},
+    edge::rate,
     log::store::Stored,
 };
 
 /// The largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
+    let (send, read) = (
+        |route| rate::sends(state, route),
+        |route| rate::reads(state, route),
+    );
     Router::new()
-        .route("/api/rooms", get(list_rooms).post(create_room))
+        // Creating a room is counted as a read here, and against the
+        // account's send limit at the door.
+        .route(
+            "/api/rooms",
+            read(get(list_rooms)).merge(read(post(create_room))),
+        )
         .route(
             "/api/rooms/{room}/messages",
-            get(list_room_messages).post(create_room_message),
+            read(get(list_room_messages)).merge(send(post(create_room_message))),
         )
-        .route("/api/rooms/{room}/presence", post(heartbeat))
-        .route("/api/rooms/{room}/typing", post(typing))
-        .route("/api/messages", get(list_messages).post(create_message))
+        .route("/api/rooms/{room}/presence", send(post(heartbeat)))
+        .route("/api/rooms/{room}/typing", send(post(typing)))
+        .route(
+            "/api/messages",
+            read(get(list_messages)).merge(send(post(create_message))),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 

@@ -21,14 +21,18 @@
 //! counts, before its body is read and whatever cookie it carries, against
 //! the address's ceiling of [`ADDRESS_CEILING`] senders' worth: accounts
 //! multiply a person's budget, not an address's.
+//!
+//! Each route says which it is where it is routed ([`sends`], [`reads`];
+//! the pages and server functions by [`limit_pages_and_server_fns`]): the
+//! event stream, the site's files and the health check are neither.
 
 use std::{net::IpAddr, num::NonZeroU32, str::FromStr, sync::Arc, time::Duration};
 
 use axum::{
     extract::{Request, State},
-    http::Method,
-    middleware::Next,
+    middleware::{self, Next},
     response::{IntoResponse, Response},
+    routing::MethodRouter,
 };
 use governor::{
     DefaultKeyedRateLimiter, Quota,
@@ -40,33 +44,11 @@ use tokio_util::sync::CancellationToken;
 use axum_extra::extract::CookieJar;
 
 use crate::{
+    AppState,
     door::accounts::session_token,
     edge::client::{ClientIp, client_key},
     edge::error::ApiError,
 };
-
-/// The paths a message is sent to (the JSON API, `general`'s and every
-/// room's, and the page's server function), and where a page says it is in
-/// a room or typing: each counts as a send.
-fn is_send_path(path: &str) -> bool {
-    const SEND_PATHS: [&str; 2] = ["/api/messages", <app::api::SendMessage as ServerFn>::PATH];
-    SEND_PATHS.contains(&path)
-        || path.strip_prefix("/api/rooms/").is_some_and(|rest| {
-            rest.ends_with("/messages") || rest.ends_with("/presence") || rest.ends_with("/typing")
-        })
-}
-
-/// Whether a request counts as a read: any request to the API that is not
-/// a send and not the event stream, and every page (each is rendered from
-/// the database: its history, the rooms, the counts). The site's files
-/// (`/pkg/`, `/favicon.svg`) are not.
-fn is_read(method: &Method, path: &str) -> bool {
-    let api = path.starts_with("/api/")
-        && path != "/api/events"
-        && !(method == Method::POST && is_send_path(path));
-    let page = method == Method::GET && (path == "/" || path.starts_with("/r/"));
-    api || page
-}
 
 /// How many senders' worth one address may send in all, whoever is signed
 /// in there (a household or an office behind one address has a few
@@ -238,46 +220,76 @@ impl ReadLimiter {
     }
 }
 
-/// Middleware: refuses a send over its client's limit with 429.
+/// Middleware of every send route: refuses a send over its client's limit
+/// with 429, before its body is read.
 pub async fn limit_sends(
     State(limiter): State<SendLimiter>,
     request: Request,
     next: Next,
 ) -> Response {
-    let is_send = request.method() == Method::POST && is_send_path(request.uri().path());
-    if is_send {
-        let ClientIp(client) = ClientIp::from_extensions(request.extensions());
-        // Every send, whoever it is from; then a guest's (no cookie)
-        // against the address. A signed-in sender is counted per account
-        // once it is known.
-        let no_session = || session_token(&CookieJar::from_headers(request.headers())).is_none();
-        let allowed = limiter.check_address(client).and_then(|()| {
-            if no_session() {
-                limiter.check(client)
-            } else {
-                Ok(())
-            }
-        });
-        if let Err(wait) = allowed {
-            return ApiError::RateLimited(wait).into_response();
+    let ClientIp(client) = ClientIp::from_extensions(request.extensions());
+    // Every send, whoever it is from; then a guest's (no cookie) against
+    // the address. A signed-in sender is counted per account once it is
+    // known.
+    let no_session = session_token(&CookieJar::from_headers(request.headers())).is_none();
+    let allowed = limiter.check_address(client).and_then(|()| {
+        if no_session {
+            limiter.check(client)
+        } else {
+            Ok(())
         }
+    });
+    if let Err(wait) = allowed {
+        return ApiError::RateLimited(wait).into_response();
     }
     next.run(request).await
 }
 
-/// Middleware: refuses a read over its client address's limit with 429.
+/// Middleware of every read route: refuses a read over its client
+/// address's limit with 429.
 pub async fn limit_reads(
     State(limiter): State<ReadLimiter>,
     request: Request,
     next: Next,
 ) -> Response {
-    if is_read(request.method(), request.uri().path()) {
-        let ClientIp(client) = ClientIp::from_extensions(request.extensions());
-        if let Err(wait) = limiter.check(client) {
-            return ApiError::RateLimited(wait).into_response();
-        }
+    let ClientIp(client) = ClientIp::from_extensions(request.extensions());
+    if let Err(wait) = limiter.check(client) {
+        return ApiError::RateLimited(wait).into_response();
     }
     next.run(request).await
+}
+
+/// `route` as a send: counted against the send limits before its body is
+/// read.
+pub fn sends(state: &AppState, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.route_layer(middleware::from_fn_with_state(
+        state.send_limiter.clone(),
+        limit_sends,
+    ))
+}
+
+/// `route` as a read: counted against the read limit.
+pub fn reads(state: &AppState, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.route_layer(middleware::from_fn_with_state(
+        state.read_limiter.clone(),
+        limit_reads,
+    ))
+}
+
+/// Middleware of the pages and the page's server functions: every one is
+/// a read (each page is rendered from the database: its history, the
+/// rooms, the counts), but the server function that sends a message,
+/// which is a send.
+pub async fn limit_pages_and_server_fns(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.uri().path() == <app::api::SendMessage as ServerFn>::PATH {
+        limit_sends(State(state.send_limiter.clone()), request, next).await
+    } else {
+        limit_reads(State(state.read_limiter.clone()), request, next).await
+    }
 }
 
 #[cfg(test)]
@@ -339,39 +351,5 @@ mod tests {
             limiter.check(client).expect("no limit");
             limiter.check_address(client).expect("no ceiling");
         }
-    }
-
-    #[test]
-    fn every_room_is_a_send_path() {
-        assert!(is_send_path("/api/messages"));
-        assert!(is_send_path("/api/rooms/random/messages"));
-        assert!(is_send_path("/api/rooms/a%2Fb/messages"));
-        assert!(is_send_path("/api/rooms/random/presence"));
-        assert!(is_send_path("/api/rooms/random/typing"));
-        assert!(!is_send_path("/api/rooms"));
-        assert!(!is_send_path("/api/session"));
-    }
-
-    #[test]
-    fn every_api_request_but_sends_and_the_stream_is_a_read() {
-        let get = Method::GET;
-        let post = Method::POST;
-        assert!(is_read(&get, "/api/messages"));
-        assert!(is_read(&get, "/api/rooms"));
-        assert!(is_read(&get, "/api/rooms/random/messages"));
-        assert!(is_read(&get, "/api/session"));
-        assert!(is_read(&post, "/api/rooms"));
-        assert!(is_read(
-            &post,
-            <app::api::GetMessagesAfter as ServerFn>::PATH
-        ));
-        assert!(!is_read(&post, "/api/messages"));
-        assert!(!is_read(&post, "/api/rooms/random/typing"));
-        assert!(!is_read(&post, <app::api::SendMessage as ServerFn>::PATH));
-        assert!(!is_read(&get, "/api/events"));
-        assert!(is_read(&get, "/"));
-        assert!(is_read(&get, "/r/random"));
-        assert!(!is_read(&get, "/pkg/chat.js"));
-        assert!(!is_read(&get, "/favicon.svg"));
     }
 }
