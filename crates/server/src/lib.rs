@@ -283,7 +283,11 @@ pub async fn run(
             serving.await;
         }
     }
+    stop.cancel();
     store.close().await;
+    // Every handle but this one goes as the writer thread and the tasks
+    // end: only then is the file free for a server started next.
+    store.released(SHUTDOWN_GRACE).await;
     Ok(())
 }
 

@@ -6,7 +6,10 @@
 //! has left (its connection vanished). A person is an account, or a
 //! guest's browser, so one with several tabs is there once. Whenever the
 //! people of a room change, every stream gets a `presence` event for that
-//! room. Someone typing says so at most every [`TYPING_EVERY_SECS`] per
+//! room: at once if the room's last one went out [`ANNOUNCE_EVERY`] ago or
+//! more, else once that much has passed, saying who is there then (so
+//! pages coming and going cost every stream at most one event per room
+//! and second, however many come and go). Someone typing says so at most every [`TYPING_EVERY_SECS`] per
 //! room (more is dropped); every stream gets a `typing` event.
 //!
 //! A room just created is a passing event too (`room`), so that every page
@@ -19,6 +22,7 @@
 //! what is not said again expires.
 
 use std::{
+    collections::HashMap,
     net::IpAddr,
     sync::{Arc, Mutex},
     time::Duration,
@@ -57,6 +61,11 @@ pub const MAX_TABS_PER_PERSON: usize = 100;
 const SWEEP_EVERY: Duration = Duration::from_secs(2);
 /// How many changes may wait to be told to the other servers.
 const RELAY_QUEUE: usize = 1024;
+/// The least time between two `presence` events of one room; changes in
+/// between go out together in the second.
+pub const ANNOUNCE_EVERY: Duration = Duration::from_secs(1);
+/// How often rooms whose change waits are looked at.
+const FLUSH_EVERY: Duration = Duration::from_millis(200);
 
 /// Who is who: an account, or a guest's browser.
 pub type Person = String;
@@ -111,6 +120,15 @@ pub struct Presence {
     server: Uuid,
     /// Changes to tell the other servers (none with a single server).
     relay: Option<mpsc::Sender<Change>>,
+    /// When each room's last `presence` event went out, and whether a
+    /// change waits to.
+    announced: Arc<Mutex<HashMap<String, Announced>>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Announced {
+    at: Instant,
+    waiting: bool,
 }
 
 impl Presence {
@@ -128,8 +146,10 @@ impl Presence {
             hub,
             server: Uuid::new_v4(),
             relay,
+            announced: Arc::default(),
         };
         tokio::spawn(presence.clone().sweep(stop.clone()));
+        tokio::spawn(presence.clone().flush(stop.clone()));
         if let Some(changes) = changes {
             tokio::spawn(tell_others(store.clone(), presence.server, changes));
             tokio::spawn(presence.clone().hear_others(store.clone(), stop));
@@ -200,12 +220,79 @@ impl Presence {
         self.lock().people(room)
     }
 
+    /// The people of `rooms` changed: each room's event goes out now, or
+    /// waits for [`ANNOUNCE_EVERY`] since its last.
     fn announce(&self, rooms: &[String]) {
-        for room in rooms {
-            let event = self.people(room);
-            self.hub
-                .publish(Arc::new(Published::passing(PRESENCE_EVENT, &event)));
+        let now = Instant::now();
+        let due: Vec<&String> = {
+            let mut announced = self.lock_announced();
+            rooms
+                .iter()
+                .filter(|room| match announced.get_mut(room.as_str()) {
+                    Some(last) if last.at + ANNOUNCE_EVERY > now => {
+                        last.waiting = true;
+                        false
+                    }
+                    _ => {
+                        let last = Announced {
+                            at: now,
+                            waiting: false,
+                        };
+                        announced.insert((*room).clone(), last);
+                        true
+                    }
+                })
+                .collect()
+        };
+        for room in due {
+            self.publish_people(room);
         }
+    }
+
+    /// Sends the rooms whose change waited and whose time has come;
+    /// forgets rooms quiet for longer than [`ANNOUNCE_EVERY`].
+    fn flush_due(&self) {
+        let now = Instant::now();
+        let due: Vec<String> = {
+            let mut announced = self.lock_announced();
+            announced.retain(|_, last| last.waiting || last.at + ANNOUNCE_EVERY > now);
+            announced
+                .iter_mut()
+                .filter(|(_, last)| last.waiting && last.at + ANNOUNCE_EVERY <= now)
+                .map(|(room, last)| {
+                    *last = Announced {
+                        at: now,
+                        waiting: false,
+                    };
+                    room.clone()
+                })
+                .collect()
+        };
+        for room in &due {
+            self.publish_people(room);
+        }
+    }
+
+    fn publish_people(&self, room: &str) {
+        let event = self.people(room);
+        self.hub
+            .publish(Arc::new(Published::passing(PRESENCE_EVENT, &event)));
+    }
+
+    async fn flush(self, stop: CancellationToken) {
+        let mut every = tokio::time::interval(FLUSH_EVERY);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = every.tick() => self.flush_due(),
+            }
+        }
+    }
+
+    fn lock_announced(&self) -> std::sync::MutexGuard<'_, HashMap<String, Announced>> {
+        self.announced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn announce_typing(&self, room: &str, name: &str, typing: bool) {
@@ -344,15 +431,26 @@ mod tests {
         Uuid::from_u128(n)
     }
 
-    #[test]
-    fn what_another_server_says_is_announced_here() {
-        let hub = Hub::default();
-        let presence = Presence {
+    fn presence_on(hub: &Hub) -> Presence {
+        Presence {
             state: Arc::default(),
             hub: hub.clone(),
             server: Uuid::new_v4(),
             relay: None,
-        };
+            announced: Arc::default(),
+        }
+    }
+
+    fn frames(live: &mut tokio::sync::broadcast::Receiver<Arc<Published>>) -> Vec<String> {
+        std::iter::from_fn(|| live.try_recv().ok())
+            .map(|published| String::from_utf8_lossy(&published.frame).into_owned())
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn what_another_server_says_is_announced_here() {
+        let hub = Hub::default();
+        let presence = presence_on(&hub);
         let mut live = hub.subscribe();
         presence.apply(Change::Here {
             room: "general".into(),
@@ -373,17 +471,68 @@ mod tests {
                 count: shared::MessageCount { as_of: 7, count: 0 },
             },
         });
-        let frames: Vec<String> = std::iter::from_fn(|| live.try_recv().ok())
-            .map(|published| String::from_utf8_lossy(&published.frame).into_owned())
-            .collect();
         assert_eq!(
-            frames,
+            frames(&mut live),
             [
                 "event: presence\ndata: {\"room\":\"general\",\"people\":[\"ada\"],\"guests\":0}\n\n",
                 "event: typing\ndata: {\"room\":\"general\",\"name\":\"ada\",\"typing\":true}\n\n",
-                "event: presence\ndata: {\"room\":\"general\",\"people\":[],\"guests\":0}\n\n",
                 "event: room\ndata: {\"name\":\"random\",\"count\":{\"as_of\":7,\"count\":0}}\n\n",
             ]
         );
+        // Leaving within the second goes out once the second is over.
+        tokio::time::advance(ANNOUNCE_EVERY).await;
+        presence.flush_due();
+        assert_eq!(
+            frames(&mut live),
+            ["event: presence\ndata: {\"room\":\"general\",\"people\":[],\"guests\":0}\n\n"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pages_coming_and_going_cost_a_room_one_event_a_second() {
+        let hub = Hub::default();
+        let presence = presence_on(&hub);
+        let mut live = hub.subscribe();
+        let here = |n: u128| {
+            presence
+                .here(
+                    "general",
+                    tab(n),
+                    &format!("guest:{n}"),
+                    Some(format!("guest{n}")),
+                    IpAddr::from([10, 0, 0, 1]),
+                )
+                .expect("room for it");
+        };
+        // The first change goes out at once; a hundred more within the
+        // second wait, and go out as one, saying who is there then.
+        here(0);
+        assert_eq!(frames(&mut live).len(), 1);
+        for n in 1..=100 {
+            here(n);
+            presence.gone(tab(n - 1));
+        }
+        presence.flush_due();
+        assert!(
+            frames(&mut live).is_empty(),
+            "not before the second is over"
+        );
+        tokio::time::advance(ANNOUNCE_EVERY).await;
+        presence.flush_due();
+        let after = frames(&mut live);
+        assert_eq!(
+            after,
+            [
+                "event: presence\ndata: {\"room\":\"general\",\"people\":[\"guest100\"],\"guests\":0}\n\n"
+            ]
+        );
+        // Nothing more waits; a quiet room is forgotten, and its next
+        // change goes out at once.
+        tokio::time::advance(ANNOUNCE_EVERY).await;
+        presence.flush_due();
+        assert!(frames(&mut live).is_empty());
+        assert!(presence.lock_announced().is_empty());
+        presence.gone(tab(100));
+        assert_eq!(frames(&mut live).len(), 1);
     }
 }

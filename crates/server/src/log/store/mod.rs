@@ -34,6 +34,8 @@ mod postgres;
 mod rooms;
 mod sqlite;
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use shared::{ChatMessage, MessageId, NewMessage};
 use uuid::Uuid;
@@ -344,6 +346,24 @@ impl Store {
         match self {
             Self::Sqlite(store) => store.close().await,
             Self::Postgres(store) => store.close().await,
+        }
+    }
+
+    /// Waits, at most `limit`, until no other handle holds the database
+    /// (SQLite: the file, locked while any handle lives; the writer thread
+    /// and the background tasks let theirs go as they end), so that a
+    /// server started next in this process finds the file free.
+    pub async fn released(&self, limit: Duration) {
+        if let Self::Sqlite(store) = self {
+            let waited = tokio::time::timeout(limit, async {
+                while !store.sole_holder() {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            })
+            .await;
+            if waited.is_err() {
+                tracing::warn!("the database file is still held after shutdown");
+            }
         }
     }
 }

@@ -128,6 +128,11 @@ impl SqliteStore {
     pub(super) async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Whether this handle is the only one holding the file.
+    pub(super) fn sole_holder(&self) -> bool {
+        Arc::strong_count(&self.file) == 1
+    }
 }
 
 /// The single writer's own connection. It is used synchronously, from
