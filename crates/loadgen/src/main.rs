@@ -9,13 +9,15 @@
 //! - [`http`]: a minimal HTTP/1.1 client over one keep-alive connection;
 //! - [`sse`]: one SSE subscriber that records what it receives;
 //! - [`scenario`]: the scenarios;
-//! - [`stats`]: percentiles, and the server's memory from `/proc`.
+//! - [`stats`]: percentiles, and the server's memory from `/proc`;
+//! - [`watch`]: what the hostile-client scenarios watch while they attack.
 
 mod http;
 mod scenario;
 mod sse;
 mod stats;
 mod target;
+mod watch;
 
 use std::{path::PathBuf, time::Duration};
 

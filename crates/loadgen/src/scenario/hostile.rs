@@ -20,25 +20,20 @@
 
 use std::{
     net::{IpAddr, Ipv4Addr},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
-    },
+    sync::atomic::Ordering,
     time::{Duration, Instant},
 };
 
 use serde_json::{Value, json};
-use tokio::{io::AsyncWriteExt, sync::mpsc};
+use tokio::io::AsyncWriteExt;
 
 use crate::{
     Report,
     http::Connection,
-    stats::{describe, percentiles, resident_kib},
+    stats::{describe, percentiles},
     target::Target,
+    watch::{Bystander, Memory, Statuses},
 };
-
-/// The memory growth a scenario's attack may cause, from idle to peak.
-const MAX_GROWTH_MIB: u64 = 100;
 
 #[derive(Debug, clap::Args)]
 pub struct SignInKeysArgs {
@@ -86,263 +81,6 @@ pub struct BudgetArgs {
     /// How long they send.
     #[arg(long, default_value_t = 10)]
     secs: u64,
-}
-
-/// The server's memory over a scenario: sampled in the background.
-struct Memory {
-    pid: Option<u32>,
-    idle: Option<u64>,
-    peak: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Memory {
-    fn watch(pid: Option<u32>) -> Self {
-        let idle = resident_kib(pid);
-        let peak = Arc::new(AtomicU64::new(idle.unwrap_or(0)));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (sampled, stopped) = (peak.clone(), stop.clone());
-        tokio::spawn(async move {
-            while !stopped.load(Ordering::Relaxed) {
-                if let Some(now) = resident_kib(pid) {
-                    sampled.fetch_max(now, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        });
-        Self {
-            pid,
-            idle,
-            peak,
-            stop,
-        }
-    }
-
-    /// Stops sampling, waits `settle` for what the attack held to go, and
-    /// reads what is left.
-    async fn finish(self, settle: Duration) -> MemoryReport {
-        self.stop.store(true, Ordering::Relaxed);
-        tokio::time::sleep(settle).await;
-        MemoryReport {
-            idle: self.idle,
-            peak: self.idle.map(|_| self.peak.load(Ordering::Relaxed)),
-            after: resident_kib(self.pid),
-        }
-    }
-}
-
-struct MemoryReport {
-    idle: Option<u64>,
-    peak: Option<u64>,
-    after: Option<u64>,
-}
-
-impl MemoryReport {
-    fn growth_mib(&self) -> Option<u64> {
-        Some(self.peak?.saturating_sub(self.idle?) / 1024)
-    }
-
-    fn describe(&self) -> String {
-        let mib = |kib: Option<u64>| {
-            kib.map_or_else(|| "?".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0))
-        };
-        format!(
-            "server RSS idle {} MiB, peak {} MiB, after {} MiB",
-            mib(self.idle),
-            mib(self.peak),
-            mib(self.after)
-        )
-    }
-
-    fn json(&self) -> Value {
-        json!({ "rss_idle_kib": self.idle, "rss_peak_kib": self.peak, "rss_after_kib": self.after })
-    }
-
-    /// Why the run failed on memory, if it did.
-    fn failure(&self) -> Option<String> {
-        match self.growth_mib() {
-            None => Some("needs --server-pid".to_owned()),
-            Some(mib) if mib >= MAX_GROWTH_MIB => Some(format!(
-                "the server grew by {mib} MiB (at most {MAX_GROWTH_MIB})"
-            )),
-            Some(_) => None,
-        }
-    }
-}
-
-/// Someone else using the chat meanwhile, from 127.0.0.1: an open event
-/// stream (whose bytes and largest event are counted) and a client to ask
-/// with.
-struct Bystander {
-    client: reqwest::Client,
-    base: String,
-    delivered: mpsc::UnboundedReceiver<u64>,
-    bytes: Arc<AtomicU64>,
-    largest_event: Arc<AtomicU64>,
-    probes: u64,
-}
-
-/// What one probe found.
-#[derive(Debug)]
-struct Probe {
-    health: u16,
-    send: u16,
-    /// How long the sent message took to arrive on the stream.
-    delivered_ms: Option<f64>,
-}
-
-impl Probe {
-    fn served(&self) -> bool {
-        self.health == 200 && self.send == 201 && self.delivered_ms.is_some()
-    }
-
-    fn json(&self) -> Value {
-        json!({ "healthz": self.health, "send": self.send, "delivered_ms": self.delivered_ms })
-    }
-}
-
-impl Bystander {
-    async fn join(target: &Target) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .local_address(IpAddr::V4(Ipv4Addr::LOCALHOST))
-            .build()?;
-        let base = target.url("/").trim_end_matches('/').to_owned();
-        let mut stream = client
-            .get(format!("{base}/api/events"))
-            .header("accept", "text/event-stream")
-            .send()
-            .await?;
-        anyhow::ensure!(stream.status() == 200, "stream {}", stream.status());
-        let (found, delivered) = mpsc::unbounded_channel();
-        let bytes = Arc::new(AtomicU64::new(0));
-        let largest_event = Arc::new(AtomicU64::new(0));
-        let (counted, largest) = (bytes.clone(), largest_event.clone());
-        tokio::spawn(async move {
-            let mut event = Vec::new();
-            while let Ok(Some(chunk)) = stream.chunk().await {
-                counted.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                event.extend_from_slice(&chunk);
-                while let Some(end) = event.windows(2).position(|pair| pair == b"\n\n") {
-                    let one: Vec<u8> = event.drain(..end + 2).collect();
-                    largest.fetch_max(one.len() as u64, Ordering::Relaxed);
-                    let text = String::from_utf8_lossy(&one);
-                    if let Some(at) = text.find(PROBE) {
-                        let digits: String = text[at + PROBE.len()..]
-                            .chars()
-                            .take_while(char::is_ascii_digit)
-                            .collect();
-                        if let Ok(n) = digits.parse() {
-                            let _ = found.send(n);
-                        }
-                    }
-                }
-            }
-        });
-        Ok(Self {
-            client,
-            base,
-            delivered,
-            bytes,
-            largest_event,
-            probes: 0,
-        })
-    }
-
-    /// `/healthz`, then a send that the stream must deliver within 10 s.
-    async fn probe(&mut self) -> Probe {
-        self.probes += 1;
-        let n = self.probes;
-        let status = |response: reqwest::Result<reqwest::Response>| {
-            response.map_or(0, |response| response.status().as_u16())
-        };
-        let health = status(
-            self.client
-                .get(format!("{}/healthz", self.base))
-                .send()
-                .await,
-        );
-        let started = Instant::now();
-        let send = status(
-            self.client
-                .post(format!("{}/api/messages", self.base))
-                .json(&json!({ "username": "bystander", "text": format!("{PROBE}{n}") }))
-                .send()
-                .await,
-        );
-        let delivered_ms = if send == 201 {
-            tokio::time::timeout(Duration::from_secs(10), async {
-                while let Some(found) = self.delivered.recv().await {
-                    if found == n {
-                        return Some(started.elapsed().as_secs_f64() * 1000.0);
-                    }
-                }
-                None
-            })
-            .await
-            .ok()
-            .flatten()
-        } else {
-            None
-        };
-        Probe {
-            health,
-            send,
-            delivered_ms,
-        }
-    }
-}
-
-/// What a bystander's probe text starts with.
-const PROBE: &str = "bystander probe ";
-
-/// The status of each answer, counted (0: no answer, the connection
-/// failed), with the first failure's reason.
-#[derive(Default)]
-struct Statuses(std::collections::BTreeMap<u16, u64>, Option<String>);
-
-impl Statuses {
-    fn count(&mut self, status: u16) {
-        *self.0.entry(status).or_default() += 1;
-    }
-
-    /// A request that got no answer.
-    fn failed(&mut self, why: impl std::fmt::Display) {
-        self.count(0);
-        self.1.get_or_insert_with(|| why.to_string());
-    }
-
-    fn merge(&mut self, other: Statuses) {
-        for (status, count) in other.0 {
-            *self.0.entry(status).or_default() += count;
-        }
-        if self.1.is_none() {
-            self.1 = other.1;
-        }
-    }
-
-    fn get(&self, status: u16) -> u64 {
-        self.0.get(&status).copied().unwrap_or(0)
-    }
-
-    fn describe(&self) -> String {
-        let mut parts: Vec<String> = self
-            .0
-            .iter()
-            .map(|(status, count)| format!("{count} × {status}"))
-            .collect();
-        if let Some(why) = &self.1 {
-            parts.push(format!("(0: no answer, the first: {why})"));
-        }
-        parts.join(", ")
-    }
-
-    fn json(&self) -> Value {
-        self.0
-            .iter()
-            .map(|(status, count)| (status.to_string(), json!(count)))
-            .collect::<serde_json::Map<_, _>>()
-            .into()
-    }
 }
 
 /// Finding 1: sign-ins with names no account could have (60,000 × `m`,
@@ -401,7 +139,7 @@ pub async fn signin_keys(target: &Target, args: SignInKeysArgs) -> anyhow::Resul
         statuses.merge(one);
     }
     let memory = memory.finish(Duration::from_secs(2)).await;
-    let sent: u64 = statuses.0.values().sum();
+    let sent = statuses.total();
     let failure = memory
         .failure()
         .or_else(|| (!probe.served()).then(|| format!("the bystander was not served: {probe:?}")));
