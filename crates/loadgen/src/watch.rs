@@ -114,6 +114,14 @@ pub struct Bystander {
     probes: u64,
 }
 
+/// A client whose connections come from 127.0.0.1, an address the
+/// attacks (from 127.0.0.2 on) never use.
+pub fn loopback_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .local_address(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        .build()
+}
+
 /// What one probe found.
 #[derive(Debug)]
 pub struct Probe {
@@ -135,9 +143,7 @@ impl Probe {
 
 impl Bystander {
     pub async fn join(target: &Target) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .local_address(IpAddr::V4(Ipv4Addr::LOCALHOST))
-            .build()?;
+        let client = loopback_client()?;
         let base = target.url("/").trim_end_matches('/').to_owned();
         let mut stream = client
             .get(format!("{base}/api/events"))

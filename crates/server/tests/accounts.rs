@@ -102,6 +102,18 @@ async fn nobody_signed_in_is_401() {
     app.shutdown().await;
 }
 
+/// Signs up as `name`, which must be refused as invalid (422): the
+/// error body.
+async fn refused_sign_up(app: &TestApp, name: &str) -> Value {
+    let response = sign_up(app, name).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{name}"
+    );
+    error_body(response).await
+}
+
 #[tokio::test]
 async fn a_name_is_taken_whatever_its_case_or_look_alike_letters() {
     let app = spawn_app().await;
@@ -119,13 +131,7 @@ async fn a_name_is_taken_whatever_its_case_or_look_alike_letters() {
         "ⓟⓐⓨⓟⓐⓛ",
         "ｐａｙｐａｌ",
     ] {
-        let response = sign_up(&app, name).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{name}"
-        );
-        let body = error_body(response).await;
+        let body = refused_sign_up(&app, name).await;
         assert_eq!(body["error"]["field"], "username");
         assert_eq!(body["error"]["rule"], "taken", "{name}");
     }
@@ -139,13 +145,7 @@ async fn letters_that_pass_for_common_ones_are_refused_in_new_names() {
     // Small capitals and IPA letters: no confusables entry, and Unicode
     // restricts them from identifiers.
     for name in ["ᴘᴀʏᴘᴀʟ", "ᴀᴅᴀ", "bɪll"] {
-        let response = sign_up(&app, name).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{name}"
-        );
-        let body = error_body(response).await;
+        let body = refused_sign_up(&app, name).await;
         assert_eq!(body["error"]["rule"], "restricted_letter", "{name}");
         // Nor may a guest use it.
         let response = send(&app, name, "hi", None).await;

@@ -19,7 +19,6 @@
 //!   they are let (finding 8).
 
 use std::{
-    net::{IpAddr, Ipv4Addr},
     sync::atomic::Ordering,
     time::{Duration, Instant},
 };
@@ -32,7 +31,7 @@ use crate::{
     http::Connection,
     stats::{describe, percentiles},
     target::Target,
-    watch::{Bystander, Memory, Statuses},
+    watch::{Bystander, Memory, Statuses, loopback_client},
 };
 
 #[derive(Debug, clap::Args)]
@@ -99,28 +98,12 @@ pub async fn signin_keys(target: &Target, args: SignInKeysArgs) -> anyhow::Resul
         let bodies = &bodies;
         async move {
             let mut statuses = Statuses::default();
-            let mut connection = None;
+            let mut sender = super::Sender::new(target, 0);
             let mut k = worker;
             while Instant::now() < until {
-                if connection.is_none() {
-                    match Connection::open(target, 0).await {
-                        Ok(opened) => connection = Some(opened),
-                        Err(err) => {
-                            statuses.failed(err);
-                            tokio::time::sleep(Duration::from_millis(10)).await;
-                            continue;
-                        }
-                    }
-                }
-                let Some(open) = connection.as_mut() else {
-                    continue;
-                };
-                match open.post_json("/api/session", &bodies[k % 2], None).await {
+                match sender.post_bytes("/api/session", &bodies[k % 2]).await {
                     Ok((head, _)) => statuses.count(head.status),
-                    Err(err) => {
-                        statuses.failed(err);
-                        connection = None;
-                    }
+                    Err(err) => statuses.failed(err),
                 }
                 k += 1;
             }
@@ -267,21 +250,9 @@ pub async fn presence_amp(target: &Target, args: PresenceArgs) -> anyhow::Result
         let mut statuses = Statuses::default();
         let mut ticks = tokio::time::interval(pace);
         let mut page = 0_usize;
-        let mut connection: Option<Connection> = None;
+        let mut sender = super::Sender::new(target, address);
         while Instant::now() < until {
             ticks.tick().await;
-            if connection.is_none() {
-                match Connection::open(target, address).await {
-                    Ok(opened) => connection = Some(opened),
-                    Err(err) => {
-                        statuses.failed(err);
-                        continue;
-                    }
-                }
-            }
-            let Some(open) = connection.as_mut() else {
-                continue;
-            };
             let tab = format!("00000000-0000-4000-8000-{:04x}{:08x}", address, page);
             let browser = format!("00000000-0000-4000-9000-{:04x}{:08x}", address, page);
             let body = json!({
@@ -289,16 +260,12 @@ pub async fn presence_amp(target: &Target, args: PresenceArgs) -> anyhow::Result
                 "tab": tab,
                 "name": format!("g{run}a{address}p{page}"),
             });
-            let body = serde_json::to_vec(&body).unwrap_or_default();
-            match open
-                .post_json("/api/rooms/general/presence", &body, None)
+            match sender
+                .post_status("/api/rooms/general/presence", &body)
                 .await
             {
-                Ok((head, _)) => statuses.count(head.status),
-                Err(err) => {
-                    statuses.failed(err);
-                    connection = None;
-                }
+                Ok(status) => statuses.count(status),
+                Err(err) => statuses.failed(err),
             }
             page = (page + 1) % args.pages.max(1);
         }
@@ -451,9 +418,7 @@ pub async fn rooms_exhaust(target: &Target, args: RoomsArgs) -> anyhow::Result<R
 
 /// Signs up from 127.0.0.1 and creates a room: the status it got.
 async fn other_creates_a_room(target: &Target, run: u64) -> anyhow::Result<u16> {
-    let client = reqwest::Client::builder()
-        .local_address(IpAddr::V4(Ipv4Addr::LOCALHOST))
-        .build()?;
+    let client = loopback_client()?;
     let signed_up = client
         .post(target.url("/api/accounts"))
         .json(&json!({ "username": format!("lg{run}other"), "password": super::PASSWORD }))
@@ -477,9 +442,7 @@ async fn other_creates_a_room(target: &Target, run: u64) -> anyhow::Result<u16> 
 /// The size of `/` and the median time to render it (of 5), from
 /// 127.0.0.1.
 async fn page_cost(target: &Target) -> anyhow::Result<(usize, f64)> {
-    let client = reqwest::Client::builder()
-        .local_address(IpAddr::V4(Ipv4Addr::LOCALHOST))
-        .build()?;
+    let client = loopback_client()?;
     let mut times = Vec::new();
     let mut size = 0;
     for _ in 0..5 {

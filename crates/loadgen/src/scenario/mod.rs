@@ -54,9 +54,28 @@ impl<'a> Sender<'a> {
         body: &serde_json::Value,
     ) -> anyhow::Result<(crate::http::Head, Vec<u8>)> {
         let body = serde_json::to_vec(body)?;
+        self.post_bytes(path, &body).await
+    }
+
+    /// `POST`s `body` to `path`: the status it was answered with.
+    pub async fn post_status(
+        &mut self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<u16> {
+        Ok(self.post(path, body).await?.0.status)
+    }
+
+    /// Like [`Self::post`], with the JSON already serialized (a body sent
+    /// again and again is serialized once).
+    pub async fn post_bytes(
+        &mut self,
+        path: &str,
+        body: &[u8],
+    ) -> anyhow::Result<(crate::http::Head, Vec<u8>)> {
         let session = self.session.clone();
         let connection = self.connection().await?;
-        match connection.post_json(path, &body, session.as_deref()).await {
+        match connection.post_json(path, body, session.as_deref()).await {
             Ok(answer) => Ok(answer),
             Err(err) => {
                 self.connection = None;
@@ -100,16 +119,15 @@ impl<'a> Sender<'a> {
 
     /// Tries to create the room `name`: the status it was answered with.
     pub async fn create_room_status(&mut self, name: &str) -> anyhow::Result<u16> {
-        let (head, _) = self.post("/api/rooms", &json!({ "name": name })).await?;
-        Ok(head.status)
+        self.post_status("/api/rooms", &json!({ "name": name }))
+            .await
     }
 
     /// Sends `text` to `general` as `loadgen<n>` (or the account): the
     /// status it was answered with.
     pub async fn send_status(&mut self, text: &str) -> anyhow::Result<u16> {
         let body = json!({ "username": format!("loadgen{}", self.n % 100), "text": text });
-        let (head, _) = self.post("/api/messages", &body).await?;
-        Ok(head.status)
+        self.post_status("/api/messages", &body).await
     }
 
     /// Sends message number `n`, stamped with its send time, to `general`;
