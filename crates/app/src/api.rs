@@ -231,3 +231,56 @@ pub mod presence {
         }
     }
 }
+
+/// The page's calls that change a message (the JSON API: `PATCH` and
+/// `DELETE /api/messages/<id>`); each answers the message as it now is.
+#[cfg(feature = "hydrate")]
+pub mod changes {
+    use gloo_net::http::{Request, RequestBuilder};
+    use shared::{ChatMessage, DeleteMessage, EditMessage, MessageId};
+    use uuid::Uuid;
+
+    use super::accounts::{refusal, transport};
+    use crate::error::CallError;
+
+    /// Edits the reader's own message `id`: its text becomes `text`.
+    pub async fn edit(
+        id: MessageId,
+        text: String,
+        client_id: Uuid,
+    ) -> Result<ChatMessage, CallError> {
+        let body = EditMessage {
+            text,
+            client_id: Some(client_id),
+        };
+        send(Request::patch(&path(id)), &body).await
+    }
+
+    /// Deletes the reader's own message `id`.
+    pub async fn delete(id: MessageId, client_id: Uuid) -> Result<ChatMessage, CallError> {
+        let body = DeleteMessage {
+            client_id: Some(client_id),
+        };
+        send(Request::delete(&path(id)), &body).await
+    }
+
+    fn path(id: MessageId) -> String {
+        format!("/api/messages/{id}")
+    }
+
+    async fn send(
+        request: RequestBuilder,
+        body: &impl serde::Serialize,
+    ) -> Result<ChatMessage, CallError> {
+        let response = request
+            .json(body)
+            .map_err(transport)?
+            .send()
+            .await
+            .map_err(transport)?;
+        if !response.ok() {
+            return Err(refusal(response).await);
+        }
+        response.json().await.map_err(transport)
+    }
+}

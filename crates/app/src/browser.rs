@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use shared::{
-    ChatMessage, MessageId,
+    ChatMessage, Entry, MessageId,
+    message::CHANGE_EVENT,
     presence::{PRESENCE_EVENT, PresenceEvent, TYPING_EVENT, TypingEvent},
     room::{ROOM_EVENT, ReadPosition, Room},
 };
@@ -219,7 +220,7 @@ pub(crate) enum Passing {
 
 /// The callbacks of an [`EventStream`].
 pub(crate) struct StreamHandlers<M, P, A, O, E> {
-    /// A message event.
+    /// An entry of the log: a new message, or a change to one.
     pub(crate) message: M,
     /// A passing event.
     pub(crate) passing: P,
@@ -234,6 +235,7 @@ pub(crate) struct StreamHandlers<M, P, A, O, E> {
 pub(crate) struct EventStream {
     source: EventSource,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_change: Closure<dyn FnMut(MessageEvent)>,
     _on_presence: Closure<dyn FnMut(MessageEvent)>,
     _on_typing: Closure<dyn FnMut(MessageEvent)>,
     _on_room: Closure<dyn FnMut(MessageEvent)>,
@@ -247,7 +249,7 @@ impl EventStream {
     pub(crate) fn open(
         after: Option<MessageId>,
         handlers: StreamHandlers<
-            impl FnMut(ChatMessage) + 'static,
+            impl FnMut(Entry) + 'static,
             impl Fn(Passing) + 'static,
             impl Fn() + 'static,
             impl FnMut() + 'static,
@@ -255,7 +257,7 @@ impl EventStream {
         >,
     ) -> Result<Self, JsValue> {
         let StreamHandlers {
-            message: mut on_message,
+            message: on_message,
             passing,
             activity,
             open: mut on_open,
@@ -267,17 +269,33 @@ impl EventStream {
             None => "/api/events".to_owned(),
         };
         let source = EventSource::new(&url)?;
-        let message_activity = activity.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            message_activity();
-            let Some(data) = event.data().as_string() else {
-                return;
-            };
-            match serde_json::from_str::<ChatMessage>(&data) {
-                Ok(message) => on_message(message),
-                Err(err) => leptos::logging::warn!("ignoring malformed event: {err}"),
-            }
-        });
+        let on_message = std::rc::Rc::new(std::cell::RefCell::new(on_message));
+        // A new message's entry id is its own; a change's is the event's.
+        let on_entry = |change: bool| {
+            let (activity, on_message) = (activity.clone(), on_message.clone());
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                activity();
+                let Some(data) = event.data().as_string() else {
+                    return;
+                };
+                let message = match serde_json::from_str::<ChatMessage>(&data) {
+                    Ok(message) => message,
+                    Err(err) => return leptos::logging::warn!("ignoring malformed event: {err}"),
+                };
+                let entry = if change {
+                    match event.last_event_id().parse() {
+                        Ok(id) => Entry { id, message },
+                        Err(_) => return leptos::logging::warn!("ignoring a change without id"),
+                    }
+                } else {
+                    Entry::sent(message)
+                };
+                (on_message.borrow_mut())(entry);
+            })
+        };
+        let (on_message, on_change) = (on_entry(false), on_entry(true));
+        source
+            .add_event_listener_with_callback(CHANGE_EVENT, on_change.as_ref().unchecked_ref())?;
         let passing = std::rc::Rc::new(passing);
         let on_passing = |read: fn(&str) -> Option<Passing>| {
             let passing = passing.clone();
@@ -310,6 +328,7 @@ impl EventStream {
         Ok(Self {
             source,
             _on_message: on_message,
+            _on_change: on_change,
             _on_presence: on_presence,
             _on_typing: on_typing,
             _on_room: on_room,

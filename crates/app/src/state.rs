@@ -123,6 +123,8 @@ pub struct ChatState {
     pub tab_role: RwSignal<TabRole>,
     /// Who is signed in, and whether guests may send.
     pub viewer: RwSignal<Viewer>,
+    /// The message whose text the composer is editing, if any.
+    pub editing: RwSignal<Option<MessageId>>,
 }
 
 impl ChatState {
@@ -147,6 +149,7 @@ impl ChatState {
                 account: None,
                 guests_may_send: true,
             }),
+            editing: RwSignal::new(None),
         }
     }
 
@@ -188,6 +191,61 @@ impl ChatState {
         self.tallies
             .try_update(|tallies| tallies.received(&message))
             .unwrap_or(true)
+    }
+
+    /// Takes in a change to a message (an edit, a deletion): shown in
+    /// place if the page holds the message; nothing else moves (a change
+    /// adds no message and counts as nothing unread).
+    pub fn change(&self, message: ChatMessage) {
+        if !self.is_here(&message) {
+            return;
+        }
+        let held = self
+            .messages
+            .with_untracked(|list| list.binary_search_by_key(&message.id, |m| m.id).is_ok());
+        if held {
+            if message.deleted && self.editing.get_untracked() == Some(message.id) {
+                self.editing.set(None);
+                self.text.set(String::new());
+            }
+            self.messages.update(|list| {
+                timeline::replace(list, message);
+            });
+        }
+    }
+
+    /// The newest message of this room the signed-in reader sent and may
+    /// still edit (not deleted): what the Up key in an empty composer
+    /// edits.
+    pub fn last_editable(&self) -> Option<ChatMessage> {
+        let account = self
+            .viewer
+            .with_untracked(|viewer| viewer.account.clone())?;
+        self.messages.with_untracked(|list| {
+            list.iter()
+                .rev()
+                .find(|m| !m.deleted && m.is_by(&account))
+                .cloned()
+        })
+    }
+
+    /// Puts the reader's `message` in the composer to edit it.
+    pub fn start_editing(&self, message: &ChatMessage) {
+        self.editing.set(Some(message.id));
+        self.text.set(message.text.clone());
+    }
+
+    /// Leaves editing; the composer is empty again.
+    pub fn stop_editing(&self) {
+        self.editing.set(None);
+        self.text.set(String::new());
+    }
+
+    /// Whether this page shows messages the reader sent as a guest (which
+    /// only an account may edit).
+    pub fn has_guest_messages_of_mine(&self) -> bool {
+        self.messages
+            .with_untracked(|list| list.iter().any(|m| m.guest && self.is_mine(m)))
     }
 
     /// Adds a stored message of this room (from history, the stream, or a
@@ -258,7 +316,7 @@ pub fn subtitle(status: LinkStatus, message_count: usize) -> String {
 /// it before the account existed).
 pub fn is_mine(account: Option<&str>, guest_name: &str, message: &ChatMessage) -> bool {
     match account {
-        Some(name) => !message.guest && message.username == name,
+        Some(name) => message.is_by(name),
         None => message.guest && message.username == guest_name.trim(),
     }
 }
@@ -372,6 +430,8 @@ mod tests {
             text: "hi".into(),
             timestamp: chrono::DateTime::UNIX_EPOCH,
             guest,
+            edited: None,
+            deleted: false,
         };
         assert!(is_mine(Some("ada"), "", &message("ada", false)));
         assert!(!is_mine(Some("ada"), "ada", &message("ada", true)));
@@ -419,6 +479,8 @@ mod tests {
                 .expect("time")
                 .and_utc(),
             guest: true,
+            edited: None,
+            deleted: false,
         };
         let messages = [at(1, 28), at(2, 28), at(3, 29), at(5, 30), at(8, 30)];
         let starts = day_starts(&messages, |m| m.timestamp.date_naive());

@@ -187,6 +187,8 @@ mod tests {
             text: "hi".into(),
             timestamp: DateTime::UNIX_EPOCH,
             guest: true,
+            edited: None,
+            deleted: false,
         }
     }
 

@@ -28,6 +28,8 @@ fn frame_encoding(c: &mut Criterion) {
         text: text(),
         timestamp: Utc::now(),
         guest: true,
+        edited: None,
+        deleted: false,
     };
     c.bench_function("frame an SSE event", |b| {
         b.iter(|| Published::new(black_box(&message)))

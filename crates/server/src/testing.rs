@@ -39,6 +39,8 @@ pub fn message(id: MessageId) -> ChatMessage {
         text: format!("m{id}"),
         timestamp: Utc::now(),
         guest: true,
+        edited: None,
+        deleted: false,
     }
 }
 

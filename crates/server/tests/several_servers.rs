@@ -450,3 +450,72 @@ async fn health_fails_while_the_database_is_unreachable_and_recovers() {
     other.shutdown().await;
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn changes_made_on_either_server_reach_every_stream_in_one_order() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let one = spawn_app_on(&url).await;
+    let two = spawn_app_on(&url).await;
+    let mut streams = [
+        one.events_on_new_connection("", None).await,
+        two.events_on_new_connection("", None).await,
+    ];
+    let cookie = one.signed_up("ada").await;
+    let mut ids = Vec::new();
+    for (app, text) in [(&one, "on one"), (&two, "on two")] {
+        let response = app
+            .client
+            .post(app.url("/api/messages"))
+            .header("cookie", &cookie)
+            .json(&json!({ "username": "", "text": text }))
+            .send()
+            .await
+            .expect("sends");
+        assert_eq!(response.status(), 201);
+        ids.push(response.json::<Value>().await.expect("json")["id"].clone());
+    }
+    // Each server changes the message the other took, while the other sends.
+    let edit = two
+        .client
+        .patch(two.url(&format!("/api/messages/{}", ids[0])))
+        .header("cookie", &cookie)
+        .json(&json!({ "text": "on one, edited on two" }))
+        .send();
+    let delete = one
+        .client
+        .delete(one.url(&format!("/api/messages/{}", ids[1])))
+        .header("cookie", &cookie)
+        .send();
+    let (edit, delete) = tokio::join!(edit, delete);
+    assert_eq!(edit.expect("edits").status(), 200);
+    assert_eq!(delete.expect("deletes").status(), 200);
+    one.send("bob", "after").await;
+
+    let first = streams[0].take_entries(5).await;
+    let order: Vec<i64> = first.iter().map(|entry| entry.0).collect();
+    assert_eq!(
+        order,
+        (1..=5).collect::<Vec<_>>(),
+        "every entry once, in order"
+    );
+    let changes: Vec<&Value> = first
+        .iter()
+        .filter(|entry| entry.1.as_deref() == Some("change"))
+        .map(|entry| &entry.2)
+        .collect();
+    assert_eq!(changes.len(), 2);
+    assert_eq!(
+        streams[1].take_entries(5).await,
+        first,
+        "one order everywhere"
+    );
+    // Both servers show each message as it now is.
+    for app in [&one, &two] {
+        let history = app.history("").await;
+        assert_eq!(history[0]["text"], "on one, edited on two");
+        assert_eq!(history[1]["deleted"], true);
+        assert_eq!(history.len(), 3);
+    }
+}

@@ -55,11 +55,12 @@ impl ErrorBody {
     /// JSON API and the server functions.
     pub fn status(&self) -> u16 {
         match self.error.code.as_str() {
-            "malformed_json" | "invalid_query" | "invalid_arguments" | "unreadable_body" => 400,
+            "malformed_json" | "invalid_query" | "invalid_path" | "invalid_arguments"
+            | "unreadable_body" => 400,
             "unauthorized" | "wrong_credentials" => 401,
-            "cross_site" => 403,
-            "no_such_room" => 404,
-            "too_many_rooms" | "too_many_rooms_of_yours" => 409,
+            "cross_site" | "not_author" => 403,
+            "no_such_room" | "no_such_message" => 404,
+            "too_many_rooms" | "too_many_rooms_of_yours" | "message_deleted" => 409,
             "payload_too_large" => 413,
             "unsupported_media_type" => 415,
             "wrong_host" => 421,

@@ -31,9 +31,13 @@ pub mod timeline;
 pub mod validate;
 
 pub use error::ErrorBody;
-pub use message::{ChatMessage, MessageCount, MessageId, SendMessage};
+pub use message::{
+    ChatMessage, DeleteMessage, EditMessage, Entry, MessageCount, MessageId, SendMessage,
+};
 pub use room::GENERAL;
-pub use validate::{Field, NewMessage, Rule, ValidationError, check_password, parse_username};
+pub use validate::{
+    Field, NewMessage, Rule, ValidationError, check_password, parse_text, parse_username,
+};
 
 /// How many messages a history request returns when it names no limit.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;

@@ -6,7 +6,17 @@ use uuid::Uuid;
 
 /// A message id, assigned by the store. Ids strictly increase in the order
 /// messages are stored, so "every message after id N" is a complete answer.
+///
+/// Ids number the log's entries: a new message, or a change to one (an
+/// edit, a deletion), each take the next id, so "every entry after id N"
+/// is what a page that has seen N missed. A message keeps the id it was
+/// sent with; a change's own id is its place in the log.
 pub type MessageId = i64;
+
+/// The event type of a change to a message on the event stream (an edit,
+/// a deletion): its `data` is the message as changed, its `id` the
+/// change's own place in the log. A new message has the default type.
+pub const CHANGE_EVENT: &str = "change";
 
 /// A stored chat message, as the server returns and streams it.
 ///
@@ -28,6 +38,28 @@ pub struct ChatMessage {
     /// what older servers sent: those were all guests.)
     #[serde(default = "sent_by_a_guest")]
     pub guest: bool,
+    /// When its author last edited its text (`null`: never).
+    #[serde(default)]
+    pub edited: Option<DateTime<Utc>>,
+    /// Whether its author deleted it: its text is gone (`""`) from storage,
+    /// its id and author stay, and pages show it as deleted in place.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// Whether a message sent under `username` (by a guest, if `guest`) is the
+/// account `account`'s: its author, who alone may change it and see its
+/// earlier versions. A guest's message is nobody's, not even an account's
+/// of the same name: anyone may type a guest's name.
+pub fn written_by(username: &str, guest: bool, account: &str) -> bool {
+    !guest && username == account
+}
+
+impl ChatMessage {
+    /// Whether the account `account` wrote it (see [`written_by`]).
+    pub fn is_by(&self, account: &str) -> bool {
+        written_by(&self.username, self.guest, account)
+    }
 }
 
 fn general() -> String {
@@ -36,6 +68,33 @@ fn general() -> String {
 
 fn sent_by_a_guest() -> bool {
     true
+}
+
+/// One entry of the log: a message sent (the entry's id is the message's),
+/// or a change to one (an id of its own, later than the message's). What
+/// a page receives on the event stream, and what the log replays.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Its place in the log.
+    pub id: MessageId,
+    /// The message as the entry left it (read from the store: as it now
+    /// is).
+    pub message: ChatMessage,
+}
+
+impl Entry {
+    /// The entry of a message just sent.
+    pub fn sent(message: ChatMessage) -> Self {
+        Self {
+            id: message.id,
+            message,
+        }
+    }
+
+    /// Whether it changes a message sent before.
+    pub fn is_change(&self) -> bool {
+        self.id != self.message.id
+    }
 }
 
 /// How many messages the chat holds: `count` messages have ids up to
@@ -66,6 +125,24 @@ pub struct SendMessage {
     pub client_id: Option<Uuid>,
 }
 
+/// A request to edit a message's text (`PATCH /api/messages/<id>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditMessage {
+    pub text: String,
+    /// Chosen by the client; the same id twice applies the edit once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<Uuid>,
+}
+
+/// A request to delete a message (`DELETE /api/messages/<id>`; the body
+/// is optional).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteMessage {
+    /// Chosen by the client; the same id twice deletes once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<Uuid>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +159,8 @@ mod tests {
                 text: "hi".into(),
                 timestamp: DateTime::UNIX_EPOCH,
                 guest: true,
+                edited: None,
+                deleted: false,
             })
             .collect();
         let count = MessageCount {
@@ -105,12 +184,16 @@ mod tests {
                 .expect("valid timestamp")
                 .with_timezone(&Utc),
             guest: false,
+            edited: None,
+            deleted: false,
         };
         let json = serde_json::to_value(&message).expect("serializes");
         assert_eq!(json["timestamp"], "2026-11-28T15:19:50.250Z");
         assert_eq!(json["id"], 7);
         assert_eq!(json["guest"], false);
         assert_eq!(json["room"], "random");
+        assert_eq!(json["edited"], serde_json::Value::Null);
+        assert_eq!(json["deleted"], false);
         let back: ChatMessage = serde_json::from_value(json).expect("deserializes");
         assert_eq!(back, message);
     }
@@ -121,6 +204,7 @@ mod tests {
         let message: ChatMessage = serde_json::from_str(old).expect("deserializes");
         assert!(message.guest);
         assert_eq!(message.room, "general");
+        assert_eq!((message.edited, message.deleted), (None, false));
     }
 
     #[test]

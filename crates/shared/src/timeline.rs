@@ -30,12 +30,58 @@ pub fn insert(list: &mut Vec<ChatMessage>, message: ChatMessage) -> bool {
     }
 }
 
+/// Replaces the message held under `message`'s id with `message`, as a
+/// change (an edit, a deletion) left it. A message not held stays out: it
+/// is older than what the page loaded, and shows as it now is if it is
+/// loaded later. Returns whether it was held.
+pub fn replace(list: &mut [ChatMessage], message: ChatMessage) -> bool {
+    match list.binary_search_by_key(&message.id, |m| m.id) {
+        Ok(at) => {
+            list[at] = message;
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 /// Inserts every message of `batch`; returns how many were new.
 pub fn extend(list: &mut Vec<ChatMessage>, batch: impl IntoIterator<Item = ChatMessage>) -> usize {
     batch
         .into_iter()
         .filter_map(|m| insert(list, m).then_some(()))
         .count()
+}
+
+#[cfg(test)]
+mod change_tests {
+    use super::*;
+    use chrono::Utc;
+    use uuid::Uuid;
+
+    fn message(id: i64, text: &str) -> ChatMessage {
+        ChatMessage {
+            id,
+            room: "general".into(),
+            client_id: Uuid::nil(),
+            username: "ada".into(),
+            text: text.into(),
+            timestamp: Utc::now(),
+            guest: false,
+            edited: None,
+            deleted: false,
+        }
+    }
+
+    #[test]
+    fn a_change_replaces_a_held_message_in_its_place_and_skips_others() {
+        let mut list = vec![message(1, "a"), message(3, "b"), message(5, "c")];
+        assert!(replace(&mut list, message(3, "b, fixed")));
+        assert_eq!(list[1].text, "b, fixed");
+        assert!(!replace(&mut list, message(4, "not held")));
+        assert!(!replace(&mut list, message(0, "older than the page")));
+        let ids: Vec<_> = list.iter().map(|m| m.id).collect();
+        assert_eq!(ids, [1, 3, 5]);
+    }
 }
 
 #[cfg(test)]
@@ -53,6 +99,8 @@ mod tests {
             text: format!("message {id}"),
             timestamp: Utc::now(),
             guest: true,
+            edited: None,
+            deleted: false,
         }
     }
 

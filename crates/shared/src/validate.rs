@@ -115,14 +115,8 @@ impl NewMessage {
     /// broken rule.
     pub fn parse(username: &str, text: &str) -> Result<Self, ValidationError> {
         let username = parse_username(username)?;
-        let text = text.replace("\r\n", "\n");
-        let text = check(Field::Text, text.trim(), TEXT_MAX_CHARS, |c| {
-            c.is_control() && c != '\n'
-        })?;
-        Ok(Self {
-            username,
-            text: text.to_owned(),
-        })
+        let text = parse_text(text)?;
+        Ok(Self { username, text })
     }
 
     pub fn username(&self) -> &str {
@@ -132,6 +126,17 @@ impl NewMessage {
     pub fn text(&self) -> &str {
         &self.text
     }
+}
+
+/// A message's text as the rules make it (a new message's, or an edited
+/// one's): trimmed, line endings normalized to `\n`, not empty, not too
+/// long, no control character but the line break.
+pub fn parse_text(text: &str) -> Result<String, ValidationError> {
+    let text = text.replace("\r\n", "\n");
+    let text = check(Field::Text, text.trim(), TEXT_MAX_CHARS, |c| {
+        c.is_control() && c != '\n'
+    })?;
+    Ok(text.to_owned())
 }
 
 /// A username (a message's, or an account's name) as the rules make it:

@@ -1,8 +1,13 @@
 //! The input bar: username (or the signed-in account's name), message
 //! text, `Send`; for a guest where only accounts may send, a prompt to
-//! sign in.
+//! sign in. It also edits: `Edit` on a message, or the Up key in an empty
+//! field, puts the reader's message in it; Enter saves, Escape cancels.
 
-use leptos::{ev::SubmitEvent, prelude::*};
+use leptos::{
+    ev::{KeyboardEvent, SubmitEvent},
+    html,
+    prelude::*,
+};
 use shared::NewMessage;
 
 use super::InBrowser;
@@ -20,6 +25,39 @@ pub(super) fn Composer() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let account = Memo::new(move |_| state.viewer.with(|viewer| viewer.account.clone()));
     let may_send = Memo::new(move |_| state.viewer.with(|viewer| viewer.may_send()));
+    let editing = state.editing;
+    let saving = RwSignal::new(false);
+    let field = NodeRef::<html::Input>::new();
+    // Editing starts from a message's `Edit` too: the field takes the focus.
+    Effect::new(move |_| {
+        if editing.get().is_some()
+            && let Some(field) = field.get_untracked()
+        {
+            let _ = field.focus();
+        }
+    });
+
+    let on_keydown = move |event: KeyboardEvent| match event.key().as_str() {
+        "ArrowUp" if editing.get_untracked().is_none() && text.with_untracked(String::is_empty) => {
+            match state.last_editable() {
+                Some(message) => {
+                    event.prevent_default();
+                    error.set(None);
+                    state.start_editing(&message);
+                }
+                None if state.has_guest_messages_of_mine() => {
+                    error.set(Some("Sign in to edit your messages.".to_owned()));
+                }
+                None => {}
+            }
+        }
+        "Escape" if editing.get_untracked().is_some() => {
+            event.prevent_default();
+            error.set(None);
+            state.stop_editing();
+        }
+        _ => {}
+    };
 
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
@@ -30,6 +68,10 @@ pub(super) fn Composer() -> impl IntoView {
 
     let on_submit = move |event: SubmitEvent| {
         event.prevent_default();
+        if let Some(id) = editing.get_untracked() {
+            save_edit(state, id, text.get_untracked(), error, saving);
+            return;
+        }
         let (name, body) = (untrack(|| state.sender_name()), text.get_untracked());
         if name.trim().is_empty() || body.trim().is_empty() {
             return;
@@ -72,15 +114,37 @@ pub(super) fn Composer() -> impl IntoView {
             }}
             <input
                 class="text-input"
+                class:editing=move || editing.with(Option::is_some)
                 type="text"
                 placeholder="Type a message..."
-                aria-label="Message"
+                aria-label=move || if editing.with(Option::is_some) { "Edit message" } else { "Message" }
                 autocomplete="off"
+                data-test="message-input"
+                node_ref=field
+                on:keydown=on_keydown
                 bind:value=text
             />
-            <button type="submit" disabled=move || !in_browser.get() || !may_send.get()>
-                "Send"
+            <button
+                type="submit"
+                data-test="send"
+                disabled=move || !in_browser.get() || !may_send.get() || saving.get()
+            >
+                {move || if editing.with(Option::is_some) { "Save" } else { "Send" }}
             </button>
+            <p class="editing-note" data-test="editing-note" hidden=move || editing.with(Option::is_none)>
+                "Editing your message: Enter saves, Escape cancels. "
+                <button
+                    type="button"
+                    class="link-button"
+                    data-test="cancel-edit"
+                    on:click=move |_| {
+                        error.set(None);
+                        state.stop_editing();
+                    }
+                >
+                    "Cancel"
+                </button>
+            </p>
             <p class="sign-in-to-send" data-test="sign-in-to-send" hidden=move || may_send.get()>
                 "Sign in to send messages."
             </p>
@@ -94,4 +158,48 @@ pub(super) fn Composer() -> impl IntoView {
             </p>
         </form>
     }
+}
+
+/// Saves the edit of message `id` with `body` (the rules checked here
+/// first, for an answer without a round trip): once the server answers,
+/// the message shows as edited and the composer is free again; a refusal
+/// stays in the composer with its reason.
+fn save_edit(
+    state: ChatState,
+    id: shared::MessageId,
+    body: String,
+    error: RwSignal<Option<String>>,
+    saving: RwSignal<bool>,
+) {
+    let body = match shared::parse_text(&body) {
+        Ok(body) => body,
+        Err(invalid) => return error.set(Some(invalid.to_string())),
+    };
+    let unchanged = state
+        .messages
+        .with_untracked(|list| list.iter().any(|m| m.id == id && m.text == body));
+    if unchanged {
+        error.set(None);
+        return state.stop_editing();
+    }
+    #[cfg(feature = "hydrate")]
+    {
+        saving.set(true);
+        let client_id = crate::browser::new_client_id();
+        leptos::task::spawn_local(async move {
+            match crate::api::changes::edit(id, body, client_id).await {
+                Ok(message) => {
+                    error.set(None);
+                    state.change(message);
+                    if state.editing.get_untracked() == Some(id) {
+                        state.stop_editing();
+                    }
+                }
+                Err(err) => error.set(Some(err.to_string())),
+            }
+            saving.set(false);
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (body, saving);
 }

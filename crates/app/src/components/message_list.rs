@@ -111,7 +111,12 @@ pub(super) fn MessageList() -> impl IntoView {
                 <li class="history-status" hidden=move || !loading_older.get()>
                     "Loading earlier messages…"
                 </li>
-                <For each=move || state.messages.get() key=|message| message.id let:message>
+                // A changed message is drawn again: its key changes with it.
+                <For
+                    each=move || state.messages.get()
+                    key=|message| (message.id, message.edited, message.deleted)
+                    let:message
+                >
                     <MessageItem message />
                 </For>
                 <For each=move || state.outbox.get() key=|outgoing| outgoing.client_id let:outgoing>
@@ -144,7 +149,29 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
     let starts_day = move || day_starts.with(|starts| starts.get(&id).copied());
     let mine = {
         let message = message.clone();
-        move || state.is_mine(&message)
+        Memo::new(move |_| state.is_mine(&message))
+    };
+    let (edited, deleted) = (message.edited, message.deleted);
+    // Only a signed-in author's message can change; a guest's is nobody's.
+    let editable = move || mine.get() && !guest && !deleted;
+    let guest_and_mine = move || mine.get() && guest && !deleted;
+    let confirming = RwSignal::new(false);
+    let change_error = RwSignal::new(None::<String>);
+    let editing = move || state.editing.get() == Some(id);
+    let start_editing = {
+        let message = message.clone();
+        move |_| state.start_editing(&message)
+    };
+    let delete = move |_| {
+        confirming.set(false);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let client_id = crate::browser::new_client_id();
+            match crate::api::changes::delete(id, client_id).await {
+                Ok(message) => state.change(message),
+                Err(err) => change_error.set(Some(err.to_string())),
+            }
+        });
     };
     view! {
         {move || {
@@ -164,7 +191,14 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                     }
                 })
         }}
-        <li class="message" class:mine=mine data-test="message" data-id=message.id>
+        <li
+            class="message"
+            class:mine=mine
+            class:deleted=deleted
+            class:being-edited=editing
+            data-test="message"
+            data-id=message.id
+        >
             <div class="meta">
                 // Isolated, like the text: a name or text written right to
                 // left, or holding direction controls, cannot reorder
@@ -191,9 +225,66 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                 >
                     {move || clock_time(timestamp, in_browser.get())}
                 </time>
+                {edited
+                    .filter(|_| !deleted)
+                    .map(|at| {
+                        view! {
+                            <span
+                                class="edited-mark"
+                                data-test="edited-mark"
+                                title=format!("Edited {}", at.to_rfc3339_opts(SecondsFormat::Secs, true))
+                            >
+                                "edited"
+                            </span>
+                        }
+                    })}
+                <span class="message-actions" hidden=move || !editable() || !in_browser.get()>
+                    <button type="button" data-test="edit-message" on:click=start_editing>
+                        "Edit"
+                    </button>
+                    <button
+                        type="button"
+                        data-test="delete-message"
+                        on:click=move |_| confirming.set(true)
+                        hidden=move || confirming.get()
+                    >
+                        "Delete"
+                    </button>
+                    <span class="confirm-delete" hidden=move || !confirming.get()>
+                        "Delete this message? "
+                        <button type="button" data-test="confirm-delete" on:click=delete>
+                            "Delete"
+                        </button>
+                        <button type="button" on:click=move |_| confirming.set(false)>
+                            "Keep"
+                        </button>
+                    </span>
+                </span>
+                <span
+                    class="message-actions sign-in-to-edit"
+                    data-test="sign-in-to-edit"
+                    hidden=move || !guest_and_mine()
+                >
+                    "Sign in to edit your messages"
+                </span>
             </div>
-            <p class="text" dir="auto" data-test="message-text">
-                {message.text}
+            {if deleted {
+                view! {
+                    <p class="text" data-test="message-deleted">
+                        "Message deleted"
+                    </p>
+                }
+                    .into_any()
+            } else {
+                view! {
+                    <p class="text" dir="auto" data-test="message-text">
+                        {message.text}
+                    </p>
+                }
+                    .into_any()
+            }}
+            <p class="failure" role="alert" data-test="change-error" hidden=move || change_error.with(Option::is_none)>
+                {move || change_error.get()}
             </p>
         </li>
     }

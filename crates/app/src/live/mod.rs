@@ -36,6 +36,10 @@
 //!   browser's storage (per account, or the guest's), and for an account
 //!   by the server too (at most one call a second), so that it follows
 //!   the account to its other browsers.
+//! - **Changes.** An edit or a deletion comes on the stream as a `change`
+//!   event whose id is its own place in the log: it moves the cursor like
+//!   a message, is relayed to the other tabs, and replaces the message the
+//!   page holds under that id (one it does not hold is left alone).
 //! - **Presence and typing.** Each tab says it is open on its room every
 //!   15 s and, as it closes, that it leaves (a beacon); while the reader
 //!   types it says so at most every 2 s, and once more when the field is
@@ -50,7 +54,7 @@ use std::time::Duration;
 use leptos::{ev, prelude::*, task::spawn_local};
 use serde::{Deserialize, Serialize};
 use shared::{
-    ChatMessage, MAX_PAGE_SIZE, MessageId,
+    ChatMessage, Entry, MAX_PAGE_SIZE, MessageId,
     presence::{HEARTBEAT_SECS, PresenceEvent, TypingEvent},
     room::{ReadPosition, Room},
 };
@@ -83,6 +87,8 @@ const TAB_CHANNEL: &str = "chat-stream";
 enum TabSignal {
     /// The leader received a message.
     Message { message: ChatMessage },
+    /// The leader received a change to a message (entry `id` of the log).
+    Change { id: MessageId, message: ChatMessage },
     /// The leader's link status changed.
     Status { status: LinkStatus },
     /// A new tab asks the leader for its status.
@@ -247,9 +253,9 @@ impl Live {
         self.input_about(input, None);
     }
 
-    /// Like [`Self::input`], for an input about `message` (which the link
+    /// Like [`Self::input`], for an input about `entry` (which the link
     /// may decide to relay to the other tabs).
-    fn input_about(self, input: Input, message: Option<&ChatMessage>) {
+    fn input_about(self, input: Input, entry: Option<&Entry>) {
         let Some((actions, role)) = self.link.try_update_value(|link| {
             let actions = link.step(input, env());
             (actions, link.role())
@@ -260,11 +266,11 @@ impl Live {
             self.state.tab_role.set(role);
         }
         for action in actions {
-            self.perform(action, message);
+            self.perform(action, entry);
         }
     }
 
-    fn perform(self, action: Action, message: Option<&ChatMessage>) {
+    fn perform(self, action: Action, entry: Option<&Entry>) {
         match action {
             Action::OpenStream { after } => self.open_stream(after),
             // Only closed: this may run inside the stream's own callback,
@@ -293,13 +299,16 @@ impl Live {
             }),
             Action::ShowStatus(status) => self.state.status.set(status),
             Action::TellStatus(status) => self.tell_tabs(&TabSignal::Status { status }),
-            Action::RelayMessage => {
-                if let Some(message) = message {
-                    self.tell_tabs(&TabSignal::Message {
-                        message: message.clone(),
-                    });
-                }
-            }
+            Action::RelayMessage => match entry {
+                Some(entry) if entry.is_change() => self.tell_tabs(&TabSignal::Change {
+                    id: entry.id,
+                    message: entry.message.clone(),
+                }),
+                Some(entry) => self.tell_tabs(&TabSignal::Message {
+                    message: entry.message.clone(),
+                }),
+                None => {}
+            },
             Action::SayHello => self.tell_tabs(&TabSignal::Hello),
             Action::CatchUp { after } => self.catch_up(after),
             Action::Flush => self.flush(),
@@ -346,6 +355,12 @@ impl Live {
                 if self.state.tab_role.get_untracked() == TabRole::Follower {
                     self.input(Input::Received(message.id));
                     self.receive(message);
+                }
+            }
+            TabSignal::Change { id, message } => {
+                if self.state.tab_role.get_untracked() == TabRole::Follower {
+                    self.input(Input::Received(id));
+                    self.state.change(message);
                 }
             }
             TabSignal::Status { status } => self.input(Input::LeaderStatus(status)),
@@ -431,9 +446,13 @@ impl Live {
         let opened = EventStream::open(
             after,
             StreamHandlers {
-                message: move |message: ChatMessage| {
-                    self.input_about(Input::StreamMessage(message.id), Some(&message));
-                    self.receive(message);
+                message: move |entry: Entry| {
+                    self.input_about(Input::StreamMessage(entry.id), Some(&entry));
+                    if entry.is_change() {
+                        self.state.change(entry.message);
+                    } else {
+                        self.receive(entry.message);
+                    }
                 },
                 passing: move |event| self.passing(event),
                 activity: move || self.input(Input::Ping),

@@ -18,7 +18,7 @@ use axum_extra::extract::CookieJar;
 use bytes::Bytes;
 use futures::{FutureExt, future::BoxFuture};
 use shared::{
-    ChatMessage, MessageCount, NewMessage, SendMessage,
+    ChatMessage, DeleteMessage, EditMessage, MessageCount, MessageId, NewMessage, SendMessage,
     account::Viewer,
     history::Page,
     presence::{Heartbeat, PresenceEvent, Typing},
@@ -32,7 +32,7 @@ use crate::{
     door::presence::{Full, Person},
     edge::client::ClientIp,
     edge::error::ApiError,
-    log::store::{Account, RoomRecord, Stored},
+    log::store::{Account, ChangeDraft, Changed, Edit, Refusal, RoomRecord, Stored},
 };
 
 /// Who sends something: a message, a heartbeat, typing.
@@ -205,6 +205,81 @@ impl Caller {
             .chat
             .send(&room, request.client_id, message, guest)
             .await?)
+    }
+
+    /// Edits message `id` (in `room`, if the request named one) as the
+    /// caller: the message as it now is. Only its author, signed in, may;
+    /// the new text obeys the rules of a message's text.
+    pub async fn edit(
+        &self,
+        room: Option<&str>,
+        id: MessageId,
+        request: EditMessage,
+    ) -> Result<ChatMessage, ApiError> {
+        let text = shared::parse_text(&request.text)?;
+        self.change(room, id, request.client_id, Edit::Text(text))
+            .await
+    }
+
+    /// Deletes message `id` (in `room`, if the request named one) as the
+    /// caller: the message as it now is, its text gone. Only its author,
+    /// signed in, may.
+    pub async fn delete(
+        &self,
+        room: Option<&str>,
+        id: MessageId,
+        request: DeleteMessage,
+    ) -> Result<ChatMessage, ApiError> {
+        self.change(room, id, request.client_id, Edit::Delete).await
+    }
+
+    /// The texts that edits of message `id` replaced, oldest first: its
+    /// author's to see (signed in), nobody else's.
+    pub async fn versions(&self, id: MessageId) -> Result<Vec<String>, ApiError> {
+        let account = self.account().await?.ok_or(ApiError::SignInToEdit)?;
+        let message = self
+            .state
+            .chat
+            .message(id)
+            .await?
+            .ok_or(ApiError::NoSuchMessage(id))?;
+        if !message.is_by(&account.name) {
+            return Err(ApiError::NotAuthor);
+        }
+        Ok(self.state.chat.versions(id).await?)
+    }
+
+    /// A change to message `id` by the caller, counted against its send
+    /// limit: a signed-in account's, to its own message (the store checks
+    /// that, in the same step as it writes).
+    async fn change(
+        &self,
+        room: Option<&str>,
+        id: MessageId,
+        client_id: Option<uuid::Uuid>,
+        edit: Edit,
+    ) -> Result<ChatMessage, ApiError> {
+        let room = match room {
+            Some(name) => Some(self.room(name).await?.id),
+            None => None,
+        };
+        let Author::Account { name } = self.author().await? else {
+            return Err(ApiError::SignInToEdit);
+        };
+        let draft = ChangeDraft {
+            client_id: client_id.unwrap_or_else(uuid::Uuid::now_v7),
+            message: id,
+            room,
+            author: name,
+            edit,
+        };
+        match self.state.chat.change(draft).await? {
+            Changed::New(entry) => Ok(entry.message),
+            Changed::Existing(message) => Ok(message),
+            Changed::Refused(Refusal::NoSuchMessage) => Err(ApiError::NoSuchMessage(id)),
+            Changed::Refused(Refusal::NotAuthor) => Err(ApiError::NotAuthor),
+            Changed::Refused(Refusal::Deleted) => Err(ApiError::MessageDeleted),
+        }
     }
 
     /// Every room with its count, and a signed-in caller's read positions.

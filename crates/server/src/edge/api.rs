@@ -4,6 +4,11 @@
 //! - `GET /api/rooms/<name>/messages` (history pages) and
 //!   `POST /api/rooms/<name>/messages` (send);
 //! - `GET` and `POST /api/messages`: the same for `general`;
+//! - `PATCH` and `DELETE /api/messages/<id>` (edit, delete: the author's
+//!   own message, wherever it is) and the same under
+//!   `/api/rooms/<name>/messages/<id>` (the message must be in that room);
+//! - `GET /api/messages/<id>/versions`: the texts edits replaced, for the
+//!   author;
 //! - `POST /api/rooms/<name>/presence` (a page is open on the room, or
 //!   leaves it) and `POST /api/rooms/<name>/typing` (see
 //!   [`crate::door::presence`]).
@@ -16,11 +21,11 @@ use axum::{
     extract::{DefaultBodyLimit, Path},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{get, patch, post},
 };
 use serde::Deserialize;
 use shared::{
-    ChatMessage, DEFAULT_PAGE_SIZE, GENERAL, MessageId, SendMessage,
+    ChatMessage, DEFAULT_PAGE_SIZE, DeleteMessage, EditMessage, GENERAL, MessageId, SendMessage,
     history::{Page, page_size},
     presence::{Heartbeat, Typing},
     room::{CreateRoom, Directory, Room},
@@ -30,7 +35,7 @@ use crate::{
     AppState,
     door::caller::Caller,
     edge::error::ApiError,
-    edge::extract::{ApiJson, ApiQuery},
+    edge::extract::{ApiJson, ApiPath, ApiQuery, MaybeJson},
     edge::rate,
     log::store::Stored,
 };
@@ -59,6 +64,16 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route(
             "/api/messages",
             read(get(list_messages)).merge(send(post(create_message))),
+        )
+        // A change counts against the send limit like a send.
+        .route(
+            "/api/messages/{id}",
+            send(patch(edit_message).delete(delete_message)),
+        )
+        .route("/api/messages/{id}/versions", read(get(list_versions)))
+        .route(
+            "/api/rooms/{room}/messages/{id}",
+            send(patch(edit_room_message).delete(delete_room_message)),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
@@ -182,4 +197,63 @@ async fn send(
         Stored::New(message) => (StatusCode::CREATED, Json(message)),
         Stored::Existing(message) => (StatusCode::OK, Json(message)),
     })
+}
+
+/// Edits the caller's own message: `200` with the message as it now is
+/// (also when its `client_id` was applied before, or the text is the same);
+/// `401` for a guest, `403 not_author` for someone else's message, `404`
+/// for no such message, `409 message_deleted` for a deleted one, `422`
+/// for a text that breaks the rules.
+async fn edit_message(
+    caller: Caller,
+    ApiPath(id): ApiPath<MessageId>,
+    ApiJson(request): ApiJson<EditMessage>,
+) -> Result<Json<ChatMessage>, ApiError> {
+    Ok(Json(caller.edit(None, id, request).await?))
+}
+
+/// Deletes the caller's own message: `200` with the message as it now is
+/// (`"deleted": true`, `"text": ""`), again if it was deleted before; the
+/// body (`{"client_id": ...}`) may be left out. Refused as for an edit.
+async fn delete_message(
+    caller: Caller,
+    ApiPath(id): ApiPath<MessageId>,
+    MaybeJson(request): MaybeJson<DeleteMessage>,
+) -> Result<Json<ChatMessage>, ApiError> {
+    Ok(Json(
+        caller.delete(None, id, request.unwrap_or_default()).await?,
+    ))
+}
+
+/// [`edit_message`] of a message of the room in the path (`404` if it is
+/// in another room, or there is no such room).
+async fn edit_room_message(
+    caller: Caller,
+    ApiPath((room, id)): ApiPath<(String, MessageId)>,
+    ApiJson(request): ApiJson<EditMessage>,
+) -> Result<Json<ChatMessage>, ApiError> {
+    Ok(Json(caller.edit(Some(&room), id, request).await?))
+}
+
+/// [`delete_message`] of a message of the room in the path.
+async fn delete_room_message(
+    caller: Caller,
+    ApiPath((room, id)): ApiPath<(String, MessageId)>,
+    MaybeJson(request): MaybeJson<DeleteMessage>,
+) -> Result<Json<ChatMessage>, ApiError> {
+    Ok(Json(
+        caller
+            .delete(Some(&room), id, request.unwrap_or_default())
+            .await?,
+    ))
+}
+
+/// The texts that edits of the caller's own message replaced, oldest
+/// first (none once deleted): `401` for a guest, `403 not_author` for
+/// someone else's message.
+async fn list_versions(
+    caller: Caller,
+    ApiPath(id): ApiPath<MessageId>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    Ok(Json(caller.versions(id).await?))
 }

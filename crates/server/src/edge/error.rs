@@ -3,7 +3,7 @@
 
 use axum::{
     Json,
-    extract::rejection::{JsonRejection, QueryRejection},
+    extract::rejection::{JsonRejection, PathRejection, QueryRejection},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -22,6 +22,10 @@ pub enum ApiError {
     /// The query string could not be read.
     #[error(transparent)]
     Query(#[from] QueryRejection),
+    /// A part of the path could not be read (a message id that is not a
+    /// number).
+    #[error(transparent)]
+    Path(#[from] PathRejection),
     /// The query string was read but its parameters do not go together.
     #[error("{0}")]
     BadQuery(&'static str),
@@ -43,6 +47,20 @@ pub enum ApiError {
     /// Only accounts may send here (`--guests off`).
     #[error("sign in to send messages")]
     SignInToSend,
+    /// Only accounts edit and delete their messages: a guest's name proves
+    /// nothing.
+    #[error("sign in to edit your messages")]
+    SignInToEdit,
+    /// The request names a message that does not exist (in the room it
+    /// names).
+    #[error("there is no message {0}")]
+    NoSuchMessage(shared::MessageId),
+    /// Only a message's author changes it.
+    #[error("only its author may change this message")]
+    NotAuthor,
+    /// The message was deleted; it cannot be edited.
+    #[error("this message was deleted")]
+    MessageDeleted,
     /// Too many failed sign-ins for this name or from this client; it may
     /// try again after this.
     #[error("too many failed attempts; try again later")]
@@ -145,6 +163,7 @@ impl ApiError {
                 ErrorBody::new(code, rejection.body_text())
             }
             Self::Query(rejection) => ErrorBody::new("invalid_query", rejection.body_text()),
+            Self::Path(rejection) => ErrorBody::new("invalid_path", rejection.body_text()),
             Self::BadQuery(message) => ErrorBody::new("invalid_query", *message),
             Self::CrossSite => ErrorBody::new("cross_site", self.to_string()),
             Self::WrongHost => ErrorBody::new("wrong_host", self.to_string()),
@@ -157,9 +176,12 @@ impl ApiError {
                 wait.as_millis().try_into().unwrap_or(u64::MAX),
             ),
             Self::WrongCredentials => ErrorBody::new("wrong_credentials", self.to_string()),
-            Self::Unauthorized | Self::SignInToSend => {
+            Self::Unauthorized | Self::SignInToSend | Self::SignInToEdit => {
                 ErrorBody::new("unauthorized", self.to_string())
             }
+            Self::NoSuchMessage(_) => ErrorBody::new("no_such_message", self.to_string()),
+            Self::NotAuthor => ErrorBody::new("not_author", self.to_string()),
+            Self::MessageDeleted => ErrorBody::new("message_deleted", self.to_string()),
             Self::TooManyStreams => ErrorBody::new("too_many_streams", self.to_string()),
             Self::Busy => ErrorBody::new("busy", self.to_string()),
             Self::NoSuchRoom(_) => ErrorBody::new("no_such_room", self.to_string()),

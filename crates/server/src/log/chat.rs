@@ -30,7 +30,8 @@ use crate::{
     log::hub::{Hub, Published},
     log::recent::Recent,
     log::store::{
-        Batch, Draft, RoomCounts, RoomRecord, SqliteWriter, Store, StoreError, Stored, Writer,
+        Batch, ChangeDraft, Changed, Draft, Entry, RoomCounts, RoomRecord, SqliteWriter, Store,
+        StoreError, Stored, Writer,
     },
 };
 
@@ -47,6 +48,13 @@ pub enum ChatError {
     Storage,
 }
 
+/// What the writer is asked to do, in the order asked.
+#[derive(Debug)]
+enum Job {
+    Send(SendJob),
+    Change(ChangeJob),
+}
+
 #[derive(Debug)]
 struct SendJob {
     draft: Draft,
@@ -56,6 +64,12 @@ struct SendJob {
 /// Where a sender waits for what became of its draft.
 type Reply = oneshot::Sender<Result<Stored, ChatError>>;
 
+#[derive(Debug)]
+struct ChangeJob {
+    draft: ChangeDraft,
+    reply: oneshot::Sender<Result<Changed, ChatError>>,
+}
+
 /// A handle to the chat service; cheap to clone. The writer stops once
 /// every handle is dropped and the queued sends are stored.
 #[derive(Clone, Debug)]
@@ -64,7 +78,7 @@ pub struct Chat {
     hub: Hub,
     recent: Arc<Recent>,
     fanout: Fanout,
-    writer: mpsc::Sender<SendJob>,
+    writer: mpsc::Sender<Job>,
 }
 
 impl Chat {
@@ -76,7 +90,10 @@ impl Chat {
         hub: Hub,
         stop: CancellationToken,
     ) -> Result<Self, StoreError> {
-        let recent = Arc::new(Recent::new(store.newest(MAX_PAGE_SIZE).await?));
+        let recent = Arc::new(Recent::new(
+            store.newest(MAX_PAGE_SIZE).await?,
+            &store.newest_entries(MAX_PAGE_SIZE).await?,
+        ));
         let counts = match recent.newest_id() {
             Some(newest) => store.counts_through(newest).await?,
             None => RoomCounts::new(),
@@ -145,13 +162,13 @@ impl Chat {
         self.hub.subscribe()
     }
 
-    /// Up to `limit` stored messages after `after`, from the store (a
+    /// Up to `limit` entries of the log after `after`, from the store (a
     /// stream catching up from further back than memory holds).
     pub async fn stored_after(
         &self,
         after: MessageId,
         limit: u32,
-    ) -> Result<Vec<ChatMessage>, StoreError> {
+    ) -> Result<Vec<Entry>, StoreError> {
         self.store.after(after, limit).await
     }
 
@@ -174,7 +191,17 @@ impl Chat {
         self.store.mark_read(account, room.id, position).await
     }
 
-    /// The id of the newest stored message, if any, from memory.
+    /// The message `id` as it now is, if there is one.
+    pub async fn message(&self, id: MessageId) -> Result<Option<ChatMessage>, StoreError> {
+        self.store.message(id).await
+    }
+
+    /// The texts that edits of message `id` replaced, oldest first.
+    pub async fn versions(&self, id: MessageId) -> Result<Vec<String>, StoreError> {
+        self.store.versions(id).await
+    }
+
+    /// The id of the log's newest entry, if any, from memory.
     pub fn newest_id(&self) -> Option<MessageId> {
         self.recent.newest_id()
     }
@@ -239,7 +266,20 @@ impl Chat {
         };
         let (reply, answer) = oneshot::channel();
         self.writer
-            .send(SendJob { draft, reply })
+            .send(Job::Send(SendJob { draft, reply }))
+            .await
+            .map_err(|_| ChatError::Storage)?;
+        answer.await.map_err(|_| ChatError::Storage)?
+    }
+
+    /// Applies a change (checked by the caller door) if the message may
+    /// take it, and publishes it as the log's next entry: acknowledged
+    /// once committed and published here, like a send. A `client_id` that
+    /// changed something before changes nothing again.
+    pub async fn change(&self, draft: ChangeDraft) -> Result<Changed, ChatError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(Job::Change(ChangeJob { draft, reply }))
             .await
             .map_err(|_| ChatError::Storage)?;
         answer.await.map_err(|_| ChatError::Storage)?
@@ -264,27 +304,41 @@ pub enum Unhealthy {
 /// receiving a batch, committing it (the fsync included), publishing it and
 /// answering its senders cross no other thread. This server's writer is
 /// the only writer, so each committed batch is what comes next in the log.
+/// A change is applied on its own, in its place among the sends.
 fn write_thread(
     mut store: SqliteWriter,
     fanout: &Fanout,
-    mut jobs: mpsc::Receiver<SendJob>,
+    mut jobs: mpsc::Receiver<Job>,
     runtime: &Handle,
 ) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut queued = Vec::with_capacity(MAX_BATCH);
     while let Some(job) = jobs.blocking_recv() {
-        batch.push(job);
-        while batch.len() < MAX_BATCH
+        queued.push(job);
+        while queued.len() < MAX_BATCH
             && let Ok(job) = jobs.try_recv()
         {
-            batch.push(job);
+            queued.push(job);
         }
-        let (drafts, replies) = split(&mut batch);
-        match store.insert_batch_blocking(&drafts, runtime) {
-            Ok(Batch { stored, .. }) => {
-                fanout.publish(new_messages(&stored));
-                answer(replies, stored);
+        for run in runs(&mut queued) {
+            match run {
+                Run::Sends(mut batch) => {
+                    let (drafts, replies) = split(&mut batch);
+                    match store.insert_batch_blocking(&drafts, runtime) {
+                        Ok(Batch { stored, .. }) => {
+                            fanout.publish(new_messages(&stored));
+                            answer(replies, stored);
+                        }
+                        Err(err) => fail(replies, &err),
+                    }
+                }
+                Run::Change(job) => {
+                    let changed = store.change_blocking(&job.draft, runtime);
+                    if let Ok(Changed::New(entry)) = &changed {
+                        fanout.publish([entry]);
+                    }
+                    let _ = job.reply.send(changed.map_err(|err| failed_change(&err)));
+                }
             }
-            Err(err) => fail(replies, &err),
         }
     }
     tracing::debug!("message writer stopped");
@@ -293,31 +347,90 @@ fn write_thread(
 /// Stores queued sends batch by batch on a log with several writers. A
 /// batch that directly follows what was published last is published at
 /// once; otherwise the follower publishes it from the log, and each sender
-/// is answered once that is done.
-async fn write_loop(mut store: Writer, fanout: Fanout, mut jobs: mpsc::Receiver<SendJob>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (drafts, replies) = split(&mut batch);
-        match store.insert_batch(&drafts).await {
-            Ok(Batch { stored, after }) => {
-                if fanout.publish_following(after, new_messages(&stored)) {
-                    answer(replies, stored);
-                } else {
-                    // Another server appended in between: the follower
-                    // publishes everything in order.
-                    let newest = stored.iter().map(|s| s.message().id).max().unwrap_or(0);
-                    fanout.wake();
-                    let fanout = fanout.clone();
-                    tokio::spawn(async move {
-                        fanout.published_through(newest).await;
-                        answer(replies, stored);
-                    });
+/// is answered once that is done. A change is applied on its own, in its
+/// place among the sends, and published the same way.
+async fn write_loop(mut store: Writer, fanout: Fanout, mut jobs: mpsc::Receiver<Job>) {
+    let mut queued = Vec::with_capacity(MAX_BATCH);
+    while jobs.recv_many(&mut queued, MAX_BATCH).await > 0 {
+        for run in runs(&mut queued) {
+            match run {
+                Run::Sends(mut batch) => {
+                    let (drafts, replies) = split(&mut batch);
+                    match store.insert_batch(&drafts).await {
+                        Ok(Batch { stored, after }) => {
+                            let newest = stored.iter().map(|s| s.message().id).max().unwrap_or(0);
+                            let published = fanout.publish_following(after, new_messages(&stored));
+                            answer_when_published(&fanout, published, newest, move || {
+                                answer(replies, stored);
+                            });
+                        }
+                        Err(err) => fail(replies, &err),
+                    }
                 }
+                Run::Change(job) => match store.change(&job.draft).await {
+                    Ok(Changed::New(entry)) => {
+                        // A change takes one id: the one after the head it found.
+                        let published = fanout.publish_following(entry.id - 1, [&entry]);
+                        answer_when_published(&fanout, published, entry.id, move || {
+                            let _ = job.reply.send(Ok(Changed::New(entry)));
+                        });
+                    }
+                    changed => {
+                        let _ = job.reply.send(changed.map_err(|err| failed_change(&err)));
+                    }
+                },
             }
-            Err(err) => fail(replies, &err),
         }
     }
     tracing::debug!("message writer stopped");
+}
+
+/// Runs `answer` now if what it answers for was `published` here;
+/// otherwise (another server appended in between) once the follower has
+/// published everything up to `newest`, in order.
+fn answer_when_published(
+    fanout: &Fanout,
+    published: bool,
+    newest: MessageId,
+    answer: impl FnOnce() + Send + 'static,
+) {
+    if published {
+        answer();
+        return;
+    }
+    fanout.wake();
+    let fanout = fanout.clone();
+    tokio::spawn(async move {
+        fanout.published_through(newest).await;
+        answer();
+    });
+}
+
+/// The writer's work in the order it was asked: sends in batches, each
+/// change on its own.
+enum Run {
+    Sends(Vec<SendJob>),
+    Change(ChangeJob),
+}
+
+/// Cuts `queued` (left empty) into runs of consecutive sends and single
+/// changes, in order.
+fn runs(queued: &mut Vec<Job>) -> Vec<Run> {
+    let mut runs: Vec<Run> = Vec::new();
+    for job in queued.drain(..) {
+        match (job, runs.last_mut()) {
+            (Job::Send(send), Some(Run::Sends(batch))) => batch.push(send),
+            (Job::Send(send), _) => runs.push(Run::Sends(vec![send])),
+            (Job::Change(change), _) => runs.push(Run::Change(change)),
+        }
+    }
+    runs
+}
+
+/// Logs why a change could not be applied; what its sender is told.
+fn failed_change(err: &StoreError) -> ChatError {
+    tracing::error!(error = %err, "storing a change failed");
+    ChatError::Storage
 }
 
 /// A batch's drafts, to store, and their senders, to answer in the same

@@ -27,14 +27,14 @@ use std::{
     time::Duration,
 };
 
-use shared::{ChatMessage, MessageCount, MessageId};
+use shared::{MessageCount, MessageId};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     log::hub::{Hub, Published},
     log::recent::Recent,
-    log::store::{Heard, RoomCounts, Store, StoreError},
+    log::store::{Heard, Logged, RoomCounts, Store, StoreError},
 };
 
 /// How many committed messages one read of the log takes.
@@ -90,11 +90,12 @@ impl Fanout {
         }
     }
 
-    /// Records committed messages (in id order) as the newest, then
-    /// publishes them: a stream that subscribed before this call reads each
-    /// of them from the window or the hub, one or the other. Messages at or
-    /// below the newest published id were published before and are skipped.
-    pub fn publish<'a>(&self, committed: impl IntoIterator<Item = &'a ChatMessage>) {
+    /// Records committed entries (new messages and changes, in id order)
+    /// as the newest, then publishes them: a stream that subscribed before
+    /// this call reads each of them from the window or the hub, one or the
+    /// other. Entries at or below the newest published id were published
+    /// before and are skipped.
+    pub fn publish<'a, E: Into<Logged<'a>>>(&self, committed: impl IntoIterator<Item = E>) {
         let _publishing = self.lock();
         self.publish_locked(committed);
     }
@@ -102,10 +103,10 @@ impl Fanout {
     /// Publishes `committed` if they are what comes next: if `after`, the
     /// log's newest id just before them, is the newest published. Returns
     /// whether it did (else the follower will read them from the log).
-    pub fn publish_following<'a>(
+    pub fn publish_following<'a, E: Into<Logged<'a>>>(
         &self,
         after: MessageId,
-        committed: impl IntoIterator<Item = &'a ChatMessage>,
+        committed: impl IntoIterator<Item = E>,
     ) -> bool {
         let _publishing = self.lock();
         let next = self.published() == after;
@@ -122,23 +123,29 @@ impl Fanout {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn publish_locked<'a>(&self, committed: impl IntoIterator<Item = &'a ChatMessage>) {
+    fn publish_locked<'a, E: Into<Logged<'a>>>(&self, committed: impl IntoIterator<Item = E>) {
         let newest = *self.published.borrow();
-        let new: Vec<(&ChatMessage, Arc<Published>)> = committed
+        let new: Vec<(Logged<'a>, Arc<Published>)> = committed
             .into_iter()
-            .filter(|message| message.id > newest)
-            .map(|message| (message, Arc::new(Published::new(message))))
+            .map(Into::into)
+            .filter(|entry: &Logged<'a>| entry.id > newest)
+            .map(|entry| (entry, Arc::new(Published::new(entry))))
             .collect();
         let Some((last, _)) = new.last() else {
             return;
         };
         let last = last.id;
-        // Each new message is framed once: the window replays these bytes
+        // Each new entry is framed once: the window replays these bytes
         // and the hub sends them.
         self.recent
-            .extend(new.iter().map(|(message, frame)| (*message, frame)));
+            .extend(new.iter().map(|(entry, frame)| (*entry, frame)));
         if let Ok(mut counts) = self.counts.lock() {
-            for (message, _) in &new {
+            // A change adds no message.
+            for message in new
+                .iter()
+                .filter(|(entry, _)| !entry.is_change())
+                .map(|(entry, _)| entry.message)
+            {
                 // The room's name is copied only the first time it counts.
                 match counts.by_room.get_mut(&message.room) {
                     Some(count) => *count += 1,
@@ -320,7 +327,7 @@ mod tests {
 
     #[test]
     fn each_room_is_counted_apart_as_of_the_newest_published() {
-        let recent = Arc::new(Recent::new(vec![message(1)]));
+        let recent = Arc::new(Recent::of_messages(vec![message(1)]));
         let fanout = Fanout::new(recent, Hub::default(), true, counted("general", 1));
         let mut elsewhere = message(2);
         elsewhere.room = "random".into();
@@ -335,7 +342,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_published_message_is_in_the_window_before_the_hub_delivers_it() {
-        let recent = Arc::new(Recent::new(Vec::new()));
+        let recent = Arc::new(Recent::of_messages(Vec::new()));
         let hub = Hub::default();
         let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true, RoomCounts::new());
         let mut live = hub.subscribe();
@@ -353,7 +360,7 @@ mod tests {
 
     #[tokio::test]
     async fn what_was_published_before_is_skipped() {
-        let recent = Arc::new(Recent::new(vec![message(1), message(2)]));
+        let recent = Arc::new(Recent::of_messages(vec![message(1), message(2)]));
         let hub = Hub::default();
         let fanout = Fanout::new(
             Arc::clone(&recent),
@@ -375,7 +382,7 @@ mod tests {
 
     #[test]
     fn a_batch_is_published_by_its_writer_only_if_it_comes_next() {
-        let recent = Arc::new(Recent::new(vec![message(1)]));
+        let recent = Arc::new(Recent::of_messages(vec![message(1)]));
         let hub = Hub::default();
         let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true, RoomCounts::new());
         let mut live = hub.subscribe();
@@ -392,7 +399,7 @@ mod tests {
     #[tokio::test]
     async fn waiting_for_an_id_ends_once_it_is_published() {
         let fanout = Fanout::new(
-            Arc::new(Recent::new(Vec::new())),
+            Arc::new(Recent::of_messages(Vec::new())),
             Hub::default(),
             true,
             RoomCounts::new(),

@@ -9,8 +9,10 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use shared::{ChatMessage, MessageId};
+use shared::{MessageId, message::CHANGE_EVENT};
 use tokio::sync::broadcast;
+
+use crate::log::store::Logged;
 
 /// How many messages the hub keeps for subscribers that are behind.
 pub const CAPACITY: usize = 4096;
@@ -18,10 +20,12 @@ pub const CAPACITY: usize = 4096;
 /// A stored message, or a passing event, ready to send.
 #[derive(Debug)]
 pub struct Published {
-    /// The message's id (0 for a passing event).
+    /// The entry's id in the log (0 for a passing event).
     pub id: MessageId,
-    /// The whole SSE event: `id: <id>\ndata: <ChatMessage JSON>\n\n`, or
-    /// for a passing event `event: <kind>\ndata: <JSON>\n\n`.
+    /// The whole SSE event: for a new message `id: <id>\ndata: <ChatMessage
+    /// JSON>\n\n`; for a change to one `event: change\nid: <the change's
+    /// id>\ndata: <the ChatMessage as changed>\n\n`; for a passing event
+    /// `event: <kind>\ndata: <JSON>\n\n`.
     pub frame: Bytes,
     /// A passing event (who is in a room, who is typing): sent to whoever
     /// is subscribed when it happens, never stored, never replayed, and
@@ -30,13 +34,20 @@ pub struct Published {
 }
 
 impl Published {
-    pub fn new(message: &ChatMessage) -> Self {
+    pub fn new<'a>(entry: impl Into<Logged<'a>>) -> Self {
+        let entry = entry.into();
         // Compact JSON escapes newlines inside strings, so one `data:` line
         // holds the whole message.
-        let json = serde_json::to_string(message).expect("a ChatMessage always serializes");
+        let json = serde_json::to_string(entry.message).expect("a ChatMessage always serializes");
+        let id = entry.id;
+        let frame = if entry.is_change() {
+            format!("event: {CHANGE_EVENT}\nid: {id}\ndata: {json}\n\n")
+        } else {
+            format!("id: {id}\ndata: {json}\n\n")
+        };
         Self {
-            id: message.id,
-            frame: Bytes::from(format!("id: {}\ndata: {json}\n\n", message.id)),
+            id,
+            frame: Bytes::from(frame),
             passing: false,
         }
     }

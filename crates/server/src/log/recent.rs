@@ -7,9 +7,12 @@
 //! commit and before the senders are answered, so a sender that reads
 //! history after its acknowledgement sees its own message.
 //!
-//! It also keeps each message's SSE frame (the same bytes the hub sends):
-//! a stream that resumes within the window replays these shared frames,
-//! so a replay costs a reference count per message, not a private copy.
+//! It also keeps the SSE frames of the log's newest entries (the same
+//! bytes the hub sends; an entry is a new message or a change to one): a
+//! stream that resumes within the window replays these shared frames, so
+//! a replay costs a reference count per entry, not a private copy. A
+//! change also updates the message it changes, if the window holds it, so
+//! that a page shows every message as it now is.
 //!
 //! The window holds the newest messages of every room together, in id
 //! order. It answers a room's latest page when it holds enough of that
@@ -25,7 +28,7 @@ use std::{
 use bytes::Bytes;
 use shared::{ChatMessage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MessageId};
 
-use crate::log::hub::Published;
+use crate::log::{hub::Published, store::Entry, store::Logged};
 
 /// The newest messages; shared by the writer and every reader.
 #[derive(Debug)]
@@ -36,10 +39,13 @@ pub struct Recent {
 #[derive(Debug)]
 struct Window {
     /// The newest `MAX_PAGE_SIZE` stored messages (all of them if fewer),
-    /// oldest first.
+    /// oldest first, each as it now is.
     messages: VecDeque<ChatMessage>,
-    /// Each of `messages` framed as an SSE event, in the same order.
+    /// The newest `MAX_PAGE_SIZE` entries of the log framed as SSE events,
+    /// oldest first.
     frames: VecDeque<Arc<Published>>,
+    /// Whether `frames` holds every entry the log ever had.
+    whole: bool,
     /// For each room asked for since the last change: its newest
     /// [`DEFAULT_PAGE_SIZE`] as a JSON array, encoded by the first reader
     /// after a change (not by the writer after every commit, which would
@@ -48,19 +54,30 @@ struct Window {
 }
 
 impl Recent {
-    /// A window over `newest`: the store's latest [`MAX_PAGE_SIZE`]
-    /// messages (all of them if fewer), oldest first.
-    pub fn new(newest: Vec<ChatMessage>) -> Self {
-        let frames = newest.iter().map(|m| Arc::new(Published::new(m))).collect();
+    /// A window over the store's latest [`MAX_PAGE_SIZE`] messages and
+    /// entries (all of them if fewer), oldest first.
+    pub fn new(newest: Vec<ChatMessage>, entries: &[Entry]) -> Self {
+        let frames = entries
+            .iter()
+            .map(|e| Arc::new(Published::new(e)))
+            .collect();
         let mut window = Window {
             messages: newest.into(),
             frames,
+            whole: entries.len() < MAX_PAGE_SIZE as usize,
             default_pages: Mutex::default(),
         };
         window.trim();
         Self {
             window: RwLock::new(window),
         }
+    }
+
+    /// A window over a log of `messages` alone (no changes).
+    #[cfg(test)]
+    pub fn of_messages(messages: Vec<ChatMessage>) -> Self {
+        let entries: Vec<Entry> = messages.iter().cloned().map(Entry::sent).collect();
+        Self::new(messages, &entries)
     }
 
     /// The newest `limit` messages of every room, oldest first. Any `limit`
@@ -78,27 +95,26 @@ impl Recent {
         self.read().latest_in(room, limit)
     }
 
-    /// The id of the newest stored message, if any.
+    /// The id of the log's newest entry, if any.
     pub fn newest_id(&self) -> Option<MessageId> {
-        self.read().messages.back().map(|message| message.id)
+        self.read().frames.back().map(|frame| frame.id)
     }
 
-    /// The frames of every message after `after`, oldest first, if the
-    /// window holds all of them: it holds every message ever stored while
-    /// it is not full, and otherwise every one from its oldest on.
+    /// The frames of every entry after `after`, oldest first, if the
+    /// window holds all of them: it holds every entry ever made until it
+    /// first fills, and otherwise every one from its oldest on (the log's
+    /// ids leave no gaps).
     pub fn frames_after(&self, after: MessageId) -> Option<Vec<Arc<Published>>> {
         let window = self.read();
-        let holds_all = window.messages.len() < MAX_PAGE_SIZE as usize
+        let holds_all = window.whole
             || window
-                .messages
+                .frames
                 .front()
                 .is_some_and(|oldest| oldest.id <= after + 1);
         if !holds_all {
             return None;
         }
-        let start = window
-            .messages
-            .partition_point(|message| message.id <= after);
+        let start = window.frames.partition_point(|frame| frame.id <= after);
         Some(window.frames.range(start..).cloned().collect())
     }
 
@@ -119,21 +135,31 @@ impl Recent {
         Some(json)
     }
 
-    /// Adds messages just committed, in id order, with their frames.
+    /// Adds entries just committed, in id order, with their frames: a new
+    /// message joins the window, a change replaces the message it changes
+    /// if the window holds it.
     pub fn extend<'a>(
         &self,
-        committed: impl IntoIterator<Item = (&'a ChatMessage, &'a Arc<Published>)>,
+        committed: impl IntoIterator<Item = (Logged<'a>, &'a Arc<Published>)>,
     ) {
         let mut window = self
             .window
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let before = window.messages.len();
-        for (message, frame) in committed {
-            window.messages.push_back(message.clone());
+        let before = window.frames.len();
+        for (entry, frame) in committed {
+            if entry.is_change() {
+                let id = entry.message.id;
+                let at = window.messages.partition_point(|message| message.id < id);
+                if let Some(held) = window.messages.get_mut(at).filter(|held| held.id == id) {
+                    *held = entry.message.clone();
+                }
+            } else {
+                window.messages.push_back(entry.message.clone());
+            }
             window.frames.push_back(Arc::clone(frame));
         }
-        if window.messages.len() != before {
+        if window.frames.len() != before {
             window.trim();
             window.default_pages = Mutex::default();
         }
@@ -150,9 +176,14 @@ impl Recent {
 
 impl Window {
     fn trim(&mut self) {
-        let excess = self.messages.len().saturating_sub(MAX_PAGE_SIZE as usize);
+        let max = MAX_PAGE_SIZE as usize;
+        let excess = self.messages.len().saturating_sub(max);
         self.messages.drain(..excess);
-        self.frames.drain(..excess);
+        let excess = self.frames.len().saturating_sub(max);
+        if excess > 0 {
+            self.frames.drain(..excess);
+            self.whole = false;
+        }
     }
 
     fn latest_in(&self, room: &str, limit: u32) -> Option<Vec<ChatMessage>> {
@@ -190,7 +221,7 @@ mod tests {
             .iter()
             .map(|m| Arc::new(Published::new(m)))
             .collect();
-        recent.extend(messages.iter().zip(&frames));
+        recent.extend(messages.iter().map(Logged::from).zip(&frames));
         frames
     }
 
@@ -200,7 +231,7 @@ mod tests {
 
     #[test]
     fn a_window_not_yet_full_replays_everything() {
-        let recent = Recent::new((1..=5).map(message).collect());
+        let recent = Recent::of_messages((1..=5).map(message).collect());
         assert_eq!(frame_ids(recent.frames_after(0)), Some(vec![1, 2, 3, 4, 5]));
         assert_eq!(frame_ids(recent.frames_after(3)), Some(vec![4, 5]));
         assert_eq!(frame_ids(recent.frames_after(9)), Some(vec![]));
@@ -209,7 +240,7 @@ mod tests {
     #[test]
     fn a_full_window_replays_only_from_its_oldest_message() {
         let max = i64::from(MAX_PAGE_SIZE);
-        let recent = Recent::new((1..=max).map(message).collect());
+        let recent = Recent::of_messages((1..=max).map(message).collect());
         let committed = commit(&recent, &[message(max + 1), message(max + 2)]);
         // Holds 3..=max+2: after 1 it starts at 2, which is gone.
         assert!(recent.frames_after(1).is_none());
@@ -224,7 +255,7 @@ mod tests {
 
     #[test]
     fn latest_returns_the_newest_messages_oldest_first() {
-        let recent = Recent::new((1..=5).map(message).collect());
+        let recent = Recent::of_messages((1..=5).map(message).collect());
         commit(&recent, &[message(6), message(7)]);
         assert_eq!(ids(&recent.latest(3)), [5, 6, 7]);
         assert_eq!(recent.newest_id(), Some(7));
@@ -234,7 +265,7 @@ mod tests {
     #[test]
     fn window_keeps_at_most_the_largest_page() {
         let max = i64::from(MAX_PAGE_SIZE);
-        let recent = Recent::new((1..=max).map(message).collect());
+        let recent = Recent::of_messages((1..=max).map(message).collect());
         commit(&recent, &[message(max + 1), message(max + 2)]);
         let page = recent.latest(MAX_PAGE_SIZE);
         assert_eq!(page.len(), MAX_PAGE_SIZE as usize);
@@ -244,7 +275,7 @@ mod tests {
 
     #[test]
     fn default_page_json_follows_every_commit() {
-        let recent = Recent::new((1..=60).map(message).collect());
+        let recent = Recent::of_messages((1..=60).map(message).collect());
         let before = recent.default_page_json("general").expect("held");
         commit(&recent, &[message(61)]);
         let json = recent.default_page_json("general").expect("held");
@@ -266,7 +297,7 @@ mod tests {
     fn a_rooms_latest_page_comes_from_the_window_only_when_it_holds_enough() {
         let max = i64::from(MAX_PAGE_SIZE);
         // Not full: it holds every message, so a room with few has them all.
-        let recent = Recent::new(vec![message(1), in_room(2, "random"), message(3)]);
+        let recent = Recent::of_messages(vec![message(1), in_room(2, "random"), message(3)]);
         assert_eq!(
             recent.latest_in("random", 50).map(|p| ids(&p)),
             Some(vec![2])
@@ -287,8 +318,46 @@ mod tests {
     }
 
     #[test]
+    fn a_change_replaces_the_message_it_changes_and_replays_in_order() {
+        let recent = Recent::of_messages((1..=3).map(message).collect());
+        let before = recent.default_page_json("general").expect("held");
+        let edited = ChatMessage {
+            text: "fixed".into(),
+            ..message(2)
+        };
+        let change = Entry {
+            id: 4,
+            message: edited.clone(),
+        };
+        let frame = Arc::new(Published::new(&change));
+        recent.extend([(Logged::from(&change), &frame)]);
+        commit(&recent, &[message(5)]);
+        // The page shows the message as it now is, in its own place.
+        assert_eq!(ids(&recent.latest(10)), [1, 2, 3, 5]);
+        assert_eq!(recent.latest(10)[1], edited);
+        assert_ne!(recent.default_page_json("general").expect("held"), before);
+        // A stream resumes through the change, which has an id of its own.
+        assert_eq!(frame_ids(recent.frames_after(2)), Some(vec![3, 4, 5]));
+        assert_eq!(recent.newest_id(), Some(5));
+        let replayed = recent.frames_after(3).expect("held");
+        assert!(replayed[0].frame.starts_with(b"event: change\nid: 4\n"));
+        // A change to a message older than the window is harmless.
+        let gone = Entry {
+            id: 6,
+            message: ChatMessage {
+                text: "old".into(),
+                ..message(-1)
+            },
+        };
+        let frame = Arc::new(Published::new(&gone));
+        recent.extend([(Logged::from(&gone), &frame)]);
+        assert_eq!(ids(&recent.latest(10)), [1, 2, 3, 5]);
+        assert_eq!(recent.newest_id(), Some(6));
+    }
+
+    #[test]
     fn empty_window_encodes_an_empty_array() {
-        let recent = Recent::new(Vec::new());
+        let recent = Recent::of_messages(Vec::new());
         assert_eq!(
             &recent.default_page_json("general").expect("held")[..],
             b"[]"

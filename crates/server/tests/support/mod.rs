@@ -19,6 +19,44 @@ use server::{
 };
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
+/// Runs each named test (an `async fn(Store)` of the invoking module) on a
+/// fresh SQLite file and on a fresh PostgreSQL database, as
+/// `sqlite::<name>` and `postgres::<name>`.
+#[allow(unused_macros)]
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (_dir, path) = crate::support::temp_database();
+                    let url = format!("sqlite://{}", path.display());
+                    let store = server::store::Store::open(&url, server::store::Durability::Full)
+                        .await
+                        .expect("opens");
+                    super::$name(store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(url) = crate::support::postgres::fresh_database().await else {
+                        return;
+                    };
+                    let store = server::store::Store::open(&url, server::store::Durability::Full)
+                        .await
+                        .expect("opens");
+                    super::$name(store).await;
+                }
+            )*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use contract;
+
 /// A server running on its own port and database.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -391,6 +429,25 @@ impl EventReader {
                 return serde_json::from_str(&event.data).expect("json");
             }
         }
+    }
+
+    /// The next `n` entries of the log (new messages and changes) as (id,
+    /// `event:` type, message JSON), skipping pings and passing events.
+    pub async fn take_entries(&mut self, n: usize) -> Vec<(i64, Option<String>, Value)> {
+        let mut entries = Vec::with_capacity(n);
+        while entries.len() < n {
+            let event = self.next().await.expect("stream ended early");
+            let Some(id) = event.id else {
+                continue;
+            };
+            let id = id.parse().expect("numeric id");
+            entries.push((
+                id,
+                event.kind,
+                serde_json::from_str(&event.data).expect("json"),
+            ));
+        }
+        entries
     }
 
     /// The next `n` message events as (id, message JSON), skipping pings.

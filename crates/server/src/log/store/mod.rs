@@ -29,6 +29,7 @@ macro_rules! on_pool {
 }
 
 mod accounts;
+mod changes;
 mod name_keys;
 mod postgres;
 mod rooms;
@@ -42,6 +43,7 @@ use uuid::Uuid;
 
 pub use self::{
     accounts::Account,
+    changes::{ChangeDraft, Changed, Edit, Entry, Logged, Refusal},
     name_keys::NAME_KEYS_VERSION,
     postgres::{Heard, Listener},
     rooms::{RoomCaps, RoomCounts, RoomCreated, RoomId, RoomRecord},
@@ -137,7 +139,8 @@ pub enum Durability {
 macro_rules! select_messages {
     ($tail:literal) => {
         concat!(
-            "SELECT m.id, r.name AS room, m.client_id, m.username, m.text, m.created_at, m.guest \
+            "SELECT m.id, r.name AS room, m.client_id, m.username, m.text, m.created_at, m.guest, \
+             m.edited_at, m.deleted \
              FROM messages m JOIN rooms r ON r.id = m.room_id ",
             $tail
         )
@@ -155,6 +158,8 @@ struct Row {
     text: String,
     created_at: DateTime<Utc>,
     guest: bool,
+    edited_at: Option<DateTime<Utc>>,
+    deleted: bool,
 }
 
 impl From<Row> for ChatMessage {
@@ -167,6 +172,8 @@ impl From<Row> for ChatMessage {
             text: row.text,
             timestamp: row.created_at,
             guest: row.guest,
+            edited: row.edited_at,
+            deleted: row.deleted,
         }
     }
 }
@@ -215,6 +222,12 @@ impl Store {
             return Ok(Vec::new());
         }
         Ok(self.writer().await?.insert_batch(drafts).await?.stored)
+    }
+
+    /// Applies one change; see [`Writer::change`]. (The server changes
+    /// through its one [`Writer`]; this is for tools.)
+    pub async fn change(&self, draft: &ChangeDraft) -> Result<Changed, StoreError> {
+        self.writer().await?.change(draft).await
     }
 
     /// A connection held for good by this server's single writer.
@@ -270,19 +283,44 @@ impl Store {
         Ok(rows.into_iter().map(ChatMessage::from).collect())
     }
 
-    /// Up to `limit` messages of every room newer than `after`, oldest
-    /// first: what a resuming stream replays, and what the fan-out
+    /// Up to `limit` entries of the log (messages and changes, of every
+    /// room) newer than `after`, oldest first, each with its message as it
+    /// now is: what a resuming stream replays, and what the fan-out
     /// publishes.
-    pub async fn after(
-        &self,
-        after: MessageId,
-        limit: u32,
-    ) -> Result<Vec<ChatMessage>, StoreError> {
-        const SELECT: &str = select_messages!("WHERE m.id > $1 ORDER BY m.id ASC LIMIT $2");
-        let rows: Vec<Row> = on_pool!(self, pool => {
+    pub async fn after(&self, after: MessageId, limit: u32) -> Result<Vec<Entry>, StoreError> {
+        const SELECT: &str = changes::select_entries!("WHERE id > $1", "ASC", "$2");
+        let rows: Vec<changes::EntryRow> = on_pool!(self, pool => {
             sqlx::query_as(SELECT).bind(after).bind(i64::from(limit)).fetch_all(pool).await?
         });
-        Ok(rows.into_iter().map(ChatMessage::from).collect())
+        Ok(rows.into_iter().map(Entry::from).collect())
+    }
+
+    /// The newest `limit` entries of the log, oldest first.
+    pub async fn newest_entries(&self, limit: u32) -> Result<Vec<Entry>, StoreError> {
+        const SELECT: &str = changes::select_entries!("", "DESC", "$1");
+        let rows: Vec<changes::EntryRow> = on_pool!(self, pool => {
+            sqlx::query_as(SELECT).bind(i64::from(limit)).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().rev().map(Entry::from).collect())
+    }
+
+    /// The message `id` as it now is, if there is one.
+    pub async fn message(&self, id: MessageId) -> Result<Option<ChatMessage>, StoreError> {
+        const SELECT: &str = select_messages!("WHERE m.id = $1");
+        let row: Option<Row> = on_pool!(self, pool => {
+            sqlx::query_as(SELECT).bind(id).fetch_optional(pool).await?
+        });
+        Ok(row.map(ChatMessage::from))
+    }
+
+    /// The texts that edits of message `id` replaced, oldest first (none
+    /// once it is deleted).
+    pub async fn versions(&self, id: MessageId) -> Result<Vec<String>, StoreError> {
+        const SELECT: &str =
+            "SELECT text FROM message_versions WHERE message_id = $1 ORDER BY change_id";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(SELECT).bind(id).fetch_all(pool).await?
+        }))
     }
 
     /// How many messages each room holds with ids up to `id` (rooms with
@@ -299,9 +337,9 @@ impl Store {
             .collect())
     }
 
-    /// The id of the newest stored message, if any.
+    /// The id of the log's newest entry (a message or a change), if any.
     pub async fn newest_id(&self) -> Result<Option<MessageId>, StoreError> {
-        const NEWEST: &str = "SELECT max(id) FROM messages";
+        const NEWEST: &str = changes::NEWEST_ID;
         Ok(on_pool!(self, pool => {
             sqlx::query_scalar(NEWEST).fetch_one(pool).await?
         }))
@@ -378,6 +416,16 @@ impl Writer {
         match self {
             Self::Sqlite(writer) => writer.insert_batch(drafts).await,
             Self::Postgres(writer) => Ok(writer.insert_batch(drafts).await?),
+        }
+    }
+
+    /// Applies one change, in a transaction of its own, if its client id
+    /// changed nothing before and the message may take it; see
+    /// [`Changed`].
+    pub async fn change(&mut self, draft: &ChangeDraft) -> Result<Changed, StoreError> {
+        match self {
+            Self::Sqlite(writer) => writer.change(draft).await,
+            Self::Postgres(writer) => Ok(writer.change(draft).await?),
         }
     }
 }

@@ -22,13 +22,16 @@ use std::{collections::HashSet, str::FromStr, time::Duration};
 use chrono::{DateTime, SubsecRound, Utc};
 use shared::{ChatMessage, MessageId};
 use sqlx::{
-    PgPool,
+    Acquire, PgPool,
     pool::PoolConnection,
     postgres::{PgConnectOptions, PgListener, PgPoolOptions},
 };
 use uuid::Uuid;
 
-use super::{Batch, Draft, Durability, StoreError, Stored};
+use super::{
+    Batch, Draft, Durability, Row, StoreError, Stored,
+    changes::{self, ChangeDraft, Changed, Decision, Edit, Entry, Outcome, Target},
+};
 
 /// The notification channel every append notifies.
 pub const CHANNEL: &str = "chat_messages";
@@ -159,6 +162,135 @@ impl PgWriter {
     }
 }
 
+impl PgWriter {
+    /// See [`super::Writer::change`].
+    pub(super) async fn change(&mut self, draft: &ChangeDraft) -> Result<Changed, sqlx::Error> {
+        let connection = match &mut self.connection {
+            Some(connection) => connection,
+            None => self.connection.insert(self.pool.acquire().await?),
+        };
+        let result = change(connection, draft).await;
+        if result.is_err() {
+            self.connection = None;
+        }
+        result
+    }
+}
+
+/// One change, in one transaction that holds the log's head row from its
+/// first statement to its commit, like an append: the client-id check,
+/// the rules and the write are one step across servers, and the change's
+/// id (the next after the head) becomes visible in id order. A few round
+/// trips, against an append's one: changes are far rarer than sends.
+async fn change(
+    connection: &mut sqlx::PgConnection,
+    draft: &ChangeDraft,
+) -> Result<Changed, sqlx::Error> {
+    let now = Utc::now().trunc_subsecs(3);
+    let mut transaction = connection.begin().await?;
+    let head: i64 = sqlx::query_scalar("SELECT last_id FROM message_log FOR UPDATE")
+        .fetch_one(&mut *transaction)
+        .await?;
+    let before: Option<MessageId> = sqlx::query_scalar(changes::CHANGED_BY_CLIENT_ID)
+        .bind(draft.client_id)
+        .fetch_optional(&mut *transaction)
+        .await?;
+    let outcome = match before {
+        Some(message) => Outcome::Unchanged(message),
+        None => {
+            let target: Option<Target> = sqlx::query_as(changes::SELECT_TARGET)
+                .bind(draft.message)
+                .fetch_optional(&mut *transaction)
+                .await?;
+            match changes::decide(target.as_ref(), draft) {
+                Decision::Refuse(refusal) => Outcome::Refused(refusal),
+                Decision::Unchanged => Outcome::Unchanged(draft.message),
+                Decision::Apply => {
+                    let id = head + 1;
+                    apply(&mut transaction, draft, id, now).await?;
+                    Outcome::Applied(id)
+                }
+            }
+        }
+    };
+    let now_is = match outcome {
+        Outcome::Applied(_) => Some(draft.message),
+        Outcome::Unchanged(message) => Some(message),
+        Outcome::Refused(_) => None,
+    };
+    let message: Option<ChatMessage> = match now_is {
+        Some(id) => Some(
+            sqlx::query_as::<_, Row>(super::select_messages!("WHERE m.id = $1"))
+                .bind(id)
+                .fetch_one(&mut *transaction)
+                .await?
+                .into(),
+        ),
+        None => None,
+    };
+    transaction.commit().await?;
+    Ok(match (outcome, message) {
+        (Outcome::Applied(id), Some(message)) => Changed::New(Entry { id, message }),
+        (Outcome::Unchanged(_), Some(message)) => Changed::Existing(message),
+        (Outcome::Refused(refusal), _) => Changed::Refused(refusal),
+        (_, None) => return Err(sqlx::Error::RowNotFound),
+    })
+}
+
+/// Writes an applied change as entry `id`, moves the head and notifies
+/// (at commit).
+async fn apply(
+    transaction: &mut sqlx::PgTransaction<'_>,
+    draft: &ChangeDraft,
+    id: MessageId,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let connection = transaction.acquire().await?;
+    match &draft.edit {
+        Edit::Text(text) => {
+            sqlx::query(changes::KEEP_VERSION)
+                .bind(draft.message)
+                .bind(id)
+                .execute(&mut *connection)
+                .await?;
+            sqlx::query(changes::EDIT)
+                .bind(text)
+                .bind(now)
+                .bind(draft.message)
+                .execute(&mut *connection)
+                .await?;
+        }
+        Edit::Delete => {
+            sqlx::query(changes::FORGET_VERSIONS)
+                .bind(draft.message)
+                .execute(&mut *connection)
+                .await?;
+            sqlx::query(changes::DELETE)
+                .bind(draft.message)
+                .execute(&mut *connection)
+                .await?;
+        }
+    }
+    sqlx::query(changes::RECORD)
+        .bind(id)
+        .bind(draft.client_id)
+        .bind(draft.message)
+        .bind(draft.edit.kind())
+        .bind(now)
+        .execute(&mut *connection)
+        .await?;
+    sqlx::query("UPDATE message_log SET last_id = $1")
+        .bind(id)
+        .execute(&mut *connection)
+        .await?;
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(id.to_string())
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
+}
+
 /// What `append_messages` returns for each draft.
 #[derive(sqlx::FromRow)]
 struct Appended {
@@ -200,7 +332,7 @@ async fn append(
             .bind(&guests)
             .bind(now)
             .bind(CHANNEL)
-            .fetch_all(connection)
+            .fetch_all(&mut *connection)
             .await?;
     let Some(after) = rows.first().map(|row| row.o_head) else {
         return Err(sqlx::Error::RowNotFound);
@@ -210,7 +342,7 @@ async fn append(
     }
     // A client id twice in one batch: new the first time only.
     let mut seen = HashSet::new();
-    let stored = rows
+    let mut stored: Vec<Stored> = rows
         .into_iter()
         .map(|row| {
             let first_time = seen.insert(row.o_client_id);
@@ -222,6 +354,8 @@ async fn append(
                 text: row.o_text,
                 timestamp: row.o_created_at,
                 guest: row.o_guest,
+                edited: None,
+                deleted: false,
             };
             if row.o_inserted && first_time {
                 Stored::New(message)
@@ -230,5 +364,15 @@ async fn append(
             }
         })
         .collect();
+    // Sent before, and perhaps edited or deleted since: as it now is.
+    for earlier in &mut stored {
+        if let Stored::Existing(message) = earlier {
+            let row: Row = sqlx::query_as(super::select_messages!("WHERE m.client_id = $1"))
+                .bind(message.client_id)
+                .fetch_one(&mut *connection)
+                .await?;
+            *message = row.into();
+        }
+    }
     Ok(Batch { stored, after })
 }

@@ -15,7 +15,7 @@ use std::{
 };
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
-use rusqlite::TransactionBehavior;
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use shared::{ChatMessage, MessageId};
 use sqlx::{
     SqlitePool,
@@ -23,7 +23,10 @@ use sqlx::{
 };
 use uuid::Uuid;
 
-use super::{Batch, Draft, Durability, Row, StoreError, Stored};
+use super::{
+    Batch, Draft, Durability, Row, StoreError, Stored,
+    changes::{self, ChangeDraft, Changed, Decision, Edit, Entry, Outcome, Target},
+};
 use crate::log::dbfile::DatabaseFile;
 
 /// SQLite's `synchronous` setting for each durability.
@@ -101,7 +104,7 @@ impl SqliteStore {
     /// The single writer: its own connection, used by one thread at a
     /// time (see [`SqliteWriter`]).
     pub(super) async fn writer(&self) -> Result<SqliteWriter, StoreError> {
-        let newest = sqlx::query_scalar::<_, Option<MessageId>>("SELECT max(id) FROM messages")
+        let newest = sqlx::query_scalar::<_, Option<MessageId>>(changes::NEWEST_ID)
             .fetch_one(&self.pool)
             .await?
             .unwrap_or(0);
@@ -110,6 +113,9 @@ impl SqliteStore {
         // each connection's.
         connection.pragma_update(None, "synchronous", synchronous(self.durability))?;
         connection.pragma_update(None, "foreign_keys", true)?;
+        // A deleted message's text is overwritten in the file, not only
+        // unlinked from it.
+        connection.pragma_update(None, "secure_delete", true)?;
         // Accounts, rooms and sessions are written through the pool.
         connection.busy_timeout(BUSY_TIMEOUT)?;
         Ok(SqliteWriter {
@@ -206,6 +212,8 @@ impl SqliteWriter {
                         text: draft.message.text().to_owned(),
                         timestamp: now,
                         guest: draft.guest,
+                        edited: None,
+                        deleted: false,
                     })
                 }
                 None => {
@@ -285,6 +293,141 @@ impl SqliteWriter {
     }
 }
 
+impl SqliteWriter {
+    /// [`Self::change_blocking`] on a thread for blocking work.
+    pub(super) async fn change(&mut self, draft: &ChangeDraft) -> Result<Changed, StoreError> {
+        let mut writer = self.clone();
+        let draft = draft.clone();
+        let runtime = tokio::runtime::Handle::current();
+        let (newest, changed) = tokio::task::spawn_blocking(move || {
+            let changed = writer.change_blocking(&draft, &runtime);
+            (writer.newest, changed)
+        })
+        .await
+        .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
+        self.newest = newest;
+        changed
+    }
+
+    /// See [`super::Writer::change`]; blocks for the commit. The change
+    /// takes the id after the newest (this writer is the only one), and
+    /// `messages`' AUTOINCREMENT moves past it, so the next message
+    /// follows it.
+    pub fn change_blocking(
+        &mut self,
+        draft: &ChangeDraft,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<Changed, StoreError> {
+        if self.store.file.is_lost() {
+            self.store.file.check()?;
+        }
+        let now = Utc::now().trunc_subsecs(3);
+        let outcome = self.apply(draft, now)?;
+        self.store.file.check()?;
+        if matches!((&outcome, &draft.edit), (Outcome::Applied(_), Edit::Delete)) {
+            self.forget_old_frames();
+        }
+        // Read after the commit: the only writer, so nothing came after it.
+        let now_is = |id| runtime.block_on(self.store.message(id));
+        Ok(match outcome {
+            Outcome::Applied(id) => {
+                let message = now_is(draft.message)?;
+                self.newest = id;
+                Changed::New(Entry { id, message })
+            }
+            Outcome::Unchanged(message) => Changed::Existing(now_is(message)?),
+            Outcome::Refused(refusal) => Changed::Refused(refusal),
+        })
+    }
+
+    fn apply(&mut self, draft: &ChangeDraft, now: DateTime<Utc>) -> rusqlite::Result<Outcome> {
+        let at = now.to_rfc3339_opts(SecondsFormat::AutoSi, false);
+        let mut connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let before: Option<MessageId> = transaction
+            .prepare_cached(changes::CHANGED_BY_CLIENT_ID)?
+            .query_row([draft.client_id.as_bytes()], |row| row.get(0))
+            .optional()?;
+        if let Some(message) = before {
+            return Ok(Outcome::Unchanged(message));
+        }
+        let target = transaction
+            .prepare_cached(changes::SELECT_TARGET)?
+            .query_row([draft.message], |row| {
+                Ok(Target {
+                    room_id: row.get(0)?,
+                    username: row.get(1)?,
+                    guest: row.get(2)?,
+                    deleted: row.get(3)?,
+                    text: row.get(4)?,
+                })
+            })
+            .optional()?;
+        let outcome = match changes::decide(target.as_ref(), draft) {
+            Decision::Refuse(refusal) => return Ok(Outcome::Refused(refusal)),
+            Decision::Unchanged => return Ok(Outcome::Unchanged(draft.message)),
+            Decision::Apply => {
+                let id = self.newest + 1;
+                match &draft.edit {
+                    Edit::Text(text) => {
+                        transaction.execute(changes::KEEP_VERSION, params![draft.message, id])?;
+                        transaction.execute(changes::EDIT, params![text, at, draft.message])?;
+                    }
+                    Edit::Delete => {
+                        transaction.execute(changes::FORGET_VERSIONS, [draft.message])?;
+                        transaction.execute(changes::DELETE, [draft.message])?;
+                    }
+                }
+                transaction.execute(
+                    changes::RECORD,
+                    params![
+                        id,
+                        draft.client_id.as_bytes(),
+                        draft.message,
+                        draft.edit.kind(),
+                        at
+                    ],
+                )?;
+                transaction.execute(MOVE_SEQUENCE, [id])?;
+                Outcome::Applied(id)
+            }
+        };
+        transaction.commit()?;
+        Ok(outcome)
+    }
+}
+
+impl SqliteWriter {
+    /// Copies the write-ahead log into the database and empties it, so
+    /// that the page images it held from before a deletion (with the
+    /// deleted text) are gone from the disk too, not only from the
+    /// database (whose freed space `secure_delete` overwrites). It waits
+    /// for readers (at most [`BUSY_TIMEOUT`]); one still reading an older
+    /// snapshot leaves the frames until the log is next reused.
+    fn forget_old_frames(&self) {
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let busy = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+            row.get::<_, i64>(0)
+        });
+        if !matches!(busy, Ok(0)) {
+            tracing::warn!(
+                ?busy,
+                "the write-ahead log could not be emptied after a deletion"
+            );
+        }
+    }
+}
+
+/// Moves `messages`' AUTOINCREMENT to a change's id: the next message
+/// takes the id after it.
+const MOVE_SEQUENCE: &str = "UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'messages'";
+
 /// The sizes of the multi-row `INSERT`s a batch is cut into, largest
 /// first: a few statements, each prepared once, serve every batch size.
 const CHUNKS: [usize; 4] = [64, 16, 4, 1];
@@ -303,6 +446,15 @@ static INSERTS: LazyLock<[String; CHUNKS.len()]> = LazyLock::new(|| {
 });
 
 impl SqliteStore {
+    /// The message `id` as it now is.
+    async fn message(&self, id: MessageId) -> Result<ChatMessage, StoreError> {
+        let row: Row = sqlx::query_as(super::select_messages!("WHERE m.id = $1"))
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.into())
+    }
+
     /// The stored message with this client id.
     async fn by_client_id(&self, client_id: Uuid) -> Result<ChatMessage, StoreError> {
         let row: Row = sqlx::query_as(SELECT_BY_CLIENT_ID)

@@ -1,0 +1,123 @@
+// Fixing and taking back a message: edits and deletions show live in every
+// browser and stay after a reload.
+import { expect, test, type Locator, type Page } from "@playwright/test";
+import { signUp } from "./fixtures/accounts";
+import { bubbles, openChat, send, sendError, textInput, unique } from "./fixtures/chat";
+
+/** The bubble of the message with this id. */
+const bubble = (page: Page, id: string): Locator => page.locator(`[data-test=message][data-id="${id}"]`);
+
+/** Sends `text` and waits until it is stored; returns its id. */
+async function sent(page: Page, text: string): Promise<string> {
+  await send(page, text);
+  const stored = bubbles(page, text);
+  await expect(stored).toHaveCount(1);
+  const id = await stored.getAttribute("data-id");
+  if (!id) throw new Error("a stored message has an id");
+  return id;
+}
+
+test("an edit and a deletion show live in another browser and survive a reload", { tag: "@release" }, async ({ browser }) => {
+  const adaContext = await browser.newContext();
+  const bobContext = await browser.newContext();
+  const ada = await adaContext.newPage();
+  const bob = await bobContext.newPage();
+  await openChat(ada);
+  await openChat(bob, unique("bob"));
+  await signUp(ada);
+
+  const typo = unique("helo");
+  const id = await sent(ada, typo);
+  await expect(bubble(bob, id)).toContainText(typo);
+
+  // Edit from the message's own button.
+  await bubble(ada, id).hover();
+  await bubble(ada, id).locator("[data-test=edit-message]").click();
+  await expect(textInput(ada)).toHaveValue(typo);
+  const fixed = unique("hello");
+  await textInput(ada).fill(fixed);
+  await textInput(ada).press("Enter");
+  for (const page of [ada, bob]) {
+    await expect(bubble(page, id).locator("[data-test=message-text]")).toHaveText(fixed);
+    await expect(bubble(page, id).locator("[data-test=edited-mark]")).toBeVisible();
+  }
+  await expect(textInput(ada)).toHaveValue("");
+
+  // Delete, confirming first.
+  await bubble(ada, id).hover();
+  await bubble(ada, id).locator("[data-test=delete-message]").click();
+  await bubble(ada, id).locator("[data-test=confirm-delete]").click();
+  for (const page of [ada, bob]) {
+    await expect(bubble(page, id).locator("[data-test=message-deleted]")).toHaveText("Message deleted");
+    await expect(bubble(page, id).locator("[data-test=message-text]")).toHaveCount(0);
+  }
+
+  // A reload shows each message as it now is.
+  await bob.reload();
+  await expect(bubble(bob, id).locator("[data-test=message-deleted]")).toHaveText("Message deleted");
+  await expect(bob.getByText(fixed)).toHaveCount(0);
+  await adaContext.close();
+  await bobContext.close();
+});
+
+test("the Up key edits the last message, Escape cancels, and a guest is told to sign in", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await openChat(page, unique("guest"));
+  const guests = unique("as a guest");
+  const guestId = await sent(page, guests);
+  // A guest's message is nobody's to edit.
+  await textInput(page).press("ArrowUp");
+  await expect(sendError(page)).toHaveText("Sign in to edit your messages.");
+  await expect(bubble(page, guestId).locator("[data-test=sign-in-to-edit]")).toHaveText(
+    "Sign in to edit your messages",
+  );
+  await expect(bubble(page, guestId).locator("[data-test=edit-message]")).toBeHidden();
+
+  await signUp(page);
+  const first = unique("first");
+  await sent(page, first);
+  const last = unique("last");
+  const lastId = await sent(page, last);
+  await textInput(page).press("ArrowUp");
+  await expect(textInput(page)).toHaveValue(last);
+  await expect(page.locator("[data-test=editing-note]")).toBeVisible();
+  await textInput(page).press("Escape");
+  await expect(textInput(page)).toHaveValue("");
+  await expect(page.locator("[data-test=editing-note]")).toBeHidden();
+  await expect(bubble(page, lastId).locator("[data-test=message-text]")).toHaveText(last);
+  await expect(bubble(page, lastId).locator("[data-test=edited-mark]")).toHaveCount(0);
+
+  // An edit that breaks the rules is refused with the reason; nothing changes.
+  await textInput(page).press("ArrowUp");
+  await textInput(page).fill("   ");
+  await textInput(page).press("Enter");
+  await expect(sendError(page)).not.toBeEmpty();
+  await textInput(page).fill(`${last} (fixed)`);
+  await textInput(page).press("Enter");
+  await expect(bubble(page, lastId).locator("[data-test=message-text]")).toHaveText(`${last} (fixed)`);
+  await context.close();
+});
+
+test("two tabs of one browser stay in step through edits and deletions", async ({ browser }) => {
+  const context = await browser.newContext();
+  const one = await context.newPage();
+  const two = await context.newPage();
+  await openChat(one);
+  await signUp(one);
+  await openChat(two);
+  const text = unique("in step");
+  const id = await sent(one, text);
+  await expect(bubble(two, id)).toContainText(text);
+  // From the second tab this time: the change comes back through the leader.
+  await bubble(two, id).hover();
+  await bubble(two, id).locator("[data-test=edit-message]").click();
+  await textInput(two).fill(`${text} (edited)`);
+  await textInput(two).press("Enter");
+  await expect(bubble(one, id).locator("[data-test=message-text]")).toHaveText(`${text} (edited)`);
+  await bubble(one, id).hover();
+  await bubble(one, id).locator("[data-test=delete-message]").click();
+  await bubble(one, id).locator("[data-test=confirm-delete]").click();
+  await expect(bubble(two, id).locator("[data-test=message-deleted]")).toBeVisible();
+  await context.close();
+});
