@@ -121,3 +121,53 @@ test("two tabs of one browser stay in step through edits and deletions", async (
   await expect(bubble(two, id).locator("[data-test=message-deleted]")).toBeVisible();
   await context.close();
 });
+
+/** The chip of `reaction` under the message with this id. */
+const chip = (page: Page, id: string, reaction: string): Locator =>
+  bubble(page, id).locator(`[data-test=reaction][data-reaction="${reaction}"]`);
+
+test("reactions count each person once, show who gave them, and follow every browser", { tag: "@release" }, async ({ browser }) => {
+  const adaContext = await browser.newContext();
+  const bobContext = await browser.newContext();
+  const ada = await adaContext.newPage();
+  const bob = await bobContext.newPage();
+  await openChat(ada);
+  const guestName = unique("bob").slice(0, 20);
+  await openChat(bob, guestName);
+  const adaName = await signUp(ada);
+  const id = await sent(ada, unique("ship it?"));
+
+  // Ada picks one from the picker.
+  await bubble(ada, id).hover();
+  await bubble(ada, id).locator("[data-test=add-reaction]").click();
+  await bubble(ada, id).locator("[data-test=pick-reaction]", { hasText: "👍" }).click();
+  await expect(chip(ada, id, "👍")).toHaveAttribute("aria-pressed", "true");
+  await expect(chip(bob, id, "👍").locator("[data-test=reaction-count]")).toHaveText("1");
+  await expect(chip(bob, id, "👍")).toHaveAttribute("aria-pressed", "false");
+
+  // Bob, a guest, adds his to hers by clicking it.
+  await chip(bob, id, "👍").click();
+  for (const page of [ada, bob]) {
+    await expect(chip(page, id, "👍").locator("[data-test=reaction-count]")).toHaveText("2");
+    await expect(chip(page, id, "👍")).toHaveAttribute("title", `${adaName}, ${guestName} (guest)`);
+  }
+  await expect(chip(bob, id, "👍")).toHaveAttribute("aria-pressed", "true");
+
+  // A word of one's own.
+  await bubble(bob, id).hover();
+  await bubble(bob, id).locator("[data-test=add-reaction]").click();
+  await bubble(bob, id).locator("[data-test=own-reaction]").fill("nice");
+  await bubble(bob, id).locator("[data-test=own-reaction]").press("Enter");
+  await expect(chip(ada, id, "nice").locator("[data-test=reaction-count]")).toHaveText("1");
+
+  // Clicking one's own again takes it back.
+  await chip(ada, id, "👍").click();
+  await expect(chip(bob, id, "👍").locator("[data-test=reaction-count]")).toHaveText("1");
+  await expect(chip(ada, id, "👍")).toHaveAttribute("aria-pressed", "false");
+
+  await ada.reload();
+  await expect(chip(ada, id, "👍").locator("[data-test=reaction-count]")).toHaveText("1");
+  await expect(chip(ada, id, "nice")).toHaveAttribute("title", `${guestName} (guest)`);
+  await adaContext.close();
+  await bobContext.close();
+});

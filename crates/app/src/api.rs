@@ -237,7 +237,7 @@ pub mod presence {
 #[cfg(feature = "hydrate")]
 pub mod changes {
     use gloo_net::http::{Request, RequestBuilder};
-    use shared::{ChatMessage, DeleteMessage, EditMessage, MessageId};
+    use shared::{ChatMessage, DeleteMessage, EditMessage, MessageId, React};
     use uuid::Uuid;
 
     use super::accounts::{refusal, transport};
@@ -254,6 +254,23 @@ pub mod changes {
             client_id: Some(client_id),
         };
         send(Request::patch(&path(id)), &body).await
+    }
+
+    /// Gives (`on`) or takes back the reader's `reaction` to message `id`;
+    /// a guest's `request` names its browser and name.
+    pub async fn react(
+        id: MessageId,
+        reaction: &str,
+        on: bool,
+        request: &React,
+    ) -> Result<ChatMessage, CallError> {
+        let path = shared::message::reaction_path(id, reaction);
+        let request_builder = if on {
+            Request::put(&path)
+        } else {
+            Request::delete(&path)
+        };
+        send(request_builder, request).await
     }
 
     /// Deletes the reader's own message `id`.

@@ -241,6 +241,17 @@ impl ChatState {
         self.text.set(String::new());
     }
 
+    /// Whether the reader gave `reaction` (by the names it lists: an
+    /// account by its name, a guest by the Username field's).
+    pub fn gave(&self, reaction: &shared::Reaction) -> bool {
+        match self.viewer.with(|viewer| viewer.account.clone()) {
+            Some(account) => reaction.people.contains(&account),
+            None => self
+                .username
+                .with(|name| reaction.guests.iter().any(|guest| guest == name.trim())),
+        }
+    }
+
     /// Whether this page shows messages the reader sent as a guest (which
     /// only an account may edit).
     pub fn has_guest_messages_of_mine(&self) -> bool {
@@ -432,6 +443,7 @@ mod tests {
             guest,
             edited: None,
             deleted: false,
+            reactions: Vec::new(),
         };
         assert!(is_mine(Some("ada"), "", &message("ada", false)));
         assert!(!is_mine(Some("ada"), "ada", &message("ada", true)));
@@ -481,6 +493,7 @@ mod tests {
             guest: true,
             edited: None,
             deleted: false,
+            reactions: Vec::new(),
         };
         let messages = [at(1, 28), at(2, 28), at(3, 29), at(5, 30), at(8, 30)];
         let starts = day_starts(&messages, |m| m.timestamp.date_naive());

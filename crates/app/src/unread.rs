@@ -189,6 +189,7 @@ mod tests {
             guest: true,
             edited: None,
             deleted: false,
+            reactions: Vec::new(),
         }
     }
 

@@ -30,6 +30,7 @@ fn frame_encoding(c: &mut Criterion) {
         guest: true,
         edited: None,
         deleted: false,
+        reactions: Vec::new(),
     };
     c.bench_function("frame an SSE event", |b| {
         b.iter(|| Published::new(black_box(&message)))

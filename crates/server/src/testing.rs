@@ -41,6 +41,7 @@ pub fn message(id: MessageId) -> ChatMessage {
         guest: true,
         edited: None,
         deleted: false,
+        reactions: Vec::new(),
     }
 }
 

@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use server::store::{ChangeDraft, Changed, Draft, Edit, Entry, Refusal, RoomRecord, Store};
+use server::store::{Actor, ChangeDraft, Changed, Draft, Edit, Entry, Refusal, RoomRecord, Store};
 use shared::{ChatMessage, MessageId, NewMessage};
 use support::{contract, error_body, spawn_app};
 use uuid::Uuid;
@@ -35,7 +35,7 @@ fn change(message: MessageId, author: &str, edit: Edit) -> ChangeDraft {
         client_id: Uuid::now_v7(),
         message,
         room: None,
-        author: author.into(),
+        by: Actor::Account(author.into()),
         edit,
     }
 }
@@ -64,7 +64,85 @@ contract!(
     a_message_reads_as_it_now_is_after_any_changes,
     a_change_is_applied_once_per_client_id,
     refused_changes_store_nothing,
+    reactions_count_each_person_once_and_leave_with_the_message,
 );
+
+fn react(message: MessageId, by: Actor, reaction: &str, on: bool) -> ChangeDraft {
+    ChangeDraft {
+        client_id: Uuid::now_v7(),
+        message,
+        room: None,
+        by,
+        edit: Edit::React {
+            reaction: reaction.into(),
+            on,
+        },
+    }
+}
+
+fn guest(name: &str) -> Actor {
+    Actor::Guest {
+        browser: Uuid::new_v4(),
+        name: name.into(),
+    }
+}
+
+async fn reactions_count_each_person_once_and_leave_with_the_message(store: Store) {
+    let message = sent(&store, "ada", "ship it?", false).await;
+    let bob = Actor::Account("bob".into());
+    let cy = guest("cy");
+    let first = applied(&store, &react(message.id, bob.clone(), "👍", true)).await;
+    assert_eq!(
+        first.id,
+        message.id + 1,
+        "a reaction is an entry of the log"
+    );
+    applied(&store, &react(message.id, cy.clone(), "👍", true)).await;
+    let party = applied(&store, &react(message.id, bob.clone(), "🎉", true)).await;
+    let shown = &party.message.reactions;
+    assert_eq!(shown.len(), 2);
+    assert_eq!((shown[0].reaction.as_str(), shown[0].count), ("👍", 2));
+    assert_eq!(shown[0].people, ["bob"]);
+    assert_eq!(shown[0].guests, ["cy"]);
+    assert_eq!((shown[1].reaction.as_str(), shown[1].count), ("🎉", 1));
+    // Given twice: once. Taken back when not given: nothing.
+    let again = store
+        .change(&react(message.id, bob.clone(), "👍", true))
+        .await;
+    assert!(matches!(again.expect("answers"), Changed::Existing(m) if m.reactions[0].count == 2));
+    let absent = store
+        .change(&react(message.id, guest("dee"), "🎉", false))
+        .await;
+    assert!(matches!(absent.expect("answers"), Changed::Existing(_)));
+    // Taken back: the count falls, and a reaction nobody gives leaves.
+    let fewer = applied(&store, &react(message.id, bob.clone(), "👍", false)).await;
+    assert_eq!(fewer.message.reactions[0].count, 1);
+    assert_eq!(fewer.message.reactions[0].people, Vec::<String>::new());
+    let gone = applied(&store, &react(message.id, bob.clone(), "🎉", false)).await;
+    assert_eq!(gone.message.reactions.len(), 1);
+    // Read back as it now is; a deletion takes the reactions with it.
+    let now = store
+        .message(message.id)
+        .await
+        .expect("reads")
+        .expect("held");
+    assert_eq!(now.reactions, gone.message.reactions);
+    let deleted = applied(&store, &delete(message.id)).await.message;
+    assert!(deleted.reactions.is_empty());
+    assert_eq!(
+        store
+            .change(&react(message.id, cy, "👍", true))
+            .await
+            .expect("answers"),
+        Changed::Refused(Refusal::Deleted)
+    );
+    let log = store.after(message.id, 100).await.expect("reads");
+    assert_eq!(
+        log.len(),
+        6,
+        "three given, two taken back, one deletion: {log:?}"
+    );
+}
 
 async fn edits_and_deletions_take_the_next_ids_and_replay_in_order(store: Store) {
     let first = sent(&store, "ada", "helo", false).await;
@@ -486,5 +564,157 @@ async fn only_the_author_sees_the_texts_an_edit_replaced() {
     );
     let texts: Vec<String> = versions(Some(ada)).await.json().await.expect("json");
     assert!(texts.is_empty(), "{texts:?}");
+    app.shutdown().await;
+}
+
+/// `PUT` or `DELETE /api/messages/<id>/reactions/<reaction>`, the reaction
+/// percent-encoded as a browser would.
+async fn reaction(
+    app: &support::TestApp,
+    on: bool,
+    cookie: Option<&str>,
+    id: &Value,
+    reaction: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let id = id.as_i64().expect("an id");
+    let url = app.url(&shared::message::reaction_path(id, reaction));
+    let mut request = if on {
+        app.client.put(url)
+    } else {
+        app.client.delete(url)
+    };
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.expect("request")
+}
+
+#[tokio::test]
+async fn accounts_and_guests_react_once_each_and_every_stream_sees_it() {
+    let app = spawn_app().await;
+    let (ada, message) = signed_up_and_sent(&app, "ada", "ship it?").await;
+    let id = &message["id"];
+    let mut stream = app.events("", message["id"].as_i64()).await;
+    let response = reaction(&app, true, Some(&ada), id, "👍", None).await;
+    assert_eq!(response.status(), 200);
+    let browser = Uuid::new_v4();
+    let guest = json!({ "browser": browser, "name": "cy" });
+    let response = reaction(&app, true, None, id, "👍", Some(guest.clone())).await;
+    assert_eq!(response.status(), 200);
+    // The same browser again is the same guest, under any name.
+    let again = json!({ "browser": browser, "name": "cy2" });
+    let response = reaction(&app, true, None, id, "👍", Some(again)).await;
+    let now: Value = response.json().await.expect("json");
+    assert_eq!(
+        now["reactions"],
+        json!([{ "reaction": "👍", "count": 2, "people": ["ada"], "guests": ["cy"] }])
+    );
+    let response = reaction(&app, true, Some(&ada), id, "ship it", None).await;
+    assert_eq!(response.status(), 200, "a short word is a reaction too");
+    let response = reaction(&app, false, Some(&ada), id, "👍", None).await;
+    let now: Value = response.json().await.expect("json");
+    assert_eq!(now["reactions"][0]["count"], 1);
+
+    let entries = stream.take_entries(4).await;
+    assert!(
+        entries
+            .iter()
+            .all(|entry| entry.1.as_deref() == Some("change"))
+    );
+    assert_eq!(
+        entries[3].2, now,
+        "the last change carries the message as it now is"
+    );
+    assert_eq!(app.history("").await, [now]);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reaction_that_breaks_the_rules_is_refused_with_the_rule() {
+    let app =
+        support::spawn_app_with(|config| config.send_limit = server::rate::RateLimit::Off).await;
+    let (ada, message) = signed_up_and_sent(&app, "ada", "hello").await;
+    let id = &message["id"];
+    let refused = |response: reqwest::Response, status: u16, code: &'static str| async move {
+        assert_eq!(response.status(), status);
+        let body = error_body(response).await;
+        assert_eq!(body["error"]["code"], code, "{body}");
+        body
+    };
+    let long = refused(
+        reaction(&app, true, Some(&ada), id, "a reaction far too long", None).await,
+        422,
+        "validation",
+    )
+    .await;
+    assert_eq!(
+        (
+            long["error"]["field"].clone(),
+            long["error"]["rule"].clone()
+        ),
+        (json!("reaction"), json!("too_long"))
+    );
+    let hidden = refused(
+        reaction(&app, true, Some(&ada), id, "ok\u{200B}", None).await,
+        422,
+        "validation",
+    )
+    .await;
+    assert_eq!(hidden["error"]["rule"], "invisible_character");
+    refused(
+        reaction(&app, true, None, id, "👍", None).await,
+        422,
+        "invalid_body",
+    )
+    .await;
+    let nameless = json!({ "browser": Uuid::new_v4() });
+    refused(
+        reaction(&app, true, None, id, "👍", Some(nameless)).await,
+        422,
+        "validation",
+    )
+    .await;
+    let taken = json!({ "browser": Uuid::new_v4(), "name": "ada" });
+    refused(
+        reaction(&app, true, None, id, "👍", Some(taken)).await,
+        422,
+        "validation",
+    )
+    .await;
+    refused(
+        reaction(&app, true, Some(&ada), &json!(999), "👍", None).await,
+        404,
+        "no_such_message",
+    )
+    .await;
+    for kind in 0..shared::message::MAX_REACTIONS {
+        let response = reaction(&app, true, Some(&ada), id, &format!("r{kind}"), None).await;
+        assert_eq!(response.status(), 200);
+    }
+    let bob = app.signed_up("bob").await;
+    refused(
+        reaction(&app, true, Some(&bob), id, "one more", None).await,
+        409,
+        "too_many_reactions",
+    )
+    .await;
+    let response = reaction(&app, true, Some(&bob), id, "r7", None).await;
+    assert_eq!(
+        response.status(),
+        200,
+        "one already there takes more people"
+    );
+    let response = delete_at(&app, Some(&ada), &format!("/api/messages/{id}")).await;
+    assert_eq!(response.status(), 200);
+    refused(
+        reaction(&app, true, Some(&bob), id, "r1", None).await,
+        409,
+        "message_deleted",
+    )
+    .await;
     app.shutdown().await;
 }

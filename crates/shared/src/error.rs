@@ -60,7 +60,10 @@ impl ErrorBody {
             "unauthorized" | "wrong_credentials" => 401,
             "cross_site" | "not_author" => 403,
             "no_such_room" | "no_such_message" => 404,
-            "too_many_rooms" | "too_many_rooms_of_yours" | "message_deleted" => 409,
+            "too_many_rooms"
+            | "too_many_rooms_of_yours"
+            | "message_deleted"
+            | "too_many_reactions" => 409,
             "payload_too_large" => 413,
             "unsupported_media_type" => 415,
             "wrong_host" => 421,

@@ -32,11 +32,13 @@ pub mod validate;
 
 pub use error::ErrorBody;
 pub use message::{
-    ChatMessage, DeleteMessage, EditMessage, Entry, MessageCount, MessageId, SendMessage,
+    ChatMessage, DeleteMessage, EditMessage, Entry, MessageCount, MessageId, React, Reaction,
+    SendMessage,
 };
 pub use room::GENERAL;
 pub use validate::{
-    Field, NewMessage, Rule, ValidationError, check_password, parse_text, parse_username,
+    Field, NewMessage, Rule, ValidationError, check_password, parse_reaction, parse_text,
+    parse_username,
 };
 
 /// How many messages a history request returns when it names no limit.

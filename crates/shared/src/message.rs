@@ -45,6 +45,55 @@ pub struct ChatMessage {
     /// its id and author stay, and pages show it as deleted in place.
     #[serde(default)]
     pub deleted: bool,
+    /// Its reactions, in the order each was first given.
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+}
+
+/// The most different reactions one message may hold.
+pub const MAX_REACTIONS: usize = 20;
+/// The most names a [`Reaction`] lists; its count counts everyone.
+pub const MAX_REACTORS_SHOWN: usize = 20;
+
+/// One reaction to a message and who gave it: one per person.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Reaction {
+    /// An emoji or a short word (see [`crate::parse_reaction`]).
+    pub reaction: String,
+    /// How many people gave it.
+    pub count: u32,
+    /// The accounts that gave it, in the order they did (the first
+    /// [`MAX_REACTORS_SHOWN`] people, with `guests`).
+    pub people: Vec<String>,
+    /// The guests that gave it, by the name each gave (anyone may type a
+    /// guest's name: the page marks them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guests: Vec<String>,
+}
+
+/// The JSON API's path of a reaction to message `id`:
+/// `/api/messages/<id>/reactions/<reaction>`, the reaction escaped as one
+/// path segment.
+pub fn reaction_path(id: MessageId, reaction: &str) -> String {
+    let reaction = percent_encoding::utf8_percent_encode(reaction, crate::room::SEGMENT);
+    format!("/api/messages/{id}/reactions/{reaction}")
+}
+
+/// A request to react to a message, or to take one's reaction back
+/// (`PUT` and `DELETE /api/messages/<id>/reactions/<reaction>`; the body
+/// may be left out by a signed-in account).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct React {
+    /// Chosen by the client; the same id twice applies the change once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<Uuid>,
+    /// A guest's browser (the same in all its tabs), which is the guest's
+    /// identity for reactions: one reaction per browser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<Uuid>,
+    /// A guest's name, shown with the reaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// Whether a message sent under `username` (by a guest, if `guest`) is the
@@ -161,6 +210,7 @@ mod tests {
                 guest: true,
                 edited: None,
                 deleted: false,
+                reactions: Vec::new(),
             })
             .collect();
         let count = MessageCount {
@@ -186,6 +236,7 @@ mod tests {
             guest: false,
             edited: None,
             deleted: false,
+            reactions: Vec::new(),
         };
         let json = serde_json::to_value(&message).expect("serializes");
         assert_eq!(json["timestamp"], "2026-11-28T15:19:50.250Z");

@@ -41,7 +41,7 @@ pub fn room_key(name: &str) -> String {
 
 /// Every byte but the unreserved characters of RFC 3986 is escaped in a
 /// path segment.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')

@@ -69,6 +69,7 @@ mod change_tests {
             guest: false,
             edited: None,
             deleted: false,
+            reactions: Vec::new(),
         }
     }
 
@@ -101,6 +102,7 @@ mod tests {
             guest: true,
             edited: None,
             deleted: false,
+            reactions: Vec::new(),
         }
     }
 

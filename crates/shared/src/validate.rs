@@ -18,6 +18,10 @@ pub const USERNAME_MAX_CHARS: usize = 32;
 pub const ROOM_MAX_CHARS: usize = 40;
 /// The most characters (Unicode scalar values) a message text may have.
 pub const TEXT_MAX_CHARS: usize = 2000;
+/// The most characters (Unicode scalar values) a reaction may have: a short
+/// word, or any one emoji (the longest sequences Unicode lists, a couple
+/// with skin tones joined, are 10).
+pub const REACTION_MAX_CHARS: usize = 16;
 /// The fewest characters a password may have.
 pub const PASSWORD_MIN_CHARS: usize = 8;
 /// The most characters a password may have (hashing a longer one would
@@ -33,6 +37,8 @@ pub enum Field {
     Password,
     /// A room's name (see [`crate::room`]).
     Room,
+    /// A reaction to a message (an emoji or a short word).
+    Reaction,
 }
 
 /// The rule a [`ValidationError`] reports as broken.
@@ -78,6 +84,7 @@ impl ValidationError {
             Field::Text => ("text", TEXT_MAX_CHARS),
             Field::Password => ("password", PASSWORD_MAX_CHARS),
             Field::Room => ("room name", ROOM_MAX_CHARS),
+            Field::Reaction => ("reaction", REACTION_MAX_CHARS),
         };
         match self.rule {
             Rule::Required => format!("{name} must not be empty"),
@@ -137,6 +144,13 @@ pub fn parse_text(text: &str) -> Result<String, ValidationError> {
         c.is_control() && c != '\n'
     })?;
     Ok(text.to_owned())
+}
+
+/// A reaction as the rules make it: an emoji or a short word, with the
+/// rules of a name (trimmed, in NFC, nothing invisible, not only
+/// punctuation) and at most [`REACTION_MAX_CHARS`] characters.
+pub fn parse_reaction(reaction: &str) -> Result<String, ValidationError> {
+    parse_name(Field::Reaction, reaction, REACTION_MAX_CHARS)
 }
 
 /// A username (a message's, or an account's name) as the rules make it:

@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Timelike, Utc};
 use leptos::{html, prelude::*, task::spawn_local};
 use shared::{ChatMessage, MessageId};
 
-use super::InBrowser;
+use super::{InBrowser, reactions::Reactions};
 use crate::state::{ChatState, Delivery, Outbox, Outgoing, day_label, day_starts, full_date};
 
 /// The messages that begin a day, with the day; in context for the items.
@@ -114,7 +114,9 @@ pub(super) fn MessageList() -> impl IntoView {
                 // A changed message is drawn again: its key changes with it.
                 <For
                     each=move || state.messages.get()
-                    key=|message| (message.id, message.edited, message.deleted)
+                    key=|message| {
+                        (message.id, message.edited, message.deleted, message.reactions.clone())
+                    }
                     let:message
                 >
                     <MessageItem message />
@@ -283,11 +285,18 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                 }
                     .into_any()
             }}
+            {(!deleted)
+                .then(|| {
+                    view! { <Reactions id reactions=message.reactions.clone() /> }
+                })}
             <p class="failure" role="alert" data-test="change-error" hidden=move || change_error.with(Option::is_none)>
                 {move || change_error.get()}
             </p>
         </li>
     }
+    // Erased: the list's view type stays within what rustc computes in a
+    // build without `erase_components` (plain `cargo test` of the server).
+    .into_any()
 }
 
 /// A message the server has not confirmed: sending, queued, or failed with

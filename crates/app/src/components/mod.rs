@@ -12,6 +12,7 @@
 mod account;
 mod composer;
 mod message_list;
+mod reactions;
 mod rooms;
 
 use leptos::prelude::*;

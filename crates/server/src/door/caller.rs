@@ -18,7 +18,8 @@ use axum_extra::extract::CookieJar;
 use bytes::Bytes;
 use futures::{FutureExt, future::BoxFuture};
 use shared::{
-    ChatMessage, DeleteMessage, EditMessage, MessageCount, MessageId, NewMessage, SendMessage,
+    ChatMessage, DeleteMessage, EditMessage, MessageCount, MessageId, NewMessage, React,
+    SendMessage,
     account::Viewer,
     history::Page,
     presence::{Heartbeat, PresenceEvent, Typing},
@@ -32,7 +33,7 @@ use crate::{
     door::presence::{Full, Person},
     edge::client::ClientIp,
     edge::error::ApiError,
-    log::store::{Account, ChangeDraft, Changed, Edit, Refusal, RoomRecord, Stored},
+    log::store::{Account, Actor, ChangeDraft, Changed, Edit, Refusal, RoomRecord, Stored},
 };
 
 /// Who sends something: a message, a heartbeat, typing.
@@ -217,7 +218,8 @@ impl Caller {
         request: EditMessage,
     ) -> Result<ChatMessage, ApiError> {
         let text = shared::parse_text(&request.text)?;
-        self.change(room, id, request.client_id, Edit::Text(text))
+        let by = self.author_of_changes().await?;
+        self.change(room, id, request.client_id, by, Edit::Text(text))
             .await
     }
 
@@ -230,7 +232,47 @@ impl Caller {
         id: MessageId,
         request: DeleteMessage,
     ) -> Result<ChatMessage, ApiError> {
-        self.change(room, id, request.client_id, Edit::Delete).await
+        let by = self.author_of_changes().await?;
+        self.change(room, id, request.client_id, by, Edit::Delete)
+            .await
+    }
+
+    /// Gives (`on`) or takes back the caller's `reaction` to message `id`
+    /// (in `room`, if the request named one): the message as it now is. A
+    /// signed-in account reacts as itself; a guest, where guests may send,
+    /// as its browser under a name no account holds.
+    pub async fn react(
+        &self,
+        room: Option<&str>,
+        id: MessageId,
+        reaction: &str,
+        on: bool,
+        request: React,
+    ) -> Result<ChatMessage, ApiError> {
+        let reaction = shared::parse_reaction(reaction)?;
+        let by = match self.author().await? {
+            Author::Account { name } => Actor::Account(name),
+            Author::Guest if !self.state.guests_may_send => return Err(ApiError::SignInToSend),
+            Author::Guest => {
+                let browser = request.browser.ok_or(ApiError::MissingField(
+                    "a guest's reaction names its browser",
+                ))?;
+                let name = shared::parse_username(request.name.as_deref().unwrap_or_default())?;
+                self.state.accounts.check_guest_name(&name).await?;
+                Actor::Guest { browser, name }
+            }
+        };
+        let edit = Edit::React { reaction, on };
+        self.change(room, id, request.client_id, by, edit).await
+    }
+
+    /// Who edits or deletes a message: a signed-in account (counted
+    /// against its send limit); a guest may not.
+    async fn author_of_changes(&self) -> Result<Actor, ApiError> {
+        match self.author().await? {
+            Author::Account { name } => Ok(Actor::Account(name)),
+            Author::Guest => Err(ApiError::SignInToEdit),
+        }
     }
 
     /// The texts that edits of message `id` replaced, oldest first: its
@@ -249,28 +291,26 @@ impl Caller {
         Ok(self.state.chat.versions(id).await?)
     }
 
-    /// A change to message `id` by the caller, counted against its send
-    /// limit: a signed-in account's, to its own message (the store checks
-    /// that, in the same step as it writes).
+    /// A change to message `id` by `by`, whom the caller's send limit
+    /// allowed: whether `by` may make it (the author's own message, one
+    /// reaction each) the store decides in the same step as it writes.
     async fn change(
         &self,
         room: Option<&str>,
         id: MessageId,
         client_id: Option<uuid::Uuid>,
+        by: Actor,
         edit: Edit,
     ) -> Result<ChatMessage, ApiError> {
         let room = match room {
             Some(name) => Some(self.room(name).await?.id),
             None => None,
         };
-        let Author::Account { name } = self.author().await? else {
-            return Err(ApiError::SignInToEdit);
-        };
         let draft = ChangeDraft {
             client_id: client_id.unwrap_or_else(uuid::Uuid::now_v7),
             message: id,
             room,
-            author: name,
+            by,
             edit,
         };
         match self.state.chat.change(draft).await? {
@@ -279,6 +319,7 @@ impl Caller {
             Changed::Refused(Refusal::NoSuchMessage) => Err(ApiError::NoSuchMessage(id)),
             Changed::Refused(Refusal::NotAuthor) => Err(ApiError::NotAuthor),
             Changed::Refused(Refusal::Deleted) => Err(ApiError::MessageDeleted),
+            Changed::Refused(Refusal::TooManyReactions) => Err(ApiError::TooManyReactions),
         }
     }
 

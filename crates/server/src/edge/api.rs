@@ -9,6 +9,8 @@
 //!   `/api/rooms/<name>/messages/<id>` (the message must be in that room);
 //! - `GET /api/messages/<id>/versions`: the texts edits replaced, for the
 //!   author;
+//! - `PUT` and `DELETE /api/messages/<id>/reactions/<reaction>`: give a
+//!   reaction, take it back;
 //! - `POST /api/rooms/<name>/presence` (a page is open on the room, or
 //!   leaves it) and `POST /api/rooms/<name>/typing` (see
 //!   [`crate::door::presence`]).
@@ -21,11 +23,12 @@ use axum::{
     extract::{DefaultBodyLimit, Path},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{get, patch, post},
+    routing::{get, patch, post, put},
 };
 use serde::Deserialize;
 use shared::{
-    ChatMessage, DEFAULT_PAGE_SIZE, DeleteMessage, EditMessage, GENERAL, MessageId, SendMessage,
+    ChatMessage, DEFAULT_PAGE_SIZE, DeleteMessage, EditMessage, GENERAL, MessageId, React,
+    SendMessage,
     history::{Page, page_size},
     presence::{Heartbeat, Typing},
     room::{CreateRoom, Directory, Room},
@@ -71,6 +74,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
             send(patch(edit_message).delete(delete_message)),
         )
         .route("/api/messages/{id}/versions", read(get(list_versions)))
+        .route(
+            "/api/messages/{id}/reactions/{reaction}",
+            send(put(add_reaction).delete(remove_reaction)),
+        )
         .route(
             "/api/rooms/{room}/messages/{id}",
             send(patch(edit_room_message).delete(delete_room_message)),
@@ -256,4 +263,34 @@ async fn list_versions(
     ApiPath(id): ApiPath<MessageId>,
 ) -> Result<Json<Vec<String>>, ApiError> {
     Ok(Json(caller.versions(id).await?))
+}
+
+/// Gives the caller's reaction (the last path segment, percent-encoded):
+/// `200` with the message as it now is, also when it was given before. A
+/// guest's body names its browser and name (`{"browser": "<uuid>",
+/// "name": "..."}`); `422` for a reaction that breaks the rules, `409
+/// message_deleted`, `409 too_many_reactions` for a new kind on a message
+/// that holds 20.
+async fn add_reaction(
+    caller: Caller,
+    ApiPath((id, reaction)): ApiPath<(MessageId, String)>,
+    MaybeJson(request): MaybeJson<React>,
+) -> Result<Json<ChatMessage>, ApiError> {
+    let request = request.unwrap_or_default();
+    Ok(Json(
+        caller.react(None, id, &reaction, true, request).await?,
+    ))
+}
+
+/// Takes the caller's reaction back: `200` with the message as it now is,
+/// also when it was not given.
+async fn remove_reaction(
+    caller: Caller,
+    ApiPath((id, reaction)): ApiPath<(MessageId, String)>,
+    MaybeJson(request): MaybeJson<React>,
+) -> Result<Json<ChatMessage>, ApiError> {
+    let request = request.unwrap_or_default();
+    Ok(Json(
+        caller.react(None, id, &reaction, false, request).await?,
+    ))
 }

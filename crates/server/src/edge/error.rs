@@ -58,9 +58,15 @@ pub enum ApiError {
     /// Only a message's author changes it.
     #[error("only its author may change this message")]
     NotAuthor,
-    /// The message was deleted; it cannot be edited.
+    /// The message was deleted; it cannot be edited or reacted to.
     #[error("this message was deleted")]
     MessageDeleted,
+    /// The message holds as many different reactions as one may.
+    #[error("this message has as many different reactions as it may; add to one of them")]
+    TooManyReactions,
+    /// A body left out something this caller must give.
+    #[error("{0}")]
+    MissingField(&'static str),
     /// Too many failed sign-ins for this name or from this client; it may
     /// try again after this.
     #[error("too many failed attempts; try again later")]
@@ -182,6 +188,8 @@ impl ApiError {
             Self::NoSuchMessage(_) => ErrorBody::new("no_such_message", self.to_string()),
             Self::NotAuthor => ErrorBody::new("not_author", self.to_string()),
             Self::MessageDeleted => ErrorBody::new("message_deleted", self.to_string()),
+            Self::TooManyReactions => ErrorBody::new("too_many_reactions", self.to_string()),
+            Self::MissingField(_) => ErrorBody::new("invalid_body", self.to_string()),
             Self::TooManyStreams => ErrorBody::new("too_many_streams", self.to_string()),
             Self::Busy => ErrorBody::new("busy", self.to_string()),
             Self::NoSuchRoom(_) => ErrorBody::new("no_such_room", self.to_string()),

@@ -8,8 +8,12 @@
 //! same lock as its appends (SQLite: the single writer's transaction;
 //! PostgreSQL: the log's head row).
 
+use chrono::{DateTime, Utc};
 pub use shared::Entry;
-use shared::{ChatMessage, MessageId};
+use shared::{
+    ChatMessage, MessageId, Reaction,
+    message::{MAX_REACTIONS, MAX_REACTORS_SHOWN},
+};
 use uuid::Uuid;
 
 use super::{RoomId, Row};
@@ -51,8 +55,42 @@ impl<'a> From<&'a Entry> for Logged<'a> {
 pub enum Edit {
     /// Its text becomes this one (which passed the text rules).
     Text(String),
-    /// Its text is removed; it shows as deleted.
+    /// Its text (and reactions) are removed; it shows as deleted.
     Delete,
+    /// Gives this reaction (which passed the reaction rules), or with
+    /// `on: false` takes it back.
+    React { reaction: String, on: bool },
+}
+
+/// Who asks for a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// A signed-in account, by name: it may edit and delete its own
+    /// messages, and react.
+    Account(String),
+    /// A guest, by its browser (its identity for reactions) and the name
+    /// it gave: it may react only.
+    Guest { browser: Uuid, name: String },
+}
+
+impl Actor {
+    /// Who this is among a message's reactions.
+    pub(super) fn person(&self) -> String {
+        match self {
+            Self::Account(name) => format!("account:{name}"),
+            Self::Guest { browser, .. } => format!("guest:{browser}"),
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::Account(name) | Self::Guest { name, .. } => name,
+        }
+    }
+
+    fn is_guest(&self) -> bool {
+        matches!(self, Self::Guest { .. })
+    }
 }
 
 /// A change asked for, checked by the caller door, waiting to be applied.
@@ -65,9 +103,8 @@ pub struct ChangeDraft {
     /// The room the request named (the message must be there), or `None`
     /// when it named none.
     pub room: Option<RoomId>,
-    /// Who asks: the name of a signed-in account. Only a message's author
-    /// changes it.
-    pub author: String,
+    /// Who asks. Only a message's author edits or deletes it.
+    pub by: Actor,
     pub edit: Edit,
 }
 
@@ -77,8 +114,8 @@ pub enum Changed {
     /// Applied: the log's next entry.
     New(Entry),
     /// Nothing new in the log: this client id changed it before, or it is
-    /// already as asked (the same text, deleted again). The message as it
-    /// now is.
+    /// already as asked (the same text, deleted again, a reaction given
+    /// twice). The message as it now is.
     Existing(ChatMessage),
     /// Not applied; nothing was stored.
     Refused(Refusal),
@@ -93,9 +130,12 @@ pub enum Refusal {
     /// The message is someone else's (or a guest's).
     #[error("only its author may change a message")]
     NotAuthor,
-    /// The message was deleted: it cannot be edited.
+    /// The message was deleted: it cannot be edited or reacted to.
     #[error("the message was deleted")]
     Deleted,
+    /// The message holds as many different reactions as one may.
+    #[error("the message has as many different reactions as it may")]
+    TooManyReactions,
 }
 
 /// What the log holds of the message a change names.
@@ -106,11 +146,20 @@ pub(super) struct Target {
     pub guest: bool,
     pub deleted: bool,
     pub text: String,
+    /// Its reactions as shown (JSON, see [`Reaction`]).
+    pub reactions: String,
+    /// For a reaction: whether the one asking gave it already (read by
+    /// [`GIVEN`]; `false` otherwise).
+    #[sqlx(default)]
+    pub given: bool,
 }
 
 /// The statement that reads a [`Target`]; `$1` is the message's id.
 pub(super) const SELECT_TARGET: &str =
-    "SELECT room_id, username, guest, deleted, text FROM messages WHERE id = $1";
+    "SELECT room_id, username, guest, deleted, text, reactions FROM messages WHERE id = $1";
+/// Whether a person (`$3`) gave a reaction (`$2`) to a message (`$1`).
+pub(super) const GIVEN: &str = "SELECT EXISTS (SELECT 1 FROM reactions \
+                                WHERE message_id = $1 AND reaction = $2 AND person = $3)";
 
 /// Whether `draft` may change `target` (`None`: no message has its id).
 #[derive(Debug, PartialEq, Eq)]
@@ -122,8 +171,10 @@ pub(super) enum Decision {
 }
 
 /// The rules of a change, for both backends: the message exists (in the
-/// room named), its author asks (an account, by name: a guest's message
-/// is nobody's to change), and a deleted message stays deleted.
+/// room named); only its author (an account, by name: a guest's message
+/// is nobody's) edits or deletes it, and anyone reacts; a deleted message
+/// stays deleted and takes no reaction; one person gives a reaction once;
+/// a message holds at most [`MAX_REACTIONS`] different ones.
 pub(super) fn decide(target: Option<&Target>, draft: &ChangeDraft) -> Decision {
     let Some(target) = target else {
         return Decision::Refuse(Refusal::NoSuchMessage);
@@ -131,7 +182,27 @@ pub(super) fn decide(target: Option<&Target>, draft: &ChangeDraft) -> Decision {
     if draft.room.is_some_and(|room| room != target.room_id) {
         return Decision::Refuse(Refusal::NoSuchMessage);
     }
-    if !shared::message::written_by(&target.username, target.guest, &draft.author) {
+    if let Edit::React { reaction, on } = &draft.edit {
+        return match (*on, target.given, target.deleted) {
+            (true, true, _) | (false, false, _) => Decision::Unchanged,
+            (true, false, true) => Decision::Refuse(Refusal::Deleted),
+            (true, false, false) => {
+                let shown = reactions_of(target);
+                let new_kind = !shown.iter().any(|shown| shown.reaction == *reaction);
+                if new_kind && shown.len() >= MAX_REACTIONS {
+                    Decision::Refuse(Refusal::TooManyReactions)
+                } else {
+                    Decision::Apply
+                }
+            }
+            (false, true, _) => Decision::Apply,
+        };
+    }
+    let author = match &draft.by {
+        Actor::Account(name) => name,
+        Actor::Guest { .. } => return Decision::Refuse(Refusal::NotAuthor),
+    };
+    if !shared::message::written_by(&target.username, target.guest, author) {
         return Decision::Refuse(Refusal::NotAuthor);
     }
     match (&draft.edit, target.deleted) {
@@ -142,12 +213,19 @@ pub(super) fn decide(target: Option<&Target>, draft: &ChangeDraft) -> Decision {
     }
 }
 
+/// The reactions `target` shows (none if its JSON cannot be read).
+fn reactions_of(target: &Target) -> Vec<Reaction> {
+    serde_json::from_str(&target.reactions).unwrap_or_default()
+}
+
 impl Edit {
     /// How the `changes` table names it.
-    pub(super) fn kind(&self) -> &'static str {
+    fn kind(&self) -> &'static str {
         match self {
             Self::Text(_) => "edit",
             Self::Delete => "delete",
+            Self::React { on: true, .. } => "react",
+            Self::React { on: false, .. } => "unreact",
         }
     }
 }
@@ -162,18 +240,156 @@ pub(super) enum Outcome {
     Refused(Refusal),
 }
 
-/// The statements that write an applied change, in order, for both
-/// backends. Each names its parameters in the order they first appear, so
-/// that the SQLite writer (rusqlite, which numbers `$N` by appearance)
-/// binds them by position as sqlx does. A deletion removes the text and
-/// every earlier version of it; an edit keeps the text it replaces.
-pub(super) const KEEP_VERSION: &str = "INSERT INTO message_versions (message_id, change_id, text) \
-                                       SELECT $1, $2, text FROM messages WHERE id = $1";
-pub(super) const EDIT: &str = "UPDATE messages SET text = $1, edited_at = $2 WHERE id = $3";
-pub(super) const FORGET_VERSIONS: &str = "DELETE FROM message_versions WHERE message_id = $1";
-pub(super) const DELETE: &str = "UPDATE messages SET text = '', deleted = TRUE WHERE id = $1";
-pub(super) const RECORD: &str = "INSERT INTO changes (id, client_id, message_id, kind, created_at) \
-                                 VALUES ($1, $2, $3, $4, $5)";
+/// One statement of an applied change, with what it binds, for both
+/// backends: [`plan`] says which, in order; each backend only runs them.
+/// Every statement names its parameters in the order they first appear,
+/// so that the SQLite writer (rusqlite, which numbers `$N` by appearance)
+/// binds them by position as sqlx does.
+#[derive(Debug)]
+pub(super) struct Write {
+    pub sql: &'static str,
+    pub binds: Vec<Bind>,
+}
+
+/// A value a [`Write`] binds.
+#[derive(Debug)]
+pub(super) enum Bind {
+    Int(i64),
+    Text(String),
+    Bool(bool),
+    Uuid(Uuid),
+    Time(DateTime<Utc>),
+}
+
+/// The statements that apply `draft` to `target` as the log's entry `id`,
+/// in order. An edit keeps the text it replaces; a deletion removes the
+/// text, every earlier version of it and the reactions; a reaction is a
+/// row, and the message's shown reactions are made again in Rust from
+/// `target` and that reaction's first rows (see [`ReactionRows`]), which
+/// the backend reads after the row is written: the last statement's
+/// `$1` is then [`shown_after`]'s JSON.
+pub(super) fn plan(draft: &ChangeDraft, id: MessageId, at: DateTime<Utc>) -> Vec<Write> {
+    let message = Bind::Int(draft.message);
+    let mut writes = match &draft.edit {
+        Edit::Text(text) => vec![
+            Write {
+                sql: "INSERT INTO message_versions (message_id, change_id, text) \
+                      SELECT $1, $2, text FROM messages WHERE id = $1",
+                binds: vec![Bind::Int(draft.message), Bind::Int(id)],
+            },
+            Write {
+                sql: "UPDATE messages SET text = $1, edited_at = $2 WHERE id = $3",
+                binds: vec![Bind::Text(text.clone()), Bind::Time(at), message],
+            },
+        ],
+        Edit::Delete => vec![
+            Write {
+                sql: "DELETE FROM message_versions WHERE message_id = $1",
+                binds: vec![Bind::Int(draft.message)],
+            },
+            Write {
+                sql: "DELETE FROM reactions WHERE message_id = $1",
+                binds: vec![Bind::Int(draft.message)],
+            },
+            Write {
+                sql: "UPDATE messages SET text = '', deleted = TRUE, reactions = '[]' WHERE id = $1",
+                binds: vec![message],
+            },
+        ],
+        Edit::React { reaction, on: true } => vec![Write {
+            sql: "INSERT INTO reactions (message_id, reaction, person, name, guest, change_id) \
+                  VALUES ($1, $2, $3, $4, $5, $6)",
+            binds: vec![
+                message,
+                Bind::Text(reaction.clone()),
+                Bind::Text(draft.by.person()),
+                Bind::Text(draft.by.name().to_owned()),
+                Bind::Bool(draft.by.is_guest()),
+                Bind::Int(id),
+            ],
+        }],
+        Edit::React {
+            reaction,
+            on: false,
+        } => vec![Write {
+            sql: "DELETE FROM reactions WHERE message_id = $1 AND reaction = $2 AND person = $3",
+            binds: vec![
+                message,
+                Bind::Text(reaction.clone()),
+                Bind::Text(draft.by.person()),
+            ],
+        }],
+    };
+    writes.push(Write {
+        sql: "INSERT INTO changes (id, client_id, message_id, kind, created_at) \
+              VALUES ($1, $2, $3, $4, $5)",
+        binds: vec![
+            Bind::Int(id),
+            Bind::Uuid(draft.client_id),
+            Bind::Int(draft.message),
+            Bind::Text(draft.edit.kind().to_owned()),
+            Bind::Time(at),
+        ],
+    });
+    writes
+}
+
+/// For a reaction's change: the statement that reads that reaction's
+/// first givers and how many there are (`$1` the message, `$2` the
+/// reaction, `$3` [`SHOWN`]), after its row is written.
+pub(super) const REACTION_ROWS: &str = "SELECT name, guest, \
+     (SELECT count(*) FROM reactions WHERE message_id = $1 AND reaction = $2) AS total \
+     FROM reactions WHERE message_id = $1 AND reaction = $2 ORDER BY change_id LIMIT $3";
+/// How many givers a reaction lists.
+pub(super) const SHOWN: i64 = MAX_REACTORS_SHOWN as i64;
+/// Writes a message's shown reactions: `$1` the JSON, `$2` the message.
+pub(super) const SET_SHOWN: &str = "UPDATE messages SET reactions = $1 WHERE id = $2";
+
+/// One row of [`REACTION_ROWS`].
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct ReactionRow {
+    pub name: String,
+    pub guest: bool,
+    pub total: i64,
+}
+
+/// The reactions `target` shows once `reaction` has the givers `rows`
+/// (none: nobody gives it any more), as JSON: the reaction keeps its
+/// place, or a new one comes last.
+pub(super) fn shown_after(target: &Target, reaction: &str, rows: &[ReactionRow]) -> String {
+    let mut shown = reactions_of(target);
+    let at = shown.iter().position(|shown| shown.reaction == reaction);
+    let total = rows.first().map_or(0, |row| row.total);
+    match (at, total) {
+        (Some(at), 0) => {
+            shown.remove(at);
+        }
+        (None, 0) => {}
+        (at, total) => {
+            let updated = Reaction {
+                reaction: reaction.to_owned(),
+                count: u32::try_from(total).unwrap_or(u32::MAX),
+                people: rows
+                    .iter()
+                    .filter(|r| !r.guest)
+                    .map(|r| r.name.clone())
+                    .collect(),
+                guests: rows
+                    .iter()
+                    .filter(|r| r.guest)
+                    .map(|r| r.name.clone())
+                    .collect(),
+            };
+            match at {
+                Some(at) => shown[at] = updated,
+                None => shown.push(updated),
+            }
+        }
+    }
+    serde_json::to_string(&shown).expect("reactions always serialize")
+}
+
+/// The message a client id changed before, if any (`$1` the client id).
 pub(super) const CHANGED_BY_CLIENT_ID: &str = "SELECT message_id FROM changes WHERE client_id = $1";
 
 /// The newest id of the log, messages and changes alike.
@@ -187,7 +403,7 @@ macro_rules! select_entries {
     ($where:literal, $order:literal, $limit:literal) => {
         concat!(
             "SELECT e.seq, m.id, r.name AS room, m.client_id, m.username, m.text, m.created_at, \
-             m.guest, m.edited_at, m.deleted FROM (\
+             m.guest, m.edited_at, m.deleted, m.reactions FROM (\
              SELECT seq, message_id FROM (SELECT id AS seq, id AS message_id FROM messages ",
             $where,
             " ORDER BY id ",
@@ -241,6 +457,8 @@ mod tests {
             guest: false,
             deleted: false,
             text: "hello".into(),
+            reactions: "[]".into(),
+            given: false,
         }
     }
 
@@ -249,9 +467,116 @@ mod tests {
             client_id: Uuid::nil(),
             message: 1,
             room: None,
-            author: "ada".into(),
+            by: Actor::Account("ada".into()),
             edit,
         }
+    }
+
+    fn react(reaction: &str, on: bool) -> ChangeDraft {
+        ChangeDraft {
+            by: Actor::Guest {
+                browser: Uuid::nil(),
+                name: "cy".into(),
+            },
+            ..draft(Edit::React {
+                reaction: reaction.into(),
+                on,
+            })
+        }
+    }
+
+    fn shown(reactions: &[&str]) -> String {
+        let shown: Vec<Reaction> = reactions
+            .iter()
+            .map(|reaction| Reaction {
+                reaction: (*reaction).into(),
+                count: 1,
+                people: vec!["bob".into()],
+                guests: Vec::new(),
+            })
+            .collect();
+        serde_json::to_string(&shown).expect("serializes")
+    }
+
+    #[test]
+    fn anyone_reacts_once_to_a_message_that_is_not_deleted() {
+        let bobs = target("bob");
+        assert_eq!(decide(Some(&bobs), &react("👍", true)), Decision::Apply);
+        let given = Target {
+            given: true,
+            ..target("bob")
+        };
+        assert_eq!(
+            decide(Some(&given), &react("👍", true)),
+            Decision::Unchanged
+        );
+        assert_eq!(decide(Some(&given), &react("👍", false)), Decision::Apply);
+        assert_eq!(
+            decide(Some(&bobs), &react("👍", false)),
+            Decision::Unchanged
+        );
+        let deleted = Target {
+            deleted: true,
+            ..target("bob")
+        };
+        assert_eq!(
+            decide(Some(&deleted), &react("👍", true)),
+            Decision::Refuse(Refusal::Deleted)
+        );
+        // A guest reacts, but edits nothing, not even a guest's message.
+        let guests = Target {
+            guest: true,
+            username: "cy".into(),
+            ..target("cy")
+        };
+        let mut edit = react("👍", true);
+        edit.edit = Edit::Delete;
+        assert_eq!(
+            decide(Some(&guests), &edit),
+            Decision::Refuse(Refusal::NotAuthor)
+        );
+    }
+
+    #[test]
+    fn a_message_holds_a_bounded_number_of_different_reactions() {
+        let kinds: Vec<String> = (0..MAX_REACTIONS).map(|i| format!("r{i}")).collect();
+        let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
+        let full = Target {
+            reactions: shown(&kinds),
+            ..target("bob")
+        };
+        assert_eq!(
+            decide(Some(&full), &react("new", true)),
+            Decision::Refuse(Refusal::TooManyReactions)
+        );
+        // One already there may still be given by someone else.
+        assert_eq!(decide(Some(&full), &react("r3", true)), Decision::Apply);
+    }
+
+    #[test]
+    fn a_reaction_keeps_its_place_and_leaves_when_nobody_gives_it() {
+        let with = Target {
+            reactions: shown(&["👍", "🎉"]),
+            ..target("bob")
+        };
+        let row = |name: &str, guest: bool| ReactionRow {
+            name: name.into(),
+            guest,
+            total: 3,
+        };
+        let json = shown_after(&with, "👍", &[row("bob", false), row("cy", true)]);
+        let after: Vec<Reaction> = serde_json::from_str(&json).expect("json");
+        assert_eq!(after[0].reaction, "👍");
+        assert_eq!(after[0].count, 3, "everyone counts, listed or not");
+        assert_eq!(after[0].people, ["bob"]);
+        assert_eq!(after[0].guests, ["cy"]);
+        assert_eq!(after[1].reaction, "🎉");
+        let json = shown_after(&with, "👍", &[]);
+        let after: Vec<Reaction> = serde_json::from_str(&json).expect("json");
+        assert_eq!(after.len(), 1);
+        let json = shown_after(&with, "🚀", &[row("bob", false)]);
+        let after: Vec<Reaction> = serde_json::from_str(&json).expect("json");
+        assert_eq!(after[2].reaction, "🚀");
     }
 
     #[test]

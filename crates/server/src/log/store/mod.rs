@@ -43,7 +43,7 @@ use uuid::Uuid;
 
 pub use self::{
     accounts::Account,
-    changes::{ChangeDraft, Changed, Edit, Entry, Logged, Refusal},
+    changes::{Actor, ChangeDraft, Changed, Edit, Entry, Logged, Refusal},
     name_keys::NAME_KEYS_VERSION,
     postgres::{Heard, Listener},
     rooms::{RoomCaps, RoomCounts, RoomCreated, RoomId, RoomRecord},
@@ -140,7 +140,7 @@ macro_rules! select_messages {
     ($tail:literal) => {
         concat!(
             "SELECT m.id, r.name AS room, m.client_id, m.username, m.text, m.created_at, m.guest, \
-             m.edited_at, m.deleted \
+             m.edited_at, m.deleted, m.reactions \
              FROM messages m JOIN rooms r ON r.id = m.room_id ",
             $tail
         )
@@ -160,6 +160,8 @@ struct Row {
     guest: bool,
     edited_at: Option<DateTime<Utc>>,
     deleted: bool,
+    /// Its reactions as shown, JSON (see `changes::shown_after`).
+    reactions: String,
 }
 
 impl From<Row> for ChatMessage {
@@ -174,6 +176,7 @@ impl From<Row> for ChatMessage {
             guest: row.guest,
             edited: row.edited_at,
             deleted: row.deleted,
+            reactions: serde_json::from_str(&row.reactions).unwrap_or_default(),
         }
     }
 }

@@ -30,7 +30,9 @@ use uuid::Uuid;
 
 use super::{
     Batch, Draft, Durability, Row, StoreError, Stored,
-    changes::{self, ChangeDraft, Changed, Decision, Edit, Entry, Outcome, Target},
+    changes::{
+        self, Bind, ChangeDraft, Changed, Decision, Edit, Entry, Outcome, ReactionRow, Target,
+    },
 };
 
 /// The notification channel every append notifies.
@@ -198,16 +200,24 @@ async fn change(
     let outcome = match before {
         Some(message) => Outcome::Unchanged(message),
         None => {
-            let target: Option<Target> = sqlx::query_as(changes::SELECT_TARGET)
+            let mut target: Option<Target> = sqlx::query_as(changes::SELECT_TARGET)
                 .bind(draft.message)
                 .fetch_optional(&mut *transaction)
                 .await?;
+            if let (Some(target), Edit::React { reaction, .. }) = (&mut target, &draft.edit) {
+                target.given = sqlx::query_scalar(changes::GIVEN)
+                    .bind(draft.message)
+                    .bind(reaction)
+                    .bind(draft.by.person())
+                    .fetch_one(&mut *transaction)
+                    .await?;
+            }
             match changes::decide(target.as_ref(), draft) {
                 Decision::Refuse(refusal) => Outcome::Refused(refusal),
                 Decision::Unchanged => Outcome::Unchanged(draft.message),
                 Decision::Apply => {
                     let id = head + 1;
-                    apply(&mut transaction, draft, id, now).await?;
+                    apply(&mut transaction, target.as_ref(), draft, id, now).await?;
                     Outcome::Applied(id)
                 }
             }
@@ -237,48 +247,43 @@ async fn change(
     })
 }
 
-/// Writes an applied change as entry `id`, moves the head and notifies
-/// (at commit).
+/// Writes an applied change as entry `id` (the statements of
+/// [`changes::plan`], then for a reaction the message's shown reactions),
+/// moves the head and notifies (at commit).
 async fn apply(
     transaction: &mut sqlx::PgTransaction<'_>,
+    target: Option<&Target>,
     draft: &ChangeDraft,
     id: MessageId,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let connection = transaction.acquire().await?;
-    match &draft.edit {
-        Edit::Text(text) => {
-            sqlx::query(changes::KEEP_VERSION)
-                .bind(draft.message)
-                .bind(id)
-                .execute(&mut *connection)
-                .await?;
-            sqlx::query(changes::EDIT)
-                .bind(text)
-                .bind(now)
-                .bind(draft.message)
-                .execute(&mut *connection)
-                .await?;
+    for write in changes::plan(draft, id, now) {
+        let mut query = sqlx::query(write.sql);
+        for bind in write.binds {
+            query = match bind {
+                Bind::Int(value) => query.bind(value),
+                Bind::Text(value) => query.bind(value),
+                Bind::Bool(value) => query.bind(value),
+                Bind::Uuid(value) => query.bind(value),
+                Bind::Time(value) => query.bind(value),
+            };
         }
-        Edit::Delete => {
-            sqlx::query(changes::FORGET_VERSIONS)
-                .bind(draft.message)
-                .execute(&mut *connection)
-                .await?;
-            sqlx::query(changes::DELETE)
-                .bind(draft.message)
-                .execute(&mut *connection)
-                .await?;
-        }
+        query.execute(&mut *connection).await?;
     }
-    sqlx::query(changes::RECORD)
-        .bind(id)
-        .bind(draft.client_id)
-        .bind(draft.message)
-        .bind(draft.edit.kind())
-        .bind(now)
-        .execute(&mut *connection)
-        .await?;
+    if let (Some(target), Edit::React { reaction, .. }) = (target, &draft.edit) {
+        let rows: Vec<ReactionRow> = sqlx::query_as(changes::REACTION_ROWS)
+            .bind(draft.message)
+            .bind(reaction)
+            .bind(changes::SHOWN)
+            .fetch_all(&mut *connection)
+            .await?;
+        sqlx::query(changes::SET_SHOWN)
+            .bind(changes::shown_after(target, reaction, &rows))
+            .bind(draft.message)
+            .execute(&mut *connection)
+            .await?;
+    }
     sqlx::query("UPDATE message_log SET last_id = $1")
         .bind(id)
         .execute(&mut *connection)
@@ -356,6 +361,7 @@ async fn append(
                 guest: row.o_guest,
                 edited: None,
                 deleted: false,
+                reactions: Vec::new(),
             };
             if row.o_inserted && first_time {
                 Stored::New(message)

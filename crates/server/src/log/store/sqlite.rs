@@ -25,7 +25,9 @@ use uuid::Uuid;
 
 use super::{
     Batch, Draft, Durability, Row, StoreError, Stored,
-    changes::{self, ChangeDraft, Changed, Decision, Edit, Entry, Outcome, Target},
+    changes::{
+        self, Bind, ChangeDraft, Changed, Decision, Edit, Entry, Outcome, ReactionRow, Target,
+    },
 };
 use crate::log::dbfile::DatabaseFile;
 
@@ -214,6 +216,7 @@ impl SqliteWriter {
                         guest: draft.guest,
                         edited: None,
                         deleted: false,
+                        reactions: Vec::new(),
                     })
                 }
                 None => {
@@ -341,7 +344,6 @@ impl SqliteWriter {
     }
 
     fn apply(&mut self, draft: &ChangeDraft, now: DateTime<Utc>) -> rusqlite::Result<Outcome> {
-        let at = now.to_rfc3339_opts(SecondsFormat::AutoSi, false);
         let mut connection = self
             .connection
             .lock()
@@ -354,7 +356,7 @@ impl SqliteWriter {
         if let Some(message) = before {
             return Ok(Outcome::Unchanged(message));
         }
-        let target = transaction
+        let mut target = transaction
             .prepare_cached(changes::SELECT_TARGET)?
             .query_row([draft.message], |row| {
                 Ok(Target {
@@ -363,40 +365,62 @@ impl SqliteWriter {
                     guest: row.get(2)?,
                     deleted: row.get(3)?,
                     text: row.get(4)?,
+                    reactions: row.get(5)?,
+                    given: false,
                 })
             })
             .optional()?;
+        if let (Some(target), Edit::React { reaction, .. }) = (&mut target, &draft.edit) {
+            target.given = transaction
+                .prepare_cached(changes::GIVEN)?
+                .query_row(params![draft.message, reaction, draft.by.person()], |row| {
+                    row.get(0)
+                })?;
+        }
         let outcome = match changes::decide(target.as_ref(), draft) {
             Decision::Refuse(refusal) => return Ok(Outcome::Refused(refusal)),
             Decision::Unchanged => return Ok(Outcome::Unchanged(draft.message)),
             Decision::Apply => {
                 let id = self.newest + 1;
-                match &draft.edit {
-                    Edit::Text(text) => {
-                        transaction.execute(changes::KEEP_VERSION, params![draft.message, id])?;
-                        transaction.execute(changes::EDIT, params![text, at, draft.message])?;
-                    }
-                    Edit::Delete => {
-                        transaction.execute(changes::FORGET_VERSIONS, [draft.message])?;
-                        transaction.execute(changes::DELETE, [draft.message])?;
-                    }
+                for write in changes::plan(draft, id, now) {
+                    let binds = write.binds.iter().map(sql_value);
+                    transaction
+                        .prepare_cached(write.sql)?
+                        .execute(rusqlite::params_from_iter(binds))?;
                 }
-                transaction.execute(
-                    changes::RECORD,
-                    params![
-                        id,
-                        draft.client_id.as_bytes(),
-                        draft.message,
-                        draft.edit.kind(),
-                        at
-                    ],
-                )?;
+                if let (Some(target), Edit::React { reaction, .. }) = (&target, &draft.edit) {
+                    let rows = transaction
+                        .prepare_cached(changes::REACTION_ROWS)?
+                        .query_map(params![draft.message, reaction, changes::SHOWN], |row| {
+                            Ok(ReactionRow {
+                                name: row.get(0)?,
+                                guest: row.get(1)?,
+                                total: row.get(2)?,
+                            })
+                        })?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    let shown = changes::shown_after(target, reaction, &rows);
+                    transaction.execute(changes::SET_SHOWN, params![shown, draft.message])?;
+                }
                 transaction.execute(MOVE_SEQUENCE, [id])?;
                 Outcome::Applied(id)
             }
         };
         transaction.commit()?;
         Ok(outcome)
+    }
+}
+
+/// A [`Bind`] as SQLite stores it (times as sqlx writes them, so that the
+/// pool reads them back; UUIDs as their 16 bytes).
+fn sql_value(bind: &Bind) -> rusqlite::types::Value {
+    use rusqlite::types::Value;
+    match bind {
+        Bind::Int(value) => Value::Integer(*value),
+        Bind::Text(value) => Value::Text(value.clone()),
+        Bind::Bool(value) => Value::Integer(i64::from(*value)),
+        Bind::Uuid(value) => Value::Blob(value.as_bytes().to_vec()),
+        Bind::Time(value) => Value::Text(value.to_rfc3339_opts(SecondsFormat::AutoSi, false)),
     }
 }
 

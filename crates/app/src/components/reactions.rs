@@ -1,0 +1,182 @@
+//! A message's reactions: each with its count (who gave it on hover or
+//! focus), pressed when the reader gave it, a click giving or taking it
+//! back; and a picker of a few emoji or a short word of one's own.
+
+use leptos::prelude::*;
+use shared::{MessageId, Reaction};
+
+use crate::state::ChatState;
+
+/// What the picker offers before the reader types their own.
+const PICKS: [&str; 8] = ["👍", "❤️", "😂", "🎉", "😮", "😢", "👀", "✅"];
+
+#[component]
+pub(super) fn Reactions(id: MessageId, reactions: Vec<Reaction>) -> impl IntoView {
+    let state = expect_context::<ChatState>();
+    let error = RwSignal::new(None::<String>);
+    let picking = RwSignal::new(false);
+    let own = RwSignal::new(String::new());
+    let may_react = Memo::new(move |_| state.viewer.with(|viewer| viewer.may_send()));
+    let react = move |reaction: String, on: bool| {
+        picking.set(false);
+        send_reaction(state, id, reaction, on, error);
+    };
+    let chips = reactions
+        .into_iter()
+        .map(|reaction| {
+            let given = {
+                let reaction = reaction.clone();
+                Memo::new(move |_| state.gave(&reaction))
+            };
+            let who = who_reacted(&reaction);
+            let name = reaction.reaction.clone();
+            view! {
+                <button
+                    type="button"
+                    class="reaction"
+                    class:given=given
+                    aria-pressed=move || if given.get() { "true" } else { "false" }
+                    title=who
+                    data-test="reaction"
+                    data-reaction=reaction.reaction.clone()
+                    disabled=move || !may_react.get()
+                    on:click=move |_| react(name.clone(), !given.get_untracked())
+                >
+                    <span class="reaction-name">{reaction.reaction.clone()}</span>
+                    " "
+                    <span class="reaction-count" data-test="reaction-count">
+                        {reaction.count}
+                    </span>
+                </button>
+            }
+        })
+        .collect_view();
+    let pick_own = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let reaction = own.get_untracked();
+        if !reaction.trim().is_empty() {
+            own.set(String::new());
+            react(reaction, true);
+        }
+    };
+    view! {
+        <div class="reactions" data-test="reactions">
+            {chips}
+            <button
+                type="button"
+                class="add-reaction"
+                data-test="add-reaction"
+                aria-label="Add a reaction"
+                aria-expanded=move || if picking.get() { "true" } else { "false" }
+                hidden=move || !may_react.get()
+                on:click=move |_| picking.update(|open| *open = !*open)
+            >
+                "+"
+            </button>
+            <div class="reaction-picker" data-test="reaction-picker" hidden=move || !picking.get()>
+                {PICKS
+                    .into_iter()
+                    .map(|pick| {
+                        view! {
+                            <button
+                                type="button"
+                                data-test="pick-reaction"
+                                on:click=move |_| react(pick.to_owned(), true)
+                            >
+                                {pick}
+                            </button>
+                        }
+                    })
+                    .collect_view()}
+                <form class="own-reaction" on:submit=pick_own>
+                    <input
+                        type="text"
+                        maxlength="16"
+                        placeholder="or a word"
+                        aria-label="Your own reaction"
+                        data-test="own-reaction"
+                        bind:value=own
+                    />
+                </form>
+            </div>
+            <p class="failure" role="alert" data-test="reaction-error" hidden=move || error.with(Option::is_none)>
+                {move || error.get()}
+            </p>
+        </div>
+    }
+    .into_any()
+}
+
+/// Who gave `reaction`, for its title: the names it lists (guests marked)
+/// and how many more.
+fn who_reacted(reaction: &Reaction) -> String {
+    let mut names: Vec<String> = reaction.people.clone();
+    names.extend(reaction.guests.iter().map(|name| format!("{name} (guest)")));
+    let others = (reaction.count as usize).saturating_sub(names.len());
+    if others > 0 {
+        names.push(match others {
+            1 => "1 other".to_owned(),
+            n => format!("{n} others"),
+        });
+    }
+    names.join(", ")
+}
+
+/// Gives or takes back `reaction`; the message shows as the server
+/// answers (the stream brings the same), or why it could not.
+fn send_reaction(
+    state: ChatState,
+    id: MessageId,
+    reaction: String,
+    on: bool,
+    error: RwSignal<Option<String>>,
+) {
+    #[cfg(feature = "hydrate")]
+    {
+        let account = state.viewer.with_untracked(|viewer| viewer.account.clone());
+        let name = state.username.get_untracked();
+        if account.is_none() && name.trim().is_empty() {
+            error.set(Some("Choose a username to react.".to_owned()));
+            return;
+        }
+        let request = shared::React {
+            client_id: Some(crate::browser::new_client_id()),
+            browser: account.is_none().then(crate::browser::browser_id),
+            name: account.is_none().then(|| name.trim().to_owned()),
+        };
+        leptos::task::spawn_local(async move {
+            match crate::api::changes::react(id, &reaction, on, &request).await {
+                Ok(message) => {
+                    error.set(None);
+                    state.change(message);
+                }
+                Err(err) => error.set(Some(err.to_string())),
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (state, id, reaction, on, error);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_title_names_who_reacted_and_counts_the_rest() {
+        let reaction = Reaction {
+            reaction: "👍".into(),
+            count: 5,
+            people: vec!["ada".into(), "bob".into()],
+            guests: vec!["cy".into()],
+        };
+        assert_eq!(who_reacted(&reaction), "ada, bob, cy (guest), 2 others");
+        let one = Reaction {
+            count: 1,
+            guests: Vec::new(),
+            people: vec!["ada".into()],
+            ..reaction
+        };
+        assert_eq!(who_reacted(&one), "ada");
+    }
+}
