@@ -171,3 +171,49 @@ test("reactions count each person once, show who gave them, and follow every bro
   await adaContext.close();
   await bobContext.close();
 });
+
+test("a reply quotes what it answers; its quote brings back an original not loaded yet", async ({ browser, request }) => {
+  const adaContext = await browser.newContext();
+  const ada = await adaContext.newPage();
+  await openChat(ada);
+  const adaName = await signUp(ada);
+  const question = unique("which release?");
+  const questionId = await sent(ada, question);
+  for (let i = 0; i < 55; i++) {
+    const response = await request.post("/api/messages", { data: { username: "filler", text: `${question} filler ${i}` } });
+    expect(response.status()).toBe(201);
+  }
+  // Reply from the original's own button.
+  await bubble(ada, questionId).hover();
+  await bubble(ada, questionId).locator("[data-test=reply]").click();
+  await expect(ada.locator("[data-test=replying-note]")).toContainText(`Replying to ${adaName}: ${question}`);
+  const answer = unique("the next one");
+  await textInput(ada).fill(answer);
+  await textInput(ada).press("Enter");
+  await expect(ada.locator("[data-test=replying-note]")).toBeHidden();
+  await expect(bubbles(ada, answer)).toHaveCount(1);
+  const answerId = await bubbles(ada, answer).getAttribute("data-id");
+  if (!answerId) throw new Error("stored");
+  await expect(bubble(ada, answerId).locator("[data-test=quote]")).toHaveText(`${adaName}: ${question}`);
+
+  // A reader whose page starts after the question follows the quote to it.
+  const bobContext = await browser.newContext();
+  const bob = await bobContext.newPage();
+  await openChat(bob, unique("bob"));
+  await expect(bubble(bob, answerId).locator("[data-test=quote]")).toHaveText(`${adaName}: ${question}`);
+  await expect(bubble(bob, questionId)).toHaveCount(0);
+  await bubble(bob, answerId).locator("[data-test=quote]").click();
+  await expect(bubble(bob, questionId)).toBeInViewport();
+  await expect(bubble(bob, questionId)).toHaveClass(/highlighted/);
+
+  // The original deleted: the quote says so, in every page at once.
+  await bubble(ada, questionId).scrollIntoViewIfNeeded();
+  await bubble(ada, questionId).hover();
+  await bubble(ada, questionId).locator("[data-test=delete-message]").click();
+  await bubble(ada, questionId).locator("[data-test=confirm-delete]").click();
+  for (const page of [ada, bob]) {
+    await expect(bubble(page, answerId).locator("[data-test=quote]")).toHaveText(`${adaName}: Message deleted`);
+  }
+  await adaContext.close();
+  await bobContext.close();
+});

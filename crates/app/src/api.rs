@@ -84,7 +84,8 @@ pub async fn mark_read(room: String, position: ReadPosition) -> Result<(), CallE
     service.mark_read(&room, position).await
 }
 
-/// Stores a message and broadcasts it to every open stream. Sending the same
+/// Stores a message (a reply to `reply_to`, a message of the same room, if
+/// given) and broadcasts it to every open stream. Sending the same
 /// `client_id` again returns the stored message and changes nothing.
 ///
 /// Every server function takes JSON: a JSON body is UTF-8 or refused (a
@@ -96,6 +97,7 @@ pub async fn send_message(
     username: String,
     text: String,
     client_id: Uuid,
+    reply_to: Option<MessageId>,
 ) -> Result<ChatMessage, CallError> {
     let service = crate::service::use_chat_service()?;
     service
@@ -105,6 +107,7 @@ pub async fn send_message(
                 username,
                 text,
                 client_id: Some(client_id),
+                reply_to,
             },
         )
         .await

@@ -140,6 +140,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, text)| Outgoing {
+                reply: None,
                 client_id: Uuid::from_u128(i as u128 + 1),
                 username: "ada".into(),
                 text: (*text).into(),

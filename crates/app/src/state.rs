@@ -11,6 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use shared::{
     ChatMessage, MessageId,
     account::Viewer,
+    message::Quote,
     presence::PresenceEvent,
     room::{ReadPosition, room_key},
     timeline,
@@ -74,7 +75,17 @@ pub struct Outgoing {
     pub client_id: Uuid,
     pub username: String,
     pub text: String,
+    /// What it answers, if it is a reply.
+    pub reply: Option<Quote>,
     pub delivery: Delivery,
+}
+
+/// A message to send: who, what, and what it answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Draft {
+    pub username: String,
+    pub text: String,
+    pub reply: Option<Quote>,
 }
 
 /// What the composer and the pending bubbles can ask of the outbox. In the
@@ -82,8 +93,8 @@ pub struct Outgoing {
 /// server there is none (nobody can click there).
 #[derive(Clone, Copy)]
 pub struct Outbox {
-    /// Queue `(username, text)` and start sending.
-    pub submit: Callback<(String, String)>,
+    /// Queue a message and start sending.
+    pub submit: Callback<Draft>,
     /// Send a failed message again under its client id.
     pub retry: Callback<Uuid>,
 }
@@ -125,6 +136,10 @@ pub struct ChatState {
     pub viewer: RwSignal<Viewer>,
     /// The message whose text the composer is editing, if any.
     pub editing: RwSignal<Option<MessageId>>,
+    /// The message the composer's next message answers, if any.
+    pub replying: RwSignal<Option<Quote>>,
+    /// The message a reply's quote was followed to, shown for a moment.
+    pub highlighted: RwSignal<Option<MessageId>>,
 }
 
 impl ChatState {
@@ -150,6 +165,8 @@ impl ChatState {
                 guests_may_send: true,
             }),
             editing: RwSignal::new(None),
+            replying: RwSignal::new(None),
+            highlighted: RwSignal::new(None),
         }
     }
 
@@ -200,18 +217,45 @@ impl ChatState {
         if !self.is_here(&message) {
             return;
         }
-        let held = self
-            .messages
-            .with_untracked(|list| list.binary_search_by_key(&message.id, |m| m.id).is_ok());
-        if held {
-            if message.deleted && self.editing.get_untracked() == Some(message.id) {
-                self.editing.set(None);
-                self.text.set(String::new());
-            }
+        let id = message.id;
+        let (held, answered) = self.messages.with_untracked(|list| {
+            (
+                list.binary_search_by_key(&id, |m| m.id).is_ok(),
+                list.iter().any(|m| m.reply_to == Some(id)),
+            )
+        });
+        if message.deleted && self.editing.get_untracked() == Some(id) {
+            self.stop_editing();
+        }
+        if self
+            .replying
+            .with_untracked(|quote| quote.as_ref().is_some_and(|q| q.id == id))
+        {
+            self.replying.set(Some(Quote::of(&message)));
+        }
+        if held || answered {
+            // Replies to it quote it as it now is.
+            let quote = Quote::of(&message);
             self.messages.update(|list| {
                 timeline::replace(list, message);
+                for reply in list.iter_mut().filter(|m| m.reply_to == Some(id)) {
+                    reply.quote = Some(quote.clone());
+                }
             });
         }
+    }
+
+    /// Shows message `id` of this room: loads older pages until it is
+    /// held (or there is no older history), then scrolls to it and
+    /// highlights it for a moment.
+    pub async fn jump_to(&self, id: MessageId) -> Result<(), CallError> {
+        while self.oldest_id().is_some_and(|oldest| oldest > id)
+            && self.more_history.get_untracked()
+        {
+            self.load_older().await?;
+        }
+        self.highlighted.set(Some(id));
+        Ok(())
     }
 
     /// The newest message of this room the signed-in reader sent and may
@@ -444,6 +488,8 @@ mod tests {
             edited: None,
             deleted: false,
             reactions: Vec::new(),
+            reply_to: None,
+            quote: None,
         };
         assert!(is_mine(Some("ada"), "", &message("ada", false)));
         assert!(!is_mine(Some("ada"), "ada", &message("ada", true)));
@@ -494,6 +540,8 @@ mod tests {
             edited: None,
             deleted: false,
             reactions: Vec::new(),
+            reply_to: None,
+            quote: None,
         };
         let messages = [at(1, 28), at(2, 28), at(3, 29), at(5, 30), at(8, 30)];
         let starts = day_starts(&messages, |m| m.timestamp.date_naive());

@@ -190,6 +190,8 @@ mod tests {
             edited: None,
             deleted: false,
             reactions: Vec::new(),
+            reply_to: None,
+            quote: None,
         }
     }
 

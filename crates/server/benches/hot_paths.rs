@@ -31,6 +31,8 @@ fn frame_encoding(c: &mut Criterion) {
         edited: None,
         deleted: false,
         reactions: Vec::new(),
+        reply_to: None,
+        quote: None,
     };
     c.bench_function("frame an SSE event", |b| {
         b.iter(|| Published::new(black_box(&message)))
@@ -77,6 +79,7 @@ fn insert_batch(c: &mut Criterion) {
                             room: general.clone(),
                             message: message.clone(),
                             guest: true,
+                            reply: None,
                         })
                         .collect::<Vec<_>>()
                 },

@@ -42,6 +42,8 @@ pub fn message(id: MessageId) -> ChatMessage {
         edited: None,
         deleted: false,
         reactions: Vec::new(),
+        reply_to: None,
+        quote: None,
     }
 }
 

@@ -24,6 +24,7 @@ async fn sent(store: &Store, author: &str, text: &str, guest: bool) -> ChatMessa
         room: general(),
         message: NewMessage::parse(author, text).expect("valid"),
         guest,
+        reply: None,
     };
     store.insert_batch(&[draft]).await.expect("stores")[0]
         .message()
@@ -65,7 +66,45 @@ contract!(
     a_change_is_applied_once_per_client_id,
     refused_changes_store_nothing,
     reactions_count_each_person_once_and_leave_with_the_message,
+    a_reply_quotes_what_it_answers_as_it_now_is,
 );
+
+async fn a_reply_quotes_what_it_answers_as_it_now_is(store: Store) {
+    let original = sent(&store, "ada", "which release?", false).await;
+    let draft = Draft {
+        client_id: Uuid::now_v7(),
+        room: general(),
+        message: NewMessage::parse("bob", "the next one").expect("valid"),
+        guest: true,
+        reply: Some(shared::message::Quote::of(&original)),
+    };
+    let reply = store.insert_batch(&[draft]).await.expect("stores")[0]
+        .message()
+        .clone();
+    assert_eq!(reply.reply_to, Some(original.id));
+    let quote = reply.quote.clone().expect("quoted");
+    assert_eq!(
+        (quote.username.as_str(), quote.text.as_str()),
+        ("ada", "which release?")
+    );
+    // Read back, the quote is the original as it now is.
+    applied(&store, &edit(original.id, "which release, 2 or 3?")).await;
+    let read = store.message(reply.id).await.expect("reads").expect("held");
+    assert_eq!(read.quote.expect("quoted").text, "which release, 2 or 3?");
+    applied(&store, &delete(original.id)).await;
+    let page = store.latest(general().id, 10).await.expect("reads");
+    let quote = page[1].quote.clone().expect("quoted");
+    assert!(quote.deleted && quote.text.is_empty(), "{quote:?}");
+    let replayed = store.after(original.id, 10).await.expect("reads");
+    assert_eq!(replayed[0].message.reply_to, Some(original.id));
+    assert!(
+        replayed[0]
+            .message
+            .quote
+            .as_ref()
+            .is_some_and(|q| q.deleted)
+    );
+}
 
 fn react(message: MessageId, by: Actor, reaction: &str, on: bool) -> ChangeDraft {
     ChangeDraft {
@@ -716,5 +755,51 @@ async fn a_reaction_that_breaks_the_rules_is_refused_with_the_rule() {
         "message_deleted",
     )
     .await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reply_answers_a_message_of_its_own_room() {
+    let app = spawn_app().await;
+    let original = app.send("ada", "which release?").await;
+    let response = app
+        .post(&json!({ "username": "bob", "text": "the next one", "reply_to": original["id"] }))
+        .await;
+    assert_eq!(response.status(), 201);
+    let reply: Value = response.json().await.expect("json");
+    assert_eq!(reply["reply_to"], original["id"]);
+    assert_eq!(reply["quote"]["username"], "ada");
+    assert_eq!(reply["quote"]["text"], "which release?");
+
+    let cookie = app.signed_up("cy").await;
+    let created = app
+        .client
+        .post(app.url("/api/rooms"))
+        .header("cookie", &cookie)
+        .json(&json!({ "name": "random" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(created.status(), 201);
+    let elsewhere = app
+        .post_json(
+            "/api/rooms/random/messages",
+            &json!({ "username": "bob", "text": "here?", "reply_to": original["id"] }),
+        )
+        .await;
+    assert_eq!(elsewhere.status(), 422);
+    let body = error_body(elsewhere).await;
+    assert_eq!(
+        (
+            body["error"]["field"].clone(),
+            body["error"]["rule"].clone()
+        ),
+        (json!("reply_to"), json!("reply_to"))
+    );
+    let nowhere = app
+        .post(&json!({ "username": "bob", "text": "?", "reply_to": 999 }))
+        .await;
+    assert_eq!(nowhere.status(), 422);
+    assert_eq!(app.history("").await.len(), 2, "nothing refused was stored");
     app.shutdown().await;
 }

@@ -30,6 +30,7 @@ fn draft_in(room: &RoomRecord, client_id: Uuid, text: &str) -> Draft {
         room: room.clone(),
         message: NewMessage::parse("ada", text).expect("valid"),
         guest: true,
+        reply: None,
     }
 }
 

@@ -48,6 +48,41 @@ pub struct ChatMessage {
     /// Its reactions, in the order each was first given.
     #[serde(default)]
     pub reactions: Vec<Reaction>,
+    /// The message of the same room it answers, if it is a reply.
+    #[serde(default)]
+    pub reply_to: Option<MessageId>,
+    /// What the page quotes of that message, as it now is (as it was when
+    /// this one was streamed: a page updates it from the original's
+    /// changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<Quote>,
+}
+
+/// How many characters of a message a reply quotes.
+pub const QUOTE_CHARS: usize = 100;
+
+/// The start of the message a reply answers: one line in the page.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Quote {
+    pub id: MessageId,
+    pub username: String,
+    pub guest: bool,
+    /// Its first [`QUOTE_CHARS`] characters (`""` once deleted).
+    pub text: String,
+    pub deleted: bool,
+}
+
+impl Quote {
+    /// The quote of `message` as it now is.
+    pub fn of(message: &ChatMessage) -> Self {
+        Self {
+            id: message.id,
+            username: message.username.clone(),
+            guest: message.guest,
+            text: message.text.chars().take(QUOTE_CHARS).collect(),
+            deleted: message.deleted,
+        }
+    }
 }
 
 /// The most different reactions one message may hold.
@@ -172,6 +207,9 @@ pub struct SendMessage {
     /// When absent the server picks one, and a retry is a new message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<Uuid>,
+    /// The message of the same room this one answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<MessageId>,
 }
 
 /// A request to edit a message's text (`PATCH /api/messages/<id>`).
@@ -211,6 +249,8 @@ mod tests {
                 edited: None,
                 deleted: false,
                 reactions: Vec::new(),
+                reply_to: None,
+                quote: None,
             })
             .collect();
         let count = MessageCount {
@@ -237,6 +277,8 @@ mod tests {
             edited: None,
             deleted: false,
             reactions: Vec::new(),
+            reply_to: None,
+            quote: None,
         };
         let json = serde_json::to_value(&message).expect("serializes");
         assert_eq!(json["timestamp"], "2026-11-28T15:19:50.250Z");
@@ -245,6 +287,7 @@ mod tests {
         assert_eq!(json["room"], "random");
         assert_eq!(json["edited"], serde_json::Value::Null);
         assert_eq!(json["deleted"], false);
+        assert_eq!(json["reply_to"], serde_json::Value::Null);
         let back: ChatMessage = serde_json::from_value(json).expect("deserializes");
         assert_eq!(back, message);
     }

@@ -70,6 +70,8 @@ mod change_tests {
             edited: None,
             deleted: false,
             reactions: Vec::new(),
+            reply_to: None,
+            quote: None,
         }
     }
 
@@ -103,6 +105,8 @@ mod tests {
             edited: None,
             deleted: false,
             reactions: Vec::new(),
+            reply_to: None,
+            quote: None,
         }
     }
 

@@ -39,6 +39,8 @@ pub enum Field {
     Room,
     /// A reaction to a message (an emoji or a short word).
     Reaction,
+    /// The message a reply answers.
+    ReplyTo,
 }
 
 /// The rule a [`ValidationError`] reports as broken.
@@ -67,6 +69,8 @@ pub enum Rule {
     /// A username that an account holds, or one that looks the same
     /// (differs only in case or in look-alike characters).
     Taken,
+    /// A reply to a message that is not in the same room (or none).
+    ReplyTo,
 }
 
 /// Why a message was rejected: one field, one rule.
@@ -85,6 +89,7 @@ impl ValidationError {
             Field::Password => ("password", PASSWORD_MAX_CHARS),
             Field::Room => ("room name", ROOM_MAX_CHARS),
             Field::Reaction => ("reaction", REACTION_MAX_CHARS),
+            Field::ReplyTo => ("reply_to", 0),
         };
         match self.rule {
             Rule::Required => format!("{name} must not be empty"),
@@ -99,6 +104,7 @@ impl ValidationError {
             }
             Rule::ControlCharacter => format!("{name} must not contain control characters"),
             Rule::OnlyPunctuation => format!("{name} must hold more than punctuation"),
+            Rule::ReplyTo => format!("{name} must name a message of the same room"),
             Rule::RestrictedLetter => format!(
                 "{name} must not use letters made for phonetics or old scripts (such as small capitals), which pass for common ones"
             ),

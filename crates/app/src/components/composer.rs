@@ -11,7 +11,7 @@ use leptos::{
 use shared::NewMessage;
 
 use super::InBrowser;
-use crate::state::{ChatState, Outbox};
+use crate::state::{ChatState, Draft, Outbox};
 
 /// Sends on `Send` or Enter. Does nothing while either field is blank;
 /// shows next to the inputs why a message breaks the rules.
@@ -28,11 +28,11 @@ pub(super) fn Composer() -> impl IntoView {
     let editing = state.editing;
     let saving = RwSignal::new(false);
     let field = NodeRef::<html::Input>::new();
-    // Editing starts from a message's `Edit` too: the field takes the focus.
+    // Editing and replying start from a message's buttons: the field
+    // takes the focus.
     Effect::new(move |_| {
-        if editing.get().is_some()
-            && let Some(field) = field.get_untracked()
-        {
+        let started = editing.with(Option::is_some) || state.replying.with(Option::is_some);
+        if started && let Some(field) = field.get_untracked() {
             let _ = field.focus();
         }
     });
@@ -55,6 +55,10 @@ pub(super) fn Composer() -> impl IntoView {
             event.prevent_default();
             error.set(None);
             state.stop_editing();
+        }
+        "Escape" if state.replying.with_untracked(Option::is_some) => {
+            event.prevent_default();
+            state.replying.set(None);
         }
         _ => {}
     };
@@ -84,7 +88,13 @@ pub(super) fn Composer() -> impl IntoView {
         let Some(outbox) = outbox else { return };
         error.set(None);
         text.set(String::new());
-        outbox.submit.run((name, body));
+        let reply = state.replying.get_untracked();
+        state.replying.set(None);
+        outbox.submit.run(Draft {
+            username: name,
+            text: body,
+            reply,
+        });
     };
 
     view! {
@@ -131,6 +141,23 @@ pub(super) fn Composer() -> impl IntoView {
             >
                 {move || if editing.with(Option::is_some) { "Save" } else { "Send" }}
             </button>
+            <p class="replying-note" data-test="replying-note" hidden=move || state.replying.with(Option::is_none)>
+                "Replying to "
+                {move || {
+                    state
+                        .replying
+                        .with(|quote| quote.as_ref().map(super::quote_line))
+                }}
+                " "
+                <button
+                    type="button"
+                    class="link-button"
+                    data-test="cancel-reply"
+                    on:click=move |_| state.replying.set(None)
+                >
+                    "Cancel"
+                </button>
+            </p>
             <p class="editing-note" data-test="editing-note" hidden=move || editing.with(Option::is_none)>
                 "Editing your message: Enter saves, Escape cancels. "
                 <button

@@ -10,9 +10,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Timelike, Utc};
 use leptos::{html, prelude::*, task::spawn_local};
-use shared::{ChatMessage, MessageId};
+use shared::{ChatMessage, MessageId, message::Quote};
 
-use super::{InBrowser, reactions::Reactions};
+use super::{InBrowser, quote_line, reactions::Reactions};
 use crate::state::{ChatState, Delivery, Outbox, Outgoing, day_label, day_starts, full_date};
 
 /// The messages that begin a day, with the day; in context for the items.
@@ -66,6 +66,31 @@ pub(super) fn MessageList() -> impl IntoView {
             unseen.update(|n| *n += arrived);
         }
     });
+    // A reply's quote was followed: bring the message it answers into view
+    // once it is drawn, and let the highlight fade.
+    Effect::new(move |_| {
+        let Some(id) = state.highlighted.get() else {
+            return;
+        };
+        at_bottom.set_value(false);
+        request_animation_frame(move || {
+            let found = list
+                .get_untracked()
+                .and_then(|list| list.query_selector(&format!("[data-id=\"{id}\"]")).ok())
+                .flatten();
+            if let Some(message) = found {
+                message.scroll_into_view_with_bool(false);
+            }
+        });
+        set_timeout(
+            move || {
+                if state.highlighted.get_untracked() == Some(id) {
+                    state.highlighted.set(None);
+                }
+            },
+            std::time::Duration::from_secs(2),
+        );
+    });
     // The user's own new message always brings the view to the bottom.
     Effect::new(move |previous: Option<usize>| {
         let pending = state.outbox.with(Vec::len);
@@ -115,7 +140,13 @@ pub(super) fn MessageList() -> impl IntoView {
                 <For
                     each=move || state.messages.get()
                     key=|message| {
-                        (message.id, message.edited, message.deleted, message.reactions.clone())
+                        (
+                            message.id,
+                            message.edited,
+                            message.deleted,
+                            message.reactions.clone(),
+                            message.quote.clone(),
+                        )
                     }
                     let:message
                 >
@@ -160,6 +191,38 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
     let confirming = RwSignal::new(false);
     let change_error = RwSignal::new(None::<String>);
     let editing = move || state.editing.get() == Some(id);
+    let may_send = Memo::new(move |_| state.viewer.with(|viewer| viewer.may_send()));
+    let reply = {
+        let quote = Quote::of(&message);
+        move |_| {
+            state.stop_editing();
+            state.replying.set(Some(quote.clone()));
+        }
+    };
+    let jump = move |id: MessageId| {
+        #[cfg(feature = "hydrate")]
+        spawn_local(async move {
+            if let Err(err) = state.jump_to(id).await {
+                leptos::logging::warn!("could not load the message answered: {err}");
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = id;
+    };
+    let quote = message.quote.clone().map(|quote| {
+        let answered = quote.id;
+        view! {
+            <button
+                type="button"
+                class="quote"
+                data-test="quote"
+                title="Show the message this answers"
+                on:click=move |_| jump(answered)
+            >
+                <bdi>{quote_line(&quote)}</bdi>
+            </button>
+        }
+    });
     let start_editing = {
         let message = message.clone();
         move |_| state.start_editing(&message)
@@ -198,6 +261,7 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
             class:mine=mine
             class:deleted=deleted
             class:being-edited=editing
+            class:highlighted=move || state.highlighted.get() == Some(id)
             data-test="message"
             data-id=message.id
         >
@@ -240,6 +304,11 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                             </span>
                         }
                     })}
+                <span class="message-actions" hidden=move || deleted || !may_send.get() || !in_browser.get()>
+                    <button type="button" data-test="reply" on:click=reply>
+                        "Reply"
+                    </button>
+                </span>
                 <span class="message-actions" hidden=move || !editable() || !in_browser.get()>
                     <button type="button" data-test="edit-message" on:click=start_editing>
                         "Edit"
@@ -270,6 +339,7 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                     "Sign in to edit your messages"
                 </span>
             </div>
+            {quote}
             {if deleted {
                 view! {
                     <p class="text" data-test="message-deleted">
@@ -341,6 +411,16 @@ fn PendingItem(outgoing: Outgoing) -> impl IntoView {
                     }}
                 </span>
             </div>
+            {outgoing
+                .reply
+                .as_ref()
+                .map(|quote| {
+                    view! {
+                        <p class="quote" data-test="quote">
+                            <bdi>{quote_line(quote)}</bdi>
+                        </p>
+                    }
+                })}
             <p class="text" dir="auto" data-test="message-text">
                 {outgoing.text}
             </p>

@@ -34,6 +34,20 @@ use composer::Composer;
 use message_list::MessageList;
 use rooms::RoomList;
 
+/// One line of the message a reply answers: `ada: the start of it…`, or
+/// that it was deleted.
+pub(crate) fn quote_line(quote: &shared::message::Quote) -> String {
+    if quote.deleted {
+        return format!("{}: Message deleted", quote.username);
+    }
+    let first_line = quote.text.lines().next().unwrap_or_default();
+    let cut = first_line.chars().count() > 80
+        || quote.text.contains('\n')
+        || quote.text.chars().count() >= shared::message::QUOTE_CHARS;
+    let start: String = first_line.chars().take(80).collect();
+    format!("{}: {start}{}", quote.username, if cut { "…" } else { "" })
+}
+
 /// Whether the page runs hydrated in a browser, as opposed to being rendered
 /// on the server or hydrating. Parts that differ between the two (local
 /// time zone, stored username, enabled controls) switch on it, so that

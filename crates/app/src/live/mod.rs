@@ -159,7 +159,7 @@ pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessa
         web: StoredValue::new_local(Web::default()),
     };
     provide_context(Outbox {
-        submit: Callback::new(move |(username, text)| live.submit(username, text)),
+        submit: Callback::new(move |draft| live.submit(draft)),
         retry: Callback::new(move |client_id| live.retry(client_id)),
     });
     provide_context(SessionChanged(Callback::new(move |account| {

@@ -13,12 +13,17 @@ use crate::{
     browser,
     error::CallError,
     outbox,
-    state::{Delivery, LinkStatus, Outgoing},
+    state::{Delivery, Draft, LinkStatus, Outgoing},
 };
 
 impl Live {
     /// Queues a new message and starts sending.
-    pub(super) fn submit(self, username: String, text: String) {
+    pub(super) fn submit(self, draft: Draft) {
+        let Draft {
+            username,
+            text,
+            reply,
+        } = draft;
         let renamed = browser::load_username().as_deref() != Some(username.trim());
         browser::save_username(username.trim());
         if renamed {
@@ -30,6 +35,7 @@ impl Live {
                 client_id: browser::new_client_id(),
                 username,
                 text,
+                reply,
                 delivery: Delivery::Queued,
             })
         });
@@ -63,7 +69,9 @@ impl Live {
             Some(outbox::Next::Send(entry)) => spawn_local(async move {
                 let client_id = entry.client_id;
                 let room = self.state.room.get_untracked();
-                let reply = match send_message(room, entry.username, entry.text, client_id).await {
+                let reply_to = entry.reply.map(|quote| quote.id);
+                let sent = send_message(room, entry.username, entry.text, client_id, reply_to);
+                let reply = match sent.await {
                     Ok(stored) => {
                         self.state.confirm(stored);
                         outbox::Reply::Stored

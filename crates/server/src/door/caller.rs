@@ -22,6 +22,7 @@ use shared::{
     SendMessage,
     account::Viewer,
     history::Page,
+    message::Quote,
     presence::{Heartbeat, PresenceEvent, Typing},
     room::{Directory, ReadPosition, Room},
 };
@@ -201,11 +202,27 @@ impl Caller {
                 (message, true)
             }
         };
+        let reply = match request.reply_to {
+            Some(id) => Some(self.answered(&room, id).await?),
+            None => None,
+        };
         Ok(self
             .state
             .chat
-            .send(&room, request.client_id, message, guest)
+            .send(&room, request.client_id, message, guest, reply)
             .await?)
+    }
+
+    /// What a reply in `room` to message `id` quotes: a message of the
+    /// same room (deleted or not), else `422` with rule `reply_to`.
+    async fn answered(&self, room: &RoomRecord, id: MessageId) -> Result<Quote, ApiError> {
+        match self.state.chat.message(id).await? {
+            Some(message) if message.room == room.name => Ok(Quote::of(&message)),
+            _ => Err(ApiError::Invalid(shared::ValidationError {
+                field: shared::Field::ReplyTo,
+                rule: shared::Rule::ReplyTo,
+            })),
+        }
     }
 
     /// Edits message `id` (in `room`, if the request named one) as the

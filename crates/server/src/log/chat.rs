@@ -15,7 +15,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use shared::{
-    ChatMessage, MAX_PAGE_SIZE, MessageCount, MessageId, NewMessage, history::Page,
+    ChatMessage, MAX_PAGE_SIZE, MessageCount, MessageId, NewMessage, history::Page, message::Quote,
     room::ReadPosition,
 };
 use tokio::{
@@ -247,14 +247,16 @@ impl Chat {
     }
 
     /// Stores `message` (validated) in `room` and publishes it, sent by a
-    /// guest or an account: acknowledged once committed and published
-    /// here. A `client_id` stored before returns that message instead.
+    /// guest or an account, answering `reply` (a message of the same room)
+    /// if given: acknowledged once committed and published here. A
+    /// `client_id` stored before returns that message instead.
     pub async fn send(
         &self,
         room: &RoomRecord,
         client_id: Option<Uuid>,
         message: NewMessage,
         guest: bool,
+        reply: Option<Quote>,
     ) -> Result<Stored, ChatError> {
         let draft = Draft {
             // Time-ordered, like the page's: consecutive ids land side by side
@@ -263,6 +265,7 @@ impl Chat {
             room: room.clone(),
             message,
             guest,
+            reply,
         };
         let (reply, answer) = oneshot::channel();
         self.writer

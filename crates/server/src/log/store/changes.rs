@@ -403,7 +403,9 @@ macro_rules! select_entries {
     ($where:literal, $order:literal, $limit:literal) => {
         concat!(
             "SELECT e.seq, m.id, r.name AS room, m.client_id, m.username, m.text, m.created_at, \
-             m.guest, m.edited_at, m.deleted, m.reactions FROM (\
+             m.guest, m.edited_at, m.deleted, m.reactions, ",
+            $crate::log::store::quote_columns!(),
+            " FROM (\
              SELECT seq, message_id FROM (SELECT id AS seq, id AS message_id FROM messages ",
             $where,
             " ORDER BY id ",
@@ -422,7 +424,7 @@ macro_rules! select_entries {
             " LIMIT ",
             $limit,
             ") AS e JOIN messages m ON m.id = e.message_id JOIN rooms r ON r.id = m.room_id \
-             ORDER BY e.seq ",
+             LEFT JOIN messages q ON q.id = m.reply_to ORDER BY e.seq ",
             $order
         )
     };

@@ -38,7 +38,7 @@ mod sqlite;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use shared::{ChatMessage, MessageId, NewMessage};
+use shared::{ChatMessage, MessageId, NewMessage, message::Quote};
 use uuid::Uuid;
 
 pub use self::{
@@ -77,6 +77,8 @@ pub struct Draft {
     pub message: NewMessage,
     /// Sent by a guest (under a name of their choosing), not an account.
     pub guest: bool,
+    /// The message of the same room it answers, as it was when checked.
+    pub reply: Option<Quote>,
 }
 
 /// What storing a [`Draft`] did.
@@ -140,13 +142,25 @@ macro_rules! select_messages {
     ($tail:literal) => {
         concat!(
             "SELECT m.id, r.name AS room, m.client_id, m.username, m.text, m.created_at, m.guest, \
-             m.edited_at, m.deleted, m.reactions \
-             FROM messages m JOIN rooms r ON r.id = m.room_id ",
+             m.edited_at, m.deleted, m.reactions, ",
+            $crate::log::store::quote_columns!(),
+            " FROM messages m JOIN rooms r ON r.id = m.room_id \
+             LEFT JOIN messages q ON q.id = m.reply_to ",
             $tail
         )
     };
 }
 pub(crate) use select_messages;
+
+/// The columns of what a message (`m`) answers, from `q`, the message its
+/// `reply_to` names (joined `LEFT`): see [`Row`].
+macro_rules! quote_columns {
+    () => {
+        "m.reply_to, q.username AS quote_username, q.guest AS quote_guest, \
+         substr(q.text, 1, 100) AS quote_text, q.deleted AS quote_deleted"
+    };
+}
+pub(crate) use quote_columns;
 
 /// The columns of a stored message, as both backends read them.
 #[derive(sqlx::FromRow)]
@@ -162,6 +176,11 @@ struct Row {
     deleted: bool,
     /// Its reactions as shown, JSON (see `changes::shown_after`).
     reactions: String,
+    reply_to: Option<i64>,
+    quote_username: Option<String>,
+    quote_guest: Option<bool>,
+    quote_text: Option<String>,
+    quote_deleted: Option<bool>,
 }
 
 impl From<Row> for ChatMessage {
@@ -177,6 +196,17 @@ impl From<Row> for ChatMessage {
             edited: row.edited_at,
             deleted: row.deleted,
             reactions: serde_json::from_str(&row.reactions).unwrap_or_default(),
+            reply_to: row.reply_to,
+            quote: match (row.reply_to, row.quote_username) {
+                (Some(id), Some(username)) => Some(Quote {
+                    id,
+                    username,
+                    guest: row.quote_guest.unwrap_or(true),
+                    text: row.quote_text.unwrap_or_default(),
+                    deleted: row.quote_deleted.unwrap_or(false),
+                }),
+                _ => None,
+            },
         }
     }
 }

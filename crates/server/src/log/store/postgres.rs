@@ -328,13 +328,18 @@ async fn append(
     let usernames: Vec<&str> = drafts.iter().map(|d| d.message.username()).collect();
     let texts: Vec<&str> = drafts.iter().map(|d| d.message.text()).collect();
     let guests: Vec<bool> = drafts.iter().map(|d| d.guest).collect();
+    let reply_tos: Vec<Option<i64>> = drafts
+        .iter()
+        .map(|d| d.reply.as_ref().map(|quote| quote.id))
+        .collect();
     let rows: Vec<Appended> =
-        sqlx::query_as("SELECT * FROM append_messages($1, $2, $3, $4, $5, $6, $7)")
+        sqlx::query_as("SELECT * FROM append_messages($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&client_ids)
             .bind(&rooms)
             .bind(&usernames)
             .bind(&texts)
             .bind(&guests)
+            .bind(&reply_tos)
             .bind(now)
             .bind(CHANNEL)
             .fetch_all(&mut *connection)
@@ -349,7 +354,8 @@ async fn append(
     let mut seen = HashSet::new();
     let mut stored: Vec<Stored> = rows
         .into_iter()
-        .map(|row| {
+        .zip(drafts)
+        .map(|(row, draft)| {
             let first_time = seen.insert(row.o_client_id);
             let message = ChatMessage {
                 id: row.o_id,
@@ -362,6 +368,8 @@ async fn append(
                 edited: None,
                 deleted: false,
                 reactions: Vec::new(),
+                reply_to: draft.reply.as_ref().map(|quote| quote.id),
+                quote: draft.reply.clone(),
             };
             if row.o_inserted && first_time {
                 Stored::New(message)

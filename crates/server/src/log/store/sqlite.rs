@@ -217,6 +217,8 @@ impl SqliteWriter {
                         edited: None,
                         deleted: false,
                         reactions: Vec::new(),
+                        reply_to: draft.reply.as_ref().map(|quote| quote.id),
+                        quote: draft.reply.clone(),
                     })
                 }
                 None => {
@@ -265,13 +267,14 @@ impl SqliteWriter {
             rest = later;
             let mut insert = transaction.prepare_cached(&INSERTS[chunk_index])?;
             for (row, draft) in chunk.iter().enumerate() {
-                let at = row * 6;
+                let at = row * 7;
                 insert.raw_bind_parameter(at + 1, draft.client_id.as_bytes())?;
                 insert.raw_bind_parameter(at + 2, draft.room.id)?;
                 insert.raw_bind_parameter(at + 3, draft.message.username())?;
                 insert.raw_bind_parameter(at + 4, draft.message.text())?;
                 insert.raw_bind_parameter(at + 5, &created_at)?;
                 insert.raw_bind_parameter(at + 6, draft.guest)?;
+                insert.raw_bind_parameter(at + 7, draft.reply.as_ref().map(|quote| quote.id))?;
             }
             let inserted = insert.raw_execute()?;
             if inserted == size {
@@ -461,9 +464,9 @@ const SELECT_ID_BY_CLIENT_ID: &str = "SELECT id FROM messages WHERE client_id = 
 /// The `INSERT` of each of [`CHUNKS`] rows.
 static INSERTS: LazyLock<[String; CHUNKS.len()]> = LazyLock::new(|| {
     CHUNKS.map(|rows| {
-        let values = vec!["(?, ?, ?, ?, ?, ?)"; rows].join(", ");
+        let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; rows].join(", ");
         format!(
-            "INSERT INTO messages (client_id, room_id, username, text, created_at, guest) \
+            "INSERT INTO messages (client_id, room_id, username, text, created_at, guest, reply_to) \
              VALUES {values} ON CONFLICT (client_id) DO NOTHING"
         )
     })
