@@ -217,3 +217,61 @@ test("a reply quotes what it answers; its quote brings back an original not load
   await adaContext.close();
   await bobContext.close();
 });
+
+test("links open apart with the right rel, formatting shows, and markup stays text", async ({ page }) => {
+  await openChat(page, unique("fmt"));
+  const tag = unique("fmt");
+  await send(page, `**${tag}** see https://example.com/${tag.replace(/ /g, "-")} and <b>not bold</b>`);
+  const message = page.locator("[data-test=message]").filter({ hasText: tag }).last();
+  await expect(message.locator("strong")).toHaveText(tag);
+  const link = message.locator("a");
+  await expect(link).toHaveAttribute("rel", "noopener noreferrer nofollow ugc");
+  await expect(link).toHaveAttribute("target", "_blank");
+  await expect(link).toHaveAttribute("href", `https://example.com/${tag.replace(/ /g, "-")}`);
+  await expect(message.locator("b")).toHaveCount(0);
+  await expect(message).toContainText("<b>not bold</b>");
+  // A script's link is no link.
+  await send(page, `[click](javascript:alert(1)) ${tag} 2`);
+  const hostile = page.locator("[data-test=message]").filter({ hasText: `${tag} 2` });
+  await expect(hostile).toContainText("click");
+  await expect(hostile.locator("a")).toHaveCount(0);
+  await page.reload();
+  await expect(page.locator("[data-test=message]").filter({ hasText: tag }).first().locator("strong")).toHaveText(tag);
+});
+
+test("a change made offline waits, goes out when the connection returns, and a refused one can be discarded", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await openChat(page);
+  await signUp(page);
+  const text = unique("offline");
+  const id = await sent(page, text);
+  await context.setOffline(true);
+  await bubble(page, id).hover();
+  await bubble(page, id).locator("[data-test=edit-message]").click();
+  await textInput(page).fill(`${text} (edited offline)`);
+  await textInput(page).press("Enter");
+  await expect(bubble(page, id).locator("[data-test=change-status]")).toHaveText("Waiting for the connection…");
+  await context.setOffline(false);
+  await expect(bubble(page, id).locator("[data-test=message-text]")).toHaveText(`${text} (edited offline)`);
+  await expect(bubble(page, id).locator("[data-test=change-status]")).toHaveCount(0);
+
+  // Deleted elsewhere while this edit waited: refused, it says why, and
+  // can be given up.
+  await context.setOffline(true);
+  await bubble(page, id).hover();
+  await bubble(page, id).locator("[data-test=edit-message]").click();
+  await textInput(page).fill(`${text} (too late)`);
+  await textInput(page).press("Enter");
+  await expect(bubble(page, id).locator("[data-test=change-status]")).toHaveText("Waiting for the connection…");
+  // The page's own API client shares the session and is not offline.
+  const deleted = await page.request.delete(`/api/messages/${id}`);
+  expect(deleted.status()).toBe(200);
+  await context.setOffline(false);
+  await expect(bubble(page, id).locator("[data-test=message-deleted]")).toBeVisible();
+  const status = bubble(page, id).locator("[data-test=change-status]");
+  await expect(status).toContainText("Not saved: this message was deleted");
+  await status.locator("[data-test=discard-change]").click();
+  await expect(status).toHaveCount(0);
+  await context.close();
+});

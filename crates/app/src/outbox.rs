@@ -1,5 +1,5 @@
-//! The outbox's decisions as a plain state machine: which message goes out
-//! next, and what a send's reply does to it.
+//! The outbox's decisions as a plain state machine: which message (or
+//! change to one) goes out next, and what a send's reply does to it.
 //!
 //! Messages wait in the page's outbox (`ChatState::outbox`) in the order
 //! they were written. One [`Flusher`] sends them one at a time, in order,
@@ -129,6 +129,7 @@ fn set(outbox: &mut [Outgoing], client_id: Uuid, delivery: Delivery) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::{Draft, Pending};
 
     const UP: Link = Link {
         online: true,
@@ -140,10 +141,12 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, text)| Outgoing {
-                reply: None,
                 client_id: Uuid::from_u128(i as u128 + 1),
-                username: "ada".into(),
-                text: (*text).into(),
+                what: Pending::Message(Draft {
+                    username: "ada".into(),
+                    text: (*text).into(),
+                    reply: None,
+                }),
                 delivery: Delivery::Queued,
             })
             .collect()
@@ -151,7 +154,7 @@ mod tests {
 
     fn sent(next: Option<Next>) -> String {
         match next {
-            Some(Next::Send(entry)) => entry.text,
+            Some(Next::Send(entry)) => entry.draft().expect("a message").text.clone(),
             other => panic!("expected a send, got {other:?}"),
         }
     }

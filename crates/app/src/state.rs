@@ -73,11 +73,15 @@ pub enum Delivery {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outgoing {
     pub client_id: Uuid,
-    pub username: String,
-    pub text: String,
-    /// What it answers, if it is a reply.
-    pub reply: Option<Quote>,
+    pub what: Pending,
     pub delivery: Delivery,
+}
+
+/// What an outbox entry sends: a new message, or a change to a stored one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pending {
+    Message(Draft),
+    Change(Change),
 }
 
 /// A message to send: who, what, and what it answers.
@@ -88,6 +92,53 @@ pub struct Draft {
     pub reply: Option<Quote>,
 }
 
+/// A change to a stored message, waiting in the outbox like a send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    Edit {
+        id: MessageId,
+        text: String,
+    },
+    Delete {
+        id: MessageId,
+    },
+    /// Gives (`on`) or takes back a reaction; a guest's names the name it
+    /// shows under.
+    React {
+        id: MessageId,
+        reaction: String,
+        on: bool,
+        guest_name: Option<String>,
+    },
+}
+
+impl Change {
+    /// The message it changes.
+    pub fn message(&self) -> MessageId {
+        match self {
+            Self::Edit { id, .. } | Self::Delete { id } | Self::React { id, .. } => *id,
+        }
+    }
+}
+
+impl Outgoing {
+    /// The new message it sends, if it is one.
+    pub fn draft(&self) -> Option<&Draft> {
+        match &self.what {
+            Pending::Message(draft) => Some(draft),
+            Pending::Change(_) => None,
+        }
+    }
+
+    /// The change it sends, if it is one.
+    pub fn change(&self) -> Option<&Change> {
+        match &self.what {
+            Pending::Change(change) => Some(change),
+            Pending::Message(_) => None,
+        }
+    }
+}
+
 /// What the composer and the pending bubbles can ask of the outbox. In the
 /// browser, `crate::live` provides it in context; while rendering on the
 /// server there is none (nobody can click there).
@@ -95,8 +146,12 @@ pub struct Draft {
 pub struct Outbox {
     /// Queue a message and start sending.
     pub submit: Callback<Draft>,
-    /// Send a failed message again under its client id.
+    /// Queue a change to a stored message (after whatever waits already).
+    pub change: Callback<Change>,
+    /// Send a failed message or change again under its client id.
     pub retry: Callback<Uuid>,
+    /// Give up a failed change.
+    pub discard: Callback<Uuid>,
 }
 
 /// How the account panel tells the page, and the browser's other tabs,
@@ -296,6 +351,16 @@ impl ChatState {
         }
     }
 
+    /// The entries of the outbox that are new messages, in order.
+    pub fn pending_messages(&self) -> Vec<Outgoing> {
+        self.outbox.with(|out| {
+            out.iter()
+                .filter(|entry| entry.draft().is_some())
+                .cloned()
+                .collect()
+        })
+    }
+
     /// Whether this page shows messages the reader sent as a guest (which
     /// only an account may edit).
     pub fn has_guest_messages_of_mine(&self) -> bool {
@@ -488,6 +553,7 @@ mod tests {
             edited: None,
             deleted: false,
             reactions: Vec::new(),
+            html: String::new(),
             reply_to: None,
             quote: None,
         };
@@ -540,6 +606,7 @@ mod tests {
             edited: None,
             deleted: false,
             reactions: Vec::new(),
+            html: String::new(),
             reply_to: None,
             quote: None,
         };

@@ -190,6 +190,7 @@ mod tests {
             edited: None,
             deleted: false,
             reactions: Vec::new(),
+            html: String::new(),
             reply_to: None,
             quote: None,
         }

@@ -26,6 +26,8 @@ pub struct Head {
     pub chunked: bool,
     /// The `name=value` of the first cookie the response sets.
     pub set_cookie: Option<String>,
+    /// A change's own entry in the log (`chat-entry-id`), if it made one.
+    pub entry_id: Option<i64>,
 }
 
 impl Connection {
@@ -79,17 +81,18 @@ impl Connection {
         Ok(self.tcp.write_all(head.as_bytes()).await?)
     }
 
-    /// Sends a `POST` of `json` (with the `cookie`, if any) and reads the
-    /// whole response.
-    pub async fn post_json(
+    /// Sends a `method` request (`POST`, `PATCH`, `PUT`, `DELETE`) with a
+    /// JSON body (and the `cookie`, if any) and reads the whole response.
+    pub async fn send_json(
         &mut self,
+        method: &str,
         path: &str,
         json: &[u8],
         cookie: Option<&str>,
     ) -> anyhow::Result<(Head, Vec<u8>)> {
         let cookie = cookie.map_or_else(String::new, |cookie| format!("Cookie: {cookie}\r\n"));
         let mut request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n{cookie}Content-Length: {}\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n{cookie}Content-Length: {}\r\n\r\n",
             self.host,
             json.len()
         )
@@ -131,6 +134,7 @@ impl Connection {
                     set_cookie: value("set-cookie")
                         .and_then(|v| v.split(';').next())
                         .map(str::to_owned),
+                    entry_id: value("chat-entry-id").and_then(|v| v.trim().parse().ok()),
                 };
                 self.unread.drain(..len);
                 return Ok(head);

@@ -78,6 +78,8 @@ enum Scenario {
     RoomsExhaust(scenario::hostile::RoomsArgs),
     /// Accounts from one address sending flat out (scenario 10e).
     AccountsBudget(scenario::hostile::BudgetArgs),
+    /// Many accounts reacting to one message at a rate (scenario 11).
+    ReactionStorm(scenario::changes::StormArgs),
 }
 
 #[tokio::main]
@@ -101,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
             Scenario::AccountsBudget(args) => {
                 scenario::hostile::accounts_budget(&target, args).await
             }
+            Scenario::ReactionStorm(args) => scenario::changes::storm(&target, args).await,
         }
     })
     .await

@@ -15,9 +15,15 @@ pub const TEXT_PREFIX: &str = "lg ";
 /// What one subscriber received, in order.
 #[derive(Default)]
 pub struct Received {
+    /// The id of every entry of the log (a new message or a change).
     pub ids: Vec<i64>,
-    /// Send → receipt, in milliseconds.
+    /// Send → receipt of each new message, in milliseconds.
     pub latencies_ms: Vec<f64>,
+    /// Each change's entry id and when it arrived (µs since the origin);
+    /// its latency is reckoned against when it was sent.
+    pub changes: Vec<(i64, f64)>,
+    /// With state kept: the last JSON received for each message id.
+    pub states: Option<std::collections::HashMap<i64, String>>,
     pub error: Option<String>,
 }
 
@@ -124,14 +130,27 @@ impl Chunks {
 
 /// Reads message events until `expected` arrived or `until` passed.
 pub async fn collect(
-    mut stream: EventStream,
+    stream: EventStream,
     expected: usize,
     origin: Instant,
     until: tokio::time::Instant,
 ) -> Received {
+    collect_keeping(stream, expected, origin, until, false).await
+}
+
+/// Like [`collect`]; with `keep_state`, also the last JSON of each message.
+pub async fn collect_keeping(
+    mut stream: EventStream,
+    expected: usize,
+    origin: Instant,
+    until: tokio::time::Instant,
+    keep_state: bool,
+) -> Received {
     let mut received = Received {
         ids: Vec::with_capacity(expected),
         latencies_ms: Vec::with_capacity(expected),
+        changes: Vec::new(),
+        states: keep_state.then(std::collections::HashMap::new),
         error: None,
     };
     let mut buffer: Vec<u8> = Vec::new();
@@ -192,21 +211,45 @@ fn record(block: &[u8], now_us: f64, received: &mut Received) {
     };
     let mut id = None;
     let mut sent_us = None;
+    let mut change = false;
+    let mut json = None;
     for line in block.lines() {
-        if line.starts_with("event:") {
-            return; // keep-alive ping
+        if let Some(kind) = line.strip_prefix("event:") {
+            if kind.trim() != "change" {
+                return; // a keep-alive ping, or a passing event
+            }
+            change = true;
         } else if let Some(value) = line.strip_prefix("id:") {
             id = value.trim().parse().ok();
         } else if let Some(data) = line.strip_prefix("data:") {
-            sent_us = sent_at(data);
+            if !change {
+                sent_us = sent_at(data);
+            }
+            json = Some(data.trim_start());
         }
     }
-    if let Some(id) = id {
-        received.ids.push(id);
-        if let Some(sent_us) = sent_us {
-            received.latencies_ms.push((now_us - sent_us) / 1000.0);
-        }
+    let Some(id) = id else {
+        return;
+    };
+    received.ids.push(id);
+    if change {
+        received.changes.push((id, now_us));
+    } else if let Some(sent_us) = sent_us {
+        received.latencies_ms.push((now_us - sent_us) / 1000.0);
     }
+    if let (Some(states), Some(json)) = (&mut received.states, json)
+        && let Some(message) = message_id(json)
+    {
+        states.insert(message, json.to_owned());
+    }
+}
+
+/// The `"id"` a message's JSON starts with.
+fn message_id(json: &str) -> Option<i64> {
+    let rest = json.strip_prefix("{\"id\":")?;
+    rest[..rest.find(|c: char| !c.is_ascii_digit())?]
+        .parse()
+        .ok()
 }
 
 /// The send time in a message's JSON, found without parsing all of it.
@@ -236,8 +279,16 @@ data: {"id":7,"username":"u","text":"lg 1500","timestamp":"t"}"#,
             &mut received,
         );
         record(b"event: ping\ndata: keep-alive", 5_000.0, &mut received);
-        assert_eq!(received.ids, [7]);
+        record(
+            br#"event: change
+id: 9
+data: {"id":7,"username":"u","text":"lg 1500 edited","timestamp":"t"}"#,
+            6_000.0,
+            &mut received,
+        );
+        assert_eq!(received.ids, [7, 9]);
         assert_eq!(received.latencies_ms, [2.5]);
+        assert_eq!(received.changes, [(9, 6_000.0)]);
     }
 
     #[test]

@@ -31,6 +31,7 @@ fn frame_encoding(c: &mut Criterion) {
         edited: None,
         deleted: false,
         reactions: Vec::new(),
+        html: String::new(),
         reply_to: None,
         quote: None,
     };

@@ -42,6 +42,7 @@ pub fn message(id: MessageId) -> ChatMessage {
         edited: None,
         deleted: false,
         reactions: Vec::new(),
+        html: String::new(),
         reply_to: None,
         quote: None,
     }

@@ -424,6 +424,11 @@ async fn an_author_edits_and_deletes_and_every_stream_gets_each_change_once() {
     )
     .await;
     assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["chat-entry-id"],
+        (id + 1).to_string().as_str(),
+        "the change's own place in the log"
+    );
     let edited: Value = response.json().await.expect("json");
     assert_eq!(edited["id"], id);
     assert_eq!(edited["text"], "hello\nworld", "the text rules apply");
@@ -801,5 +806,44 @@ async fn a_reply_answers_a_message_of_its_own_room() {
         .await;
     assert_eq!(nowhere.status(), 422);
     assert_eq!(app.history("").await.len(), 2, "nothing refused was stored");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_message_with_markdown_carries_its_html_and_a_plain_one_does_not() {
+    let app = spawn_app().await;
+    let plain = app.send("ada", "just words & <things>").await;
+    assert!(plain.get("html").is_none(), "{plain}");
+    let marked = app
+        .send(
+            "ada",
+            "**ship** it: https://example.com <script>alert(1)</script>",
+        )
+        .await;
+    let html = marked["html"].as_str().expect("html");
+    assert!(html.starts_with("<p><strong>ship</strong> it: <a href=\"https://example.com\" rel=\"noopener noreferrer nofollow ugc\" target=\"_blank\">"), "{html}");
+    assert!(html.contains("&lt;script&gt;"), "{html}");
+    // History and the page carry the same HTML; an edit writes it again.
+    assert_eq!(app.history("").await[1]["html"], marked["html"]);
+    let (ada, mine) = signed_up_and_sent(&app, "bob", "plain at first").await;
+    let response = patch(
+        &app,
+        Some(&ada),
+        &format!("/api/messages/{}", mine["id"]),
+        &json!({ "text": "now *marked*" }),
+    )
+    .await;
+    let edited: Value = response.json().await.expect("json");
+    assert_eq!(edited["html"], "<p>now <em>marked</em></p>");
+    let page = app.client.get(app.url("/")).send().await.expect("page");
+    let body = page.text().await.expect("html");
+    assert!(
+        body.contains("<p>now <em>marked</em></p>"),
+        "the server renders it into the page"
+    );
+    assert!(
+        !body.contains("<script>alert(1)"),
+        "nothing a writer typed became markup"
+    );
     app.shutdown().await;
 }

@@ -8,6 +8,8 @@
 //!   [`SendMessage`] (what a client asks to send);
 //! - [`validate`]: the rules a message must pass before it is stored;
 //! - [`invisible`]: which characters show nothing, and so may not hide in a name;
+//! - `markdown` (server only): a message's text as the page shows it, safe
+//!   HTML, sent with every message;
 //! - [`timeline`]: how a client merges messages from several sources into one
 //!   ordered list without duplicates;
 //! - [`error`]: the JSON error body every API error uses;
@@ -22,6 +24,8 @@ pub mod account;
 pub mod error;
 pub mod history;
 pub mod invisible;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod markdown;
 pub mod message;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod names;

@@ -32,6 +32,11 @@ pub struct ChatMessage {
     pub client_id: Uuid,
     pub username: String,
     pub text: String,
+    /// `text` as the page shows it when it holds Markdown, links or
+    /// mentions: safe HTML written by the server (`shared::markdown`).
+    /// Absent (`""`) when the text shows as typed, and once deleted.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub html: String,
     pub timestamp: DateTime<Utc>,
     /// Whether a guest sent it under a name of their choosing; `false`
     /// when a signed-in account did, under the account's name. (Absent in
@@ -249,6 +254,7 @@ mod tests {
                 edited: None,
                 deleted: false,
                 reactions: Vec::new(),
+                html: String::new(),
                 reply_to: None,
                 quote: None,
             })
@@ -277,6 +283,7 @@ mod tests {
             edited: None,
             deleted: false,
             reactions: Vec::new(),
+            html: String::new(),
             reply_to: None,
             quote: None,
         };

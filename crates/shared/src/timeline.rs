@@ -70,6 +70,7 @@ mod change_tests {
             edited: None,
             deleted: false,
             reactions: Vec::new(),
+            html: String::new(),
             reply_to: None,
             quote: None,
         }
@@ -105,6 +106,7 @@ mod tests {
             edited: None,
             deleted: false,
             reactions: Vec::new(),
+            html: String::new(),
             reply_to: None,
             quote: None,
         }

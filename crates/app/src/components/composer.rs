@@ -11,7 +11,7 @@ use leptos::{
 use shared::NewMessage;
 
 use super::InBrowser;
-use crate::state::{ChatState, Draft, Outbox};
+use crate::state::{Change, ChatState, Draft, Outbox};
 
 /// Sends on `Send` or Enter. Does nothing while either field is blank;
 /// shows next to the inputs why a message breaks the rules.
@@ -26,7 +26,6 @@ pub(super) fn Composer() -> impl IntoView {
     let account = Memo::new(move |_| state.viewer.with(|viewer| viewer.account.clone()));
     let may_send = Memo::new(move |_| state.viewer.with(|viewer| viewer.may_send()));
     let editing = state.editing;
-    let saving = RwSignal::new(false);
     let field = NodeRef::<html::Input>::new();
     // Editing and replying start from a message's buttons: the field
     // takes the focus.
@@ -73,7 +72,7 @@ pub(super) fn Composer() -> impl IntoView {
     let on_submit = move |event: SubmitEvent| {
         event.prevent_default();
         if let Some(id) = editing.get_untracked() {
-            save_edit(state, id, text.get_untracked(), error, saving);
+            save_edit(state, outbox, id, text.get_untracked(), error);
             return;
         }
         let (name, body) = (untrack(|| state.sender_name()), text.get_untracked());
@@ -137,7 +136,7 @@ pub(super) fn Composer() -> impl IntoView {
             <button
                 type="submit"
                 data-test="send"
-                disabled=move || !in_browser.get() || !may_send.get() || saving.get()
+                disabled=move || !in_browser.get() || !may_send.get()
             >
                 {move || if editing.with(Option::is_some) { "Save" } else { "Send" }}
             </button>
@@ -188,45 +187,25 @@ pub(super) fn Composer() -> impl IntoView {
 }
 
 /// Saves the edit of message `id` with `body` (the rules checked here
-/// first, for an answer without a round trip): once the server answers,
-/// the message shows as edited and the composer is free again; a refusal
-/// stays in the composer with its reason.
+/// first, for an answer without a round trip): it goes out through the
+/// outbox, and the message says how that goes; the composer is free again.
 fn save_edit(
     state: ChatState,
+    outbox: Option<Outbox>,
     id: shared::MessageId,
     body: String,
     error: RwSignal<Option<String>>,
-    saving: RwSignal<bool>,
 ) {
     let body = match shared::parse_text(&body) {
         Ok(body) => body,
         Err(invalid) => return error.set(Some(invalid.to_string())),
     };
+    error.set(None);
     let unchanged = state
         .messages
         .with_untracked(|list| list.iter().any(|m| m.id == id && m.text == body));
-    if unchanged {
-        error.set(None);
-        return state.stop_editing();
+    if !unchanged && let Some(outbox) = outbox {
+        outbox.change.run(Change::Edit { id, text: body });
     }
-    #[cfg(feature = "hydrate")]
-    {
-        saving.set(true);
-        let client_id = crate::browser::new_client_id();
-        leptos::task::spawn_local(async move {
-            match crate::api::changes::edit(id, body, client_id).await {
-                Ok(message) => {
-                    error.set(None);
-                    state.change(message);
-                    if state.editing.get_untracked() == Some(id) {
-                        state.stop_editing();
-                    }
-                }
-                Err(err) => error.set(Some(err.to_string())),
-            }
-            saving.set(false);
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (body, saving);
+    state.stop_editing();
 }

@@ -13,7 +13,9 @@ use leptos::{html, prelude::*, task::spawn_local};
 use shared::{ChatMessage, MessageId, message::Quote};
 
 use super::{InBrowser, quote_line, reactions::Reactions};
-use crate::state::{ChatState, Delivery, Outbox, Outgoing, day_label, day_starts, full_date};
+use crate::state::{
+    Change, ChatState, Delivery, Outbox, Outgoing, Pending, day_label, day_starts, full_date,
+};
 
 /// The messages that begin a day, with the day; in context for the items.
 #[derive(Clone, Copy)]
@@ -93,7 +95,9 @@ pub(super) fn MessageList() -> impl IntoView {
     });
     // The user's own new message always brings the view to the bottom.
     Effect::new(move |previous: Option<usize>| {
-        let pending = state.outbox.with(Vec::len);
+        let pending = state
+            .outbox
+            .with(|out| out.iter().filter(|entry| entry.draft().is_some()).count());
         if previous.is_some_and(|previous| pending > previous) {
             scroll_to_bottom();
         }
@@ -152,7 +156,11 @@ pub(super) fn MessageList() -> impl IntoView {
                 >
                     <MessageItem message />
                 </For>
-                <For each=move || state.outbox.get() key=|outgoing| outgoing.client_id let:outgoing>
+                <For
+                    each=move || state.pending_messages()
+                    key=|outgoing| outgoing.client_id
+                    let:outgoing
+                >
                     <PendingItem outgoing />
                 </For>
             </ol>
@@ -189,7 +197,17 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
     let editable = move || mine.get() && !guest && !deleted;
     let guest_and_mine = move || mine.get() && guest && !deleted;
     let confirming = RwSignal::new(false);
-    let change_error = RwSignal::new(None::<String>);
+    // Absent while rendering on the server, where nobody clicks.
+    let outbox = use_context::<Outbox>();
+    // The newest change to this message waiting in the outbox, if any.
+    let pending = Memo::new(move |_| {
+        state.outbox.with(|out| {
+            out.iter()
+                .rev()
+                .find(|entry| entry.change().is_some_and(|change| change.message() == id))
+                .map(|entry| (entry.client_id, entry.delivery.clone()))
+        })
+    });
     let editing = move || state.editing.get() == Some(id);
     let may_send = Memo::new(move |_| state.viewer.with(|viewer| viewer.may_send()));
     let reply = {
@@ -229,14 +247,9 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
     };
     let delete = move |_| {
         confirming.set(false);
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let client_id = crate::browser::new_client_id();
-            match crate::api::changes::delete(id, client_id).await {
-                Ok(message) => state.change(message),
-                Err(err) => change_error.set(Some(err.to_string())),
-            }
-        });
+        if let Some(outbox) = outbox {
+            outbox.change.run(Change::Delete { id });
+        }
     };
     view! {
         {move || {
@@ -340,7 +353,14 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                 </span>
             </div>
             {quote}
-            {if deleted {
+            {if !message.html.is_empty() {
+                // The Markdown subset as safe HTML, written by the server
+                // (`shared::markdown`).
+                view! {
+                    <div class="text" dir="auto" data-test="message-text" inner_html=message.html></div>
+                }
+                    .into_any()
+            } else if deleted {
                 view! {
                     <p class="text" data-test="message-deleted">
                         "Message deleted"
@@ -359,13 +379,61 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                 .then(|| {
                     view! { <Reactions id reactions=message.reactions.clone() /> }
                 })}
-            <p class="failure" role="alert" data-test="change-error" hidden=move || change_error.with(Option::is_none)>
-                {move || change_error.get()}
-            </p>
+            {move || pending.get().map(|(client_id, delivery)| pending_change(outbox, client_id, delivery))}
         </li>
     }
     // Erased: the list's view type stays within what rustc computes in a
     // build without `erase_components` (plain `cargo test` of the server).
+    .into_any()
+}
+
+/// How a change to a message waiting in the outbox is doing: saving,
+/// waiting for the connection, or refused with why, `Retry` and `Discard`.
+fn pending_change(outbox: Option<Outbox>, client_id: uuid::Uuid, delivery: Delivery) -> AnyView {
+    let (state, says) = match &delivery {
+        Delivery::Queued => ("queued", "Waiting for the connection…".to_owned()),
+        Delivery::Sending => ("sending", "Saving…".to_owned()),
+        Delivery::Throttled => ("throttled", "Changing too fast, waiting…".to_owned()),
+        Delivery::Failed(reason) => ("failed", format!("Not saved: {reason}")),
+    };
+    let failed = matches!(delivery, Delivery::Failed(_));
+    view! {
+        <p class="change-status" class:failure=failed data-test="change-status" data-state=state role="status">
+            {says}
+            {failed
+                .then(|| {
+                    view! {
+                        <span>
+                " "
+                <button
+                    type="button"
+                    class="link-button"
+                    data-test="retry-change"
+                    on:click=move |_| {
+                        if let Some(outbox) = outbox {
+                            outbox.retry.run(client_id);
+                        }
+                    }
+                >
+                    "Retry"
+                </button>
+                <button
+                    type="button"
+                    class="link-button"
+                    data-test="discard-change"
+                    on:click=move |_| {
+                        if let Some(outbox) = outbox {
+                            outbox.discard.run(client_id);
+                        }
+                    }
+                >
+                    "Discard"
+                </button>
+                        </span>
+                    }
+                })}
+        </p>
+    }
     .into_any()
 }
 
@@ -377,6 +445,10 @@ fn PendingItem(outgoing: Outgoing) -> impl IntoView {
     // Absent while rendering on the server, where nobody clicks.
     let outbox = use_context::<Outbox>();
     let client_id = outgoing.client_id;
+    let Pending::Message(draft) = outgoing.what else {
+        // Changes show on the message they change.
+        return ().into_any();
+    };
     let delivery = Memo::new(move |_| {
         state.outbox.with(|out| {
             out.iter()
@@ -401,7 +473,7 @@ fn PendingItem(outgoing: Outgoing) -> impl IntoView {
             }
         >
             <div class="meta">
-                <bdi class="username">{outgoing.username}</bdi>
+                <bdi class="username">{draft.username}</bdi>
                 <span class="delivery">
                     {move || match delivery.get() {
                         Delivery::Queued => "waiting for the connection",
@@ -411,7 +483,7 @@ fn PendingItem(outgoing: Outgoing) -> impl IntoView {
                     }}
                 </span>
             </div>
-            {outgoing
+            {draft
                 .reply
                 .as_ref()
                 .map(|quote| {
@@ -421,8 +493,9 @@ fn PendingItem(outgoing: Outgoing) -> impl IntoView {
                         </p>
                     }
                 })}
+            // As typed until the server has it (and its HTML).
             <p class="text" dir="auto" data-test="message-text">
-                {outgoing.text}
+                {draft.text}
             </p>
             {move || {
                 failure()
@@ -446,6 +519,7 @@ fn PendingItem(outgoing: Outgoing) -> impl IntoView {
             }}
         </li>
     }
+    .into_any()
 }
 
 /// The time now, by the browser's clock in the browser (chrono has no

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use shared::{MessageId, Reaction};
 
-use crate::state::ChatState;
+use crate::state::{Change, ChatState, Outbox};
 
 /// What the picker offers before the reader types their own.
 const PICKS: [&str; 8] = ["👍", "❤️", "😂", "🎉", "😮", "😢", "👀", "✅"];
@@ -17,9 +17,11 @@ pub(super) fn Reactions(id: MessageId, reactions: Vec<Reaction>) -> impl IntoVie
     let picking = RwSignal::new(false);
     let own = RwSignal::new(String::new());
     let may_react = Memo::new(move |_| state.viewer.with(|viewer| viewer.may_send()));
+    // Absent while rendering on the server, where nobody clicks.
+    let outbox = use_context::<Outbox>();
     let react = move |reaction: String, on: bool| {
         picking.set(false);
-        send_reaction(state, id, reaction, on, error);
+        send_reaction(state, outbox, id, reaction, on, error);
     };
     let chips = reactions
         .into_iter()
@@ -122,40 +124,32 @@ fn who_reacted(reaction: &Reaction) -> String {
     names.join(", ")
 }
 
-/// Gives or takes back `reaction`; the message shows as the server
-/// answers (the stream brings the same), or why it could not.
+/// Gives or takes back `reaction`, through the outbox (after whatever
+/// waits there; when the connection is back if it is not); a guest needs a
+/// name to react under.
 fn send_reaction(
     state: ChatState,
+    outbox: Option<Outbox>,
     id: MessageId,
     reaction: String,
     on: bool,
     error: RwSignal<Option<String>>,
 ) {
-    #[cfg(feature = "hydrate")]
-    {
-        let account = state.viewer.with_untracked(|viewer| viewer.account.clone());
-        let name = state.username.get_untracked();
-        if account.is_none() && name.trim().is_empty() {
-            error.set(Some("Choose a username to react.".to_owned()));
-            return;
-        }
-        let request = shared::React {
-            client_id: Some(crate::browser::new_client_id()),
-            browser: account.is_none().then(crate::browser::browser_id),
-            name: account.is_none().then(|| name.trim().to_owned()),
-        };
-        leptos::task::spawn_local(async move {
-            match crate::api::changes::react(id, &reaction, on, &request).await {
-                Ok(message) => {
-                    error.set(None);
-                    state.change(message);
-                }
-                Err(err) => error.set(Some(err.to_string())),
-            }
+    let account = state.viewer.with_untracked(|viewer| viewer.account.clone());
+    let name = state.username.get_untracked().trim().to_owned();
+    if account.is_none() && name.is_empty() {
+        error.set(Some("Choose a username to react.".to_owned()));
+        return;
+    }
+    error.set(None);
+    if let Some(outbox) = outbox {
+        outbox.change.run(Change::React {
+            id,
+            reaction,
+            on,
+            guest_name: account.is_none().then_some(name),
         });
     }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (state, id, reaction, on, error);
 }
 
 #[cfg(test)]

@@ -160,7 +160,9 @@ pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessa
     };
     provide_context(Outbox {
         submit: Callback::new(move |draft| live.submit(draft)),
+        change: Callback::new(move |change| live.change(change)),
         retry: Callback::new(move |client_id| live.retry(client_id)),
+        discard: Callback::new(move |client_id| live.discard(client_id)),
     });
     provide_context(SessionChanged(Callback::new(move |account| {
         live.session_changed(account)

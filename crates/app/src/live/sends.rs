@@ -13,19 +13,14 @@ use crate::{
     browser,
     error::CallError,
     outbox,
-    state::{Delivery, Draft, LinkStatus, Outgoing},
+    state::{Change, Delivery, Draft, LinkStatus, Outgoing, Pending},
 };
 
 impl Live {
     /// Queues a new message and starts sending.
     pub(super) fn submit(self, draft: Draft) {
-        let Draft {
-            username,
-            text,
-            reply,
-        } = draft;
-        let renamed = browser::load_username().as_deref() != Some(username.trim());
-        browser::save_username(username.trim());
+        let renamed = browser::load_username().as_deref() != Some(draft.username.trim());
+        browser::save_username(draft.username.trim());
         if renamed {
             // Here under the new name at once, not at the next heartbeat.
             self.heartbeat(false);
@@ -33,13 +28,33 @@ impl Live {
         self.state.outbox.update(|out| {
             out.push(Outgoing {
                 client_id: browser::new_client_id(),
-                username,
-                text,
-                reply,
+                what: Pending::Message(draft),
                 delivery: Delivery::Queued,
             })
         });
         self.flush();
+    }
+
+    /// Queues a change to a stored message, after whatever waits already,
+    /// and starts sending.
+    pub(super) fn change(self, change: Change) {
+        self.state.outbox.update(|out| {
+            out.push(Outgoing {
+                client_id: browser::new_client_id(),
+                what: Pending::Change(change),
+                delivery: Delivery::Queued,
+            })
+        });
+        self.flush();
+    }
+
+    /// Gives up a failed change: it leaves the outbox.
+    pub(super) fn discard(self, client_id: Uuid) {
+        self.state.outbox.update(|out| {
+            out.retain(|entry| {
+                entry.client_id != client_id || !matches!(entry.delivery, Delivery::Failed(_))
+            })
+        });
     }
 
     /// Sends a failed message again, under its first client id.
@@ -68,14 +83,25 @@ impl Live {
         match next {
             Some(outbox::Next::Send(entry)) => spawn_local(async move {
                 let client_id = entry.client_id;
-                let room = self.state.room.get_untracked();
-                let reply_to = entry.reply.map(|quote| quote.id);
-                let sent = send_message(room, entry.username, entry.text, client_id, reply_to);
-                let reply = match sent.await {
-                    Ok(stored) => {
-                        self.state.confirm(stored);
-                        outbox::Reply::Stored
+                let sent = match entry.what {
+                    Pending::Message(draft) => {
+                        let room = self.state.room.get_untracked();
+                        let reply_to = draft.reply.map(|quote| quote.id);
+                        send_message(room, draft.username, draft.text, client_id, reply_to)
+                            .await
+                            .map(|stored| self.state.confirm(stored))
                     }
+                    Pending::Change(change) => {
+                        send_change(change, client_id).await.map(|changed| {
+                            self.state.change(changed);
+                            self.state
+                                .outbox
+                                .update(|out| out.retain(|o| o.client_id != client_id));
+                        })
+                    }
+                };
+                let reply = match sent {
+                    Ok(()) => outbox::Reply::Stored,
                     Err(CallError::RateLimited { retry_after_ms }) => {
                         outbox::Reply::TooFast { retry_after_ms }
                     }
@@ -91,6 +117,30 @@ impl Live {
                 Duration::from_millis(ms),
             ),
             None => {}
+        }
+    }
+}
+
+/// Sends `change` under its client id (a retry applies it once): the
+/// message as it now is.
+async fn send_change(change: Change, client_id: Uuid) -> Result<shared::ChatMessage, CallError> {
+    use crate::api::changes;
+    match change {
+        Change::Edit { id, text } => changes::edit(id, text, client_id).await,
+        Change::Delete { id } => changes::delete(id, client_id).await,
+        Change::React {
+            id,
+            reaction,
+            on,
+            guest_name,
+        } => {
+            // A guest reacts as this browser, under the name it gave.
+            let request = shared::React {
+                client_id: Some(client_id),
+                browser: guest_name.is_some().then(browser::browser_id),
+                name: guest_name,
+            };
+            changes::react(id, &reaction, on, &request).await
         }
     }
 }

@@ -2,8 +2,20 @@
 //! rate, to one room or (`--rooms`) spread over several. Every subscriber
 //! must receive every acknowledged message exactly once, in id order
 //! (the stream carries every room); anything else fails the run.
+//!
+//! With `--changes-percent`, that share of the operations are changes
+//! instead of new messages (each sender, signed in as an account of its
+//! own, edits its newest message or gives or takes back a reaction to it,
+//! in turn): every change's entry must arrive exactly once too, in the
+//! same order, and a few subscribers (`--kept-states`) keep the last JSON
+//! of every message, which must equal the store's at the end. All
+//! subscribers receive the same frames (the ids are checked for each), so
+//! the sample's state stands for everyone's.
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
 
 use futures::{StreamExt, stream};
 use serde_json::json;
@@ -40,9 +52,21 @@ pub struct Args {
     /// to room `i % rooms`.
     #[arg(long, default_value_t = 1)]
     rooms: usize,
+    /// The share of operations, in percent, that change a message (an
+    /// edit or a reaction) instead of sending one (one room only).
+    #[arg(long, default_value_t = 0)]
+    changes_percent: usize,
+    /// How many subscribers keep every message's last JSON, checked
+    /// against the store at the end (with changes).
+    #[arg(long, default_value_t = 10)]
+    kept_states: usize,
 }
 
 pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
+    anyhow::ensure!(
+        args.changes_percent <= 100 && (args.changes_percent == 0 || args.rooms == 1),
+        "--changes-percent is a percentage, with one room"
+    );
     let rooms = room_paths(target, args.rooms).await?;
     let rss_before = resident_kib(target.server_pid);
     let connect_started = Instant::now();
@@ -66,12 +90,30 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
         args.messages as u64 / u64::from(args.rate)
     };
     let until = tokio::time::Instant::now() + Duration::from_secs(offered_secs + args.drain_secs);
+    let keep = if args.changes_percent > 0 {
+        args.kept_states
+    } else {
+        0
+    };
     let collectors: Vec<_> = responses
         .into_iter()
-        .map(|response| tokio::spawn(sse::collect(response, args.messages, origin, until)))
+        .enumerate()
+        .map(|(n, response)| {
+            tokio::spawn(sse::collect_keeping(
+                response,
+                args.messages,
+                origin,
+                until,
+                n < keep,
+            ))
+        })
         .collect();
 
-    let (acked, send_errors) = send_all(target, &args, &rooms, origin).await;
+    let Sent {
+        entries: acked,
+        changes: changes_sent,
+        errors: send_errors,
+    } = send_all(target, &args, &rooms, origin).await?;
     let send_secs = origin.elapsed().as_secs_f64();
 
     let mut received: Vec<Received> = Vec::with_capacity(collectors.len());
@@ -85,8 +127,14 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
     let (mut lost, mut duplicated, mut out_of_order, mut exact) = (0usize, 0usize, 0usize, 0usize);
     let mut stream_errors = Vec::new();
     let mut latencies = Vec::new();
+    let mut change_latencies = Vec::new();
     let mut deliveries = 0usize;
     for subscriber in &mut received {
+        change_latencies.extend(subscriber.changes.iter().filter_map(|(id, arrived_us)| {
+            changes_sent
+                .get(id)
+                .map(|sent_us| (arrived_us - sent_us) / 1000.0)
+        }));
         deliveries += subscriber.ids.len();
         if subscriber.ids == expected {
             exact += 1;
@@ -110,6 +158,12 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
         latencies.append(&mut subscriber.latencies_ms);
     }
     let latency = percentiles(&mut latencies);
+    let change_latency = percentiles(&mut change_latencies);
+    let state_mismatches = if keep > 0 {
+        states_differ(target, &received).await?
+    } else {
+        0
+    };
     let per_connection_kib = match (rss_before, rss_connected) {
         (Some(before), Some(after)) if !received.is_empty() => {
             Some((after.saturating_sub(before)) as f64 / received.len() as f64)
@@ -118,23 +172,26 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
     };
     let deliveries_per_sec = deliveries as f64 / delivery_secs;
 
-    let failure = (connect_errors + send_errors + lost + duplicated + out_of_order > 0
-        || exact != received.len())
-    .then(|| {
-        format!(
-            "{connect_errors} connect errors, {send_errors} send errors, {lost} lost, \
+    let failure =
+        (connect_errors + send_errors + lost + duplicated + out_of_order + state_mismatches > 0
+            || exact != received.len())
+        .then(|| {
+            format!(
+                "{connect_errors} connect errors, {send_errors} send errors, {lost} lost, \
              {duplicated} duplicated, {out_of_order} subscribers out of order, \
-             {exact}/{} exact; first stream errors: {:?}",
-            received.len(),
-            stream_errors.iter().take(3).collect::<Vec<_>>()
-        )
-    });
+             {exact}/{} exact, {state_mismatches} messages unlike the store's; \
+             first stream errors: {:?}",
+                received.len(),
+                stream_errors.iter().take(3).collect::<Vec<_>>()
+            )
+        });
     let summary = format!(
         "fan-out: {subs} subscribers on {servers} server(s) connected ({how:?}) in {connect:.2} s ({connect_errors} errors)\n\
-         sent {sent} messages to {rooms} room(s) in {send_secs:.2} s ({send_errors} errors) by {senders} senders at {rate}/s offered\n\
+         sent {sent} entries ({changes} of them changes) to {rooms} room(s) in {send_secs:.2} s ({send_errors} errors) by {senders} senders at {rate}/s offered\n\
          {deliveries} deliveries in {delivery_secs:.2} s: {deliveries_per_sec:.0} deliveries/s\n\
          exactly once and in order: {exact}/{subs} subscribers\n\
          latency: {latency_line}\n\
+         changes' latency: {change_latency_line}; {state_mismatches} messages unlike the store's in {keep} kept states\n\
          server memory: {rss_before:?} KiB before, {rss_connected:?} KiB connected, {per_connection:?} KiB per connection",
         subs = received.len(),
         servers = target.servers(),
@@ -145,6 +202,8 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
         senders = args.senders,
         rate = args.rate,
         latency_line = describe(&latency, "ms"),
+        changes = changes_sent.len(),
+        change_latency_line = describe(&change_latency, "ms"),
         per_connection = per_connection_kib.map(|k| (k * 100.0).round() / 100.0),
     );
     let json = json!({
@@ -168,6 +227,11 @@ pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
         "duplicated": duplicated,
         "out_of_order_subscribers": out_of_order,
         "latency_ms": latency,
+        "changes": changes_sent.len(),
+        "changes_percent": args.changes_percent,
+        "change_latency_ms": change_latency,
+        "kept_states": keep,
+        "state_mismatches": state_mismatches,
         "server_rss_kib_before": rss_before,
         "server_rss_kib_connected": rss_connected,
         "server_kib_per_connection": per_connection_kib,
@@ -214,42 +278,128 @@ async fn room_paths(target: &Target, rooms: usize) -> anyhow::Result<Vec<String>
     Ok(paths)
 }
 
-/// Sends `args.messages` from `args.senders` tasks, paced to `args.rate`,
-/// message `i` to `rooms[i % rooms.len()]`.
+/// What the senders did.
+struct Sent {
+    /// The id of every entry they made: messages and changes.
+    entries: Vec<i64>,
+    /// Each change's entry id and when it was sent (µs since the origin).
+    changes: HashMap<i64, f64>,
+    errors: usize,
+}
+
+/// Sends `args.messages` operations from `args.senders` tasks, paced to
+/// `args.rate`, message `i` to `rooms[i % rooms.len()]`; with changes,
+/// every `100 / changes_percent`-th operation of a sender changes its
+/// newest message instead: an edit, then a reaction given, then taken
+/// back, in turn.
 async fn send_all(
     target: &Target,
     args: &Args,
     rooms: &[String],
     origin: Instant,
-) -> (Vec<i64>, usize) {
+) -> anyhow::Result<Sent> {
     let senders = args.senders.max(1);
+    let run = super::accounts::run_id();
     let tasks = (0..senders).map(|sender| {
         let count = (sender..args.messages).step_by(senders).count();
         let interval =
             (args.rate > 0).then(|| Duration::from_secs_f64(senders as f64 / f64::from(args.rate)));
         async move {
-            let mut ids = Vec::with_capacity(count);
-            let mut errors = 0;
-            let mut ticker = interval.map(tokio::time::interval);
+            let mut sent = Sent {
+                entries: Vec::with_capacity(count),
+                changes: HashMap::new(),
+                errors: 0,
+            };
             let mut connection = super::Sender::new(target, sender);
+            if args.changes_percent > 0 {
+                connection
+                    .sign_in(&format!("lg{run}c{sender}"), true)
+                    .await?;
+            }
+            let mut ticker = interval.map(tokio::time::interval);
+            let mut newest = None;
+            let mut changes = 0usize;
             for i in 0..count {
                 if let Some(ticker) = &mut ticker {
                     ticker.tick().await;
                 }
                 let n = sender + i * senders;
+                let change = (i + 1) * args.changes_percent / 100 != i * args.changes_percent / 100;
+                if let (true, Some(id)) = (change, newest) {
+                    let sent_us = origin.elapsed().as_micros() as f64;
+                    let made = match changes % 3 {
+                        0 => connection.edit_stamped(id, origin).await,
+                        step => connection.react(id, "ok", step == 1).await,
+                    };
+                    changes += 1;
+                    match made {
+                        Ok(Some(entry)) => {
+                            sent.entries.push(entry);
+                            sent.changes.insert(entry, sent_us);
+                        }
+                        Ok(None) | Err(_) => sent.errors += 1,
+                    }
+                    continue;
+                }
                 let path = &rooms[n % rooms.len()];
                 match connection.send_stamped_to(path, n, origin).await {
-                    Ok(id) => ids.push(id),
-                    Err(_) => errors += 1,
+                    Ok(id) => {
+                        sent.entries.push(id);
+                        newest = Some(id);
+                    }
+                    Err(_) => sent.errors += 1,
                 }
             }
-            (ids, errors)
+            anyhow::Ok(sent)
         }
     });
-    let results = futures::future::join_all(tasks).await;
-    let errors = results.iter().map(|(_, e)| e).sum();
-    (
-        results.into_iter().flat_map(|(ids, _)| ids).collect(),
-        errors,
-    )
+    let mut all = Sent {
+        entries: Vec::with_capacity(args.messages),
+        changes: HashMap::new(),
+        errors: 0,
+    };
+    for sent in futures::future::join_all(tasks).await {
+        let sent = sent?;
+        all.entries.extend(sent.entries);
+        all.changes.extend(sent.changes);
+        all.errors += sent.errors;
+    }
+    Ok(all)
+}
+
+/// How many messages kept by the subscribers that kept states differ from
+/// (or are missing in) the store's `general` as it now is.
+async fn states_differ(target: &Target, received: &[Received]) -> anyhow::Result<usize> {
+    let client = crate::watch::loopback_client()?;
+    let oldest = received
+        .iter()
+        .filter_map(|r| r.states.as_ref())
+        .flat_map(|states| states.keys().copied())
+        .min()
+        .unwrap_or(1);
+    let mut stored: HashMap<i64, serde_json::Value> = HashMap::new();
+    let mut after = oldest - 1;
+    loop {
+        let url = format!("{}?after={after}&limit=500", target.url("/api/messages"));
+        let page: Vec<serde_json::Value> = client.get(url).send().await?.json().await?;
+        let Some(last) = page.last().and_then(|m| m["id"].as_i64()) else {
+            break;
+        };
+        after = last;
+        for message in page {
+            if let Some(id) = message["id"].as_i64() {
+                stored.insert(id, message);
+            }
+        }
+    }
+    let mut differ = 0;
+    for states in received.iter().filter_map(|r| r.states.as_ref()) {
+        for (id, json) in states {
+            let kept: serde_json::Value = serde_json::from_str(json)?;
+            if stored.get(id) != Some(&kept) {
+                differ += 1;
+            }
+        }
+    }
+    Ok(differ)
 }

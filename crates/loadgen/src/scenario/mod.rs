@@ -2,6 +2,7 @@
 
 pub mod abuse;
 pub mod accounts;
+pub mod changes;
 pub mod fanout;
 pub mod history;
 pub mod hostile;
@@ -73,9 +74,23 @@ impl<'a> Sender<'a> {
         path: &str,
         body: &[u8],
     ) -> anyhow::Result<(crate::http::Head, Vec<u8>)> {
+        self.request("POST", path, body).await
+    }
+
+    /// A `method` request of `body` to `path` (with the session cookie, if
+    /// signed in).
+    async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> anyhow::Result<(crate::http::Head, Vec<u8>)> {
         let session = self.session.clone();
         let connection = self.connection().await?;
-        match connection.post_json(path, body, session.as_deref()).await {
+        match connection
+            .send_json(method, path, body, session.as_deref())
+            .await
+        {
             Ok(answer) => Ok(answer),
             Err(err) => {
                 self.connection = None;
@@ -134,6 +149,50 @@ impl<'a> Sender<'a> {
     /// returns the stored id.
     pub async fn send_stamped(&mut self, n: usize, origin: Instant) -> anyhow::Result<i64> {
         self.send_stamped_to("/api/messages", n, origin).await
+    }
+
+    /// Edits the account's own message `id`, its text stamped with the
+    /// time: the change's entry id (`None` if it made none).
+    pub async fn edit_stamped(&mut self, id: i64, origin: Instant) -> anyhow::Result<Option<i64>> {
+        let body =
+            json!({ "text": format!("{TEXT_PREFIX}{} edited", origin.elapsed().as_micros()) });
+        self.change("PATCH", &format!("/api/messages/{id}"), &body)
+            .await
+    }
+
+    /// Gives (`on`) or takes back the account's `reaction` (plain ASCII) to
+    /// message `id`: the change's entry id (`None` if it made none).
+    pub async fn react(
+        &mut self,
+        id: i64,
+        reaction: &str,
+        on: bool,
+    ) -> anyhow::Result<Option<i64>> {
+        let method = if on { "PUT" } else { "DELETE" };
+        self.change(
+            method,
+            &format!("/api/messages/{id}/reactions/{reaction}"),
+            &json!({}),
+        )
+        .await
+    }
+
+    async fn change(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<Option<i64>> {
+        let (head, response) = self
+            .request(method, path, &serde_json::to_vec(body)?)
+            .await?;
+        anyhow::ensure!(
+            head.status == 200,
+            "{method} {path} answered {}: {}",
+            head.status,
+            String::from_utf8_lossy(&response)
+        );
+        Ok(head.entry_id)
     }
 
     /// Like [`Self::send_stamped`], `POST`ing to `path` (a room's

@@ -48,6 +48,15 @@ enum Author {
     Guest,
 }
 
+/// What a change did: the message as it now is, and the change's own
+/// entry in the log if it made one (none when it changed nothing: applied
+/// before under its client id, or already so).
+#[derive(Debug)]
+pub struct Made {
+    pub message: ChatMessage,
+    pub entry: Option<MessageId>,
+}
+
 /// One request's caller; see the module's documentation.
 pub struct Caller {
     state: AppState,
@@ -233,7 +242,7 @@ impl Caller {
         room: Option<&str>,
         id: MessageId,
         request: EditMessage,
-    ) -> Result<ChatMessage, ApiError> {
+    ) -> Result<Made, ApiError> {
         let text = shared::parse_text(&request.text)?;
         let by = self.author_of_changes().await?;
         self.change(room, id, request.client_id, by, Edit::Text(text))
@@ -248,7 +257,7 @@ impl Caller {
         room: Option<&str>,
         id: MessageId,
         request: DeleteMessage,
-    ) -> Result<ChatMessage, ApiError> {
+    ) -> Result<Made, ApiError> {
         let by = self.author_of_changes().await?;
         self.change(room, id, request.client_id, by, Edit::Delete)
             .await
@@ -265,7 +274,7 @@ impl Caller {
         reaction: &str,
         on: bool,
         request: React,
-    ) -> Result<ChatMessage, ApiError> {
+    ) -> Result<Made, ApiError> {
         let reaction = shared::parse_reaction(reaction)?;
         let by = match self.author().await? {
             Author::Account { name } => Actor::Account(name),
@@ -318,7 +327,7 @@ impl Caller {
         client_id: Option<uuid::Uuid>,
         by: Actor,
         edit: Edit,
-    ) -> Result<ChatMessage, ApiError> {
+    ) -> Result<Made, ApiError> {
         let room = match room {
             Some(name) => Some(self.room(name).await?.id),
             None => None,
@@ -331,8 +340,14 @@ impl Caller {
             edit,
         };
         match self.state.chat.change(draft).await? {
-            Changed::New(entry) => Ok(entry.message),
-            Changed::Existing(message) => Ok(message),
+            Changed::New(entry) => Ok(Made {
+                message: entry.message,
+                entry: Some(entry.id),
+            }),
+            Changed::Existing(message) => Ok(Made {
+                message,
+                entry: None,
+            }),
             Changed::Refused(Refusal::NoSuchMessage) => Err(ApiError::NoSuchMessage(id)),
             Changed::Refused(Refusal::NotAuthor) => Err(ApiError::NotAuthor),
             Changed::Refused(Refusal::Deleted) => Err(ApiError::MessageDeleted),

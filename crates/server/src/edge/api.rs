@@ -215,8 +215,8 @@ async fn edit_message(
     caller: Caller,
     ApiPath(id): ApiPath<MessageId>,
     ApiJson(request): ApiJson<EditMessage>,
-) -> Result<Json<ChatMessage>, ApiError> {
-    Ok(Json(caller.edit(None, id, request).await?))
+) -> Result<Response, ApiError> {
+    Ok(made(caller.edit(None, id, request).await?))
 }
 
 /// Deletes the caller's own message: `200` with the message as it now is
@@ -226,8 +226,8 @@ async fn delete_message(
     caller: Caller,
     ApiPath(id): ApiPath<MessageId>,
     MaybeJson(request): MaybeJson<DeleteMessage>,
-) -> Result<Json<ChatMessage>, ApiError> {
-    Ok(Json(
+) -> Result<Response, ApiError> {
+    Ok(made(
         caller.delete(None, id, request.unwrap_or_default()).await?,
     ))
 }
@@ -238,8 +238,8 @@ async fn edit_room_message(
     caller: Caller,
     ApiPath((room, id)): ApiPath<(String, MessageId)>,
     ApiJson(request): ApiJson<EditMessage>,
-) -> Result<Json<ChatMessage>, ApiError> {
-    Ok(Json(caller.edit(Some(&room), id, request).await?))
+) -> Result<Response, ApiError> {
+    Ok(made(caller.edit(Some(&room), id, request).await?))
 }
 
 /// [`delete_message`] of a message of the room in the path.
@@ -247,8 +247,8 @@ async fn delete_room_message(
     caller: Caller,
     ApiPath((room, id)): ApiPath<(String, MessageId)>,
     MaybeJson(request): MaybeJson<DeleteMessage>,
-) -> Result<Json<ChatMessage>, ApiError> {
-    Ok(Json(
+) -> Result<Response, ApiError> {
+    Ok(made(
         caller
             .delete(Some(&room), id, request.unwrap_or_default())
             .await?,
@@ -275,9 +275,9 @@ async fn add_reaction(
     caller: Caller,
     ApiPath((id, reaction)): ApiPath<(MessageId, String)>,
     MaybeJson(request): MaybeJson<React>,
-) -> Result<Json<ChatMessage>, ApiError> {
+) -> Result<Response, ApiError> {
     let request = request.unwrap_or_default();
-    Ok(Json(
+    Ok(made(
         caller.react(None, id, &reaction, true, request).await?,
     ))
 }
@@ -288,9 +288,23 @@ async fn remove_reaction(
     caller: Caller,
     ApiPath((id, reaction)): ApiPath<(MessageId, String)>,
     MaybeJson(request): MaybeJson<React>,
-) -> Result<Json<ChatMessage>, ApiError> {
+) -> Result<Response, ApiError> {
     let request = request.unwrap_or_default();
-    Ok(Json(
+    Ok(made(
         caller.react(None, id, &reaction, false, request).await?,
     ))
+}
+
+/// The header that answers a change with its own entry in the log (the
+/// id a stream carries it under), when it made one.
+pub const ENTRY_ID: &str = "chat-entry-id";
+
+/// A change's answer: `200` with the message as it now is, and the
+/// change's entry id in [`ENTRY_ID`] if it made one.
+fn made(made: crate::door::caller::Made) -> Response {
+    let mut response = Json(made.message).into_response();
+    if let Some(entry) = made.entry {
+        response.headers_mut().insert(ENTRY_ID, entry.into());
+    }
+    response
 }

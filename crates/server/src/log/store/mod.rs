@@ -190,6 +190,7 @@ impl From<Row> for ChatMessage {
             room: row.room,
             client_id: row.client_id,
             username: row.username,
+            html: html(&row.text, row.deleted),
             text: row.text,
             timestamp: row.created_at,
             guest: row.guest,
@@ -209,6 +210,16 @@ impl From<Row> for ChatMessage {
             },
         }
     }
+}
+
+/// What the page shows of a message's text (see [`shared::markdown`]),
+/// empty when that is the text as typed: every message the store reads or
+/// stores gets it here.
+pub(crate) fn html(text: &str, deleted: bool) -> String {
+    if deleted {
+        return String::new();
+    }
+    shared::markdown::render_if_marked(text).unwrap_or_default()
 }
 
 /// A handle to the message log; cheap to clone.

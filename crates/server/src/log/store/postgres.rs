@@ -362,6 +362,7 @@ async fn append(
                 room: row.o_room,
                 client_id: row.o_client_id,
                 username: row.o_username,
+                html: super::html(&row.o_text, false),
                 text: row.o_text,
                 timestamp: row.o_created_at,
                 guest: row.o_guest,

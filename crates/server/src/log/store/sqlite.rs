@@ -212,6 +212,7 @@ impl SqliteWriter {
                         client_id: draft.client_id,
                         username: draft.message.username().to_owned(),
                         text: draft.message.text().to_owned(),
+                        html: super::html(draft.message.text(), false),
                         timestamp: now,
                         guest: draft.guest,
                         edited: None,
