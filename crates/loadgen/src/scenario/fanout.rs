@@ -290,8 +290,8 @@ struct Sent {
 /// Sends `args.messages` operations from `args.senders` tasks, paced to
 /// `args.rate`, message `i` to `rooms[i % rooms.len()]`; with changes,
 /// every `100 / changes_percent`-th operation of a sender changes its
-/// newest message instead: an edit, then a reaction given, then taken
-/// back, in turn.
+/// newest message instead: an edit, then a reaction given, then that
+/// reaction taken back, in turn.
 async fn send_all(
     target: &Target,
     args: &Args,
@@ -318,6 +318,7 @@ async fn send_all(
             }
             let mut ticker = interval.map(tokio::time::interval);
             let mut newest = None;
+            let mut reacted_to = None;
             let mut changes = 0usize;
             for i in 0..count {
                 if let Some(ticker) = &mut ticker {
@@ -327,9 +328,13 @@ async fn send_all(
                 let change = (i + 1) * args.changes_percent / 100 != i * args.changes_percent / 100;
                 if let (true, Some(id)) = (change, newest) {
                     let sent_us = origin.elapsed().as_micros() as f64;
-                    let made = match changes % 3 {
-                        0 => connection.edit_stamped(id, origin).await,
-                        step => connection.react(id, "ok", step == 1).await,
+                    let made = match (changes % 3, reacted_to) {
+                        (0, _) => connection.edit_stamped(id, origin).await,
+                        (2, Some(given)) => connection.react(given, "ok", false).await,
+                        _ => {
+                            reacted_to = Some(id);
+                            connection.react(id, "ok", true).await
+                        }
                     };
                     changes += 1;
                     match made {

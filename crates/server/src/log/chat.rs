@@ -30,8 +30,8 @@ use crate::{
     log::hub::{Hub, Published},
     log::recent::Recent,
     log::store::{
-        Batch, ChangeDraft, Changed, Draft, Entry, RoomCounts, RoomRecord, SqliteWriter, Store,
-        StoreError, Stored, Writer,
+        Batch, ChangeDraft, Changed, Done, Draft, Entry, RoomCounts, RoomRecord, SqliteWriter,
+        Store, StoreError, Stored, Work, Writer,
     },
 };
 
@@ -303,11 +303,13 @@ pub enum Unhealthy {
     NotFollowing,
 }
 
-/// Stores queued sends batch by batch on SQLite, on a thread of its own:
-/// receiving a batch, committing it (the fsync included), publishing it and
-/// answering its senders cross no other thread. This server's writer is
-/// the only writer, so each committed batch is what comes next in the log.
-/// A change is applied on its own, in its place among the sends.
+/// Stores queued sends and changes on SQLite, on a thread of its own:
+/// receiving what is queued, committing it (the fsync included), publishing
+/// it and answering its senders cross no other thread. Everything queued
+/// goes in one transaction, in the order asked (group commit: sends in
+/// batches, each change in its place), so a change costs no fsync of its
+/// own. This server's writer is the only writer, so what it commits is
+/// what comes next in the log.
 fn write_thread(
     mut store: SqliteWriter,
     fanout: &Fanout,
@@ -322,24 +324,53 @@ fn write_thread(
         {
             queued.push(job);
         }
-        for run in runs(&mut queued) {
-            match run {
+        // Each batch's drafts, moved out of its jobs, and who waits for it.
+        let runs: Vec<(Vec<Draft>, Vec<Reply>, Option<ChangeJob>)> = runs(&mut queued)
+            .into_iter()
+            .map(|run| match run {
                 Run::Sends(mut batch) => {
                     let (drafts, replies) = split(&mut batch);
-                    match store.insert_batch_blocking(&drafts, runtime) {
-                        Ok(Batch { stored, .. }) => {
+                    (drafts, replies, None)
+                }
+                Run::Change(job) => (Vec::new(), Vec::new(), Some(job)),
+            })
+            .collect();
+        let work: Vec<Work<'_>> = runs
+            .iter()
+            .map(|(drafts, _, change)| match change {
+                Some(job) => Work::Change(&job.draft),
+                None => Work::Sends(drafts),
+            })
+            .collect();
+        let written = store.write_blocking(&work, runtime);
+        drop(work);
+        match written {
+            Ok(done) => {
+                for ((_, replies, change), done) in runs.into_iter().zip(done) {
+                    match (change, done) {
+                        (None, Done::Sends(Batch { stored, .. })) => {
                             fanout.publish(new_messages(&stored));
                             answer(replies, stored);
                         }
-                        Err(err) => fail(replies, &err),
+                        (Some(job), Done::Change(changed)) => {
+                            if let Changed::New(entry) = changed.as_ref() {
+                                fanout.publish([entry]);
+                            }
+                            let _ = job.reply.send(Ok(*changed));
+                        }
+                        _ => unreachable!("done in the order asked"),
                     }
                 }
-                Run::Change(job) => {
-                    let changed = store.change_blocking(&job.draft, runtime);
-                    if let Ok(Changed::New(entry)) = &changed {
-                        fanout.publish([entry]);
+            }
+            Err(err) => {
+                tracing::error!(error = %err, runs = runs.len(), "storing messages and changes failed");
+                for (_, replies, change) in runs {
+                    for reply in replies {
+                        let _ = reply.send(Err(ChatError::Storage));
                     }
-                    let _ = job.reply.send(changed.map_err(|err| failed_change(&err)));
+                    if let Some(job) = change {
+                        let _ = job.reply.send(Err(ChatError::Storage));
+                    }
                 }
             }
         }

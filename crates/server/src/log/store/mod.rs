@@ -47,7 +47,7 @@ pub use self::{
     name_keys::NAME_KEYS_VERSION,
     postgres::{Heard, Listener},
     rooms::{RoomCaps, RoomCounts, RoomCreated, RoomId, RoomRecord},
-    sqlite::SqliteWriter,
+    sqlite::{Done, SqliteWriter, Work},
 };
 use crate::log::dbfile::{ClaimError, FileLost};
 

@@ -191,61 +191,111 @@ impl SqliteWriter {
         drafts: &[Draft],
         runtime: &tokio::runtime::Handle,
     ) -> Result<Batch, StoreError> {
+        match self.write_blocking(&[Work::Sends(drafts)], runtime)?.pop() {
+            Some(Done::Sends(batch)) => Ok(batch),
+            _ => unreachable!("one batch asked, one answered"),
+        }
+    }
+
+    /// Writes every piece of `work` in one transaction, in order (group
+    /// commit: one fsync for sends and changes alike), and says what each
+    /// did. Sends get ids from `messages`' AUTOINCREMENT; a change takes
+    /// the id after the newest and moves the AUTOINCREMENT past it, so the
+    /// next message follows it. Either all of it is committed or none.
+    ///
+    /// Drafts whose client id was stored before are read after the
+    /// commit, and so is each changed message: this writer is the only
+    /// one, so what is read is what it committed.
+    ///
+    /// A transaction committed to a database file that was removed or
+    /// replaced meanwhile fails (it would be gone at the next start), and
+    /// so does every later one.
+    pub fn write_blocking(
+        &mut self,
+        work: &[Work<'_>],
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<Vec<Done>, StoreError> {
         // Known lost: write nothing more to it. Otherwise one look after
         // the commit tells whether what was committed will still be there.
         if self.store.file.is_lost() {
             self.store.file.check()?;
         }
         let now = Utc::now().trunc_subsecs(3);
-        let ids = self.insert(drafts, now)?;
+        let mut newest = self.newest;
+        let written = self.write(work, now, &mut newest)?;
         self.store.file.check()?;
-        // The only writer: nothing came between the newest id and these.
-        let after = self.newest;
-        let mut stored = Vec::with_capacity(drafts.len());
-        for (draft, id) in drafts.iter().zip(ids) {
-            stored.push(match id {
-                Some(id) => {
-                    self.newest = id;
-                    Stored::New(ChatMessage {
-                        id,
-                        room: draft.room.name.clone(),
-                        client_id: draft.client_id,
-                        username: draft.message.username().to_owned(),
-                        text: draft.message.text().to_owned(),
-                        html: super::html(draft.message.text(), false),
-                        timestamp: now,
-                        guest: draft.guest,
-                        edited: None,
-                        deleted: false,
-                        reactions: Vec::new(),
-                        reply_to: draft.reply.as_ref().map(|quote| quote.id),
-                        quote: draft.reply.clone(),
-                    })
+        self.newest = newest;
+        let deleted = work.iter().zip(&written).any(|(work, written)| {
+            matches!(
+                (work, written),
+                (Work::Change(draft), Written::Change(Outcome::Applied(_)))
+                    if draft.edit == Edit::Delete
+            )
+        });
+        if deleted {
+            self.forget_old_frames();
+        }
+        // Every changed message as it now is, read in one query after the
+        // commit.
+        let changed: Vec<MessageId> = work
+            .iter()
+            .zip(&written)
+            .filter_map(|(work, written)| match (work, written) {
+                (Work::Change(draft), Written::Change(Outcome::Applied(_))) => Some(draft.message),
+                (_, Written::Change(Outcome::Unchanged(id))) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let now_is = if changed.is_empty() {
+            std::collections::HashMap::new()
+        } else {
+            runtime.block_on(self.store.messages(&changed))?
+        };
+        let message = |id| {
+            now_is
+                .get(&id)
+                .cloned()
+                .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+        };
+        let mut done = Vec::with_capacity(work.len());
+        for (work, written) in work.iter().zip(written) {
+            done.push(match (work, written) {
+                (Work::Sends(drafts), Written::Sends { after, ids }) => {
+                    let mut stored = Vec::with_capacity(drafts.len());
+                    for (draft, id) in drafts.iter().zip(ids) {
+                        stored.push(match id {
+                            Some(id) => Stored::New(new_message(draft, id, now)),
+                            None => Stored::Existing(
+                                runtime.block_on(self.store.by_client_id(draft.client_id))?,
+                            ),
+                        });
+                    }
+                    Done::Sends(Batch { stored, after })
                 }
-                None => {
-                    Stored::Existing(runtime.block_on(self.store.by_client_id(draft.client_id))?)
+                (Work::Change(draft), Written::Change(outcome)) => {
+                    Done::Change(Box::new(match outcome {
+                        Outcome::Applied(id) => Changed::New(Entry {
+                            id,
+                            message: message(draft.message)?,
+                        }),
+                        Outcome::Unchanged(id) => Changed::Existing(message(id)?),
+                        Outcome::Refused(refusal) => Changed::Refused(refusal),
+                    }))
                 }
+                _ => unreachable!("written in the order asked"),
             });
         }
-        Ok(Batch { stored, after })
+        Ok(done)
     }
 
-    /// Inserts every new draft in one transaction; each draft's new id, or
-    /// `None` if its client id was stored before (in an earlier batch, or
-    /// earlier in this one).
-    ///
-    /// Rows go in with multi-row `INSERT`s of [`CHUNKS`] rows, each a
-    /// statement prepared once and kept: a statement costs far more than a
-    /// row. SQLite inserts a statement's rows in `VALUES` order, so when
-    /// every row of a chunk is new their ids are consecutive and end at the
-    /// last inserted rowid (AUTOINCREMENT, under the transaction's write
-    /// lock); nothing is read back. A chunk with a stored client id is
-    /// resolved row by row.
-    fn insert(
+    /// The transaction of [`Self::write_blocking`]; `newest` follows the
+    /// ids it gives out.
+    fn write(
         &mut self,
-        drafts: &[Draft],
+        work: &[Work<'_>],
         now: DateTime<Utc>,
-    ) -> rusqlite::Result<Vec<Option<MessageId>>> {
+        newest: &mut MessageId,
+    ) -> rusqlite::Result<Vec<Written>> {
         // What sqlx writes for a timestamp, so that the pool reads it back.
         let created_at = now.to_rfc3339_opts(SecondsFormat::AutoSi, false);
         // Nothing is left half done under it: a poisoned lock is usable.
@@ -254,50 +304,125 @@ impl SqliteWriter {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut ids = Vec::with_capacity(drafts.len());
-        let mut newest = self.newest;
-        let mut rest = drafts;
-        while !rest.is_empty() {
-            // The largest chunk that fits; the last, one row, always does.
-            let chunk_index = CHUNKS
-                .iter()
-                .position(|&size| size <= rest.len())
-                .unwrap_or(CHUNKS.len() - 1);
-            let size = CHUNKS[chunk_index];
-            let (chunk, later) = rest.split_at(size);
-            rest = later;
-            let mut insert = transaction.prepare_cached(&INSERTS[chunk_index])?;
-            for (row, draft) in chunk.iter().enumerate() {
-                let at = row * 7;
-                insert.raw_bind_parameter(at + 1, draft.client_id.as_bytes())?;
-                insert.raw_bind_parameter(at + 2, draft.room.id)?;
-                insert.raw_bind_parameter(at + 3, draft.message.username())?;
-                insert.raw_bind_parameter(at + 4, draft.message.text())?;
-                insert.raw_bind_parameter(at + 5, &created_at)?;
-                insert.raw_bind_parameter(at + 6, draft.guest)?;
-                insert.raw_bind_parameter(at + 7, draft.reply.as_ref().map(|quote| quote.id))?;
-            }
-            let inserted = insert.raw_execute()?;
-            if inserted == size {
-                let last = transaction.last_insert_rowid();
-                ids.extend((last - size as i64 + 1..=last).map(Some));
-                newest = last;
-                continue;
-            }
-            // A row newer than `newest` is this statement's, and new to the
-            // first draft that holds its client id.
-            let mut by_client_id = transaction.prepare_cached(SELECT_ID_BY_CLIENT_ID)?;
-            for draft in chunk {
-                let id: MessageId =
-                    by_client_id.query_row([draft.client_id.as_bytes()], |row| row.get(0))?;
-                let first_time = id > newest && !ids.contains(&Some(id));
-                ids.push(first_time.then_some(id));
-            }
-            newest = newest.max(transaction.last_insert_rowid());
+        let mut written = Vec::with_capacity(work.len());
+        for work in work {
+            written.push(match work {
+                Work::Sends(drafts) => {
+                    let after = *newest;
+                    let ids = insert(&transaction, drafts, &created_at, newest)?;
+                    Written::Sends { after, ids }
+                }
+                Work::Change(draft) => Written::Change(apply(&transaction, draft, now, newest)?),
+            });
         }
         transaction.commit()?;
-        Ok(ids)
+        Ok(written)
     }
+}
+
+/// What one transaction is asked to write, in order.
+#[derive(Debug)]
+pub enum Work<'a> {
+    /// Messages to store (as one batch).
+    Sends(&'a [Draft]),
+    /// One change to apply.
+    Change(&'a ChangeDraft),
+}
+
+/// What a piece of [`Work`] did.
+#[derive(Debug)]
+pub enum Done {
+    Sends(Batch),
+    Change(Box<Changed>),
+}
+
+/// What the transaction wrote for a piece of work, before anything is read
+/// back.
+enum Written {
+    Sends {
+        after: MessageId,
+        ids: Vec<Option<MessageId>>,
+    },
+    Change(Outcome),
+}
+
+/// A message just stored under `id`.
+fn new_message(draft: &Draft, id: MessageId, now: DateTime<Utc>) -> ChatMessage {
+    ChatMessage {
+        id,
+        room: draft.room.name.clone(),
+        client_id: draft.client_id,
+        username: draft.message.username().to_owned(),
+        text: draft.message.text().to_owned(),
+        html: super::html(draft.message.text(), false),
+        timestamp: now,
+        guest: draft.guest,
+        edited: None,
+        deleted: false,
+        reactions: Vec::new(),
+        reply_to: draft.reply.as_ref().map(|quote| quote.id),
+        quote: draft.reply.clone(),
+    }
+}
+
+/// Inserts every new draft in `transaction`; each draft's new id, or
+/// `None` if its client id was stored before (in an earlier batch, or
+/// earlier in this one). `newest` is the newest id before, and after.
+///
+/// Rows go in with multi-row `INSERT`s of [`CHUNKS`] rows, each a
+/// statement prepared once and kept: a statement costs far more than a
+/// row. SQLite inserts a statement's rows in `VALUES` order, so when
+/// every row of a chunk is new their ids are consecutive and end at the
+/// last inserted rowid (AUTOINCREMENT, under the transaction's write
+/// lock); nothing is read back. A chunk with a stored client id is
+/// resolved row by row.
+fn insert(
+    transaction: &rusqlite::Transaction<'_>,
+    drafts: &[Draft],
+    created_at: &str,
+    newest: &mut MessageId,
+) -> rusqlite::Result<Vec<Option<MessageId>>> {
+    let mut ids = Vec::with_capacity(drafts.len());
+    let mut rest = drafts;
+    while !rest.is_empty() {
+        // The largest chunk that fits; the last, one row, always does.
+        let chunk_index = CHUNKS
+            .iter()
+            .position(|&size| size <= rest.len())
+            .unwrap_or(CHUNKS.len() - 1);
+        let size = CHUNKS[chunk_index];
+        let (chunk, later) = rest.split_at(size);
+        rest = later;
+        let mut insert = transaction.prepare_cached(&INSERTS[chunk_index])?;
+        for (row, draft) in chunk.iter().enumerate() {
+            let at = row * 7;
+            insert.raw_bind_parameter(at + 1, draft.client_id.as_bytes())?;
+            insert.raw_bind_parameter(at + 2, draft.room.id)?;
+            insert.raw_bind_parameter(at + 3, draft.message.username())?;
+            insert.raw_bind_parameter(at + 4, draft.message.text())?;
+            insert.raw_bind_parameter(at + 5, created_at)?;
+            insert.raw_bind_parameter(at + 6, draft.guest)?;
+            insert.raw_bind_parameter(at + 7, draft.reply.as_ref().map(|quote| quote.id))?;
+        }
+        let inserted = insert.raw_execute()?;
+        if inserted == size {
+            let last = transaction.last_insert_rowid();
+            ids.extend((last - size as i64 + 1..=last).map(Some));
+            *newest = last;
+            continue;
+        }
+        // A row newer than `newest` is this statement's, and new to the
+        // first draft that holds its client id.
+        let mut by_client_id = transaction.prepare_cached(SELECT_ID_BY_CLIENT_ID)?;
+        for draft in chunk {
+            let id: MessageId =
+                by_client_id.query_row([draft.client_id.as_bytes()], |row| row.get(0))?;
+            let first_time = id > *newest && !ids.contains(&Some(id));
+            ids.push(first_time.then_some(id));
+        }
+        *newest = (*newest).max(transaction.last_insert_rowid());
+    }
+    Ok(ids)
 }
 
 impl SqliteWriter {
@@ -316,102 +441,87 @@ impl SqliteWriter {
         changed
     }
 
-    /// See [`super::Writer::change`]; blocks for the commit. The change
-    /// takes the id after the newest (this writer is the only one), and
-    /// `messages`' AUTOINCREMENT moves past it, so the next message
-    /// follows it.
+    /// See [`super::Writer::change`]; blocks for the commit (see
+    /// [`Self::write_blocking`]).
     pub fn change_blocking(
         &mut self,
         draft: &ChangeDraft,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Changed, StoreError> {
-        if self.store.file.is_lost() {
-            self.store.file.check()?;
+        match self.write_blocking(&[Work::Change(draft)], runtime)?.pop() {
+            Some(Done::Change(changed)) => Ok(*changed),
+            _ => unreachable!("one change asked, one answered"),
         }
-        let now = Utc::now().trunc_subsecs(3);
-        let outcome = self.apply(draft, now)?;
-        self.store.file.check()?;
-        if matches!((&outcome, &draft.edit), (Outcome::Applied(_), Edit::Delete)) {
-            self.forget_old_frames();
-        }
-        // Read after the commit: the only writer, so nothing came after it.
-        let now_is = |id| runtime.block_on(self.store.message(id));
-        Ok(match outcome {
-            Outcome::Applied(id) => {
-                let message = now_is(draft.message)?;
-                self.newest = id;
-                Changed::New(Entry { id, message })
-            }
-            Outcome::Unchanged(message) => Changed::Existing(now_is(message)?),
-            Outcome::Refused(refusal) => Changed::Refused(refusal),
-        })
     }
+}
 
-    fn apply(&mut self, draft: &ChangeDraft, now: DateTime<Utc>) -> rusqlite::Result<Outcome> {
-        let mut connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let before: Option<MessageId> = transaction
-            .prepare_cached(changes::CHANGED_BY_CLIENT_ID)?
-            .query_row([draft.client_id.as_bytes()], |row| row.get(0))
-            .optional()?;
-        if let Some(message) = before {
-            return Ok(Outcome::Unchanged(message));
-        }
-        let mut target = transaction
-            .prepare_cached(changes::SELECT_TARGET)?
-            .query_row([draft.message], |row| {
-                Ok(Target {
-                    room_id: row.get(0)?,
-                    username: row.get(1)?,
-                    guest: row.get(2)?,
-                    deleted: row.get(3)?,
-                    text: row.get(4)?,
-                    reactions: row.get(5)?,
-                    given: false,
-                })
+/// Applies `draft` in `transaction` if the message may take it, as the
+/// entry after `newest` (which it then is).
+fn apply(
+    transaction: &rusqlite::Transaction<'_>,
+    draft: &ChangeDraft,
+    now: DateTime<Utc>,
+    newest: &mut MessageId,
+) -> rusqlite::Result<Outcome> {
+    let before: Option<MessageId> = transaction
+        .prepare_cached(changes::CHANGED_BY_CLIENT_ID)?
+        .query_row([draft.client_id.as_bytes()], |row| row.get(0))
+        .optional()?;
+    if let Some(message) = before {
+        return Ok(Outcome::Unchanged(message));
+    }
+    let mut target = transaction
+        .prepare_cached(changes::SELECT_TARGET)?
+        .query_row([draft.message], |row| {
+            Ok(Target {
+                room_id: row.get(0)?,
+                username: row.get(1)?,
+                guest: row.get(2)?,
+                deleted: row.get(3)?,
+                text: row.get(4)?,
+                reactions: row.get(5)?,
+                given: false,
             })
-            .optional()?;
-        if let (Some(target), Edit::React { reaction, .. }) = (&mut target, &draft.edit) {
-            target.given = transaction
-                .prepare_cached(changes::GIVEN)?
-                .query_row(params![draft.message, reaction, draft.by.person()], |row| {
-                    row.get(0)
-                })?;
-        }
-        let outcome = match changes::decide(target.as_ref(), draft) {
-            Decision::Refuse(refusal) => return Ok(Outcome::Refused(refusal)),
-            Decision::Unchanged => return Ok(Outcome::Unchanged(draft.message)),
-            Decision::Apply => {
-                let id = self.newest + 1;
-                for write in changes::plan(draft, id, now) {
-                    let binds = write.binds.iter().map(sql_value);
-                    transaction
-                        .prepare_cached(write.sql)?
-                        .execute(rusqlite::params_from_iter(binds))?;
-                }
-                if let (Some(target), Edit::React { reaction, .. }) = (&target, &draft.edit) {
-                    let rows = transaction
-                        .prepare_cached(changes::REACTION_ROWS)?
-                        .query_map(params![draft.message, reaction, changes::SHOWN], |row| {
-                            Ok(ReactionRow {
-                                name: row.get(0)?,
-                                guest: row.get(1)?,
-                                total: row.get(2)?,
-                            })
-                        })?
-                        .collect::<rusqlite::Result<Vec<_>>>()?;
-                    let shown = changes::shown_after(target, reaction, &rows);
-                    transaction.execute(changes::SET_SHOWN, params![shown, draft.message])?;
-                }
-                transaction.execute(MOVE_SEQUENCE, [id])?;
-                Outcome::Applied(id)
+        })
+        .optional()?;
+    if let (Some(target), Edit::React { reaction, .. }) = (&mut target, &draft.edit) {
+        target.given = transaction
+            .prepare_cached(changes::GIVEN)?
+            .query_row(params![draft.message, reaction, draft.by.person()], |row| {
+                row.get(0)
+            })?;
+    }
+    match changes::decide(target.as_ref(), draft) {
+        Decision::Refuse(refusal) => Ok(Outcome::Refused(refusal)),
+        Decision::Unchanged => Ok(Outcome::Unchanged(draft.message)),
+        Decision::Apply => {
+            let id = *newest + 1;
+            for write in changes::plan(draft, id, now) {
+                let binds = write.binds.iter().map(sql_value);
+                transaction
+                    .prepare_cached(write.sql)?
+                    .execute(rusqlite::params_from_iter(binds))?;
             }
-        };
-        transaction.commit()?;
-        Ok(outcome)
+            if let (Some(target), Edit::React { reaction, .. }) = (&target, &draft.edit) {
+                let rows = transaction
+                    .prepare_cached(changes::REACTION_ROWS)?
+                    .query_map(params![draft.message, reaction, changes::SHOWN], |row| {
+                        Ok(ReactionRow {
+                            name: row.get(0)?,
+                            guest: row.get(1)?,
+                            total: row.get(2)?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let shown = changes::shown_after(target, reaction, &rows);
+                transaction
+                    .prepare_cached(changes::SET_SHOWN)?
+                    .execute(params![shown, draft.message])?;
+            }
+            transaction.prepare_cached(MOVE_SEQUENCE)?.execute([id])?;
+            *newest = id;
+            Ok(Outcome::Applied(id))
+        }
     }
 }
 
@@ -474,13 +584,22 @@ static INSERTS: LazyLock<[String; CHUNKS.len()]> = LazyLock::new(|| {
 });
 
 impl SqliteStore {
-    /// The message `id` as it now is.
-    async fn message(&self, id: MessageId) -> Result<ChatMessage, StoreError> {
-        let row: Row = sqlx::query_as(super::select_messages!("WHERE m.id = $1"))
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.into())
+    /// The messages `ids` as they now are, by id, in one query.
+    async fn messages(
+        &self,
+        ids: &[MessageId],
+    ) -> Result<std::collections::HashMap<MessageId, ChatMessage>, StoreError> {
+        let ids = serde_json::to_string(ids).expect("ids always serialize");
+        let rows: Vec<Row> = sqlx::query_as(super::select_messages!(
+            "WHERE m.id IN (SELECT value FROM json_each($1))"
+        ))
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.id, ChatMessage::from(row)))
+            .collect())
     }
 
     /// The stored message with this client id.
