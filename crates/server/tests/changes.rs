@@ -847,3 +847,59 @@ async fn a_message_with_markdown_carries_its_html_and_a_plain_one_does_not() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn sends_and_changes_queued_together_commit_together_in_the_order_asked() {
+    let (_dir, path) = support::temp_database();
+    let url = format!("sqlite://{}", path.display());
+    let store = Store::open(&url, server::store::Durability::Full)
+        .await
+        .expect("opens");
+    let first = sent(&store, "ada", "first", false).await;
+    let server::store::Writer::Sqlite(mut writer) = store.writer().await.expect("writer") else {
+        panic!("a SQLite writer");
+    };
+    let draft = |text: &str| Draft {
+        client_id: Uuid::now_v7(),
+        room: general(),
+        message: NewMessage::parse("ada", text).expect("valid"),
+        guest: false,
+        reply: None,
+    };
+    let (before, after) = ([draft("a"), draft("b")], [draft("c")]);
+    let edit = edit(first.id, "first, edited");
+    let runtime = tokio::runtime::Handle::current();
+    let done = tokio::task::spawn_blocking(move || {
+        writer.write_blocking(
+            &[
+                server::store::Work::Sends(&before),
+                server::store::Work::Change(&edit),
+                server::store::Work::Sends(&after),
+            ],
+            &runtime,
+        )
+    })
+    .await
+    .expect("joins")
+    .expect("writes");
+    let ids: Vec<Vec<MessageId>> = done
+        .iter()
+        .map(|done| match done {
+            server::store::Done::Sends(batch) => {
+                batch.stored.iter().map(|s| s.message().id).collect()
+            }
+            server::store::Done::Change(changed) => match changed.as_ref() {
+                Changed::New(entry) => vec![entry.id],
+                other => panic!("not applied: {other:?}"),
+            },
+        })
+        .collect();
+    let f = first.id;
+    assert_eq!(ids, [vec![f + 1, f + 2], vec![f + 3], vec![f + 4]]);
+    let log = store.after(first.id, 10).await.expect("reads");
+    assert_eq!(
+        log.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [f + 1, f + 2, f + 3, f + 4]
+    );
+    assert_eq!(log[2].message.text, "first, edited");
+}

@@ -2,12 +2,14 @@
 //! under which name, is decided before, at the caller door
 //! ([`crate::door::caller`]); a [`NewMessage`] has passed the shared rules.
 //!
-//! Sends from every request go through one channel to this server's single
-//! writer: a thread of its own on SQLite, a task on PostgreSQL. The writer
-//! takes whatever is queued (up to [`MAX_BATCH`]),
-//! stores it in one transaction (group commit), and only after the commit
-//! has the new messages published (see [`crate::log::fanout`]) and answers each
-//! sender once its message is published here. So a send is never
+//! Sends and changes (edits, deletions, reactions) from every request go
+//! through one channel to this server's single writer: a thread of its own
+//! on SQLite, a task on PostgreSQL. The writer takes whatever is queued
+//! (up to [`MAX_BATCH`]), stores it in one transaction on SQLite (group
+//! commit; on PostgreSQL each batch of sends, and each change, in its
+//! own), and only after the commit has the new entries published (see
+//! [`crate::log::fanout`]) and answers each sender once its entry is
+//! published here. So a send is never
 //! acknowledged or broadcast before it is durable, and a sender that reads
 //! history after its acknowledgement sees its own message.
 
