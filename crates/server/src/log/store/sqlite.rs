@@ -67,6 +67,10 @@ pub struct SqliteStore {
 }
 
 const SELECT_BY_CLIENT_ID: &str = super::select_messages!("WHERE m.client_id = $1");
+/// The messages whose ids a JSON array (`$1`) lists, in the columns of
+/// [`Row`], in order.
+const SELECT_BY_IDS: &str =
+    super::select_messages!("WHERE m.id IN (SELECT value FROM json_each($1))");
 
 impl SqliteStore {
     pub(super) async fn open(url: &str, durability: Durability) -> Result<Self, StoreError> {
@@ -249,7 +253,7 @@ impl SqliteWriter {
         let now_is = if changed.is_empty() {
             std::collections::HashMap::new()
         } else {
-            runtime.block_on(self.store.messages(&changed))?
+            self.read_messages(&changed)?
         };
         let message = |id| {
             now_is
@@ -539,6 +543,61 @@ fn sql_value(bind: &Bind) -> rusqlite::types::Value {
 }
 
 impl SqliteWriter {
+    /// The messages `ids` as they now are, by id, in one query on the
+    /// writer's own connection (not the pool's, where requests queue).
+    fn read_messages(
+        &self,
+        ids: &[MessageId],
+    ) -> Result<std::collections::HashMap<MessageId, ChatMessage>, StoreError> {
+        let listed = serde_json::to_string(ids).expect("ids always serialize");
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut select = connection.prepare_cached(SELECT_BY_IDS)?;
+        let rows = select.query_map([listed], |row| {
+            let time = |at: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
+                row.get::<_, Option<String>>(at)?
+                    .map(|text| {
+                        DateTime::parse_from_rfc3339(&text)
+                            .map(|time| time.with_timezone(&Utc))
+                            .map_err(|err| {
+                                rusqlite::Error::FromSqlConversionFailure(
+                                    at,
+                                    rusqlite::types::Type::Text,
+                                    Box::new(err),
+                                )
+                            })
+                    })
+                    .transpose()
+            };
+            let client_id: Vec<u8> = row.get(2)?;
+            Ok(Row {
+                id: row.get(0)?,
+                room: row.get(1)?,
+                client_id: Uuid::from_slice(&client_id).unwrap_or_default(),
+                username: row.get(3)?,
+                text: row.get(4)?,
+                created_at: time(5)?.unwrap_or_default(),
+                guest: row.get(6)?,
+                edited_at: time(7)?,
+                deleted: row.get(8)?,
+                reactions: row.get(9)?,
+                reply_to: row.get(10)?,
+                quote_username: row.get(11)?,
+                quote_guest: row.get(12)?,
+                quote_text: row.get(13)?,
+                quote_deleted: row.get(14)?,
+            })
+        })?;
+        let mut messages = std::collections::HashMap::with_capacity(ids.len());
+        for row in rows {
+            let row = row?;
+            messages.insert(row.id, ChatMessage::from(row));
+        }
+        Ok(messages)
+    }
+
     /// Copies the write-ahead log into the database and empties it, so
     /// that the page images it held from before a deletion (with the
     /// deleted text) are gone from the disk too, not only from the
@@ -584,24 +643,6 @@ static INSERTS: LazyLock<[String; CHUNKS.len()]> = LazyLock::new(|| {
 });
 
 impl SqliteStore {
-    /// The messages `ids` as they now are, by id, in one query.
-    async fn messages(
-        &self,
-        ids: &[MessageId],
-    ) -> Result<std::collections::HashMap<MessageId, ChatMessage>, StoreError> {
-        let ids = serde_json::to_string(ids).expect("ids always serialize");
-        let rows: Vec<Row> = sqlx::query_as(super::select_messages!(
-            "WHERE m.id IN (SELECT value FROM json_each($1))"
-        ))
-        .bind(ids)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (row.id, ChatMessage::from(row)))
-            .collect())
-    }
-
     /// The stored message with this client id.
     async fn by_client_id(&self, client_id: Uuid) -> Result<ChatMessage, StoreError> {
         let row: Row = sqlx::query_as(SELECT_BY_CLIENT_ID)
