@@ -550,12 +550,7 @@ mod tests {
             text: "hi".into(),
             timestamp: chrono::DateTime::UNIX_EPOCH,
             guest,
-            edited: None,
-            deleted: false,
-            reactions: Vec::new(),
-            html: String::new(),
-            reply_to: None,
-            quote: None,
+            ..Default::default()
         };
         assert!(is_mine(Some("ada"), "", &message("ada", false)));
         assert!(!is_mine(Some("ada"), "ada", &message("ada", true)));
@@ -603,12 +598,7 @@ mod tests {
                 .expect("time")
                 .and_utc(),
             guest: true,
-            edited: None,
-            deleted: false,
-            reactions: Vec::new(),
-            html: String::new(),
-            reply_to: None,
-            quote: None,
+            ..Default::default()
         };
         let messages = [at(1, 28), at(2, 28), at(3, 29), at(5, 30), at(8, 30)];
         let starts = day_starts(&messages, |m| m.timestamp.date_naive());

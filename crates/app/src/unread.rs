@@ -187,12 +187,7 @@ mod tests {
             text: "hi".into(),
             timestamp: DateTime::UNIX_EPOCH,
             guest: true,
-            edited: None,
-            deleted: false,
-            reactions: Vec::new(),
-            html: String::new(),
-            reply_to: None,
-            quote: None,
+            ..Default::default()
         }
     }
 

@@ -28,12 +28,7 @@ fn frame_encoding(c: &mut Criterion) {
         text: text(),
         timestamp: Utc::now(),
         guest: true,
-        edited: None,
-        deleted: false,
-        reactions: Vec::new(),
-        html: String::new(),
-        reply_to: None,
-        quote: None,
+        ..Default::default()
     };
     c.bench_function("frame an SSE event", |b| {
         b.iter(|| Published::new(black_box(&message)))

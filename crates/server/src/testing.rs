@@ -39,12 +39,7 @@ pub fn message(id: MessageId) -> ChatMessage {
         text: format!("m{id}"),
         timestamp: Utc::now(),
         guest: true,
-        edited: None,
-        deleted: false,
-        reactions: Vec::new(),
-        html: String::new(),
-        reply_to: None,
-        quote: None,
+        ..Default::default()
     }
 }
 

@@ -21,7 +21,8 @@ pub const CHANGE_EVENT: &str = "change";
 /// A stored chat message, as the server returns and streams it.
 ///
 /// `timestamp` is the time the server stored it, RFC 3339 in UTC on the wire.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// (`Default` is for tests' messages: one of nobody's, at the epoch.)
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     pub id: MessageId,
     /// The room it was sent to (its name as the room was created). (Absent
@@ -251,12 +252,7 @@ mod tests {
                 text: "hi".into(),
                 timestamp: DateTime::UNIX_EPOCH,
                 guest: true,
-                edited: None,
-                deleted: false,
-                reactions: Vec::new(),
-                html: String::new(),
-                reply_to: None,
-                quote: None,
+                ..Default::default()
             })
             .collect();
         let count = MessageCount {
@@ -280,12 +276,7 @@ mod tests {
                 .expect("valid timestamp")
                 .with_timezone(&Utc),
             guest: false,
-            edited: None,
-            deleted: false,
-            reactions: Vec::new(),
-            html: String::new(),
-            reply_to: None,
-            quote: None,
+            ..Default::default()
         };
         let json = serde_json::to_value(&message).expect("serializes");
         assert_eq!(json["timestamp"], "2026-11-28T15:19:50.250Z");

@@ -67,12 +67,7 @@ mod change_tests {
             text: text.into(),
             timestamp: Utc::now(),
             guest: false,
-            edited: None,
-            deleted: false,
-            reactions: Vec::new(),
-            html: String::new(),
-            reply_to: None,
-            quote: None,
+            ..Default::default()
         }
     }
 
@@ -103,12 +98,7 @@ mod tests {
             text: format!("message {id}"),
             timestamp: Utc::now(),
             guest: true,
-            edited: None,
-            deleted: false,
-            reactions: Vec::new(),
-            html: String::new(),
-            reply_to: None,
-            quote: None,
+            ..Default::default()
         }
     }
 
