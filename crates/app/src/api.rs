@@ -31,19 +31,19 @@ pub async fn get_messages(
     service.history(&room, page, page_size(limit)).await
 }
 
-/// The first `limit` messages of `room` newer than `after`, oldest first:
-/// how a tab that does not hold the event stream itself catches up.
+/// The entries of `room`'s log after `after` (new messages and changes,
+/// oldest first, each message as it now is), a page of up to `limit` read
+/// at a time: how a tab that does not hold the event stream itself
+/// catches up.
 #[server(input = Json)]
-pub async fn get_messages_after(
+pub async fn get_entries_after(
     room: String,
     after: MessageId,
     limit: Option<u32>,
-) -> Result<Vec<ChatMessage>, CallError> {
-    use shared::history::{Page, page_size};
+) -> Result<shared::history::LogPage, CallError> {
+    use shared::history::page_size;
     let service = crate::service::use_chat_service()?;
-    service
-        .history(&room, Page::After(after), page_size(limit))
-        .await
+    service.entries_after(&room, after, page_size(limit)).await
 }
 
 /// How many messages `room` holds (not only those the page loaded), as of

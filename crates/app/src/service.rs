@@ -9,9 +9,9 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use leptos::prelude::*;
 use shared::{
-    ChatMessage, MessageCount, SendMessage,
+    ChatMessage, MessageCount, MessageId, SendMessage,
     account::Viewer,
-    history::Page,
+    history::{LogPage, Page},
     presence::PresenceEvent,
     room::{Directory, ReadPosition, Room},
 };
@@ -28,6 +28,15 @@ pub trait ChatService: Send + Sync + 'static {
         page: Page,
         limit: u32,
     ) -> BoxFuture<'a, Result<Vec<ChatMessage>, CallError>>;
+
+    /// Up to `limit` entries of the log after `after` (of every room, read
+    /// in one order), those of `room` kept.
+    fn entries_after<'a>(
+        &'a self,
+        room: &'a str,
+        after: MessageId,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<LogPage, CallError>>;
 
     /// How many messages `room` holds.
     fn count<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Result<MessageCount, CallError>>;

@@ -114,7 +114,7 @@ async fn each_route_counts_as_a_read_a_send_or_neither() {
     let presence = json!({ "browser": browser, "tab": uuid::Uuid::new_v4() });
     let typing = json!({ "browser": browser, "name": "ada", "typing": true });
     let message = json!({ "username": "ada", "text": "hi" });
-    let after = <app::api::GetMessagesAfter as ServerFn>::PATH;
+    let after = <app::api::GetEntriesAfter as ServerFn>::PATH;
     let routes: [(&str, &str, Option<&serde_json::Value>, &str); 19] = [
         ("GET", "/api/messages", None, "read"),
         ("GET", "/api/rooms", None, "read"),

@@ -223,3 +223,64 @@ async fn a_body_over_64_kib_gets_413() {
     app.assert_nothing_stored().await;
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_tab_catching_up_gets_its_rooms_messages_and_changes_in_log_order() {
+    let app = spawn_app().await;
+    let cookie = app.signed_up("ada").await;
+    let created = app
+        .client
+        .post(app.url("/api/rooms"))
+        .header("cookie", &cookie)
+        .json(&json!({ "name": "random" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(created.status(), 201);
+    let first = app.send("bob", "before").await;
+    let mine = app
+        .client
+        .post(app.url("/api/messages"))
+        .header("cookie", &cookie)
+        .json(&json!({ "username": "", "text": "helo" }))
+        .send()
+        .await
+        .expect("request")
+        .json::<Value>()
+        .await
+        .expect("json");
+    app.send_to("random", "bob", "elsewhere").await;
+    let edited = app
+        .client
+        .patch(app.url(&format!("/api/messages/{}", mine["id"])))
+        .header("cookie", &cookie)
+        .json(&json!({ "text": "hello" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(edited.status(), 200);
+
+    const ENTRIES: &str = <app::api::GetEntriesAfter as ServerFn>::PATH;
+    let response = call(
+        &app,
+        ENTRIES,
+        &json!({ "room": "general", "after": first["id"] }),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let page: Value = response.json().await.expect("json");
+    let first_id = first["id"].as_i64().expect("id");
+    // General's message, then the change to it; random's message skipped,
+    // but read: the next page starts after it.
+    let entries = page["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 2, "{page}");
+    assert_eq!(entries[0]["id"], mine["id"]);
+    assert_eq!(entries[0]["message"]["text"], "hello", "as it now is");
+    assert_eq!(entries[1]["id"], first_id + 3);
+    assert_eq!(entries[1]["message"]["id"], mine["id"]);
+    assert_eq!(page["through"], first_id + 3);
+    assert_eq!(page["more"], false);
+    let nowhere = call(&app, ENTRIES, &json!({ "room": "nowhere", "after": 0 })).await;
+    assert_eq!(nowhere.status(), 404);
+    app.shutdown().await;
+}

@@ -2,7 +2,9 @@
 //! messages it may hold. The page's server functions and the JSON API read
 //! history the same way.
 
-use crate::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MessageId};
+use serde::{Deserialize, Serialize};
+
+use crate::{DEFAULT_PAGE_SIZE, Entry, MAX_PAGE_SIZE, MessageId};
 
 /// Which page of history to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,6 +15,19 @@ pub enum Page {
     Before(MessageId),
     /// The messages just newer than this id.
     After(MessageId),
+}
+
+/// A page of one room's log after an id: how a tab that does not hold the
+/// event stream itself catches up, changes included.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogPage {
+    /// The room's entries (new messages and changes), oldest first, each
+    /// with its message as it now is.
+    pub entries: Vec<Entry>,
+    /// The newest entry read, of any room: where the next page starts.
+    pub through: MessageId,
+    /// Whether the log may hold more after `through`.
+    pub more: bool,
 }
 
 /// How many messages a page asked for with `limit` holds: the default

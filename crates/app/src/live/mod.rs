@@ -11,7 +11,8 @@
 //!   its link status to the other tabs over a `BroadcastChannel`, so any
 //!   number of tabs uses one of the browser's six connections per host. A
 //!   follower catches up once over HTTP when it starts, for what came
-//!   between its server-rendered history and its joining the channel.
+//!   between its server-rendered history and its joining the channel: the
+//!   room's entries of the log, changes included.
 //!   Where either API is missing, every tab holds its own stream.
 //! - **Stream.** After the history it rendered, the stream holder follows
 //!   `/api/events?after=<cursor>`, where the cursor is the newest id it
@@ -61,7 +62,7 @@ use shared::{
 use uuid::Uuid;
 
 use crate::{
-    api::{get_messages_after, get_rooms},
+    api::{get_entries_after, get_rooms},
     browser::{self, EventStream, Passing, StreamHandlers, TabChannel},
     error::CallError,
     link::{Action, Env, Input, Link},
@@ -416,20 +417,26 @@ impl Live {
         });
     }
 
-    /// Reads what came after `after` over HTTP, page by page.
+    /// Reads what came after `after` over HTTP, page by page: this room's
+    /// new messages and changes, in the log's order.
     fn catch_up(self, mut after: MessageId) {
         spawn_local(async move {
             loop {
                 let room = self.state.room.get_untracked();
-                match get_messages_after(room, after, Some(MAX_PAGE_SIZE)).await {
+                match get_entries_after(room, after, Some(MAX_PAGE_SIZE)).await {
                     Ok(page) => {
-                        let full = page.len() == MAX_PAGE_SIZE as usize;
-                        if let Some(last) = page.last() {
-                            after = last.id;
+                        if page.through > after {
+                            after = page.through;
                             self.input(Input::Received(after));
                         }
-                        self.state.confirm_all(page);
-                        if !full {
+                        let (changes, sent): (Vec<Entry>, Vec<Entry>) =
+                            page.entries.into_iter().partition(Entry::is_change);
+                        self.state
+                            .confirm_all(sent.into_iter().map(|entry| entry.message).collect());
+                        for change in changes {
+                            self.state.change(change.message);
+                        }
+                        if !page.more {
                             break;
                         }
                     }

@@ -21,7 +21,7 @@ use shared::{
     ChatMessage, DeleteMessage, EditMessage, MessageCount, MessageId, NewMessage, React,
     SendMessage,
     account::Viewer,
-    history::Page,
+    history::{LogPage, Page},
     message::Quote,
     presence::{Heartbeat, PresenceEvent, Typing},
     room::{Directory, ReadPosition, Room},
@@ -179,6 +179,29 @@ impl Caller {
     ) -> Result<Vec<ChatMessage>, ApiError> {
         let room = self.room(room).await?;
         Ok(self.state.chat.page(&room, page, limit).await?)
+    }
+
+    /// Up to `limit` entries of the log after `after`, those of `room`
+    /// kept (see [`LogPage`]).
+    pub async fn entries_after(
+        &self,
+        room: &str,
+        after: MessageId,
+        limit: u32,
+    ) -> Result<LogPage, ApiError> {
+        let room = self.room(room).await?;
+        let page = self.state.chat.stored_after(after, limit).await?;
+        let more = page.len() == limit as usize;
+        let through = page.last().map_or(after, |entry| entry.id);
+        let entries = page
+            .into_iter()
+            .filter(|entry| entry.message.room == room.name)
+            .collect();
+        Ok(LogPage {
+            entries,
+            through,
+            more,
+        })
     }
 
     /// `room`'s latest page of the default size as JSON, from memory when
@@ -492,6 +515,15 @@ impl ChatService for Caller {
         limit: u32,
     ) -> BoxFuture<'a, Result<Vec<ChatMessage>, CallError>> {
         async move { Ok(Caller::history(self, room, page, limit).await?) }.boxed()
+    }
+
+    fn entries_after<'a>(
+        &'a self,
+        room: &'a str,
+        after: MessageId,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<LogPage, CallError>> {
+        async move { Ok(Caller::entries_after(self, room, after, limit).await?) }.boxed()
     }
 
     fn count<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Result<MessageCount, CallError>> {
