@@ -42,6 +42,10 @@ test("an edit and a deletion show live in another browser and survive a reload",
     await expect(bubble(page, id).locator("[data-test=edited-mark]")).toBeVisible();
   }
   await expect(textInput(ada)).toHaveValue("");
+  // The author sees what the edit replaced; nobody else may ask.
+  await bubble(ada, id).locator("[data-test=edited-mark]").click();
+  await expect(bubble(ada, id).locator("[data-test=version]")).toHaveText([typo]);
+  await expect(bubble(bob, id).locator("[data-test=edited-mark]")).toBeDisabled();
 
   // Delete, confirming first.
   await bubble(ada, id).hover();

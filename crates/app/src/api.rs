@@ -276,6 +276,19 @@ pub mod changes {
         send(request_builder, request).await
     }
 
+    /// The texts that edits of the reader's own message `id` replaced,
+    /// oldest first.
+    pub async fn versions(id: MessageId) -> Result<Vec<String>, CallError> {
+        let response = Request::get(&format!("{}/versions", path(id)))
+            .send()
+            .await
+            .map_err(transport)?;
+        if !response.ok() {
+            return Err(refusal(response).await);
+        }
+        response.json().await.map_err(transport)
+    }
+
     /// Deletes the reader's own message `id`.
     pub async fn delete(id: MessageId, client_id: Uuid) -> Result<ChatMessage, CallError> {
         let body = DeleteMessage {

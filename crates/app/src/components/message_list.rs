@@ -197,6 +197,8 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
     let editable = move || mine.get() && !guest && !deleted;
     let guest_and_mine = move || mine.get() && guest && !deleted;
     let confirming = RwSignal::new(false);
+    // What edits of the reader's own message replaced, once asked for.
+    let versions = RwSignal::new(None::<Result<Vec<String>, String>>);
     // Absent while rendering on the server, where nobody clicks.
     let outbox = use_context::<Outbox>();
     // The newest change to this message waiting in the outbox, if any.
@@ -307,14 +309,18 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                 {edited
                     .filter(|_| !deleted)
                     .map(|at| {
+                        // The author may open what the edits replaced.
                         view! {
-                            <span
+                            <button
+                                type="button"
                                 class="edited-mark"
                                 data-test="edited-mark"
                                 title=format!("Edited {}", at.to_rfc3339_opts(SecondsFormat::Secs, true))
+                                disabled=move || !editable()
+                                on:click=move |_| show_versions(id, versions)
                             >
                                 "edited"
-                            </span>
+                            </button>
                         }
                     })}
                 <span class="message-actions" hidden=move || deleted || !may_send.get() || !in_browser.get()>
@@ -353,6 +359,7 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                 </span>
             </div>
             {quote}
+            {move || versions.get().map(|shown| earlier_versions(shown, versions))}
             {if !message.html.is_empty() {
                 // The Markdown subset as safe HTML, written by the server
                 // (`shared::markdown`).
@@ -384,6 +391,56 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
     }
     // Erased: the list's view type stays within what rustc computes in a
     // build without `erase_components` (plain `cargo test` of the server).
+    .into_any()
+}
+
+/// What a reader's own message's edits replaced: shown (asked of the
+/// server) or hidden, in turn.
+fn show_versions(id: MessageId, versions: RwSignal<Option<Result<Vec<String>, String>>>) {
+    if versions.with_untracked(Option::is_some) {
+        return versions.set(None);
+    }
+    #[cfg(feature = "hydrate")]
+    spawn_local(async move {
+        let earlier = crate::api::changes::versions(id)
+            .await
+            .map_err(|err| err.to_string());
+        versions.set(Some(earlier));
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
+
+/// The texts a message's edits replaced, oldest first, or why they could
+/// not be read.
+fn earlier_versions(
+    shown: Result<Vec<String>, String>,
+    versions: RwSignal<Option<Result<Vec<String>, String>>>,
+) -> AnyView {
+    let body = match shown {
+        Ok(texts) if texts.is_empty() => view! { <p>"None kept."</p> }.into_any(),
+        Ok(texts) => view! {
+            <ol>
+                {texts
+                    .into_iter()
+                    .map(|text| view! { <li dir="auto" data-test="version">{text}</li> })
+                    .collect_view()}
+            </ol>
+        }
+        .into_any(),
+        Err(why) => view! { <p class="failure">{why}</p> }.into_any(),
+    };
+    view! {
+        <div class="versions" data-test="versions">
+            <p class="versions-title">
+                "Before the edits "
+                <button type="button" class="link-button" on:click=move |_| versions.set(None)>
+                    "Hide"
+                </button>
+            </p>
+            {body}
+        </div>
+    }
     .into_any()
 }
 
