@@ -106,9 +106,10 @@ fn test(root: &Path) -> Result<()> {
 
 /// The most a first visit to `/` may transfer (HTML, CSS, JS, WASM, icon;
 /// compressed as served), holding a page of 50 messages, checked by
-/// `loadgen page-weight`: what the release build weighs today (318.4 KB,
-/// of which editing, deleting, reactions, replies and the changes' outbox
-/// are 28.8 KB; it was 289.6 KB before them) with a little room, so that
+/// `loadgen page-weight`: what the release build weighs today (323.0 KB,
+/// of which editing, deleting, reactions, replies, earlier versions and
+/// the changes' outbox are 33.3 KB; it was 289.6 KB before them) with a
+/// little room, so that
 /// nothing makes it heavier unnoticed. The target is 150 KB (BENCHMARKS.md,
 /// scenario 5); lower this as it comes down.
 pub const FIRST_LOAD_BUDGET: usize = 325_000;
