@@ -258,7 +258,9 @@ fn sent_at(data: &str) -> Option<f64> {
     const KEY: &str = "\"text\":\"";
     let at = data.find(KEY)? + KEY.len();
     let rest = data[at..].strip_prefix(TEXT_PREFIX)?;
-    rest[..rest.find('"')?].parse().ok()
+    rest[..rest.find(|c: char| !c.is_ascii_digit())?]
+        .parse()
+        .ok()
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -60,6 +60,10 @@ pub struct Args {
     /// against the store at the end (with changes).
     #[arg(long, default_value_t = 10)]
     kept_states: usize,
+    /// Makes every message's text this many bytes longer, to measure the
+    /// fan-out of larger frames (the floor for a change's frame).
+    #[arg(long, default_value_t = 0)]
+    pad_bytes: usize,
 }
 
 pub async fn run(target: &Target, args: Args) -> anyhow::Result<Report> {
@@ -311,6 +315,7 @@ async fn send_all(
                 errors: 0,
             };
             let mut connection = super::Sender::new(target, sender);
+            connection.pad_texts(args.pad_bytes);
             if args.changes_percent > 0 {
                 connection
                     .sign_in(&format!("lg{run}c{sender}"), true)

@@ -24,6 +24,8 @@ pub struct Sender<'a> {
     connection: Option<Connection>,
     /// The session cookie of the account it sends as; a guest without.
     session: Option<String>,
+    /// Appended to every stamped text (after a space), to size frames.
+    padding: String,
 }
 
 /// The password of every account the load generator signs up.
@@ -37,7 +39,17 @@ impl<'a> Sender<'a> {
             n,
             connection: None,
             session: None,
+            padding: String::new(),
         }
+    }
+
+    /// Makes every stamped text `bytes` longer (a space and `x`s), to
+    /// measure the fan-out of larger frames.
+    pub fn pad_texts(&mut self, bytes: usize) {
+        self.padding = match bytes {
+            0 => String::new(),
+            n => format!(" {}", "x".repeat(n - 1)),
+        };
     }
 
     /// The connection, opened again after an error.
@@ -205,7 +217,7 @@ impl<'a> Sender<'a> {
     ) -> anyhow::Result<i64> {
         let body = json!({
             "username": format!("loadgen{}", n % 100),
-            "text": format!("{TEXT_PREFIX}{}", origin.elapsed().as_micros()),
+            "text": format!("{TEXT_PREFIX}{}{}", origin.elapsed().as_micros(), self.padding),
         });
         let (head, response) = self.post(path, &body).await?;
         anyhow::ensure!(head.status == 201, "send answered {}", head.status);
