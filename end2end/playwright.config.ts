@@ -6,7 +6,10 @@ import * as path from "node:path";
 // a fresh database so tests never see an earlier run's messages.
 const port = Number(process.env.CHAT_E2E_PORT ?? 3100);
 const server = process.env.CHAT_SERVER_BIN ?? "target/leptos/debug/server";
-const database = path.join(os.tmpdir(), `chat-e2e-${process.pid}`, "chat.db");
+// Set once, in the runner: its workers inherit it (and so reach the same
+// database with the operator's command line, see fixtures/server.ts).
+process.env.CHAT_E2E_DATABASE ??= path.join(os.tmpdir(), `chat-e2e-${process.pid}`, "chat.db");
+const database = process.env.CHAT_E2E_DATABASE;
 
 export default defineConfig({
   testDir: "./tests",

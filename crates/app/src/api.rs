@@ -290,9 +290,14 @@ pub mod changes {
     }
 
     /// Deletes the reader's own message `id`.
-    pub async fn delete(id: MessageId, client_id: Uuid) -> Result<ChatMessage, CallError> {
+    pub async fn delete(
+        id: MessageId,
+        reason: Option<String>,
+        client_id: Uuid,
+    ) -> Result<ChatMessage, CallError> {
         let body = DeleteMessage {
             client_id: Some(client_id),
+            reason,
         };
         send(Request::delete(&path(id)), &body).await
     }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use chrono::{Datelike, NaiveDate};
 use shared::{
     ChatMessage, MessageId,
-    account::Viewer,
+    account::{Role, Viewer},
     message::Quote,
     presence::PresenceEvent,
     room::{ReadPosition, room_key},
@@ -99,8 +99,11 @@ pub enum Change {
         id: MessageId,
         text: String,
     },
+    /// Deletes one's own message, or (a moderator) removes anyone's, for
+    /// the reason given.
     Delete {
         id: MessageId,
+        reason: Option<String>,
     },
     /// Gives (`on`) or takes back a reaction; a guest's names the name it
     /// shows under.
@@ -116,7 +119,7 @@ impl Change {
     /// The message it changes.
     pub fn message(&self) -> MessageId {
         match self {
-            Self::Edit { id, .. } | Self::Delete { id } | Self::React { id, .. } => *id,
+            Self::Edit { id, .. } | Self::Delete { id, .. } | Self::React { id, .. } => *id,
         }
     }
 }
@@ -218,6 +221,7 @@ impl ChatState {
             viewer: RwSignal::new(Viewer {
                 account: None,
                 guests_may_send: true,
+                role: Role::Member,
             }),
             editing: RwSignal::new(None),
             replying: RwSignal::new(None),

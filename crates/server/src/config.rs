@@ -12,6 +12,7 @@
 //! | `--guests` | `CHAT_GUESTS` | `on`: people without an account may send under a name no account holds; `off`: only accounts may send (reading stays open) |
 //! | `--trusted-proxy` | `CHAT_TRUSTED_PROXY` | none: the addresses or networks (comma-separated, `10.0.0.5,fd00::/8`) of the proxies in front, from which `X-Forwarded-For` is believed (see [`crate::edge::client`]) |
 //! | `--trusted-proxy-header` | `CHAT_TRUSTED_PROXY_HEADER` | `x-forwarded-for`, or `forwarded` (RFC 7239) when the proxies write that |
+//! | `--audit-keeps-text` | `CHAT_AUDIT_KEEPS_TEXT` | off: a message a moderator removes is gone; on: the audit log keeps its text as evidence |
 //! | `--durability` | `CHAT_DURABILITY` | `full`: a send is acknowledged once its commit is on disk; `normal`: once it is in the WAL (see [`Durability`]) |
 //!
 //! The log filter comes from `RUST_LOG` (default `info`). The other
@@ -97,6 +98,15 @@ pub struct Config {
     #[arg(long, env = "CHAT_DURABILITY", value_enum, default_value_t = Durability::Full)]
     pub durability: Durability,
 
+    /// Keep the text of every message a moderator removes in the audit
+    /// log, as evidence (otherwise a removal leaves no copy of it).
+    #[arg(long, env = "CHAT_AUDIT_KEEPS_TEXT")]
+    pub audit_keeps_text: bool,
+
+    /// What to do instead of serving: the operator's tools.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// The server's own timers; not flags (see [`Timing`]).
     #[arg(skip)]
     pub timing: Timing,
@@ -133,6 +143,32 @@ impl Default for Timing {
             keep_alive: Duration::from_secs(shared::KEEP_ALIVE_SECS),
         }
     }
+}
+
+/// The operator's tools, run on the configured database instead of
+/// serving.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum Command {
+    /// Accounts' roles.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+/// `server admin …`.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum Admin {
+    /// Gives the account NAME a role (the first admin is made so),
+    /// recorded in the audit log. Safe while servers run on the same
+    /// database, SQLite included: it writes one row through SQLite's own
+    /// locking, and a running server reads an account's role afresh on
+    /// every request.
+    Grant {
+        /// The account's name (any spelling that names it).
+        name: String,
+        /// `admin`, `moderator` or `member`.
+        #[arg(long)]
+        role: shared::account::Role,
+    },
 }
 
 /// `--guests`.

@@ -89,6 +89,9 @@ pub struct AppState {
     pub presence: Presence,
     /// Whether people without an account may send (`--guests`).
     pub guests_may_send: bool,
+    /// Whether the audit log keeps removed messages' text
+    /// (`--audit-keeps-text`).
+    pub audit_keeps_text: bool,
     pub leptos_options: LeptosOptions,
     /// The site's own origins (see [`site`]).
     pub site: Site,
@@ -247,6 +250,7 @@ pub async fn run(
         chat: Chat::start(store.clone(), hub, stop.clone()).await?,
         accounts,
         guests_may_send: config.guests == config::Guests::On,
+        audit_keeps_text: config.audit_keeps_text,
         rooms: Rooms::load(store.clone()).await?,
         leptos_options: config.leptos_options(),
         site: site.clone(),

@@ -3,7 +3,7 @@
 //! `config.rs` for flags and environment variables.
 
 use clap::Parser;
-use server::config::Config;
+use server::config::{Admin, Command, Config};
 use tracing_subscriber::EnvFilter;
 
 /// jemalloc, purging in the background: memory that thousands of closed
@@ -18,6 +18,11 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let config = Config::parse();
+    if let Some(Command::Admin(Admin::Grant { name, role })) = &config.command {
+        let name = server::door::accounts::grant(&config.database_url, name, *role).await?;
+        println!("{name} is now {role}");
+        return Ok(());
+    }
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     server::run(listener, &config, shutdown_signal()).await
 }

@@ -58,7 +58,7 @@ async fn signing_up_signs_in_with_an_http_only_lax_cookie() {
     assert!(!flags.contains("Secure"), "plain http: {flags}");
     let cookie = session_cookie(&response);
     let body: Value = response.json().await.expect("json");
-    assert_eq!(body, json!({ "username": "Ada" }));
+    assert_eq!(body, json!({ "username": "Ada", "role": "member" }));
     assert_eq!(
         who(&app, &cookie).await,
         (StatusCode::OK, Some("Ada".into()))

@@ -38,6 +38,7 @@ fn change(message: MessageId, author: &str, edit: Edit) -> ChangeDraft {
         room: None,
         by: Actor::Account(author.into()),
         edit,
+        moderation: None,
     }
 }
 
@@ -116,6 +117,7 @@ fn react(message: MessageId, by: Actor, reaction: &str, on: bool) -> ChangeDraft
             reaction: reaction.into(),
             on,
         },
+        moderation: None,
     }
 }
 

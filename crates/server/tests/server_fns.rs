@@ -77,13 +77,21 @@ async fn the_viewer_is_the_sessions_account_or_a_guest() {
     assert_eq!(viewer.status(), 200);
     assert_eq!(
         viewer.json::<Value>().await.expect("json"),
-        json!({ "account": null, "guests_may_send": true })
+        json!({ "account": null, "guests_may_send": true, "role": "member" })
     );
 
     let cookie = app.signed_up("Grace").await;
     assert_eq!(
         answer_with_cookie(&app, VIEWER, &cookie).await["account"],
         "Grace"
+    );
+    // A moderator's page knows it may remove others' messages.
+    server::accounts::grant(&app.database_url, "grace", shared::account::Role::Moderator)
+        .await
+        .expect("grants");
+    assert_eq!(
+        answer_with_cookie(&app, VIEWER, &cookie).await["role"],
+        "moderator"
     );
 
     // Signed out, the same cookie is nobody's.
@@ -138,7 +146,7 @@ async fn with_guests_off_a_guest_viewer_may_not_send() {
     let viewer = call(&app, VIEWER, &json!({})).await;
     assert_eq!(
         viewer.json::<Value>().await.expect("json"),
-        json!({ "account": null, "guests_may_send": false })
+        json!({ "account": null, "guests_may_send": false, "role": "member" })
     );
     app.shutdown().await;
 }

@@ -19,11 +19,78 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// What an account may do beyond writing: admins grant and take back
+/// roles; moderators (and admins) remove anyone's messages. Every other
+/// account is a member. Guests have no role.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Moderator,
+    #[default]
+    Member,
+}
+
+impl Role {
+    /// How the API and the database spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Moderator => "moderator",
+            Self::Member => "member",
+        }
+    }
+
+    /// Whether it may moderate: an admin or a moderator.
+    pub fn moderates(self) -> bool {
+        matches!(self, Self::Admin | Self::Moderator)
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = crate::ValidationError;
+
+    fn from_str(role: &str) -> Result<Self, Self::Err> {
+        match role {
+            "admin" => Ok(Self::Admin),
+            "moderator" => Ok(Self::Moderator),
+            "member" => Ok(Self::Member),
+            _ => Err(crate::ValidationError {
+                field: crate::Field::Role,
+                rule: crate::Rule::UnknownRole,
+            }),
+        }
+    }
+}
+
+impl TryFrom<String> for Role {
+    type Error = crate::ValidationError;
+
+    fn try_from(role: String) -> Result<Self, Self::Error> {
+        role.parse()
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Who is signed in: what signing up or in and `GET /api/session` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedIn {
     /// The account's name, as it was chosen.
     pub username: String,
+    /// What it may do beyond writing.
+    #[serde(default)]
+    pub role: Role,
+}
+
+/// A change of an account's role (`PUT /api/accounts/<name>/role`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetRole {
+    pub role: Role,
 }
 
 /// Who looks at the page and what they may do there: what the page asks
@@ -35,6 +102,10 @@ pub struct Viewer {
     pub account: Option<String>,
     /// Whether guests may send (`--guests`).
     pub guests_may_send: bool,
+    /// The signed-in account's role (a guest's: `member`, which grants
+    /// nothing more).
+    #[serde(default)]
+    pub role: Role,
 }
 
 impl Viewer {
@@ -42,11 +113,28 @@ impl Viewer {
     pub fn may_send(&self) -> bool {
         self.account.is_some() || self.guests_may_send
     }
+
+    /// Whether this viewer may remove anyone's message.
+    pub fn moderates(&self) -> bool {
+        self.account.is_some() && self.role.moderates()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_read_as_they_are_written_and_refuse_others() {
+        for role in [Role::Admin, Role::Moderator, Role::Member] {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+            assert_eq!(serde_json::to_string(&role).unwrap(), format!("\"{role}\""));
+        }
+        assert!("Admin".parse::<Role>().is_err());
+        assert!("owner".parse::<Role>().is_err());
+        assert!(Role::Admin.moderates() && Role::Moderator.moderates());
+        assert!(!Role::Member.moderates());
+    }
 
     #[test]
     fn credentials_never_print_their_password() {

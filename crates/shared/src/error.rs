@@ -58,9 +58,10 @@ impl ErrorBody {
             "malformed_json" | "invalid_query" | "invalid_path" | "invalid_arguments"
             | "unreadable_body" => 400,
             "unauthorized" | "wrong_credentials" => 401,
-            "cross_site" | "not_author" => 403,
-            "no_such_room" | "no_such_message" => 404,
-            "too_many_rooms"
+            "cross_site" | "not_author" | "forbidden" => 403,
+            "no_such_room" | "no_such_message" | "no_such_account" => 404,
+            "last_admin"
+            | "too_many_rooms"
             | "too_many_rooms_of_yours"
             | "message_deleted"
             | "too_many_reactions" => 409,

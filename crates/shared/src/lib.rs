@@ -27,6 +27,7 @@ pub mod invisible;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod markdown;
 pub mod message;
+pub mod moderation;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod names;
 pub mod presence;
@@ -41,8 +42,8 @@ pub use message::{
 };
 pub use room::GENERAL;
 pub use validate::{
-    Field, NewMessage, Rule, ValidationError, check_password, parse_reaction, parse_text,
-    parse_username,
+    Field, NewMessage, Rule, ValidationError, check_password, parse_reaction, parse_reason,
+    parse_text, parse_username,
 };
 
 /// How many messages a history request returns when it names no limit.

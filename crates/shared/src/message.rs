@@ -51,6 +51,10 @@ pub struct ChatMessage {
     /// its id and author stay, and pages show it as deleted in place.
     #[serde(default)]
     pub deleted: bool,
+    /// Whether a moderator removed it (it is then `deleted` too): pages
+    /// say so in place of its text.
+    #[serde(default)]
+    pub removed: bool,
     /// Its reactions, in the order each was first given.
     #[serde(default)]
     pub reactions: Vec<Reaction>,
@@ -234,6 +238,10 @@ pub struct DeleteMessage {
     /// Chosen by the client; the same id twice deletes once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<Uuid>,
+    /// Why a moderator removes someone else's message (kept in the audit
+    /// log; see [`crate::parse_reason`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[cfg(test)]

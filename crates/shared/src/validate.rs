@@ -22,6 +22,9 @@ pub const TEXT_MAX_CHARS: usize = 2000;
 /// word, or any one emoji (the longest sequences Unicode lists, a couple
 /// with skin tones joined, are 10).
 pub const REACTION_MAX_CHARS: usize = 16;
+/// The most characters a moderator's reason (for a removal, a ban, a
+/// report) may have.
+pub const REASON_MAX_CHARS: usize = 500;
 /// The fewest characters a password may have.
 pub const PASSWORD_MIN_CHARS: usize = 8;
 /// The most characters a password may have (hashing a longer one would
@@ -41,6 +44,10 @@ pub enum Field {
     Reaction,
     /// The message a reply answers.
     ReplyTo,
+    /// Why a moderator acts (or a reader reports).
+    Reason,
+    /// An account's role.
+    Role,
 }
 
 /// The rule a [`ValidationError`] reports as broken.
@@ -71,6 +78,8 @@ pub enum Rule {
     Taken,
     /// A reply to a message that is not in the same room (or none).
     ReplyTo,
+    /// A role that is none of `admin`, `moderator`, `member`.
+    UnknownRole,
 }
 
 /// Why a message was rejected: one field, one rule.
@@ -90,6 +99,8 @@ impl ValidationError {
             Field::Room => ("room name", ROOM_MAX_CHARS),
             Field::Reaction => ("reaction", REACTION_MAX_CHARS),
             Field::ReplyTo => ("reply_to", 0),
+            Field::Reason => ("reason", REASON_MAX_CHARS),
+            Field::Role => ("role", 0),
         };
         match self.rule {
             Rule::Required => format!("{name} must not be empty"),
@@ -105,6 +116,7 @@ impl ValidationError {
             Rule::ControlCharacter => format!("{name} must not contain control characters"),
             Rule::OnlyPunctuation => format!("{name} must hold more than punctuation"),
             Rule::ReplyTo => format!("{name} must name a message of the same room"),
+            Rule::UnknownRole => format!("{name} must be admin, moderator or member"),
             Rule::RestrictedLetter => format!(
                 "{name} must not use letters made for phonetics or old scripts (such as small capitals), which pass for common ones"
             ),
@@ -150,6 +162,23 @@ pub fn parse_text(text: &str) -> Result<String, ValidationError> {
         c.is_control() && c != '\n'
     })?;
     Ok(text.to_owned())
+}
+
+/// A reason as the rules make it (a moderator's, a reporter's): trimmed,
+/// line endings normalized, at most [`REASON_MAX_CHARS`] characters, no
+/// control character but the line break; `None` when none was given or
+/// it is blank.
+pub fn parse_reason(reason: Option<&str>) -> Result<Option<String>, ValidationError> {
+    let Some(reason) = reason.map(|reason| reason.replace("\r\n", "\n")) else {
+        return Ok(None);
+    };
+    if reason.trim().is_empty() {
+        return Ok(None);
+    }
+    let reason = check(Field::Reason, reason.trim(), REASON_MAX_CHARS, |c| {
+        c.is_control() && c != '\n'
+    })?;
+    Ok(Some(reason.to_owned()))
 }
 
 /// A reaction as the rules make it: an emoji or a short word, with the

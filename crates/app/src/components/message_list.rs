@@ -192,9 +192,13 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
         let message = message.clone();
         Memo::new(move |_| state.is_mine(&message))
     };
-    let (edited, deleted) = (message.edited, message.deleted);
+    let (edited, deleted, removed) = (message.edited, message.deleted, message.removed);
     // Only a signed-in author's message can change; a guest's is nobody's.
     let editable = move || mine.get() && !guest && !deleted;
+    // A moderator removes anyone else's message.
+    let moderates = Memo::new(move |_| state.viewer.with(|viewer| viewer.moderates()));
+    let removable = move || !deleted && !editable() && moderates.get();
+    let reason = RwSignal::new(String::new());
     let guest_and_mine = move || mine.get() && guest && !deleted;
     let confirming = RwSignal::new(false);
     // What edits of the reader's own message replaced, once asked for.
@@ -249,8 +253,9 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
     };
     let delete = move |_| {
         confirming.set(false);
+        let reason = Some(reason.get_untracked()).filter(|reason| !reason.trim().is_empty());
         if let Some(outbox) = outbox {
-            outbox.change.run(Change::Delete { id });
+            outbox.change.run(Change::Delete { id, reason });
         }
     };
     view! {
@@ -328,8 +333,16 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                         "Reply"
                     </button>
                 </span>
-                <span class="message-actions" hidden=move || !editable() || !in_browser.get()>
-                    <button type="button" data-test="edit-message" on:click=start_editing>
+                <span
+                    class="message-actions"
+                    hidden=move || !(editable() || removable()) || !in_browser.get()
+                >
+                    <button
+                        type="button"
+                        data-test="edit-message"
+                        on:click=start_editing
+                        hidden=move || !editable()
+                    >
                         "Edit"
                     </button>
                     <button
@@ -338,12 +351,28 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                         on:click=move |_| confirming.set(true)
                         hidden=move || confirming.get()
                     >
-                        "Delete"
+                        {move || if removable() { "Remove" } else { "Delete" }}
                     </button>
                     <span class="confirm-delete" hidden=move || !confirming.get()>
-                        "Delete this message? "
+                        {move || {
+                            if removable() {
+                                "Remove this message for everyone? "
+                            } else {
+                                "Delete this message? "
+                            }
+                        }}
+                        <input
+                            type="text"
+                            class="removal-reason"
+                            data-test="removal-reason"
+                            placeholder="Reason (optional)"
+                            aria-label="Reason for removing"
+                            maxlength="500"
+                            hidden=move || !removable()
+                            bind:value=reason
+                        />
                         <button type="button" data-test="confirm-delete" on:click=delete>
-                            "Delete"
+                            {move || if removable() { "Remove" } else { "Delete" }}
                         </button>
                         <button type="button" on:click=move |_| confirming.set(false)>
                             "Keep"
@@ -370,7 +399,7 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
             } else if deleted {
                 view! {
                     <p class="text" data-test="message-deleted">
-                        "Message deleted"
+                        {if removed { "Removed by a moderator" } else { "Message deleted" }}
                     </p>
                 }
                     .into_any()

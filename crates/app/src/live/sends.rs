@@ -127,7 +127,7 @@ async fn send_change(change: Change, client_id: Uuid) -> Result<shared::ChatMess
     use crate::api::changes;
     match change {
         Change::Edit { id, text } => changes::edit(id, text, client_id).await,
-        Change::Delete { id } => changes::delete(id, client_id).await,
+        Change::Delete { id, reason } => changes::delete(id, reason, client_id).await,
         Change::React {
             id,
             reaction,

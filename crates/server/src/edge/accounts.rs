@@ -57,6 +57,7 @@ async fn sign_up(
         jar,
         Json(SignedIn {
             username: account.name,
+            role: account.role,
         }),
     ))
 }
@@ -78,6 +79,7 @@ async fn sign_in(
         jar,
         Json(SignedIn {
             username: account.name,
+            role: account.role,
         }),
     ))
 }
@@ -102,6 +104,7 @@ async fn signed_in(
     match state.accounts.of_cookies(&jar).await? {
         Some(account) => Ok(Json(SignedIn {
             username: account.name,
+            role: account.role,
         })),
         None => Err(ApiError::Unauthorized),
     }

@@ -11,6 +11,10 @@
 //!   author;
 //! - `PUT` and `DELETE /api/messages/<id>/reactions/<reaction>`: give a
 //!   reaction, take it back;
+//! - a moderator's `DELETE /api/messages/<id>` removes anyone's message
+//!   (with `{"reason": ...}`, kept in the audit log);
+//! - `PUT /api/accounts/<name>/role` (admins) and `GET /api/audit`
+//!   (moderators and admins);
 //! - `POST /api/rooms/<name>/presence` (a page is open on the room, or
 //!   leaves it) and `POST /api/rooms/<name>/typing` (see
 //!   [`crate::door::presence`]).
@@ -29,7 +33,9 @@ use serde::Deserialize;
 use shared::{
     ChatMessage, DEFAULT_PAGE_SIZE, DeleteMessage, EditMessage, GENERAL, MessageId, React,
     SendMessage,
+    account::SetRole,
     history::{Page, page_size},
+    moderation::{AccountRole, AuditEntry, DEFAULT_AUDIT_PAGE},
     presence::{Heartbeat, Typing},
     room::{CreateRoom, Directory, Room},
 };
@@ -82,7 +88,38 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/api/rooms/{room}/messages/{id}",
             send(patch(edit_room_message).delete(delete_room_message)),
         )
+        .route("/api/accounts/{name}/role", send(put(set_role)))
+        .route("/api/audit", read(get(list_audit)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// Gives an account a role (`{"role": "admin" | "moderator" |
+/// "member"}`): `200` with the account's name and role; `403 forbidden`
+/// for anyone but an admin, `404 no_such_account`, `409 last_admin` when
+/// the last admin would stop being one.
+async fn set_role(
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(request): ApiJson<SetRole>,
+) -> Result<Json<AccountRole>, ApiError> {
+    Ok(Json(caller.set_role(&name, request.role).await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    before: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// The audit log, newest first: `?limit=` entries (50 unless said, at
+/// most 200) before `?before=<id>`; `403 forbidden` for anyone but a
+/// moderator or an admin.
+async fn list_audit(
+    caller: Caller,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_AUDIT_PAGE);
+    Ok(Json(caller.audit(query.before, limit).await?))
 }
 
 /// Every room, oldest first, with how many messages each holds; signed
@@ -221,7 +258,9 @@ async fn edit_message(
 
 /// Deletes the caller's own message: `200` with the message as it now is
 /// (`"deleted": true`, `"text": ""`), again if it was deleted before; the
-/// body (`{"client_id": ...}`) may be left out. Refused as for an edit.
+/// body (`{"client_id": ..., "reason": ...}`) may be left out. Refused as
+/// for an edit, except that a moderator removes anyone's message
+/// (`"removed": true`; the reason goes to the audit log).
 async fn delete_message(
     caller: Caller,
     ApiPath(id): ApiPath<MessageId>,

@@ -58,6 +58,16 @@ pub enum ApiError {
     /// Only a message's author changes it.
     #[error("only its author may change this message")]
     NotAuthor,
+    /// The caller's role does not allow this (a moderator's or an
+    /// admin's action by anyone else, a guest included).
+    #[error("your role does not allow this")]
+    Forbidden,
+    /// The request names an account that does not exist.
+    #[error("there is no account named {0:?}")]
+    NoSuchAccount(String),
+    /// The role change would leave the chat without an admin.
+    #[error("the last admin cannot stop being one; make another admin first")]
+    LastAdmin,
     /// The message was deleted; it cannot be edited or reacted to.
     #[error("this message was deleted")]
     MessageDeleted,
@@ -187,6 +197,9 @@ impl ApiError {
             }
             Self::NoSuchMessage(_) => ErrorBody::new("no_such_message", self.to_string()),
             Self::NotAuthor => ErrorBody::new("not_author", self.to_string()),
+            Self::Forbidden => ErrorBody::new("forbidden", self.to_string()),
+            Self::NoSuchAccount(_) => ErrorBody::new("no_such_account", self.to_string()),
+            Self::LastAdmin => ErrorBody::new("last_admin", self.to_string()),
             Self::MessageDeleted => ErrorBody::new("message_deleted", self.to_string()),
             Self::TooManyReactions => ErrorBody::new("too_many_reactions", self.to_string()),
             Self::MissingField(_) => ErrorBody::new("invalid_body", self.to_string()),

@@ -183,6 +183,7 @@ mod tests {
                 .expect("rooms"),
             presence: crate::door::presence::Presence::start(&store, hub.clone(), shutdown.clone()),
             guests_may_send: true,
+            audit_keeps_text: false,
             leptos_options: leptos::config::LeptosOptions::builder()
                 .output_name("chat")
                 .build(),

@@ -203,6 +203,16 @@ impl Chat {
         self.store.versions(id).await
     }
 
+    /// Up to `limit` entries of the audit log before id `before` (all
+    /// when `None`), newest first.
+    pub async fn audit(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<shared::moderation::AuditEntry>, StoreError> {
+        self.store.audit(before, limit).await
+    }
+
     /// The id of the log's newest entry, if any, from memory.
     pub fn newest_id(&self) -> Option<MessageId> {
         self.recent.newest_id()

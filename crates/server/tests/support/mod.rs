@@ -60,6 +60,8 @@ pub(crate) use contract;
 /// A server running on its own port and database.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The database it serves (for the operator's tools beside it).
+    pub database_url: String,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
@@ -145,8 +147,11 @@ async fn try_spawn_app_on(
         trusted_proxy_header: ProxyHeader::XForwardedFor,
         timing: Timing::default(),
         response_budget: Default::default(),
+        audit_keeps_text: false,
+        command: None,
     };
     configure(&mut config);
+    let database_url = config.database_url.clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         server::run(listener, &config, async {
@@ -156,6 +161,7 @@ async fn try_spawn_app_on(
     });
     let app = TestApp {
         addr,
+        database_url,
         client: reqwest::Client::new(),
         stop: Some(stop),
         task,
@@ -295,6 +301,16 @@ impl TestApp {
             .expect("request");
         assert_eq!(response.status(), 201, "sign-up should succeed");
         session_cookie(&response)
+    }
+
+    /// Signs up `username` and gives it `role` as the operator's command
+    /// line does (on the running server's database); the session cookie.
+    pub async fn signed_up_as(&self, username: &str, role: shared::account::Role) -> String {
+        let cookie = self.signed_up(username).await;
+        server::accounts::grant(&self.database_url, username, role)
+            .await
+            .expect("grants");
+        cookie
     }
 
     /// Calls a server function as the page does: `POST` of a JSON body to

@@ -205,6 +205,7 @@ impl Accounts {
             id,
             name,
             password_hash,
+            role: shared::account::Role::Member,
         })
     }
 
@@ -302,6 +303,18 @@ impl Accounts {
         Ok(Some(account))
     }
 
+    /// Gives the account whose name has `name_key` the `role`, as `by`,
+    /// recorded in the audit log (see [`Store::set_role`]).
+    pub async fn set_role(
+        &self,
+        name_key: &str,
+        role: shared::account::Role,
+        by: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::log::store::RoleSet, StoreError> {
+        self.store.set_role(name_key, role, by, at).await
+    }
+
     /// The cookie that carries `token`.
     pub fn cookie(&self, token: &Token) -> Cookie<'static> {
         Cookie::build((SESSION_COOKIE, token.0.clone()))
@@ -323,6 +336,28 @@ impl Accounts {
 
 fn cookie_duration(duration: Duration) -> cookie::time::Duration {
     cookie::time::Duration::seconds(duration.as_secs() as i64)
+}
+
+/// The operator's `server admin grant NAME --role ROLE`: gives the
+/// account `name` (any spelling of it) the `role` on the database at
+/// `database_url`, whether or not servers run on it (see
+/// [`crate::log::store::set_role_at`]), recorded in the audit log as the
+/// command line's. The account's name as it was chosen.
+pub async fn grant(
+    database_url: &str,
+    name: &str,
+    role: shared::account::Role,
+) -> anyhow::Result<String> {
+    use crate::log::store::RoleSet;
+    let key = name_key(name);
+    let by = shared::moderation::COMMAND_LINE;
+    match crate::log::store::set_role_at(database_url, &key, role, by, Utc::now()).await? {
+        RoleSet::Set { name } => Ok(name),
+        RoleSet::NoSuchAccount => anyhow::bail!("there is no account named {name:?}"),
+        RoleSet::LastAdmin => {
+            anyhow::bail!("{name} is the last admin; make another admin first")
+        }
+    }
 }
 
 /// The name is an account's, or looks like one.

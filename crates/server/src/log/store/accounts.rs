@@ -2,6 +2,8 @@
 //! statements use `$1`, `$2`, … in order, which SQLite reads as numbered
 //! parameters too, so each is written once.
 
+use shared::account::Role;
+
 use super::{Store, StoreError};
 
 /// An account as stored.
@@ -11,6 +13,8 @@ pub struct Account {
     pub name: String,
     /// The PHC string of its password's Argon2id hash.
     pub password_hash: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
 }
 
 impl Store {
@@ -42,7 +46,8 @@ impl Store {
 
     /// The account whose name has this key, if any.
     pub async fn account_by_key(&self, name_key: &str) -> Result<Option<Account>, StoreError> {
-        const SELECT: &str = "SELECT id, name, password_hash FROM accounts WHERE name_key = $1";
+        const SELECT: &str =
+            "SELECT id, name, password_hash, role FROM accounts WHERE name_key = $1";
         Ok(on_pool!(self, pool => {
             sqlx::query_as(SELECT).bind(name_key).fetch_optional(pool).await?
         }))
@@ -80,22 +85,24 @@ impl Store {
         token_hash: &[u8],
         seen_since: i64,
     ) -> Result<Option<(Account, i64)>, StoreError> {
-        const SELECT: &str = "SELECT a.id, a.name, a.password_hash, s.last_seen_at \
+        const SELECT: &str = "SELECT a.id, a.name, a.password_hash, a.role, s.last_seen_at \
                               FROM sessions s JOIN accounts a ON a.id = s.account_id \
                               WHERE s.token_hash = $1 AND s.last_seen_at >= $2";
-        let row: Option<(i64, String, String, i64)> = on_pool!(self, pool => {
+        let row: Option<(i64, String, String, String, i64)> = on_pool!(self, pool => {
             sqlx::query_as(SELECT)
                 .bind(token_hash)
                 .bind(seen_since)
                 .fetch_optional(pool)
                 .await?
         });
-        Ok(row.map(|(id, name, password_hash, last_seen)| {
+        Ok(row.map(|(id, name, password_hash, role, last_seen)| {
             (
                 Account {
                     id,
                     name,
                     password_hash,
+                    // The table allows no other value.
+                    role: role.parse().unwrap_or_default(),
                 },
                 last_seen,
             )

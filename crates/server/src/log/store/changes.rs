@@ -103,9 +103,23 @@ pub struct ChangeDraft {
     /// The room the request named (the message must be there), or `None`
     /// when it named none.
     pub room: Option<RoomId>,
-    /// Who asks. Only a message's author edits or deletes it.
+    /// Who asks. Only a message's author edits or deletes it, or a
+    /// moderator removes it.
     pub by: Actor,
     pub edit: Edit,
+    /// Set when `by` moderates (the caller door says so): a deletion of
+    /// someone else's message is then a removal.
+    pub moderation: Option<Moderation>,
+}
+
+/// What a moderator's removal of someone else's message records in the
+/// audit log besides who and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Moderation {
+    pub reason: Option<String>,
+    /// Whether the audit keeps the removed text (the operator's choice,
+    /// `--audit-keeps-text`, for evidence); otherwise it is gone.
+    pub keep_text: bool,
 }
 
 /// What a change did.
@@ -127,7 +141,8 @@ pub enum Refusal {
     /// No message has this id (in the room named).
     #[error("no such message")]
     NoSuchMessage,
-    /// The message is someone else's (or a guest's).
+    /// The message is someone else's (or a guest's), and the change is
+    /// not a moderator's removal.
     #[error("only its author may change a message")]
     NotAuthor,
     /// The message was deleted: it cannot be edited or reacted to.
@@ -172,7 +187,8 @@ pub(super) enum Decision {
 
 /// The rules of a change, for both backends: the message exists (in the
 /// room named); only its author (an account, by name: a guest's message
-/// is nobody's) edits or deletes it, and anyone reacts; a deleted message
+/// is nobody's) edits or deletes it, a moderator removes anyone's, and
+/// anyone reacts; a deleted message
 /// stays deleted and takes no reaction; one person gives a reaction once;
 /// a message holds at most [`MAX_REACTIONS`] different ones.
 pub(super) fn decide(target: Option<&Target>, draft: &ChangeDraft) -> Decision {
@@ -198,11 +214,7 @@ pub(super) fn decide(target: Option<&Target>, draft: &ChangeDraft) -> Decision {
             (false, true, _) => Decision::Apply,
         };
     }
-    let author = match &draft.by {
-        Actor::Account(name) => name,
-        Actor::Guest { .. } => return Decision::Refuse(Refusal::NotAuthor),
-    };
-    if !shared::message::written_by(&target.username, target.guest, author) {
+    if !written_by_actor(target, &draft.by) && !removes(target, draft) {
         return Decision::Refuse(Refusal::NotAuthor);
     }
     match (&draft.edit, target.deleted) {
@@ -211,6 +223,21 @@ pub(super) fn decide(target: Option<&Target>, draft: &ChangeDraft) -> Decision {
         (Edit::Text(text), false) if *text == target.text => Decision::Unchanged,
         _ => Decision::Apply,
     }
+}
+
+/// Whether `target` is `by`'s own message (an account's, by name: a
+/// guest's message is nobody's).
+fn written_by_actor(target: &Target, by: &Actor) -> bool {
+    match by {
+        Actor::Account(name) => shared::message::written_by(&target.username, target.guest, name),
+        Actor::Guest { .. } => false,
+    }
+}
+
+/// Whether `draft` is a moderator's removal of `target`: a deletion of
+/// someone else's message by one who moderates.
+pub(super) fn removes(target: &Target, draft: &ChangeDraft) -> bool {
+    draft.edit == Edit::Delete && draft.moderation.is_some() && !written_by_actor(target, &draft.by)
 }
 
 /// The reactions `target` shows (none if its JSON cannot be read).
@@ -259,6 +286,8 @@ pub(super) enum Bind {
     Bool(bool),
     Uuid(Uuid),
     Time(DateTime<Utc>),
+    /// A text or `NULL`.
+    MaybeText(Option<String>),
 }
 
 /// The statements that apply `draft` to `target` as the log's entry `id`,
@@ -267,10 +296,52 @@ pub(super) enum Bind {
 /// row, and the message's shown reactions are made again in Rust from
 /// `target` and that reaction's first rows (see [`ReactionRows`]), which
 /// the backend reads after the row is written: the last statement's
-/// `$1` is then [`shown_after`]'s JSON.
-pub(super) fn plan(draft: &ChangeDraft, id: MessageId, at: DateTime<Utc>) -> Vec<Write> {
+/// `$1` is then [`shown_after`]'s JSON. A moderator's removal is a
+/// deletion that marks the message removed and writes the audit's entry
+/// first (with the text, if kept).
+pub(super) fn plan(
+    draft: &ChangeDraft,
+    target: &Target,
+    id: MessageId,
+    at: DateTime<Utc>,
+) -> Vec<Write> {
     let message = Bind::Int(draft.message);
     let mut writes = match &draft.edit {
+        Edit::Delete if removes(target, draft) => {
+            let moderation = draft.moderation.clone().unwrap_or(Moderation {
+                reason: None,
+                keep_text: false,
+            });
+            vec![
+                Write {
+                    sql: "INSERT INTO audit \
+                          (created_at, actor, action, subject, message_id, reason, detail, text) \
+                          SELECT $1, $2, 'remove_message', m.username, $3, $4, r.name, \
+                          CASE WHEN $5 THEN m.text END \
+                          FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.id = $3",
+                    binds: vec![
+                        Bind::Time(at),
+                        Bind::Text(draft.by.name().to_owned()),
+                        Bind::Int(draft.message),
+                        Bind::MaybeText(moderation.reason),
+                        Bind::Bool(moderation.keep_text),
+                    ],
+                },
+                Write {
+                    sql: "DELETE FROM message_versions WHERE message_id = $1",
+                    binds: vec![Bind::Int(draft.message)],
+                },
+                Write {
+                    sql: "DELETE FROM reactions WHERE message_id = $1",
+                    binds: vec![Bind::Int(draft.message)],
+                },
+                Write {
+                    sql: "UPDATE messages SET text = '', deleted = TRUE, removed = TRUE, \
+                          reactions = '[]' WHERE id = $1",
+                    binds: vec![message],
+                },
+            ]
+        }
         Edit::Text(text) => vec![
             Write {
                 sql: "INSERT INTO message_versions (message_id, change_id, text) \
@@ -327,7 +398,14 @@ pub(super) fn plan(draft: &ChangeDraft, id: MessageId, at: DateTime<Utc>) -> Vec
             Bind::Int(id),
             Bind::Uuid(draft.client_id),
             Bind::Int(draft.message),
-            Bind::Text(draft.edit.kind().to_owned()),
+            Bind::Text(
+                if removes(target, draft) {
+                    "remove"
+                } else {
+                    draft.edit.kind()
+                }
+                .to_owned(),
+            ),
             Bind::Time(at),
         ],
     });
@@ -403,7 +481,7 @@ macro_rules! select_entries {
     ($where:literal, $order:literal, $limit:literal) => {
         concat!(
             "SELECT e.seq, m.id, r.name AS room, m.client_id, m.username, m.text, m.created_at, \
-             m.guest, m.edited_at, m.deleted, m.reactions, ",
+             m.guest, m.edited_at, m.deleted, m.removed, m.reactions, ",
             $crate::log::store::quote_columns!(),
             " FROM (\
              SELECT seq, message_id FROM (SELECT id AS seq, id AS message_id FROM messages ",
@@ -471,7 +549,52 @@ mod tests {
             room: None,
             by: Actor::Account("ada".into()),
             edit,
+            moderation: None,
         }
+    }
+
+    fn removal(by: &str, edit: Edit) -> ChangeDraft {
+        ChangeDraft {
+            by: Actor::Account(by.into()),
+            moderation: Some(Moderation {
+                reason: Some("spam".into()),
+                keep_text: false,
+            }),
+            ..draft(edit)
+        }
+    }
+
+    #[test]
+    fn a_moderator_removes_anyones_message_but_edits_only_their_own() {
+        let bobs = target("bob");
+        let removing = removal("mo", Edit::Delete);
+        assert_eq!(decide(Some(&bobs), &removing), Decision::Apply);
+        assert!(removes(&bobs, &removing));
+        let guests = Target {
+            guest: true,
+            ..target("cy")
+        };
+        assert_eq!(decide(Some(&guests), &removing), Decision::Apply);
+        // Their own message they delete, as anyone does: no removal.
+        let own = target("mo");
+        assert_eq!(decide(Some(&own), &removing), Decision::Apply);
+        assert!(!removes(&own, &removing));
+        // Moderating is no licence to put words in someone's mouth.
+        assert_eq!(
+            decide(Some(&bobs), &removal("mo", Edit::Text("edited".into()))),
+            Decision::Refuse(Refusal::NotAuthor)
+        );
+        // Gone already: nothing more to do.
+        let deleted = Target {
+            deleted: true,
+            ..target("bob")
+        };
+        assert_eq!(decide(Some(&deleted), &removing), Decision::Unchanged);
+        // Without the door's word, a deletion of another's is refused.
+        assert_eq!(
+            decide(Some(&bobs), &draft(Edit::Delete)),
+            Decision::Refuse(Refusal::NotAuthor)
+        );
     }
 
     fn react(reaction: &str, on: bool) -> ChangeDraft {

@@ -30,6 +30,7 @@ macro_rules! on_pool {
 
 mod accounts;
 mod changes;
+mod moderation;
 mod name_keys;
 mod postgres;
 mod rooms;
@@ -43,7 +44,8 @@ use uuid::Uuid;
 
 pub use self::{
     accounts::Account,
-    changes::{Actor, ChangeDraft, Changed, Edit, Entry, Logged, Refusal},
+    changes::{Actor, ChangeDraft, Changed, Edit, Entry, Logged, Moderation, Refusal},
+    moderation::{RoleSet, set_role_at},
     name_keys::NAME_KEYS_VERSION,
     postgres::{Heard, Listener},
     rooms::{RoomCaps, RoomCounts, RoomCreated, RoomId, RoomRecord},
@@ -142,7 +144,7 @@ macro_rules! select_messages {
     ($tail:literal) => {
         concat!(
             "SELECT m.id, r.name AS room, m.client_id, m.username, m.text, m.created_at, m.guest, \
-             m.edited_at, m.deleted, m.reactions, ",
+             m.edited_at, m.deleted, m.removed, m.reactions, ",
             $crate::log::store::quote_columns!(),
             " FROM messages m JOIN rooms r ON r.id = m.room_id \
              LEFT JOIN messages q ON q.id = m.reply_to ",
@@ -174,6 +176,7 @@ struct Row {
     guest: bool,
     edited_at: Option<DateTime<Utc>>,
     deleted: bool,
+    removed: bool,
     /// Its reactions as shown, JSON (see `changes::shown_after`).
     reactions: String,
     reply_to: Option<i64>,
@@ -196,6 +199,7 @@ impl From<Row> for ChatMessage {
             guest: row.guest,
             edited: row.edited_at,
             deleted: row.deleted,
+            removed: row.removed,
             reactions: serde_json::from_str(&row.reactions).unwrap_or_default(),
             reply_to: row.reply_to,
             quote: match (row.reply_to, row.quote_username) {

@@ -258,7 +258,8 @@ async fn apply(
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let connection = transaction.acquire().await?;
-    for write in changes::plan(draft, id, now) {
+    let applied_to = target.ok_or(sqlx::Error::RowNotFound)?;
+    for write in changes::plan(draft, applied_to, id, now) {
         let mut query = sqlx::query(write.sql);
         for bind in write.binds {
             query = match bind {
@@ -267,6 +268,7 @@ async fn apply(
                 Bind::Bool(value) => query.bind(value),
                 Bind::Uuid(value) => query.bind(value),
                 Bind::Time(value) => query.bind(value),
+                Bind::MaybeText(value) => query.bind(value),
             };
         }
         query.execute(&mut *connection).await?;
@@ -368,6 +370,7 @@ async fn append(
                 guest: row.o_guest,
                 edited: None,
                 deleted: false,
+                removed: false,
                 reactions: Vec::new(),
                 reply_to: draft.reply.as_ref().map(|quote| quote.id),
                 quote: draft.reply.clone(),

@@ -371,6 +371,7 @@ fn new_message(draft: &Draft, id: MessageId, now: DateTime<Utc>) -> ChatMessage 
         guest: draft.guest,
         edited: None,
         deleted: false,
+        removed: false,
         reactions: Vec::new(),
         reply_to: draft.reply.as_ref().map(|quote| quote.id),
         quote: draft.reply.clone(),
@@ -508,7 +509,8 @@ fn apply(
         Decision::Unchanged => Ok(Outcome::Unchanged(draft.message)),
         Decision::Apply => {
             let id = *newest + 1;
-            for write in changes::plan(draft, id, now) {
+            let applied_to = target.as_ref().expect("a change applies to a message");
+            for write in changes::plan(draft, applied_to, id, now) {
                 let binds = write.binds.iter().map(sql_value);
                 transaction
                     .prepare_cached(write.sql)?
@@ -547,6 +549,7 @@ fn sql_value(bind: &Bind) -> rusqlite::types::Value {
         Bind::Bool(value) => Value::Integer(i64::from(*value)),
         Bind::Uuid(value) => Value::Blob(value.as_bytes().to_vec()),
         Bind::Time(value) => Value::Text(value.to_rfc3339_opts(SecondsFormat::AutoSi, false)),
+        Bind::MaybeText(value) => value.clone().map_or(Value::Null, Value::Text),
     }
 }
 
@@ -590,12 +593,13 @@ impl SqliteWriter {
                 guest: row.get(6)?,
                 edited_at: time(7)?,
                 deleted: row.get(8)?,
-                reactions: row.get(9)?,
-                reply_to: row.get(10)?,
-                quote_username: row.get(11)?,
-                quote_guest: row.get(12)?,
-                quote_text: row.get(13)?,
-                quote_deleted: row.get(14)?,
+                removed: row.get(9)?,
+                reactions: row.get(10)?,
+                reply_to: row.get(11)?,
+                quote_username: row.get(12)?,
+                quote_guest: row.get(13)?,
+                quote_text: row.get(14)?,
+                quote_deleted: row.get(15)?,
             })
         })?;
         let mut messages = std::collections::HashMap::with_capacity(ids.len());

@@ -20,7 +20,7 @@ use futures::{FutureExt, future::BoxFuture};
 use shared::{
     ChatMessage, DeleteMessage, EditMessage, MessageCount, MessageId, NewMessage, React,
     SendMessage,
-    account::Viewer,
+    account::{Role, Viewer},
     history::{LogPage, Page},
     message::Quote,
     presence::{Heartbeat, PresenceEvent, Typing},
@@ -28,13 +28,17 @@ use shared::{
 };
 use tokio::sync::OnceCell;
 
+mod moderation;
+
 use crate::{
     AppState,
     door::accounts::{Token, session_token},
     door::presence::{Full, Person},
     edge::client::ClientIp,
     edge::error::ApiError,
-    log::store::{Account, Actor, ChangeDraft, Changed, Edit, Refusal, RoomRecord, Stored},
+    log::store::{
+        Account, Actor, ChangeDraft, Changed, Edit, Moderation, Refusal, RoomRecord, Stored,
+    },
 };
 
 /// Who sends something: a message, a heartbeat, typing.
@@ -274,15 +278,24 @@ impl Caller {
 
     /// Deletes message `id` (in `room`, if the request named one) as the
     /// caller: the message as it now is, its text gone. Only its author,
-    /// signed in, may.
+    /// signed in, may; or a moderator, for anyone's message: a removal,
+    /// recorded in the audit log with the request's reason.
     pub async fn delete(
         &self,
         room: Option<&str>,
         id: MessageId,
         request: DeleteMessage,
     ) -> Result<Made, ApiError> {
+        let reason = shared::parse_reason(request.reason.as_deref())?;
         let by = self.author_of_changes().await?;
-        self.change(room, id, request.client_id, by, Edit::Delete)
+        let moderation = match self.account().await? {
+            Some(account) if account.role.moderates() => Some(Moderation {
+                reason,
+                keep_text: self.state.audit_keeps_text,
+            }),
+            _ => None,
+        };
+        self.change_as(room, id, request.client_id, by, Edit::Delete, moderation)
             .await
     }
 
@@ -351,6 +364,19 @@ impl Caller {
         by: Actor,
         edit: Edit,
     ) -> Result<Made, ApiError> {
+        self.change_as(room, id, client_id, by, edit, None).await
+    }
+
+    /// [`Self::change`] by one who moderates (`moderation`), or not.
+    async fn change_as(
+        &self,
+        room: Option<&str>,
+        id: MessageId,
+        client_id: Option<uuid::Uuid>,
+        by: Actor,
+        edit: Edit,
+        moderation: Option<Moderation>,
+    ) -> Result<Made, ApiError> {
         let room = match room {
             Some(name) => Some(self.room(name).await?.id),
             None => None,
@@ -361,6 +387,7 @@ impl Caller {
             room,
             by,
             edit,
+            moderation,
         };
         match self.state.chat.change(draft).await? {
             Changed::New(entry) => Ok(Made {
@@ -499,9 +526,11 @@ impl Caller {
     /// Who the caller is (the session's account, if any) and whether they
     /// may send.
     pub async fn viewer(&self) -> Result<Viewer, ApiError> {
+        let account = self.account().await?;
         Ok(Viewer {
-            account: self.account().await?.map(|account| account.name.clone()),
+            account: account.map(|account| account.name.clone()),
             guests_may_send: self.state.guests_may_send,
+            role: account.map_or(Role::Member, |account| account.role),
         })
     }
 }

@@ -1,0 +1,181 @@
+//! Roles and the audit log in the database, the same SQL on both
+//! backends except for the lock that keeps the last admin.
+
+use chrono::{DateTime, Utc};
+use shared::{account::Role, moderation::AuditEntry};
+use sqlx::Connection;
+
+use super::{Store, StoreError};
+
+/// What setting an account's role did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoleSet {
+    /// The account (by its name as chosen) now has the role; the audit
+    /// log says who gave it.
+    Set {
+        name: String,
+    },
+    NoSuchAccount,
+    /// It is the last admin, and the role would take admin away.
+    LastAdmin,
+}
+
+/// Sets the role where the account is not the last admin losing it.
+const UPDATE_ROLE: &str = "UPDATE accounts SET role = $1 WHERE name_key = $2 \
+     AND ($1 = 'admin' OR role <> 'admin' \
+          OR (SELECT count(*) FROM accounts WHERE role = 'admin') > 1) \
+     RETURNING name";
+
+/// PostgreSQL: the admins' rows, locked until the transaction ends.
+const LOCK_ADMINS: &str = "SELECT id FROM accounts WHERE role = 'admin' FOR UPDATE";
+
+const INSERT_AUDIT: &str = "INSERT INTO audit (created_at, actor, action, subject, detail) \
+     VALUES ($1, $2, 'set_role', $3, $4)";
+
+/// Sets the role in `$transaction` (the last admin's excepted) and
+/// records it; commits if it did.
+macro_rules! set {
+    ($transaction:ident, $name_key:expr, $role:expr, $by:expr, $at:expr) => {{
+        let name: Option<String> = sqlx::query_scalar(UPDATE_ROLE)
+            .bind($role.as_str())
+            .bind($name_key)
+            .fetch_optional(&mut *$transaction)
+            .await?;
+        match name {
+            Some(name) => {
+                sqlx::query(INSERT_AUDIT)
+                    .bind($at)
+                    .bind($by)
+                    .bind(&name)
+                    .bind($role.as_str())
+                    .execute(&mut *$transaction)
+                    .await?;
+                $transaction.commit().await?;
+                RoleSet::Set { name }
+            }
+            None => {
+                let exists: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM accounts WHERE name_key = $1")
+                        .bind($name_key)
+                        .fetch_optional(&mut *$transaction)
+                        .await?;
+                match exists {
+                    Some(_) => RoleSet::LastAdmin,
+                    None => RoleSet::NoSuchAccount,
+                }
+            }
+        }
+    }};
+}
+
+impl Store {
+    /// Gives the account whose name has `name_key` the `role`, as `by`
+    /// (an admin's name, or the command line), and records it in the
+    /// audit log, in one transaction. The last admin keeps the role.
+    pub async fn set_role(
+        &self,
+        name_key: &str,
+        role: Role,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<RoleSet, StoreError> {
+        Ok(match self {
+            // SQLite runs one writing statement at a time: the update's
+            // count of admins is the one it writes against.
+            Self::Sqlite(store) => {
+                let mut transaction = store.pool().begin().await?;
+                set!(transaction, name_key, role, by, at)
+            }
+            // PostgreSQL's statements see what was committed when each
+            // began: two admins demoting each other at once would both
+            // count two. Locking the admins' rows first makes the second
+            // wait for the first and count again.
+            Self::Postgres(store) => {
+                let mut transaction = store.pool().begin().await?;
+                sqlx::query(LOCK_ADMINS).execute(&mut *transaction).await?;
+                set!(transaction, name_key, role, by, at)
+            }
+        })
+    }
+
+    /// Up to `limit` audit entries before id `before` (all when `None`),
+    /// newest first.
+    pub async fn audit(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        const SELECT: &str = "SELECT id, created_at, actor, action, subject, message_id, \
+                              reason, detail, text FROM audit WHERE id < $1 \
+                              ORDER BY id DESC LIMIT $2";
+        type AuditRow = (
+            i64,
+            DateTime<Utc>,
+            String,
+            String,
+            String,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<AuditRow> = on_pool!(self, pool => {
+            sqlx::query_as(SELECT)
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, at, actor, action, subject, message_id, reason, detail, text)| AuditEntry {
+                    id,
+                    at,
+                    actor,
+                    action,
+                    subject,
+                    message_id,
+                    reason,
+                    detail,
+                    text,
+                },
+            )
+            .collect())
+    }
+}
+
+/// [`Store::set_role`] for the operator's command line, on the database at
+/// `url` without opening it as a server does (no lock on the SQLite file,
+/// no writer): a server may be running on it. The database must exist
+/// (and so must the account).
+pub async fn set_role_at(
+    url: &str,
+    name_key: &str,
+    role: Role,
+    by: &str,
+    at: DateTime<Utc>,
+) -> Result<RoleSet, StoreError> {
+    if url.starts_with("sqlite:") {
+        let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(url)?
+            .create_if_missing(false)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let mut connection = sqlx::SqliteConnection::connect_with(&options).await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&mut connection)
+            .await?;
+        let mut transaction = connection.begin().await?;
+        Ok(set!(transaction, name_key, role, by, at))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        let mut connection = sqlx::PgConnection::connect(url).await?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&mut connection)
+            .await?;
+        let mut transaction = connection.begin().await?;
+        sqlx::query(LOCK_ADMINS).execute(&mut *transaction).await?;
+        Ok(set!(transaction, name_key, role, by, at))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+}

@@ -1,0 +1,457 @@
+//! Moderation: roles (given by the operator's command line and by
+//! admins), a moderator's removal of anyone's message, and the audit log;
+//! the store's part on both backends, then the JSON API and the stream.
+
+mod support;
+
+use chrono::Utc;
+use serde_json::{Value, json};
+use server::store::{
+    Actor, ChangeDraft, Changed, Draft, Edit, Moderation, RoleSet, RoomRecord, Store,
+};
+use shared::{NewMessage, account::Role, names::name_key};
+use support::{TestApp, contract, error_body, spawn_app, spawn_app_with};
+use uuid::Uuid;
+
+contract!(
+    a_removal_is_an_entry_of_the_log_and_a_record_of_the_audit,
+    the_last_admin_keeps_the_role,
+);
+
+async fn account(store: &Store, name: &str) {
+    store
+        .create_account(name, &name_key(name), "not a hash", 0)
+        .await
+        .expect("stores")
+        .expect("a new name");
+}
+
+async fn a_removal_is_an_entry_of_the_log_and_a_record_of_the_audit(store: Store) {
+    let general = RoomRecord {
+        id: 1,
+        name: "general".into(),
+    };
+    let spam = store
+        .insert_batch(&[Draft {
+            client_id: Uuid::now_v7(),
+            room: general,
+            message: NewMessage::parse("bob", "buy cheap watches").expect("valid"),
+            guest: false,
+            reply: None,
+        }])
+        .await
+        .expect("stores")[0]
+        .message()
+        .clone();
+    let removal = ChangeDraft {
+        client_id: Uuid::now_v7(),
+        message: spam.id,
+        room: None,
+        by: Actor::Account("mo".into()),
+        edit: Edit::Delete,
+        moderation: Some(Moderation {
+            reason: Some("spam".into()),
+            keep_text: false,
+        }),
+    };
+    let Changed::New(entry) = store.change(&removal).await.expect("stores") else {
+        panic!("a moderator's removal applies");
+    };
+    assert_eq!(entry.id, spam.id + 1, "the log's next entry");
+    assert!(entry.message.deleted && entry.message.removed);
+    assert_eq!(entry.message.text, "");
+    let now = store.message(spam.id).await.expect("reads").expect("kept");
+    assert!(now.removed, "read back as removed");
+    let audit = store.audit(None, 10).await.expect("reads");
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    let record = &audit[0];
+    assert_eq!(
+        (
+            record.actor.as_str(),
+            record.action.as_str(),
+            record.subject.as_str()
+        ),
+        ("mo", "remove_message", "bob")
+    );
+    assert_eq!(record.message_id, Some(spam.id));
+    assert_eq!(record.reason.as_deref(), Some("spam"));
+    assert_eq!(record.detail.as_deref(), Some("general"));
+    assert_eq!(record.text, None, "the text is gone unless kept");
+
+    // The same request again changes nothing and records nothing more.
+    assert!(matches!(
+        store.change(&removal).await.expect("stores"),
+        Changed::Existing(_)
+    ));
+    assert_eq!(store.audit(None, 10).await.expect("reads").len(), 1);
+}
+
+async fn the_last_admin_keeps_the_role(store: Store) {
+    account(&store, "ada").await;
+    account(&store, "bob").await;
+    let set = |name: &'static str, role| {
+        let store = store.clone();
+        async move {
+            store
+                .set_role(&name_key(name), role, "test", Utc::now())
+                .await
+                .expect("stores")
+        }
+    };
+    assert_eq!(
+        set("ADA", Role::Admin).await,
+        RoleSet::Set { name: "ada".into() },
+        "any spelling names the account"
+    );
+    assert_eq!(set("ada", Role::Member).await, RoleSet::LastAdmin);
+    assert_eq!(set("nobody", Role::Admin).await, RoleSet::NoSuchAccount);
+    assert_eq!(
+        set("bob", Role::Admin).await,
+        RoleSet::Set { name: "bob".into() }
+    );
+    assert_eq!(
+        set("ada", Role::Moderator).await,
+        RoleSet::Set { name: "ada".into() },
+        "another admin remains"
+    );
+    assert_eq!(set("bob", Role::Member).await, RoleSet::LastAdmin);
+
+    // Two admins taking each other's role at once leave one admin.
+    set("ada", Role::Admin).await;
+    let (first, second) = tokio::join!(set("ada", Role::Member), set("bob", Role::Member));
+    let kept: Vec<_> = [first, second]
+        .into_iter()
+        .filter(|done| *done == RoleSet::LastAdmin)
+        .collect();
+    assert_eq!(kept.len(), 1, "exactly one stays admin");
+    let audit = store.audit(None, 50).await.expect("reads");
+    assert_eq!(
+        audit.len(),
+        5,
+        "each role given is recorded, none refused: {audit:?}"
+    );
+    assert!(audit.windows(2).all(|pair| pair[0].id > pair[1].id));
+    assert!(audit.iter().all(|record| record.action == "set_role"));
+}
+
+/// A message by `author` (signed in with `cookie`), as stored.
+async fn sent_by(app: &TestApp, cookie: &str, text: &str) -> Value {
+    let response = app
+        .client
+        .post(app.url("/api/messages"))
+        .header("cookie", cookie)
+        .json(&json!({ "username": "ignored", "text": text }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201);
+    response.json().await.expect("json")
+}
+
+/// One caller of the table below: a cookie, or none for a guest.
+struct Who {
+    name: &'static str,
+    cookie: Option<String>,
+}
+
+async fn request(
+    app: &TestApp,
+    who: &Who,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = app.client.request(method, app.url(path));
+    if let Some(cookie) = &who.cookie {
+        request = request.header("cookie", cookie);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.expect("request")
+}
+
+#[tokio::test]
+async fn each_role_may_do_what_it_may_and_nothing_more() {
+    let app = spawn_app().await;
+    let author = app.signed_up("zed").await;
+    let callers = [
+        Who {
+            name: "admin",
+            cookie: Some(app.signed_up_as("ad", Role::Admin).await),
+        },
+        Who {
+            name: "moderator",
+            cookie: Some(app.signed_up_as("mo", Role::Moderator).await),
+        },
+        Who {
+            name: "member",
+            cookie: Some(app.signed_up("me").await),
+        },
+        Who {
+            name: "guest",
+            cookie: None,
+        },
+    ];
+    // (caller, action) → the status and error code expected.
+    let expected = [
+        ("admin", "remove", 200, None),
+        ("moderator", "remove", 200, None),
+        ("member", "remove", 403, Some("not_author")),
+        ("guest", "remove", 401, Some("unauthorized")),
+        ("admin", "set_role", 200, None),
+        ("moderator", "set_role", 403, Some("forbidden")),
+        ("member", "set_role", 403, Some("forbidden")),
+        ("guest", "set_role", 403, Some("forbidden")),
+        ("admin", "audit", 200, None),
+        ("moderator", "audit", 200, None),
+        ("member", "audit", 403, Some("forbidden")),
+        ("guest", "audit", 403, Some("forbidden")),
+    ];
+    for (name, action, status, code) in expected {
+        let who = callers.iter().find(|who| who.name == name).expect("listed");
+        let response = match action {
+            "remove" => {
+                let message = sent_by(&app, &author, &format!("for the {name}")).await;
+                let path = format!("/api/messages/{}", message["id"]);
+                let body = json!({ "reason": "off topic" });
+                request(&app, who, reqwest::Method::DELETE, &path, Some(body)).await
+            }
+            "set_role" => {
+                let body = json!({ "role": "member" });
+                let path = "/api/accounts/zed/role";
+                request(&app, who, reqwest::Method::PUT, path, Some(body)).await
+            }
+            _ => request(&app, who, reqwest::Method::GET, "/api/audit", None).await,
+        };
+        assert_eq!(
+            response.status().as_u16(),
+            status,
+            "{name} {action}: {:?}",
+            response.text().await
+        );
+        if let Some(code) = code {
+            assert_eq!(
+                error_body(response).await["error"]["code"],
+                code,
+                "{name} {action}"
+            );
+        }
+    }
+    // Whatever was refused left nothing behind: two removals and one
+    // role given by the admin, besides the command line's three.
+    let admin = &callers[0];
+    let audit: Vec<Value> = request(&app, admin, reqwest::Method::GET, "/api/audit", None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let actions: Vec<(&str, &str)> = audit
+        .iter()
+        .map(|record| {
+            (
+                record["actor"].as_str().unwrap_or_default(),
+                record["action"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("ad", "set_role"),
+            ("mo", "remove_message"),
+            ("ad", "remove_message"),
+            ("(command line)", "set_role"),
+            ("(command line)", "set_role"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_removal_reaches_every_stream_and_the_audit_says_who_and_why() {
+    let app = spawn_app().await;
+    let moderator = app.signed_up_as("mo", Role::Moderator).await;
+    let spam = app.send("spammer", "buy cheap watches").await;
+    let id = spam["id"].as_i64().expect("id");
+    let mut events = app.events("", Some(id)).await;
+
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/messages/{id}")))
+        .header("cookie", &moderator)
+        .json(&json!({ "reason": "  spam\r\n" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let removed: Value = response.json().await.expect("json");
+    assert_eq!(
+        (&removed["deleted"], &removed["removed"], &removed["text"]),
+        (&json!(true), &json!(true), &json!(""))
+    );
+    let (entry, kind, streamed) = events.take_entries(1).await.remove(0);
+    assert_eq!(kind.as_deref(), Some("change"));
+    assert!(entry > id);
+    assert_eq!(streamed, removed, "the stream carries the same message");
+    let history = app.history("").await;
+    assert_eq!(history[0]["removed"], true, "history reads it removed");
+
+    let audit: Vec<Value> = app
+        .client
+        .get(app.url("/api/audit"))
+        .header("cookie", &moderator)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let record = &audit[0];
+    assert_eq!(record["actor"], "mo");
+    assert_eq!(record["action"], "remove_message");
+    assert_eq!(record["subject"], "spammer");
+    assert_eq!(record["message_id"], id);
+    assert_eq!(record["reason"], "spam", "trimmed");
+    assert_eq!(record["text"], Value::Null);
+
+    // A reason longer than the rules allow is refused before anything.
+    let other = app.send("spammer", "again").await;
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/messages/{}", other["id"])))
+        .header("cookie", &moderator)
+        .json(&json!({ "reason": "x".repeat(501) }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 422);
+    assert_eq!(error_body(response).await["error"]["field"], "reason");
+    assert_eq!(app.history("").await[1]["text"], "again");
+}
+
+#[tokio::test]
+async fn the_audit_keeps_a_removed_text_only_when_the_operator_says_so() {
+    let app = spawn_app_with(|config| config.audit_keeps_text = true).await;
+    let moderator = app.signed_up_as("mo", Role::Admin).await;
+    let spam = app.send("spammer", "evidence of abuse").await;
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/messages/{}", spam["id"])))
+        .header("cookie", &moderator)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let audit: Vec<Value> = app
+        .client
+        .get(app.url("/api/audit?limit=1"))
+        .header("cookie", &moderator)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0]["text"], "evidence of abuse");
+    assert_eq!(audit[0]["reason"], Value::Null);
+}
+
+#[tokio::test]
+async fn roles_change_on_the_page_and_take_effect_at_the_next_request() {
+    let app = spawn_app().await;
+    let admin = app.signed_up_as("ad", Role::Admin).await;
+    let member = app.signed_up("me").await;
+    let session = |cookie: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url("/api/session"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .expect("request")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    assert_eq!(session(member.clone()).await["role"], "member");
+    let put_role = |cookie: String, name: &'static str, role: &'static str| {
+        let app = &app;
+        async move {
+            app.client
+                .put(app.url(&format!("/api/accounts/{name}/role")))
+                .header("cookie", cookie)
+                .json(&json!({ "role": role }))
+                .send()
+                .await
+                .expect("request")
+        }
+    };
+    let response = put_role(admin.clone(), "ME", "moderator").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.expect("json"),
+        json!({ "username": "me", "role": "moderator" })
+    );
+    assert_eq!(session(member.clone()).await["role"], "moderator");
+
+    // The last admin cannot step down; with another, they can.
+    let response = put_role(admin.clone(), "ad", "member").await;
+    assert_eq!(response.status(), 409);
+    assert_eq!(error_body(response).await["error"]["code"], "last_admin");
+    let response = put_role(admin.clone(), "nobody", "admin").await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        error_body(response).await["error"]["code"],
+        "no_such_account"
+    );
+    let response = put_role(admin.clone(), "me", "owner").await;
+    assert_eq!(response.status(), 422, "no such role");
+    assert_eq!(put_role(admin.clone(), "me", "admin").await.status(), 200);
+    assert_eq!(put_role(admin.clone(), "ad", "member").await.status(), 200);
+    assert_eq!(session(admin.clone()).await["role"], "member");
+    // No longer an admin: refused from the next request on.
+    let response = put_role(admin, "me", "member").await;
+    assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn the_command_line_grants_a_role_on_a_running_servers_database() {
+    let app = spawn_app().await;
+    let cookie = app.signed_up("ada").await;
+    let grant = |name: &str, role: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(["admin", "grant", name, "--role", role])
+            .env("DATABASE_URL", &app.database_url)
+            .output()
+            .expect("runs")
+    };
+    let done = grant("Ada", "admin");
+    assert!(done.status.success(), "{done:?}");
+    assert_eq!(String::from_utf8_lossy(&done.stdout), "ada is now admin\n");
+    let session: Value = app
+        .client
+        .get(app.url("/api/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(session["role"], "admin", "the running server sees it");
+
+    let refused = grant("ada", "member");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("last admin"),
+        "{refused:?}"
+    );
+    let unknown = grant("nobody", "moderator");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account named"));
+    let bad = grant("ada", "owner");
+    assert!(!bad.status.success(), "clap refuses an unknown role");
+}

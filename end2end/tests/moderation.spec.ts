@@ -1,0 +1,54 @@
+// Moderation: a moderator (made by the operator's command line) removes a
+// spam message, and every other browser shows it removed at once and after
+// a reload.
+import { expect, test, type Locator, type Page } from "@playwright/test";
+import { signUp } from "./fixtures/accounts";
+import { bubbles, openChat, send, unique } from "./fixtures/chat";
+import { grantRole } from "./fixtures/server";
+
+const bubble = (page: Page, id: string): Locator => page.locator(`[data-test=message][data-id="${id}"]`);
+
+test("a moderator removes a spam message from every browser, live and after a reload", async ({ browser }) => {
+  const contexts = await Promise.all([browser.newContext(), browser.newContext(), browser.newContext()]);
+  const [moderator, spammer, reader] = await Promise.all(contexts.map((context) => context.newPage()));
+  await openChat(moderator);
+  const name = await signUp(moderator);
+  grantRole(name, "moderator");
+  // The role is read while the page renders, as the session is.
+  await moderator.reload();
+  await openChat(spammer, unique("spam"));
+  await openChat(reader, unique("reader"));
+
+  const spam = unique("buy cheap watches");
+  await send(spammer, spam);
+  await expect(bubbles(spammer, spam)).toHaveCount(1);
+  const id = await bubbles(spammer, spam).getAttribute("data-id");
+  if (!id) throw new Error("a stored message has an id");
+  for (const page of [moderator, reader]) await expect(bubble(page, id)).toContainText(spam);
+
+  // Only a moderator may remove someone else's message.
+  await bubble(reader, id).hover();
+  await expect(bubble(reader, id).locator("[data-test=delete-message]")).toBeHidden();
+
+  await bubble(moderator, id).hover();
+  const remove = bubble(moderator, id).locator("[data-test=delete-message]");
+  await expect(remove).toHaveText("Remove");
+  await remove.click();
+  await bubble(moderator, id).locator("[data-test=removal-reason]").fill("spam");
+  await bubble(moderator, id).locator("[data-test=confirm-delete]").click();
+
+  for (const page of [moderator, spammer, reader]) {
+    await expect(bubble(page, id).locator("[data-test=message-deleted]")).toHaveText("Removed by a moderator");
+    await expect(page.getByText(spam)).toHaveCount(0);
+  }
+  await reader.reload();
+  await expect(bubble(reader, id).locator("[data-test=message-deleted]")).toHaveText("Removed by a moderator");
+  await expect(reader.getByText(spam)).toHaveCount(0);
+
+  // The audit log says who removed what, and why.
+  const audit = await moderator.request.get("/api/audit?limit=1");
+  expect(audit.status()).toBe(200);
+  const [record] = await audit.json();
+  expect(record).toMatchObject({ actor: name, action: "remove_message", message_id: Number(id), reason: "spam" });
+  for (const context of contexts) await context.close();
+});
