@@ -52,3 +52,32 @@ test("a moderator removes a spam message from every browser, live and after a re
   expect(record).toMatchObject({ actor: name, action: "remove_message", message_id: Number(id), reason: "spam" });
   for (const context of contexts) await context.close();
 });
+
+test("a banned account's open page says so and can no longer send", async ({ browser }) => {
+  const contexts = await Promise.all([browser.newContext(), browser.newContext()]);
+  const [moderator, troll] = await Promise.all(contexts.map((context) => context.newPage()));
+  await openChat(moderator);
+  const name = await signUp(moderator);
+  grantRole(name, "moderator");
+  await openChat(troll);
+  const trollName = await signUp(troll);
+  const before = unique("before the ban");
+  await send(troll, before);
+  await expect(bubbles(moderator, before)).toHaveCount(1);
+
+  const ban = await moderator.request.post(`/api/accounts/${trollName}/ban`, {
+    data: { reason: "trolling", remove_messages: "hour" },
+  });
+  expect(ban.status()).toBe(200);
+  const hint = troll.locator("[data-test=sign-in-to-send]");
+  await expect(hint).toHaveText("You have been banned for good: trolling");
+  await expect(troll.getByRole("button", { name: "Send" })).toBeDisabled();
+  // What it wrote in the last hour went with it, everywhere.
+  for (const page of [moderator, troll]) {
+    await expect(page.getByText(before)).toHaveCount(0);
+  }
+  await troll.reload();
+  await expect(hint).toHaveText("You have been banned for good: trolling");
+  await expect(troll.getByRole("button", { name: "Send" })).toBeDisabled();
+  for (const context of contexts) await context.close();
+});

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use shared::{
     ChatMessage, Entry, MessageId,
     message::CHANGE_EVENT,
+    moderation::{BANNED_EVENT, BanNotice},
     presence::{PRESENCE_EVENT, PresenceEvent, TYPING_EVENT, TypingEvent},
     room::{ROOM_EVENT, ReadPosition, Room},
 };
@@ -216,6 +217,8 @@ pub(crate) enum Passing {
     Presence(PresenceEvent),
     Typing(TypingEvent),
     Room(Room),
+    /// The signed-in account was banned; its stream ends.
+    Banned(BanNotice),
 }
 
 /// The callbacks of an [`EventStream`].
@@ -239,6 +242,7 @@ pub(crate) struct EventStream {
     _on_presence: Closure<dyn FnMut(MessageEvent)>,
     _on_typing: Closure<dyn FnMut(MessageEvent)>,
     _on_room: Closure<dyn FnMut(MessageEvent)>,
+    _on_banned: Closure<dyn FnMut(MessageEvent)>,
     _on_ping: Closure<dyn FnMut(JsValue)>,
     _on_open: Closure<dyn FnMut(JsValue)>,
     _on_error: Closure<dyn FnMut(JsValue)>,
@@ -311,6 +315,7 @@ impl EventStream {
         let on_presence = on_passing(|data| serde_json::from_str(data).ok().map(Passing::Presence));
         let on_typing = on_passing(|data| serde_json::from_str(data).ok().map(Passing::Typing));
         let on_room = on_passing(|data| serde_json::from_str(data).ok().map(Passing::Room));
+        let on_banned = on_passing(|data| serde_json::from_str(data).ok().map(Passing::Banned));
         source.add_event_listener_with_callback(
             PRESENCE_EVENT,
             on_presence.as_ref().unchecked_ref(),
@@ -318,6 +323,8 @@ impl EventStream {
         source
             .add_event_listener_with_callback(TYPING_EVENT, on_typing.as_ref().unchecked_ref())?;
         source.add_event_listener_with_callback(ROOM_EVENT, on_room.as_ref().unchecked_ref())?;
+        source
+            .add_event_listener_with_callback(BANNED_EVENT, on_banned.as_ref().unchecked_ref())?;
         let on_ping = Closure::<dyn FnMut(JsValue)>::new(move |_| activity());
         let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| on_open());
         let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_| on_error());
@@ -332,6 +339,7 @@ impl EventStream {
             _on_presence: on_presence,
             _on_typing: on_typing,
             _on_room: on_room,
+            _on_banned: on_banned,
             _on_ping: on_ping,
             _on_open: on_open,
             _on_error: on_error,

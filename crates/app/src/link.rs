@@ -62,6 +62,9 @@ pub enum Input {
     LeaderStatus(LinkStatus),
     /// A new tab asks the leader for its status.
     Hello,
+    /// The browser's signed-in account changed (in this tab or another):
+    /// the tab holding the stream opens it again, as the new viewer's.
+    ViewerChanged,
 }
 
 /// What to do, in order.
@@ -187,6 +190,11 @@ impl Link {
                 self.reconnect_now(env, &mut actions)
             }
             Input::Visible => {}
+            Input::ViewerChanged if self.holds_stream() && self.ready => {
+                self.attempt = 0;
+                self.connect(env, &mut actions);
+            }
+            Input::ViewerChanged => {}
             Input::Offline => {
                 actions.push(Action::DropStream);
                 self.cancel_retry(&mut actions);
@@ -403,6 +411,18 @@ mod tests {
         link.step(Input::StreamOpened, ONLINE);
         // The backoff started over.
         assert_eq!(retries(&link.step(Input::StreamFailed, ONLINE)), [250]);
+    }
+
+    #[test]
+    fn a_new_viewer_gets_a_stream_of_its_own_where_the_last_one_ended() {
+        let mut link = connected(7);
+        link.step(Input::StreamMessage(9), ONLINE);
+        assert_eq!(opens(&link.step(Input::ViewerChanged, ONLINE)), [Some(9)]);
+        // A follower has no stream to open again.
+        let mut follower = Link::new(0.0);
+        follower.step(Input::JoinedTabs, ONLINE);
+        follower.step(Input::HistoryLoaded(Some(3)), ONLINE);
+        assert!(opens(&follower.step(Input::ViewerChanged, ONLINE)).is_empty());
     }
 
     #[test]

@@ -222,6 +222,7 @@ impl ChatState {
                 account: None,
                 guests_may_send: true,
                 role: Role::Member,
+                banned: None,
             }),
             editing: RwSignal::new(None),
             replying: RwSignal::new(None),

@@ -455,3 +455,243 @@ async fn the_command_line_grants_a_role_on_a_running_servers_database() {
     let bad = grant("ada", "owner");
     assert!(!bad.status.success(), "clap refuses an unknown role");
 }
+
+/// `name`'s event stream, opened with its session `cookie`.
+async fn stream_of(app: &TestApp, cookie: &str) -> support::EventReader {
+    let response = app
+        .client
+        .get(app.url("/api/events"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    support::EventReader::from_response(response)
+}
+
+async fn as_cookie(
+    app: &TestApp,
+    cookie: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> reqwest::Response {
+    app.client
+        .request(method, app.url(path))
+        .header("cookie", cookie)
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
+}
+
+#[tokio::test]
+async fn a_ban_ends_the_accounts_streams_refuses_it_everywhere_and_removes_what_it_asked() {
+    let app = spawn_app().await;
+    let moderator = app.signed_up_as("mo", Role::Moderator).await;
+    let ada = app.signed_up("ada").await;
+    let first = sent_by(&app, &ada, "troll one").await;
+    let second = sent_by(&app, &ada, "troll two").await;
+    let kept = app.send("bob", "an innocent bystander").await;
+    let mut adas_stream = stream_of(&app, &ada).await;
+    let mut others = app.events("", None).await;
+
+    let until = Utc::now() + chrono::Duration::hours(1);
+    let response = as_cookie(
+        &app,
+        &moderator,
+        reqwest::Method::POST,
+        "/api/accounts/ADA/ban",
+        json!({ "reason": "trolling", "until": until, "remove_messages": "hour" }),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let banned: Value = response.json().await.expect("json");
+    assert_eq!(banned["username"], "ada");
+    assert_eq!(banned["removed"], 2);
+    assert_eq!(banned["ban"]["reason"], "trolling");
+
+    // Ada's open page is told, and its stream ends.
+    let notice = adas_stream.next_passing("banned").await;
+    assert_eq!(notice["reason"], "trolling");
+    assert!(adas_stream.next().await.is_none(), "the stream ends");
+    // Everyone else sees both messages removed, in the log's order.
+    let removals = others.take_entries(2).await;
+    let removed: Vec<_> = removals.iter().map(|(_, _, m)| m["id"].clone()).collect();
+    assert_eq!(removed, [first["id"].clone(), second["id"].clone()]);
+    assert!(removals.iter().all(|(_, kind, m)| {
+        kind.as_deref() == Some("change") && m["removed"] == true && m["text"] == ""
+    }));
+    let history = app.history("").await;
+    assert_eq!(history[2]["text"], kept["text"], "others' messages stay");
+
+    // Every door is shut, with the reason and the end.
+    let refusals = [
+        (
+            reqwest::Method::POST,
+            "/api/messages",
+            json!({ "username": "ada", "text": "hi" }),
+        ),
+        (
+            reqwest::Method::PUT,
+            &*format!("/api/messages/{}/reactions/ok", kept["id"]),
+            json!({}),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/rooms/general/presence",
+            json!({ "browser": Uuid::new_v4(), "tab": Uuid::new_v4() }),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/rooms/general/typing",
+            json!({ "browser": Uuid::new_v4(), "typing": true }),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/rooms",
+            json!({ "name": "trolls" }),
+        ),
+    ];
+    for (method, path, body) in refusals {
+        let response = as_cookie(&app, &ada, method, path, body).await;
+        assert_eq!(response.status(), 403, "{path}");
+        let error = error_body(response).await;
+        assert_eq!(error["error"]["code"], "banned", "{path}");
+        assert_eq!(error["error"]["ban"]["reason"], "trolling");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("until") && m.contains("trolling")),
+            "{error}"
+        );
+    }
+    let response = app
+        .client
+        .get(app.url("/api/events"))
+        .header("cookie", &ada)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 403, "no new stream");
+    let sign_in = app
+        .client
+        .post(app.url("/api/session"))
+        .json(&json!({ "username": "ada", "password": support::PASSWORD }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(sign_in.status(), 403, "no new session either");
+    assert_eq!(error_body(sign_in).await["error"]["code"], "banned");
+
+    // Lifted, the same session works again.
+    let response = as_cookie(
+        &app,
+        &moderator,
+        reqwest::Method::DELETE,
+        "/api/accounts/ada/ban",
+        json!({}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.expect("json"),
+        json!({ "username": "ada", "was_banned": true })
+    );
+    sent_by(&app, &ada, "sorry").await;
+
+    let audit: Vec<Value> = as_cookie(
+        &app,
+        &moderator,
+        reqwest::Method::GET,
+        "/api/audit",
+        json!({}),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let actions: Vec<&str> = audit.iter().filter_map(|r| r["action"].as_str()).collect();
+    assert_eq!(
+        actions[..4],
+        ["unban", "remove_message", "remove_message", "ban"],
+        "{audit:?}"
+    );
+    assert_eq!(audit[3]["subject"], "ada");
+    assert_eq!(audit[3]["reason"], "trolling");
+}
+
+#[tokio::test]
+async fn who_may_ban_whom() {
+    let app = spawn_app().await;
+    let admin = app.signed_up_as("ad", Role::Admin).await;
+    let moderator = app.signed_up_as("mo", Role::Moderator).await;
+    let member = app.signed_up("me").await;
+    let ban = |until: Option<chrono::DateTime<Utc>>| json!({ "reason": "test", "until": until });
+    let later = Some(Utc::now() + chrono::Duration::minutes(5));
+    let cases = [
+        (&moderator, "ad", ban(later), 403, "forbidden"),
+        (&moderator, "mo", ban(later), 403, "forbidden"),
+        (&member, "mo", ban(later), 403, "forbidden"),
+        (&moderator, "nobody", ban(later), 404, "no_such_account"),
+        (
+            &moderator,
+            "me",
+            ban(Some(Utc::now() - chrono::Duration::minutes(5))),
+            422,
+            "invalid_body",
+        ),
+        (
+            &moderator,
+            "me",
+            json!({ "reason": "x".repeat(501) }),
+            422,
+            "validation",
+        ),
+    ];
+    for (who, name, body, status, code) in cases {
+        let response = as_cookie(
+            &app,
+            who,
+            reqwest::Method::POST,
+            &format!("/api/accounts/{name}/ban"),
+            body,
+        )
+        .await;
+        assert_eq!(response.status(), status, "{name}");
+        assert_eq!(error_body(response).await["error"]["code"], code, "{name}");
+    }
+    let guest = app
+        .client
+        .post(app.url("/api/accounts/me/ban"))
+        .json(&ban(later))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(guest.status(), 403);
+    // An admin bans a moderator, for good.
+    let response = as_cookie(
+        &app,
+        &admin,
+        reqwest::Method::POST,
+        "/api/accounts/mo/ban",
+        ban(None),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.expect("json")["ban"]["until"],
+        Value::Null
+    );
+    // A banned moderator moderates no more.
+    let response = as_cookie(
+        &app,
+        &moderator,
+        reqwest::Method::GET,
+        "/api/audit",
+        json!({}),
+    )
+    .await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(error_body(response).await["error"]["code"], "banned");
+}

@@ -519,3 +519,45 @@ async fn changes_made_on_either_server_reach_every_stream_in_one_order() {
         assert_eq!(history.len(), 3);
     }
 }
+
+#[tokio::test]
+async fn a_ban_on_one_server_ends_the_accounts_streams_on_the_other() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let one = spawn_app_on(&url).await;
+    let two = spawn_app_on(&url).await;
+    let moderator = one
+        .signed_up_as("mo", shared::account::Role::Moderator)
+        .await;
+    let ada = two.signed_up("ada").await;
+    let response = two
+        .client
+        .get(two.url("/api/events"))
+        .header("cookie", &ada)
+        .send()
+        .await
+        .expect("request");
+    let mut adas_stream = EventReader::from_response(response);
+    let mut bystander = two.events_on_new_connection("", None).await;
+    let response = one
+        .client
+        .post(one.url("/api/accounts/ada/ban"))
+        .header("cookie", &moderator)
+        .json(&json!({ "reason": "spam" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(adas_stream.next_passing("banned").await["reason"], "spam");
+    assert!(
+        adas_stream.next().await.is_none(),
+        "ended on the other server"
+    );
+    // Nobody else hears of it, and their streams go on.
+    one.send("bob", "still here").await;
+    let event = bystander.next().await.expect("stream open");
+    assert_eq!(event.kind, None, "a message, not the ban: {event:?}");
+    one.shutdown().await;
+    two.shutdown().await;
+}

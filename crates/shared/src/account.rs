@@ -106,12 +106,15 @@ pub struct Viewer {
     /// nothing more).
     #[serde(default)]
     pub role: Role,
+    /// The signed-in account's ban, while it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub banned: Option<crate::moderation::BanNotice>,
 }
 
 impl Viewer {
     /// Whether this viewer may send messages.
     pub fn may_send(&self) -> bool {
-        self.account.is_some() || self.guests_may_send
+        self.banned.is_none() && (self.account.is_some() || self.guests_may_send)
     }
 
     /// Whether this viewer may remove anyone's message.

@@ -27,6 +27,9 @@ pub struct ErrorDetail {
     /// milliseconds (the `Retry-After` header has it in whole seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
+    /// For `banned`: why, and until when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ban: Option<crate::moderation::BanNotice>,
 }
 
 impl ErrorBody {
@@ -38,12 +41,20 @@ impl ErrorBody {
                 field: None,
                 rule: None,
                 retry_after_ms: None,
+                ban: None,
             },
         }
     }
 }
 
 impl ErrorBody {
+    /// `banned`, with the ban.
+    pub fn banned(message: impl Into<String>, ban: crate::moderation::BanNotice) -> Self {
+        let mut body = Self::new("banned", message);
+        body.error.ban = Some(ban);
+        body
+    }
+
     /// `rate_limited`, with how long to wait before sending again.
     pub fn rate_limited(message: impl Into<String>, retry_after_ms: u64) -> Self {
         let mut body = Self::new("rate_limited", message);
@@ -58,7 +69,7 @@ impl ErrorBody {
             "malformed_json" | "invalid_query" | "invalid_path" | "invalid_arguments"
             | "unreadable_body" => 400,
             "unauthorized" | "wrong_credentials" => 401,
-            "cross_site" | "not_author" | "forbidden" => 403,
+            "cross_site" | "not_author" | "forbidden" | "banned" => 403,
             "no_such_room" | "no_such_message" | "no_such_account" => 404,
             "last_admin"
             | "too_many_rooms"
@@ -85,6 +96,7 @@ impl From<&ValidationError> for ErrorBody {
                 field: Some(err.field),
                 rule: Some(err.rule),
                 retry_after_ms: None,
+                ban: None,
             },
         }
     }

@@ -33,6 +33,64 @@ pub struct AuditEntry {
     pub text: Option<String>,
 }
 
+/// An account's ban, as the account is told it (with `403 banned`, and
+/// on its open pages' stream as a `banned` event).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BanNotice {
+    /// Why, as the moderator said.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// When it ends; `null`: for good.
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl BanNotice {
+    /// Whether it still holds at `now`.
+    pub fn holds_at(&self, now: DateTime<Utc>) -> bool {
+        self.until.is_none_or(|until| until > now)
+    }
+}
+
+/// The event a banned account's open pages receive, its data a
+/// [`BanNotice`]; the stream ends after it.
+pub const BANNED_EVENT: &str = "banned";
+
+/// Which of a banned account's messages go with the ban.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RemoveMessages {
+    #[default]
+    None,
+    /// Those of the last hour.
+    Hour,
+    /// Those of the last day.
+    Day,
+    All,
+}
+
+/// A ban (`POST /api/accounts/<name>/ban`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BanRequest {
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// When it ends; `null` or absent: for good.
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub remove_messages: RemoveMessages,
+}
+
+/// What a ban did: `POST /api/accounts/<name>/ban`'s answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Banned {
+    /// The account's name, as it was chosen.
+    pub username: String,
+    pub ban: BanNotice,
+    /// How many of its messages were removed with it.
+    pub removed: usize,
+}
+
 /// The most audit entries one request may return, and how many it
 /// returns when it names no limit.
 pub const MAX_AUDIT_PAGE: u32 = 200;
@@ -47,4 +105,13 @@ pub struct AccountRole {
     /// The account's name, as it was chosen.
     pub username: String,
     pub role: crate::account::Role,
+}
+
+/// What ending a ban did (`DELETE /api/accounts/<name>/ban`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unbanned {
+    /// The account's name, as it was chosen.
+    pub username: String,
+    /// Whether a ban ended (`false`: it was not banned).
+    pub was_banned: bool,
 }

@@ -3,6 +3,7 @@
 //! sign in. It also edits: `Edit` on a message, or the Up key in an empty
 //! field, puts the reader's message in it; Enter saves, Escape cancels.
 
+use chrono::{Datelike, Timelike};
 use leptos::{
     ev::{KeyboardEvent, SubmitEvent},
     html,
@@ -172,7 +173,12 @@ pub(super) fn Composer() -> impl IntoView {
                 </button>
             </p>
             <p class="sign-in-to-send" data-test="sign-in-to-send" hidden=move || may_send.get()>
-                "Sign in to send messages."
+                {move || {
+                    state
+                        .viewer
+                        .with(|viewer| viewer.banned.as_ref().map(banned_line))
+                        .unwrap_or_else(|| "Sign in to send messages.".to_owned())
+                }}
             </p>
             <p
                 class="send-error"
@@ -208,4 +214,27 @@ fn save_edit(
         outbox.change.run(Change::Edit { id, text: body });
     }
     state.stop_editing();
+}
+
+/// What a banned reader is told (in UTC: the same on the server's
+/// rendering and in the browser) in place of the composer's hint.
+fn banned_line(ban: &shared::moderation::BanNotice) -> String {
+    // By hand rather than with chrono's `format` (see `state::day_label`).
+    let until = ban.until.map_or_else(
+        || " for good".to_owned(),
+        |until| {
+            format!(
+                " until {}-{:02}-{:02} {:02}:{:02} UTC",
+                until.year(),
+                until.month(),
+                until.day(),
+                until.hour(),
+                until.minute()
+            )
+        },
+    );
+    match &ban.reason {
+        Some(reason) => format!("You have been banned{until}: {reason}"),
+        None => format!("You have been banned{until}."),
+    }
 }

@@ -62,7 +62,7 @@ use shared::{
 use uuid::Uuid;
 
 use crate::{
-    api::{get_entries_after, get_rooms},
+    api::{get_entries_after, get_rooms, get_viewer},
     browser::{self, EventStream, Passing, StreamHandlers, TabChannel},
     error::CallError,
     link::{Action, Env, Input, Link},
@@ -107,6 +107,8 @@ enum TabSignal {
     Typing { event: TypingEvent },
     /// The leader heard that a room was created.
     Room { room: Room },
+    /// The leader heard that the signed-in account was banned.
+    Banned { ban: shared::moderation::BanNotice },
 }
 
 /// The web resources the link's actions use.
@@ -376,6 +378,7 @@ impl Live {
             TabSignal::Presence { event } => self.passing(Passing::Presence(event)),
             TabSignal::Typing { event } => self.passing(Passing::Typing(event)),
             TabSignal::Room { room } => self.passing(Passing::Room(room)),
+            TabSignal::Banned { ban } => self.passing(Passing::Banned(ban)),
         }
     }
 
@@ -404,6 +407,15 @@ impl Live {
         self.state
             .viewer
             .update(|viewer| viewer.account = account.clone());
+        // The stream carries what is the new viewer's (its ban, say).
+        self.input(Input::ViewerChanged);
+        spawn_local(async move {
+            // What the new viewer may do (its role, its ban) is the server's word.
+            match get_viewer().await {
+                Ok(viewer) => self.state.viewer.set(viewer),
+                Err(err) => leptos::logging::warn!("could not read who is signed in: {err}"),
+            }
+        });
         // The unread counts are the new reader's.
         spawn_local(async move {
             match get_rooms().await {

@@ -31,6 +31,7 @@ impl Live {
                     event: event.clone(),
                 },
                 Passing::Room(room) => TabSignal::Room { room: room.clone() },
+                Passing::Banned(ban) => TabSignal::Banned { ban: ban.clone() },
             });
         }
         let here = |room: &str| {
@@ -51,6 +52,8 @@ impl Live {
                 .state
                 .tallies
                 .update(|tallies| tallies.merge(vec![room])),
+            // Every tab of the browser stops offering to write.
+            Passing::Banned(ban) => self.state.viewer.update(|viewer| viewer.banned = Some(ban)),
             Passing::Presence(_) | Passing::Typing(_) => {}
         }
     }

@@ -38,6 +38,7 @@ impl From<AccountError> for ApiError {
             AccountError::WrongCredentials => Self::WrongCredentials,
             AccountError::TooManyAttempts(wait) => Self::TooManyAttempts(wait),
             AccountError::TooManyAccounts(wait) => Self::TooManyAccounts(wait),
+            AccountError::Banned(ban) => Self::Banned(ban),
             AccountError::Store(err) => err.into(),
             AccountError::Hashing(err) => Self::Internal(err.into()),
         }

@@ -35,7 +35,7 @@ use shared::{
     SendMessage,
     account::SetRole,
     history::{Page, page_size},
-    moderation::{AccountRole, AuditEntry, DEFAULT_AUDIT_PAGE},
+    moderation::{AccountRole, AuditEntry, BanRequest, Banned, DEFAULT_AUDIT_PAGE, Unbanned},
     presence::{Heartbeat, Typing},
     room::{CreateRoom, Directory, Room},
 };
@@ -89,6 +89,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
             send(patch(edit_room_message).delete(delete_room_message)),
         )
         .route("/api/accounts/{name}/role", send(put(set_role)))
+        .route(
+            "/api/accounts/{name}/ban",
+            send(post(ban_account).delete(unban_account)),
+        )
         .route("/api/audit", read(get(list_audit)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
@@ -103,6 +107,30 @@ async fn set_role(
     ApiJson(request): ApiJson<SetRole>,
 ) -> Result<Json<AccountRole>, ApiError> {
     Ok(Json(caller.set_role(&name, request.role).await?))
+}
+
+/// Bans an account (`{"reason": ..., "until": <RFC 3339 or null for
+/// good>, "remove_messages": "none" | "hour" | "day" | "all"}`): `200`
+/// with the account's name, the ban and how many messages went with it;
+/// `403 forbidden` for anyone but a moderator or an admin, and for a
+/// moderator banning an admin or anyone banning themselves; `404
+/// no_such_account`; `422` for an `until` already past or a reason too
+/// long.
+async fn ban_account(
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(request): ApiJson<BanRequest>,
+) -> Result<Json<Banned>, ApiError> {
+    Ok(Json(caller.ban(&name, request).await?))
+}
+
+/// Ends an account's ban: `200` with its name and whether it was banned;
+/// refused as a ban is.
+async fn unban_account(
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<Unbanned>, ApiError> {
+    Ok(Json(caller.unban(&name).await?))
 }
 
 #[derive(Debug, Deserialize)]

@@ -62,6 +62,12 @@ pub enum ApiError {
     /// admin's action by anyone else, a guest included).
     #[error("your role does not allow this")]
     Forbidden,
+    /// The caller's account is banned: why, and until when.
+    #[error("{}", banned_message(.0))]
+    Banned(shared::moderation::BanNotice),
+    /// A moderator may not ban an admin, nor anyone themselves.
+    #[error("{0}")]
+    MayNotBan(&'static str),
     /// The request names an account that does not exist.
     #[error("there is no account named {0:?}")]
     NoSuchAccount(String),
@@ -77,6 +83,9 @@ pub enum ApiError {
     /// A body left out something this caller must give.
     #[error("{0}")]
     MissingField(&'static str),
+    /// A body's value makes no sense (a ban that ended already).
+    #[error("{0}")]
+    BadBody(&'static str),
     /// Too many failed sign-ins for this name or from this client; it may
     /// try again after this.
     #[error("too many failed attempts; try again later")]
@@ -110,6 +119,23 @@ pub enum ApiError {
     /// Anything else that is our fault.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+/// What a banned account is told.
+fn banned_message(ban: &shared::moderation::BanNotice) -> String {
+    let until = ban.until.map_or_else(
+        || "for good".to_owned(),
+        |until| {
+            format!(
+                "until {}",
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )
+        },
+    );
+    match &ban.reason {
+        Some(reason) => format!("you have been banned {until}: {reason}"),
+        None => format!("you have been banned {until}"),
+    }
 }
 
 impl From<RoomError> for ApiError {
@@ -198,11 +224,15 @@ impl ApiError {
             Self::NoSuchMessage(_) => ErrorBody::new("no_such_message", self.to_string()),
             Self::NotAuthor => ErrorBody::new("not_author", self.to_string()),
             Self::Forbidden => ErrorBody::new("forbidden", self.to_string()),
+            Self::MayNotBan(_) => ErrorBody::new("forbidden", self.to_string()),
+            Self::Banned(ban) => ErrorBody::banned(self.to_string(), ban.clone()),
             Self::NoSuchAccount(_) => ErrorBody::new("no_such_account", self.to_string()),
             Self::LastAdmin => ErrorBody::new("last_admin", self.to_string()),
             Self::MessageDeleted => ErrorBody::new("message_deleted", self.to_string()),
             Self::TooManyReactions => ErrorBody::new("too_many_reactions", self.to_string()),
-            Self::MissingField(_) => ErrorBody::new("invalid_body", self.to_string()),
+            Self::MissingField(_) | Self::BadBody(_) => {
+                ErrorBody::new("invalid_body", self.to_string())
+            }
             Self::TooManyStreams => ErrorBody::new("too_many_streams", self.to_string()),
             Self::Busy => ErrorBody::new("busy", self.to_string()),
             Self::NoSuchRoom(_) => ErrorBody::new("no_such_room", self.to_string()),

@@ -26,8 +26,8 @@ use serde::Deserialize;
 use shared::MessageId;
 
 use crate::{
-    AppState, edge::client::ClientIp, edge::error::ApiError, edge::handoff::Handoff,
-    log::feed::Feed,
+    AppState, door::caller::Caller, edge::client::ClientIp, edge::error::ApiError,
+    edge::handoff::Handoff, log::feed::Feed,
 };
 
 /// Where the stream is served.
@@ -48,6 +48,7 @@ pub fn router() -> Router<AppState> {
 
 async fn stream_events(
     State(state): State<AppState>,
+    caller: Caller,
     ClientIp(client): ClientIp,
     handoff: Option<Extension<Handoff>>,
     headers: HeaderMap,
@@ -58,11 +59,18 @@ async fn stream_events(
         .iter()
         .map(|value| value.as_bytes());
     let resume_after = resume_after(query.as_deref(), last_event_ids)?;
+    let account = caller.stream_account().await?;
     let slot = state
         .stream_slots
         .take(client)
         .ok_or(ApiError::TooManyStreams)?;
-    let feed = Feed::open(&state.chat, resume_after, slot, state.timing.keep_alive);
+    let feed = Feed::open(
+        &state.chat,
+        resume_after,
+        slot,
+        state.timing.keep_alive,
+        account,
+    );
     let response = STREAM_HEADERS
         .into_iter()
         .fold(Response::builder(), |response, (name, value)| {

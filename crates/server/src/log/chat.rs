@@ -213,6 +213,40 @@ impl Chat {
         self.store.audit(before, limit).await
     }
 
+    /// Bans an account (see [`Store::ban`]).
+    pub async fn ban(
+        &self,
+        name_key: &str,
+        ban: &shared::moderation::BanNotice,
+        remove: shared::moderation::RemoveMessages,
+        by: &crate::log::store::Account,
+        may_ban_admins: bool,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::log::store::BanSet, StoreError> {
+        self.store
+            .ban(name_key, ban, remove, by, may_ban_admins, at)
+            .await
+    }
+
+    /// Ends an account's ban (see [`Store::unban`]).
+    pub async fn unban(
+        &self,
+        name_key: &str,
+        by: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<(String, bool)>, StoreError> {
+        self.store.unban(name_key, by, at).await
+    }
+
+    /// The account `name`'s messages not yet deleted since `since`.
+    pub async fn messages_of(
+        &self,
+        name: &str,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<MessageId>, StoreError> {
+        self.store.messages_of(name, since).await
+    }
+
     /// The id of the log's newest entry, if any, from memory.
     pub fn newest_id(&self) -> Option<MessageId> {
         self.recent.newest_id()

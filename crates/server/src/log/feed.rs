@@ -63,6 +63,11 @@ pub(crate) struct Feed {
     last_write: Option<Instant>,
     /// The client's stream slot, given back when the feed is dropped.
     _slot: Option<StreamSlot>,
+    /// The account whose browser opened it, if signed in: events meant
+    /// for that account alone (its ban) reach it, and no other stream.
+    account: Option<i64>,
+    /// Set once such an event went out: the stream ends.
+    ending: bool,
 }
 
 impl Feed {
@@ -72,24 +77,29 @@ impl Feed {
     /// message can slip between the two: the writer records a message as
     /// the newest before it publishes it.
     /// The stream holds its client's `slot` until it ends.
-    /// It sends a ping after every `keep_alive` without a write.
+    /// It sends a ping after every `keep_alive` without a write. It is
+    /// `account`'s, if a signed-in browser opened it.
     pub(crate) fn open(
         chat: &Chat,
         resume_after: Option<MessageId>,
         slot: StreamSlot,
         keep_alive: Duration,
+        account: Option<i64>,
     ) -> Self {
         let live = chat.subscribe();
         // Only messages from now on: everything up to the newest stored one is history.
         let start_after = resume_after.or_else(|| chat.newest_id());
-        Self::new(
-            chat.clone(),
-            live,
-            start_after,
-            resume_after.is_some(),
-            Some(slot),
-            keep_alive,
-        )
+        Self {
+            account,
+            ..Self::new(
+                chat.clone(),
+                live,
+                start_after,
+                resume_after.is_some(),
+                Some(slot),
+                keep_alive,
+            )
+        }
     }
 
     fn new(
@@ -111,6 +121,8 @@ impl Feed {
             keep_alive,
             last_write: None,
             _slot: slot,
+            account: None,
+            ending: false,
         }
     }
 
@@ -140,6 +152,9 @@ impl Feed {
     /// [`BATCH_BYTES`]), so that a subscriber that fell behind catches up
     /// in a few large writes rather than one small write per message.
     fn batch(&mut self, first: Bytes) -> Bytes {
+        if self.ending {
+            return first;
+        }
         // The frames are gathered first (each a reference count) so that
         // the one copy is allocated at its exact size.
         let mut frames = vec![first];
@@ -150,6 +165,16 @@ impl Feed {
                 None if self.catching_up => break,
                 None => match self.live.try_recv() {
                     Ok(published) if !published.is_new_after(self.last_sent) => continue,
+                    Ok(published) if published.to.is_some() => {
+                        if published.to == self.account {
+                            // Its last words; `next` ends the stream.
+                            self.ending = true;
+                            len += published.frame.len();
+                            frames.push(published.frame.clone());
+                            break;
+                        }
+                        continue;
+                    }
                     Ok(published) => published,
                     Err(TryRecvError::Lagged(_)) => {
                         self.catching_up = true;
@@ -179,6 +204,9 @@ impl Feed {
     /// the stream must end (the hub closed, or the store failed: the client
     /// resumes by id).
     async fn next(&mut self) -> Option<Bytes> {
+        if self.ending {
+            return None;
+        }
         loop {
             if let Some(published) = self.backlog.pop_front() {
                 self.last_sent = Some(published.id);
@@ -212,6 +240,12 @@ impl Feed {
             };
             match received {
                 Ok(published) if !published.is_new_after(self.last_sent) => {}
+                Ok(published) if published.to.is_some() => {
+                    if published.to == self.account {
+                        self.ending = true;
+                        return Some(published.frame.clone());
+                    }
+                }
                 Ok(published) => {
                     if !published.passing {
                         self.last_sent = Some(published.id);

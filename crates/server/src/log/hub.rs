@@ -31,6 +31,9 @@ pub struct Published {
     /// is subscribed when it happens, never stored, never replayed, and
     /// with no id, so it moves no stream's position.
     pub passing: bool,
+    /// For a passing event meant for one account's streams only (a ban):
+    /// that account; after it the stream ends.
+    pub to: Option<i64>,
 }
 
 impl Published {
@@ -49,6 +52,7 @@ impl Published {
             id,
             frame: Bytes::from(frame),
             passing: false,
+            to: None,
         }
     }
 
@@ -59,6 +63,16 @@ impl Published {
             id: 0,
             frame: Bytes::from(format!("event: {kind}\ndata: {json}\n\n")),
             passing: true,
+            to: None,
+        }
+    }
+
+    /// A passing event of type `kind` for the streams of `account` only,
+    /// which end after it.
+    pub fn last_to(account: i64, kind: &str, data: &impl serde::Serialize) -> Self {
+        Self {
+            to: Some(account),
+            ..Self::passing(kind, data)
         }
     }
 

@@ -78,6 +78,9 @@ pub enum AccountError {
     /// make in an hour or a day.
     #[error("too many accounts made from this address; try again later")]
     TooManyAccounts(Duration),
+    /// The account is banned (the password was right).
+    #[error("this account is banned")]
+    Banned(shared::moderation::BanNotice),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -206,6 +209,9 @@ impl Accounts {
             name,
             password_hash,
             role: shared::account::Role::Member,
+            banned: false,
+            ban_until: None,
+            ban_reason: None,
         })
     }
 
@@ -233,6 +239,9 @@ impl Accounts {
             Some(account) if matches => {
                 if let Some(key) = &key {
                     self.attempts.signed_in(key, client);
+                }
+                if let Some(ban) = account.ban(Utc::now()) {
+                    return Err(AccountError::Banned(ban));
                 }
                 let token = self.new_session(&account).await?;
                 Ok((account, token))

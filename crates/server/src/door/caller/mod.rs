@@ -100,8 +100,19 @@ impl Caller {
         }
     }
 
-    /// The account the request is signed in as, if its session is on.
+    /// The account the request is signed in as, if its session is on:
+    /// `403 banned` while the account is banned (its sessions stay, so
+    /// that its browsers are told so rather than taken for guests).
     async fn account(&self) -> Result<Option<&Account>, ApiError> {
+        let account = self.session_account().await?;
+        if let Some(ban) = account.and_then(|account| account.ban(chrono::Utc::now())) {
+            return Err(ApiError::Banned(ban));
+        }
+        Ok(account)
+    }
+
+    /// The session's account, banned or not.
+    async fn session_account(&self) -> Result<Option<&Account>, ApiError> {
         let account = self
             .account
             .get_or_try_init(|| async {
@@ -422,7 +433,7 @@ impl Caller {
                 name: room.name,
             })
             .collect();
-        let read = match self.account().await? {
+        let read = match self.session_account().await? {
             Some(account) => Some(self.state.chat.read_positions(account.id).await?),
             None => None,
         };
@@ -523,14 +534,22 @@ impl Caller {
         Ok(())
     }
 
+    /// Whose event stream the caller opens: the signed-in account's (its
+    /// ban reaches it there, and ends it), or nobody's; `403 banned` while
+    /// banned.
+    pub async fn stream_account(&self) -> Result<Option<i64>, ApiError> {
+        Ok(self.account().await?.map(|account| account.id))
+    }
+
     /// Who the caller is (the session's account, if any) and whether they
     /// may send.
     pub async fn viewer(&self) -> Result<Viewer, ApiError> {
-        let account = self.account().await?;
+        let account = self.session_account().await?;
         Ok(Viewer {
             account: account.map(|account| account.name.clone()),
             guests_may_send: self.state.guests_may_send,
             role: account.map_or(Role::Member, |account| account.role),
+            banned: account.and_then(|account| account.ban(chrono::Utc::now())),
         })
     }
 }

@@ -2,15 +2,19 @@
 //! moderator's removal of a message is [`Caller::delete`]'s: one door for
 //! deleting, which says what the caller's role makes of it.)
 
+use chrono::{Duration, Utc};
 use shared::{
     account::Role,
-    moderation::{AccountRole, AuditEntry, MAX_AUDIT_PAGE},
+    moderation::{
+        AccountRole, AuditEntry, BanNotice, BanRequest, Banned, MAX_AUDIT_PAGE, RemoveMessages,
+        Unbanned,
+    },
 };
 
 use super::Caller;
 use crate::{
     edge::error::ApiError,
-    log::store::{Account, RoleSet},
+    log::store::{Account, Actor, BanSet, Edit, Moderation, RoleSet},
 };
 
 impl Caller {
@@ -70,5 +74,107 @@ impl Caller {
             .chat
             .audit(before, limit.clamp(1, MAX_AUDIT_PAGE))
             .await?)
+    }
+
+    /// Bans the account `name` (any spelling of it) until `request.until`
+    /// (for good without one): moderators and admins; a moderator may not
+    /// ban an admin, nor anyone themselves. Its requests get `403 banned`
+    /// from now on (signing in too); the messages `request.remove_messages`
+    /// names are removed, each a moderator's removal in the log and the
+    /// audit; then its pages leave presence and their streams, on every
+    /// server, are told and end. Counted against the send limit.
+    pub async fn ban(&self, name: &str, request: BanRequest) -> Result<Banned, ApiError> {
+        let moderator = self.moderator().await?;
+        self.state
+            .send_limiter
+            .check_account(moderator.id)
+            .map_err(ApiError::RateLimited)?;
+        let now = Utc::now();
+        let ban = BanNotice {
+            reason: shared::parse_reason(request.reason.as_deref())?,
+            until: request.until,
+        };
+        if !ban.holds_at(now) {
+            return Err(ApiError::BadBody(
+                "until must be in the future, or null for good",
+            ));
+        }
+        let key = shared::names::name_key(name);
+        let may_ban_admins = moderator.role == Role::Admin;
+        let (account, name) = match self
+            .state
+            .chat
+            .ban(
+                &key,
+                &ban,
+                request.remove_messages,
+                moderator,
+                may_ban_admins,
+                now,
+            )
+            .await?
+        {
+            BanSet::Set { account, name } => (account, name),
+            BanSet::NoSuchAccount => return Err(ApiError::NoSuchAccount(name.to_owned())),
+            BanSet::Admin => return Err(ApiError::MayNotBan("a moderator may not ban an admin")),
+            BanSet::Yourself => return Err(ApiError::MayNotBan("you may not ban yourself")),
+        };
+        let since = match request.remove_messages {
+            RemoveMessages::None => None,
+            RemoveMessages::Hour => Some(Some(now - Duration::hours(1))),
+            RemoveMessages::Day => Some(Some(now - Duration::days(1))),
+            RemoveMessages::All => Some(None),
+        };
+        let mut removed = 0;
+        if let Some(since) = since {
+            for id in self.state.chat.messages_of(&name, since).await? {
+                let moderation = Some(Moderation {
+                    reason: ban.reason.clone(),
+                    keep_text: self.state.audit_keeps_text,
+                });
+                let by = Actor::Account(moderator.name.clone());
+                let made = self
+                    .change_as(None, id, None, by, Edit::Delete, moderation)
+                    .await;
+                match made {
+                    Ok(made) if made.entry.is_some() => removed += 1,
+                    // Deleted meanwhile by its author: nothing to remove.
+                    Ok(_) | Err(ApiError::NoSuchMessage(_)) => {}
+                    Err(err) => return Err(err),
+                }
+            }
+        }
+        // Last, so that its pages saw the removals before their streams end.
+        self.state
+            .presence
+            .banned(account, &format!("account:{name}"), &ban);
+        Ok(Banned {
+            username: name,
+            ban,
+            removed,
+        })
+    }
+
+    /// Ends the ban of the account `name`: moderators and admins. Its
+    /// sessions work again.
+    pub async fn unban(&self, name: &str) -> Result<Unbanned, ApiError> {
+        let moderator = self.moderator().await?;
+        self.state
+            .send_limiter
+            .check_account(moderator.id)
+            .map_err(ApiError::RateLimited)?;
+        let key = shared::names::name_key(name);
+        match self
+            .state
+            .chat
+            .unban(&key, &moderator.name, Utc::now())
+            .await?
+        {
+            Some((name, was_banned)) => Ok(Unbanned {
+                username: name,
+                was_banned,
+            }),
+            None => Err(ApiError::NoSuchAccount(name.to_owned())),
+        }
     }
 }

@@ -92,6 +92,12 @@ enum Change {
     Room {
         room: Room,
     },
+    /// An account was banned: out of presence, its streams told and ended.
+    Banned {
+        account: i64,
+        person: Person,
+        ban: shared::moderation::BanNotice,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -208,6 +214,28 @@ impl Presence {
     pub fn room_created(&self, room: &Room) {
         self.announce_room(room);
         self.tell(Change::Room { room: room.clone() });
+    }
+
+    /// The account `account` (its pages' person `person`) was banned: on
+    /// every server its pages leave presence, and its streams receive the
+    /// ban and end.
+    pub fn banned(&self, account: i64, person: &str, ban: &shared::moderation::BanNotice) {
+        self.ban_here(account, person, ban);
+        self.tell(Change::Banned {
+            account,
+            person: person.to_owned(),
+            ban: ban.clone(),
+        });
+    }
+
+    fn ban_here(&self, account: i64, person: &str, ban: &shared::moderation::BanNotice) {
+        let changed = self.lock().leave(person);
+        self.announce(&changed);
+        self.hub.publish(Arc::new(Published::last_to(
+            account,
+            shared::moderation::BANNED_EVENT,
+            ban,
+        )));
     }
 
     fn announce_room(&self, room: &Room) {
@@ -344,6 +372,11 @@ impl Presence {
                 self.announce_typing(&room, &name, typing);
             }
             Change::Room { room } => self.announce_room(&room),
+            Change::Banned {
+                account,
+                person,
+                ban,
+            } => self.ban_here(account, &person, &ban),
         }
     }
 

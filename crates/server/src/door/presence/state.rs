@@ -144,6 +144,22 @@ impl State {
         vec![room]
     }
 
+    /// Forgets every page of `person`; returns the rooms whose people
+    /// changed.
+    pub(super) fn leave(&mut self, person: &str) -> Vec<String> {
+        let tabs: Vec<Uuid> = self
+            .tabs
+            .iter()
+            .filter(|(_, tab)| tab.person == person)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut changed: Vec<String> = tabs.into_iter().flat_map(|tab| self.gone(tab)).collect();
+        changed.sort();
+        changed.dedup();
+        self.typing.retain(|(_, typist), _| typist != person);
+        changed
+    }
+
     /// Forgets pages and typing not heard from in time; returns the rooms
     /// whose people changed.
     pub(super) fn sweep(&mut self, now: Instant) -> Vec<String> {

@@ -2,7 +2,8 @@
 //! statements use `$1`, `$2`, … in order, which SQLite reads as numbered
 //! parameters too, so each is written once.
 
-use shared::account::Role;
+use chrono::{DateTime, Utc};
+use shared::{account::Role, moderation::BanNotice};
 
 use super::{Store, StoreError};
 
@@ -15,6 +16,38 @@ pub struct Account {
     pub password_hash: String,
     #[sqlx(try_from = "String")]
     pub role: Role,
+    /// Whether a ban was recorded (it may have ended: see [`Self::ban`]).
+    pub banned: bool,
+    pub ban_until: Option<DateTime<Utc>>,
+    pub ban_reason: Option<String>,
+}
+
+impl Account {
+    /// Its ban, if one holds at `now`.
+    pub fn ban(&self, now: DateTime<Utc>) -> Option<BanNotice> {
+        let ban = BanNotice {
+            reason: self.ban_reason.clone(),
+            until: self.ban_until,
+        };
+        (self.banned && ban.holds_at(now)).then_some(ban)
+    }
+}
+
+/// The columns of an [`Account`], `a` being `accounts` and `b` its row of
+/// `bans` (joined `LEFT`).
+macro_rules! account_columns {
+    () => {
+        "a.id, a.name, a.password_hash, a.role, b.account_id IS NOT NULL AS banned, \
+         b.until AS ban_until, b.reason AS ban_reason"
+    };
+}
+
+/// A session's account and when the session was last seen.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    account: Account,
+    last_seen_at: i64,
 }
 
 impl Store {
@@ -46,8 +79,11 @@ impl Store {
 
     /// The account whose name has this key, if any.
     pub async fn account_by_key(&self, name_key: &str) -> Result<Option<Account>, StoreError> {
-        const SELECT: &str =
-            "SELECT id, name, password_hash, role FROM accounts WHERE name_key = $1";
+        const SELECT: &str = concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM accounts a LEFT JOIN bans b ON b.account_id = a.id WHERE a.name_key = $1"
+        );
         Ok(on_pool!(self, pool => {
             sqlx::query_as(SELECT).bind(name_key).fetch_optional(pool).await?
         }))
@@ -85,28 +121,21 @@ impl Store {
         token_hash: &[u8],
         seen_since: i64,
     ) -> Result<Option<(Account, i64)>, StoreError> {
-        const SELECT: &str = "SELECT a.id, a.name, a.password_hash, a.role, s.last_seen_at \
-                              FROM sessions s JOIN accounts a ON a.id = s.account_id \
-                              WHERE s.token_hash = $1 AND s.last_seen_at >= $2";
-        let row: Option<(i64, String, String, String, i64)> = on_pool!(self, pool => {
+        const SELECT: &str = concat!(
+            "SELECT ",
+            account_columns!(),
+            ", s.last_seen_at FROM sessions s JOIN accounts a ON a.id = s.account_id \
+             LEFT JOIN bans b ON b.account_id = a.id \
+             WHERE s.token_hash = $1 AND s.last_seen_at >= $2"
+        );
+        let row: Option<SessionRow> = on_pool!(self, pool => {
             sqlx::query_as(SELECT)
                 .bind(token_hash)
                 .bind(seen_since)
                 .fetch_optional(pool)
                 .await?
         });
-        Ok(row.map(|(id, name, password_hash, role, last_seen)| {
-            (
-                Account {
-                    id,
-                    name,
-                    password_hash,
-                    // The table allows no other value.
-                    role: role.parse().unwrap_or_default(),
-                },
-                last_seen,
-            )
-        }))
+        Ok(row.map(|row| (row.account, row.last_seen_at)))
     }
 
     /// Marks the session as seen at `now`.

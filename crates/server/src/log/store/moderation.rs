@@ -179,3 +179,155 @@ pub async fn set_role_at(
         Err(StoreError::UnsupportedUrl(url.to_owned()))
     }
 }
+
+/// What a ban did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BanSet {
+    /// Recorded (or replaced an earlier ban of the account).
+    Set {
+        account: i64,
+        name: String,
+    },
+    NoSuchAccount,
+    /// The account is an admin, and the one banning may not ban admins.
+    Admin,
+    /// One does not ban oneself.
+    Yourself,
+}
+
+impl Store {
+    /// Bans the account whose name has `name_key` as `by` (an account,
+    /// which may ban admins if `may_ban_admins`), recording it in the
+    /// audit log, in one transaction; `remove` says which of its messages
+    /// go with it (the audit says so; the caller removes them).
+    pub async fn ban(
+        &self,
+        name_key: &str,
+        ban: &shared::moderation::BanNotice,
+        remove: shared::moderation::RemoveMessages,
+        by: &super::Account,
+        may_ban_admins: bool,
+        at: DateTime<Utc>,
+    ) -> Result<BanSet, StoreError> {
+        const TARGET: &str = "SELECT id, name, role FROM accounts WHERE name_key = $1";
+        const UPSERT: &str = "INSERT INTO bans (account_id, until, reason, by_name, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id) DO UPDATE SET \
+             until = excluded.until, reason = excluded.reason, \
+             by_name = excluded.by_name, created_at = excluded.created_at";
+        const AUDIT: &str = "INSERT INTO audit (created_at, actor, action, subject, reason, detail) \
+             VALUES ($1, $2, 'ban', $3, $4, $5)";
+        let detail = format!(
+            "{}; messages removed: {}",
+            ban.until.map_or_else(
+                || "for good".to_owned(),
+                |until| format!("until {}", until.to_rfc3339())
+            ),
+            serde_json::to_value(remove)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+        );
+        macro_rules! ban {
+            ($pool:expr) => {{
+                let mut transaction = $pool.begin().await?;
+                let target: Option<(i64, String, String)> = sqlx::query_as(TARGET)
+                    .bind(name_key)
+                    .fetch_optional(&mut *transaction)
+                    .await?;
+                match target {
+                    None => BanSet::NoSuchAccount,
+                    Some((id, _, _)) if id == by.id => BanSet::Yourself,
+                    Some((_, _, role)) if role == Role::Admin.as_str() && !may_ban_admins => {
+                        BanSet::Admin
+                    }
+                    Some((id, name, _)) => {
+                        sqlx::query(UPSERT)
+                            .bind(id)
+                            .bind(ban.until)
+                            .bind(&ban.reason)
+                            .bind(&by.name)
+                            .bind(at)
+                            .execute(&mut *transaction)
+                            .await?;
+                        sqlx::query(AUDIT)
+                            .bind(at)
+                            .bind(&by.name)
+                            .bind(&name)
+                            .bind(&ban.reason)
+                            .bind(&detail)
+                            .execute(&mut *transaction)
+                            .await?;
+                        transaction.commit().await?;
+                        BanSet::Set { account: id, name }
+                    }
+                }
+            }};
+        }
+        Ok(on_pool!(self, pool => ban!(pool)))
+    }
+
+    /// Ends the ban of the account whose name has `name_key`, as `by`:
+    /// its name, and whether it was banned (`None`: no such account).
+    /// Recorded in the audit log when a ban ended.
+    pub async fn unban(
+        &self,
+        name_key: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<(String, bool)>, StoreError> {
+        const TARGET: &str = "SELECT id, name FROM accounts WHERE name_key = $1";
+        const DELETE: &str = "DELETE FROM bans WHERE account_id = $1";
+        const AUDIT: &str = "INSERT INTO audit (created_at, actor, action, subject) \
+             VALUES ($1, $2, 'unban', $3)";
+        macro_rules! unban {
+            ($pool:expr) => {{
+                let mut transaction = $pool.begin().await?;
+                let target: Option<(i64, String)> = sqlx::query_as(TARGET)
+                    .bind(name_key)
+                    .fetch_optional(&mut *transaction)
+                    .await?;
+                match target {
+                    None => None,
+                    Some((id, name)) => {
+                        let ended = sqlx::query(DELETE)
+                            .bind(id)
+                            .execute(&mut *transaction)
+                            .await?
+                            .rows_affected()
+                            > 0;
+                        if ended {
+                            sqlx::query(AUDIT)
+                                .bind(at)
+                                .bind(by)
+                                .bind(&name)
+                                .execute(&mut *transaction)
+                                .await?;
+                        }
+                        transaction.commit().await?;
+                        Some((name, ended))
+                    }
+                }
+            }};
+        }
+        Ok(on_pool!(self, pool => unban!(pool)))
+    }
+
+    /// The ids of the account `name`'s messages not yet deleted, sent at
+    /// or after `since` (all when `None`), oldest first.
+    pub async fn messages_of(
+        &self,
+        name: &str,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<shared::MessageId>, StoreError> {
+        const SELECT: &str = "SELECT id, created_at FROM messages \
+             WHERE NOT guest AND username = $1 AND NOT deleted ORDER BY id";
+        let rows: Vec<(i64, DateTime<Utc>)> = on_pool!(self, pool => {
+            sqlx::query_as(SELECT).bind(name).fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .filter(|(_, at)| since.is_none_or(|since| *at >= since))
+            .map(|(id, _)| id)
+            .collect())
+    }
+}
