@@ -3,7 +3,7 @@
 // a reload.
 import { expect, test, type Locator, type Page } from "@playwright/test";
 import { signUp } from "./fixtures/accounts";
-import { bubbles, openChat, send, unique } from "./fixtures/chat";
+import { bubbles, openChat, pendingBubble, send, unique } from "./fixtures/chat";
 import { grantRole } from "./fixtures/server";
 
 const bubble = (page: Page, id: string): Locator => page.locator(`[data-test=message][data-id="${id}"]`);
@@ -79,5 +79,26 @@ test("a banned account's open page says so and can no longer send", async ({ bro
   await troll.reload();
   await expect(hint).toHaveText("You have been banned for good: trolling");
   await expect(troll.getByRole("button", { name: "Send" })).toBeDisabled();
+  for (const context of contexts) await context.close();
+});
+
+test("a guest blocked by name is told so, and nothing it sends is shown", async ({ browser }) => {
+  const contexts = await Promise.all([browser.newContext(), browser.newContext()]);
+  const [moderator, guest] = await Promise.all(contexts.map((context) => context.newPage()));
+  await openChat(moderator);
+  grantRole(await signUp(moderator), "moderator");
+  const name = unique("spam").slice(0, 24);
+  await openChat(guest, name);
+  const block = await moderator.request.post("/api/blocks", {
+    data: { guest_name: name.toUpperCase(), reason: "spam" },
+  });
+  expect(block.status()).toBe(201);
+
+  const text = unique("buy cheap watches");
+  await send(guest, text);
+  const refused = pendingBubble(guest, text);
+  await expect(refused).toHaveAttribute("data-state", "failed");
+  await expect(refused.locator("[data-test=failure-reason]")).toContainText("blocked from writing for good: spam");
+  await expect(bubbles(moderator, text)).toHaveCount(0);
   for (const context of contexts) await context.close();
 });

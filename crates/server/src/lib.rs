@@ -89,6 +89,8 @@ pub struct AppState {
     pub presence: Presence,
     /// Whether people without an account may send (`--guests`).
     pub guests_may_send: bool,
+    /// Guests blocked by moderators (see [`door::blocks`]).
+    pub blocks: door::blocks::Blocks,
     /// Whether the audit log keeps removed messages' text
     /// (`--audit-keeps-text`).
     pub audit_keeps_text: bool,
@@ -245,8 +247,12 @@ pub async fn run(
     let store = Store::open(&config.database_url, config.durability).await?;
     let accounts = Accounts::start(store.clone(), site.is_https(), stop.clone());
     let hub = Hub::default();
+    let presence = Presence::start(&store, hub.clone(), stop.clone());
+    let blocks =
+        door::blocks::Blocks::start(store.clone(), presence.watch_blocks(), stop.clone()).await?;
     let state = AppState {
-        presence: Presence::start(&store, hub.clone(), stop.clone()),
+        presence,
+        blocks,
         chat: Chat::start(store.clone(), hub, stop.clone()).await?,
         accounts,
         guests_may_send: config.guests == config::Guests::On,

@@ -695,3 +695,131 @@ async fn who_may_ban_whom() {
     assert_eq!(response.status(), 403);
     assert_eq!(error_body(response).await["error"]["code"], "banned");
 }
+
+#[tokio::test]
+async fn blocked_guests_are_refused_by_name_or_address_and_nobody_else_is() {
+    let app = spawn_app().await;
+    let moderator = app.signed_up_as("mo", Role::Moderator).await;
+    let block = |body: Value| {
+        let app = &app;
+        let moderator = moderator.clone();
+        async move { as_cookie(app, &moderator, reqwest::Method::POST, "/api/blocks", body).await }
+    };
+    let response = block(json!({ "guest_name": "Spammer", "reason": "spam" })).await;
+    assert_eq!(response.status(), 201);
+    let by_name: Value = response.json().await.expect("json");
+    assert_eq!(
+        (&by_name["kind"], &by_name["value"], &by_name["by"]),
+        (&json!("name"), &json!("Spammer"), &json!("mo"))
+    );
+    let until = Utc::now() + chrono::Duration::hours(2);
+    let response = block(json!({ "address": "127.0.0.7", "until": until })).await;
+    assert_eq!(response.status(), 201);
+
+    let from = |last: u8| support::client_from([127, 0, 0, last]);
+    let send = |client: reqwest::Client, name: &'static str| {
+        let app = &app;
+        async move {
+            client
+                .post(app.url("/api/messages"))
+                .json(&json!({ "username": name, "text": "hello" }))
+                .send()
+                .await
+                .expect("request")
+        }
+    };
+    for name in ["spammer", "SPAMMER", "Spаmmer"] {
+        let response = send(from(8), name).await;
+        assert_eq!(response.status(), 403, "{name}");
+        let error = error_body(response).await;
+        assert_eq!(error["error"]["code"], "blocked");
+        assert_eq!(error["error"]["ban"]["reason"], "spam");
+    }
+    let response = send(from(7), "carol").await;
+    assert_eq!(response.status(), 403, "a blocked address");
+    let error = error_body(response).await;
+    assert_eq!(error["error"]["code"], "blocked");
+    assert!(error["error"]["ban"]["until"].is_string(), "{error}");
+    let beat = json!({ "browser": Uuid::new_v4(), "tab": Uuid::new_v4(), "name": "carol" });
+    let response = from(7)
+        .post(app.url("/api/rooms/general/presence"))
+        .json(&beat)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 403, "not in presence either");
+    assert_eq!(
+        send(from(8), "carol").await.status(),
+        201,
+        "another address"
+    );
+    // An account from a blocked address is no guest: bans are for accounts.
+    let signed_up = from(7)
+        .post(app.url("/api/accounts"))
+        .json(&json!({ "username": "dave", "password": support::PASSWORD }))
+        .send()
+        .await
+        .expect("request");
+    let dave = support::session_cookie(&signed_up);
+    let response = from(7)
+        .post(app.url("/api/messages"))
+        .header("cookie", dave)
+        .json(&json!({ "username": "dave", "text": "hello" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201);
+
+    // Refusals: nobody but moderators blocks; a block says what it is on.
+    let member = app.signed_up("me").await;
+    let response = as_cookie(
+        &app,
+        &member,
+        reqwest::Method::POST,
+        "/api/blocks",
+        json!({ "guest_name": "x" }),
+    )
+    .await;
+    assert_eq!(response.status(), 403);
+    for body in [
+        json!({}),
+        json!({ "guest_name": "a", "address": "127.0.0.9" }),
+        json!({ "address": "not an address" }),
+        json!({ "guest_name": "a", "until": Utc::now() - chrono::Duration::hours(1) }),
+    ] {
+        assert_eq!(block(body.clone()).await.status(), 422, "{body}");
+    }
+
+    let listed: Vec<Value> = as_cookie(
+        &app,
+        &moderator,
+        reqwest::Method::GET,
+        "/api/blocks",
+        json!({}),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(listed.len(), 2);
+    let path = format!("/api/blocks/{}", by_name["id"]);
+    let response = as_cookie(&app, &moderator, reqwest::Method::DELETE, &path, json!({})).await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(send(from(8), "spammer").await.status(), 201, "lifted");
+    let response = as_cookie(&app, &moderator, reqwest::Method::DELETE, &path, json!({})).await;
+    assert_eq!(response.status(), 404);
+
+    let audit: Vec<Value> = as_cookie(
+        &app,
+        &moderator,
+        reqwest::Method::GET,
+        "/api/audit",
+        json!({}),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let actions: Vec<&str> = audit.iter().filter_map(|r| r["action"].as_str()).collect();
+    assert_eq!(actions[..3], ["unblock", "block", "block"]);
+}

@@ -561,3 +561,38 @@ async fn a_ban_on_one_server_ends_the_accounts_streams_on_the_other() {
     one.shutdown().await;
     two.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_guest_blocked_on_one_server_is_refused_by_the_other() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let one = spawn_app_on(&url).await;
+    let two = spawn_app_on(&url).await;
+    let moderator = one
+        .signed_up_as("mo", shared::account::Role::Moderator)
+        .await;
+    let response = one
+        .client
+        .post(one.url("/api/blocks"))
+        .header("cookie", &moderator)
+        .json(&json!({ "guest_name": "spammer" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201);
+    // Server two reads the blocks again once told over NOTIFY (until then
+    // it still takes the guest's messages): the first refusal is that.
+    let message = json!({ "username": "spammer", "text": "buy" });
+    let mut tries = 0;
+    while two.post(&message).await.status() != 403 {
+        tries += 1;
+        assert!(tries < 500, "server two never heard of the block");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for _ in 0..3 {
+        assert_eq!(two.post(&message).await.status(), 403, "and from then on");
+    }
+    one.shutdown().await;
+    two.shutdown().await;
+}

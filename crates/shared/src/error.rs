@@ -27,7 +27,7 @@ pub struct ErrorDetail {
     /// milliseconds (the `Retry-After` header has it in whole seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
-    /// For `banned`: why, and until when.
+    /// For `banned` and `blocked`: why, and until when.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ban: Option<crate::moderation::BanNotice>,
 }
@@ -69,8 +69,8 @@ impl ErrorBody {
             "malformed_json" | "invalid_query" | "invalid_path" | "invalid_arguments"
             | "unreadable_body" => 400,
             "unauthorized" | "wrong_credentials" => 401,
-            "cross_site" | "not_author" | "forbidden" | "banned" => 403,
-            "no_such_room" | "no_such_message" | "no_such_account" => 404,
+            "cross_site" | "not_author" | "forbidden" | "banned" | "blocked" => 403,
+            "no_such_room" | "no_such_message" | "no_such_account" | "no_such_block" => 404,
             "last_admin"
             | "too_many_rooms"
             | "too_many_rooms_of_yours"

@@ -115,3 +115,64 @@ pub struct Unbanned {
     /// Whether a ban ended (`false`: it was not banned).
     pub was_banned: bool,
 }
+
+/// What a block is on: a guest's name (and every name that looks like
+/// it), or a client address (an IPv4 address, or an IPv6 address's /64).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlockKind {
+    Name,
+    Address,
+}
+
+impl BlockKind {
+    /// How the database spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Address => "address",
+        }
+    }
+}
+
+/// A block of guests (`POST /api/blocks`): one of `guest_name` and
+/// `address`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockRequest {
+    #[serde(default)]
+    pub guest_name: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    /// When it ends; `null` or absent: for good.
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A block as moderators list it (`GET /api/blocks`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Block {
+    pub id: i64,
+    pub kind: BlockKind,
+    /// The name or address as the moderator gave it (an IPv6 address as
+    /// its /64).
+    pub value: String,
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The moderator who made it.
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Block {
+    /// What a blocked guest is told: why, and until when.
+    pub fn notice(&self) -> BanNotice {
+        BanNotice {
+            reason: self.reason.clone(),
+            until: self.until,
+        }
+    }
+}

@@ -14,6 +14,7 @@
 //! calls the edge.
 
 pub mod accounts;
+pub mod blocks;
 pub(crate) mod caller;
 pub(crate) mod counts;
 pub mod presence;

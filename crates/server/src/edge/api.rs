@@ -35,7 +35,10 @@ use shared::{
     SendMessage,
     account::SetRole,
     history::{Page, page_size},
-    moderation::{AccountRole, AuditEntry, BanRequest, Banned, DEFAULT_AUDIT_PAGE, Unbanned},
+    moderation::{
+        AccountRole, AuditEntry, BanRequest, Banned, Block, BlockRequest, DEFAULT_AUDIT_PAGE,
+        Unbanned,
+    },
     presence::{Heartbeat, Typing},
     room::{CreateRoom, Directory, Room},
 };
@@ -94,6 +97,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
             send(post(ban_account).delete(unban_account)),
         )
         .route("/api/audit", read(get(list_audit)))
+        .route(
+            "/api/blocks",
+            read(get(list_blocks)).merge(send(post(block_guests))),
+        )
+        .route(
+            "/api/blocks/{id}",
+            send(axum::routing::delete(unblock_guests)),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
@@ -131,6 +142,29 @@ async fn unban_account(
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Unbanned>, ApiError> {
     Ok(Json(caller.unban(&name).await?))
+}
+
+/// Blocks guests (`{"guest_name": "..."}` or `{"address": "..."}`, with
+/// `"until"` and `"reason"`): `201` with the block; from then on such a
+/// guest's writes get `403 blocked` with its end; `403 forbidden` for
+/// anyone but a moderator or an admin; `422` for neither or both, an
+/// address that is none, an `until` already past.
+async fn block_guests(
+    caller: Caller,
+    ApiJson(request): ApiJson<BlockRequest>,
+) -> Result<(StatusCode, Json<Block>), ApiError> {
+    Ok((StatusCode::CREATED, Json(caller.block(request).await?)))
+}
+
+/// The guest blocks that hold now, newest first (moderators and admins).
+async fn list_blocks(caller: Caller) -> Result<Json<Vec<Block>>, ApiError> {
+    Ok(Json(caller.blocks().await?))
+}
+
+/// Removes a guest block: `204`; `404 no_such_block`.
+async fn unblock_guests(caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
+    caller.unblock(id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize)]

@@ -65,9 +65,16 @@ pub enum ApiError {
     /// The caller's account is banned: why, and until when.
     #[error("{}", banned_message(.0))]
     Banned(shared::moderation::BanNotice),
+    /// A guest whose address or name a moderator blocked: why, and until
+    /// when.
+    #[error("{}", blocked_message(.0))]
+    Blocked(shared::moderation::BanNotice),
     /// A moderator may not ban an admin, nor anyone themselves.
     #[error("{0}")]
     MayNotBan(&'static str),
+    /// The request names a guest block that does not exist.
+    #[error("there is no block {0}")]
+    NoSuchBlock(i64),
     /// The request names an account that does not exist.
     #[error("there is no account named {0:?}")]
     NoSuchAccount(String),
@@ -123,6 +130,15 @@ pub enum ApiError {
 
 /// What a banned account is told.
 fn banned_message(ban: &shared::moderation::BanNotice) -> String {
+    notice("you have been banned", ban)
+}
+
+/// What a blocked guest is told.
+fn blocked_message(ban: &shared::moderation::BanNotice) -> String {
+    notice("guests like you are blocked from writing", ban)
+}
+
+fn notice(what: &str, ban: &shared::moderation::BanNotice) -> String {
     let until = ban.until.map_or_else(
         || "for good".to_owned(),
         |until| {
@@ -133,8 +149,8 @@ fn banned_message(ban: &shared::moderation::BanNotice) -> String {
         },
     );
     match &ban.reason {
-        Some(reason) => format!("you have been banned {until}: {reason}"),
-        None => format!("you have been banned {until}"),
+        Some(reason) => format!("{what} {until}: {reason}"),
+        None => format!("{what} {until}"),
     }
 }
 
@@ -226,7 +242,13 @@ impl ApiError {
             Self::Forbidden => ErrorBody::new("forbidden", self.to_string()),
             Self::MayNotBan(_) => ErrorBody::new("forbidden", self.to_string()),
             Self::Banned(ban) => ErrorBody::banned(self.to_string(), ban.clone()),
+            Self::Blocked(ban) => {
+                let mut body = ErrorBody::banned(self.to_string(), ban.clone());
+                body.error.code = "blocked".into();
+                body
+            }
             Self::NoSuchAccount(_) => ErrorBody::new("no_such_account", self.to_string()),
+            Self::NoSuchBlock(_) => ErrorBody::new("no_such_block", self.to_string()),
             Self::LastAdmin => ErrorBody::new("last_admin", self.to_string()),
             Self::MessageDeleted => ErrorBody::new("message_deleted", self.to_string()),
             Self::TooManyReactions => ErrorBody::new("too_many_reactions", self.to_string()),

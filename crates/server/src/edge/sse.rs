@@ -191,6 +191,13 @@ mod tests {
                 .expect("rooms"),
             presence: crate::door::presence::Presence::start(&store, hub.clone(), shutdown.clone()),
             guests_may_send: true,
+            blocks: crate::door::blocks::Blocks::start(
+                store.clone(),
+                tokio::sync::watch::channel(0).1,
+                shutdown.clone(),
+            )
+            .await
+            .expect("blocks"),
             audit_keeps_text: false,
             leptos_options: leptos::config::LeptosOptions::builder()
                 .output_name("chat")

@@ -139,12 +139,27 @@ impl Caller {
             None => Ok(()),
         };
         allowed.map_err(ApiError::RateLimited)?;
+        if account.is_none()
+            && let Some(block) = self.state.blocks.against(self.client, None)
+        {
+            return Err(ApiError::Blocked(block.notice()));
+        }
         Ok(match account {
             Some(account) => Author::Account {
                 name: account.name.clone(),
             },
             None => Author::Guest,
         })
+    }
+
+    /// Whether a guest may write as `name`: no account holds it (nor one
+    /// that looks like it), and no moderator blocked it (with its
+    /// look-alikes) or this guest's address.
+    async fn guest_named(&self, name: &str) -> Result<(), ApiError> {
+        if let Some(block) = self.state.blocks.against(self.client, Some(name)) {
+            return Err(ApiError::Blocked(block.notice()));
+        }
+        Ok(self.state.accounts.check_guest_name(name).await?)
     }
 
     /// Who `author` is in a room's presence and typing: the person (an
@@ -166,7 +181,7 @@ impl Caller {
                 let name = match name.map(str::trim).filter(|name| !name.is_empty()) {
                     Some(name) => {
                         let name = shared::parse_username(name)?;
-                        self.state.accounts.check_guest_name(&name).await?;
+                        self.guest_named(&name).await?;
                         Some(name)
                     }
                     None => None,
@@ -242,10 +257,7 @@ impl Caller {
             Author::Guest if !self.state.guests_may_send => return Err(ApiError::SignInToSend),
             Author::Guest => {
                 let message = NewMessage::parse(&request.username, &request.text)?;
-                self.state
-                    .accounts
-                    .check_guest_name(message.username())
-                    .await?;
+                self.guest_named(message.username()).await?;
                 (message, true)
             }
         };
@@ -331,7 +343,7 @@ impl Caller {
                     "a guest's reaction names its browser",
                 ))?;
                 let name = shared::parse_username(request.name.as_deref().unwrap_or_default())?;
-                self.state.accounts.check_guest_name(&name).await?;
+                self.guest_named(&name).await?;
                 Actor::Guest { browser, name }
             }
         };

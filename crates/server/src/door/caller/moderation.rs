@@ -2,12 +2,14 @@
 //! moderator's removal of a message is [`Caller::delete`]'s: one door for
 //! deleting, which says what the caller's role makes of it.)
 
+use std::net::IpAddr;
+
 use chrono::{Duration, Utc};
 use shared::{
     account::Role,
     moderation::{
-        AccountRole, AuditEntry, BanNotice, BanRequest, Banned, MAX_AUDIT_PAGE, RemoveMessages,
-        Unbanned,
+        AccountRole, AuditEntry, BanNotice, BanRequest, Banned, Block, BlockKind, BlockRequest,
+        MAX_AUDIT_PAGE, RemoveMessages, Unbanned,
     },
 };
 
@@ -175,6 +177,78 @@ impl Caller {
                 was_banned,
             }),
             None => Err(ApiError::NoSuchAccount(name.to_owned())),
+        }
+    }
+
+    /// Blocks guests by name (with every name that looks like it) or by
+    /// address (an IPv4 address; an IPv6 address's whole /64), until
+    /// `request.until` (for good without one): moderators and admins,
+    /// counted against their send limit. Every server applies it at once.
+    pub async fn block(&self, request: BlockRequest) -> Result<Block, ApiError> {
+        let moderator = self.moderator().await?;
+        self.state
+            .send_limiter
+            .check_account(moderator.id)
+            .map_err(ApiError::RateLimited)?;
+        let reason = shared::parse_reason(request.reason.as_deref())?;
+        if request.until.is_some_and(|until| until <= Utc::now()) {
+            return Err(ApiError::BadBody(
+                "until must be in the future, or null for good",
+            ));
+        }
+        let (kind, value) = match (&request.guest_name, &request.address) {
+            (Some(name), None) => (BlockKind::Name, shared::parse_username(name)?),
+            (None, Some(address)) => {
+                let address: IpAddr = address
+                    .trim()
+                    .parse()
+                    .map_err(|_| ApiError::BadBody("address must be an IPv4 or IPv6 address"))?;
+                (BlockKind::Address, address.to_string())
+            }
+            _ => {
+                return Err(ApiError::BadBody("give one of guest_name and address"));
+            }
+        };
+        let id = self
+            .state
+            .blocks
+            .add(
+                kind,
+                &value,
+                request.until,
+                reason.as_deref(),
+                &moderator.name,
+            )
+            .await?;
+        self.state.presence.blocks_changed();
+        self.state
+            .blocks
+            .list()
+            .into_iter()
+            .find(|block| block.id == id)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("block {id} not read back")))
+    }
+
+    /// The guest blocks that hold now, newest first: moderators and
+    /// admins.
+    pub async fn blocks(&self) -> Result<Vec<Block>, ApiError> {
+        self.moderator().await?;
+        Ok(self.state.blocks.list())
+    }
+
+    /// Removes guest block `id`: moderators and admins.
+    pub async fn unblock(&self, id: i64) -> Result<(), ApiError> {
+        let moderator = self.moderator().await?;
+        self.state
+            .send_limiter
+            .check_account(moderator.id)
+            .map_err(ApiError::RateLimited)?;
+        match self.state.blocks.remove(id, &moderator.name).await? {
+            Some(_) => {
+                self.state.presence.blocks_changed();
+                Ok(())
+            }
+            None => Err(ApiError::NoSuchBlock(id)),
         }
     }
 }

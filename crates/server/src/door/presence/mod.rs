@@ -98,6 +98,8 @@ enum Change {
         person: Person,
         ban: shared::moderation::BanNotice,
     },
+    /// Guests were blocked or unblocked: read the blocks again.
+    Blocks,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -129,6 +131,9 @@ pub struct Presence {
     /// When each room's last `presence` event went out, and whether a
     /// change waits to.
     announced: Arc<Mutex<HashMap<String, Announced>>>,
+    /// Counts the changes of guest blocks other servers told of (see
+    /// [`crate::door::blocks`]).
+    blocks_changed: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -153,6 +158,7 @@ impl Presence {
             server: Uuid::new_v4(),
             relay,
             announced: Arc::default(),
+            blocks_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
         };
         tokio::spawn(presence.clone().sweep(stop.clone()));
         tokio::spawn(presence.clone().flush(stop.clone()));
@@ -226,6 +232,16 @@ impl Presence {
             person: person.to_owned(),
             ban: ban.clone(),
         });
+    }
+
+    /// This server changed the guest blocks: the others read them again.
+    pub fn blocks_changed(&self) {
+        self.tell(Change::Blocks);
+    }
+
+    /// Changes whenever another server changed the guest blocks.
+    pub fn watch_blocks(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.blocks_changed.subscribe()
     }
 
     fn ban_here(&self, account: i64, person: &str, ban: &shared::moderation::BanNotice) {
@@ -377,6 +393,7 @@ impl Presence {
                 person,
                 ban,
             } => self.ban_here(account, &person, &ban),
+            Change::Blocks => self.blocks_changed.send_modify(|changes| *changes += 1),
         }
     }
 
@@ -471,6 +488,7 @@ mod tests {
             server: Uuid::new_v4(),
             relay: None,
             announced: Arc::default(),
+            blocks_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 

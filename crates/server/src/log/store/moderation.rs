@@ -331,3 +331,132 @@ impl Store {
             .collect())
     }
 }
+
+impl Store {
+    /// Records a block of guests by `kind` on `key` (a name's key, or a
+    /// client key), shown as `shown`, made by `by`, with the audit's
+    /// entry, in one transaction: the block's id.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn block(
+        &self,
+        kind: shared::moderation::BlockKind,
+        key: &str,
+        shown: &str,
+        until: Option<DateTime<Utc>>,
+        reason: Option<&str>,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        const INSERT: &str = "INSERT INTO blocks (kind, key, shown, until, reason, by_name, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+        const AUDIT: &str = "INSERT INTO audit (created_at, actor, action, subject, reason, detail) \
+             VALUES ($1, $2, 'block', $3, $4, $5)";
+        let detail = format!(
+            "{} {}",
+            kind.as_str(),
+            until.map_or_else(
+                || "for good".to_owned(),
+                |until| format!("until {}", until.to_rfc3339())
+            )
+        );
+        macro_rules! block {
+            ($pool:expr) => {{
+                let mut transaction = $pool.begin().await?;
+                let id: i64 = sqlx::query_scalar(INSERT)
+                    .bind(kind.as_str())
+                    .bind(key)
+                    .bind(shown)
+                    .bind(until)
+                    .bind(reason)
+                    .bind(by)
+                    .bind(at)
+                    .fetch_one(&mut *transaction)
+                    .await?;
+                sqlx::query(AUDIT)
+                    .bind(at)
+                    .bind(by)
+                    .bind(shown)
+                    .bind(reason)
+                    .bind(&detail)
+                    .execute(&mut *transaction)
+                    .await?;
+                transaction.commit().await?;
+                id
+            }};
+        }
+        Ok(on_pool!(self, pool => block!(pool)))
+    }
+
+    /// Every block, with its key, newest first (ended ones too: the
+    /// caller keeps those that hold).
+    pub async fn blocks(&self) -> Result<Vec<(String, shared::moderation::Block)>, StoreError> {
+        const SELECT: &str = "SELECT id, kind, key, shown, until, reason, by_name, created_at \
+             FROM blocks ORDER BY id DESC";
+        type BlockRow = (
+            i64,
+            String,
+            String,
+            String,
+            Option<DateTime<Utc>>,
+            Option<String>,
+            String,
+            DateTime<Utc>,
+        );
+        let rows: Vec<BlockRow> = on_pool!(self, pool => {
+            sqlx::query_as(SELECT).fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, kind, key, shown, until, reason, by, at)| {
+                let kind = if kind == "name" {
+                    shared::moderation::BlockKind::Name
+                } else {
+                    shared::moderation::BlockKind::Address
+                };
+                let block = shared::moderation::Block {
+                    id,
+                    kind,
+                    value: shown,
+                    until,
+                    reason,
+                    by,
+                    at,
+                };
+                (key, block)
+            })
+            .collect())
+    }
+
+    /// Removes block `id` as `by`, with the audit's entry: what it
+    /// blocked, if there was such a block.
+    pub async fn unblock(
+        &self,
+        id: i64,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        const DELETE: &str = "DELETE FROM blocks WHERE id = $1 RETURNING shown";
+        const AUDIT: &str = "INSERT INTO audit (created_at, actor, action, subject) \
+             VALUES ($1, $2, 'unblock', $3)";
+        macro_rules! unblock {
+            ($pool:expr) => {{
+                let mut transaction = $pool.begin().await?;
+                let shown: Option<String> = sqlx::query_scalar(DELETE)
+                    .bind(id)
+                    .fetch_optional(&mut *transaction)
+                    .await?;
+                if let Some(shown) = &shown {
+                    sqlx::query(AUDIT)
+                        .bind(at)
+                        .bind(by)
+                        .bind(shown)
+                        .execute(&mut *transaction)
+                        .await?;
+                }
+                transaction.commit().await?;
+                shown
+            }};
+        }
+        Ok(on_pool!(self, pool => unblock!(pool)))
+    }
+}
