@@ -4,6 +4,7 @@
 import { expect, test, type Locator, type Page } from "@playwright/test";
 import { signUp } from "./fixtures/accounts";
 import { bubbles, openChat, pendingBubble, send, unique } from "./fixtures/chat";
+import { createRoom, roomName, roomPath } from "./fixtures/rooms";
 import { grantRole } from "./fixtures/server";
 
 const bubble = (page: Page, id: string): Locator => page.locator(`[data-test=message][data-id="${id}"]`);
@@ -100,5 +101,41 @@ test("a guest blocked by name is told so, and nothing it sends is shown", async 
   await expect(refused).toHaveAttribute("data-state", "failed");
   await expect(refused.locator("[data-test=failure-reason]")).toContainText("blocked from writing for good: spam");
   await expect(bubbles(moderator, text)).toHaveCount(0);
+  for (const context of contexts) await context.close();
+});
+
+test("slow mode counts down in the composer, and a locked room says so live", async ({ browser }) => {
+  const contexts = await Promise.all([browser.newContext(), browser.newContext()]);
+  const [moderator, reader] = await Promise.all(contexts.map((context) => context.newPage()));
+  await openChat(moderator);
+  grantRole(await signUp(moderator), "moderator");
+  await moderator.reload();
+  const room = roomName();
+  await createRoom(moderator, room);
+  const settings = async (body: object) => {
+    const response = await moderator.request.patch(`/api/rooms/${encodeURIComponent(room)}`, { data: body });
+    expect(response.status()).toBe(200);
+  };
+  await settings({ slow_mode_secs: 30 });
+  await openChat(reader, unique("slow"), roomPath(room));
+  const pace = reader.locator("[data-test=slow-mode]");
+  await expect(pace).toHaveText("Slow mode: one message every 30 s.");
+
+  const first = unique("first");
+  await send(reader, first);
+  await expect(bubbles(moderator, first)).toHaveCount(1);
+  await expect(pace).toHaveText(/^Slow mode: you can send again in ([1-9]|[12]\d|30) s\.$/);
+  // A second message waits its turn instead of failing.
+  const second = unique("second");
+  await send(reader, second);
+  await expect(pendingBubble(reader, second)).toHaveAttribute("data-state", "throttled");
+  // Moderators are exempt.
+  await expect(moderator.locator("[data-test=slow-mode]")).toBeHidden();
+
+  await settings({ slow_mode_secs: 0, locked: true });
+  const closed = reader.locator("[data-test=sign-in-to-send]");
+  await expect(closed).toHaveText("This room is locked: only moderators write here.");
+  await expect(reader.getByRole("button", { name: "Send" })).toBeDisabled();
+  await expect(moderator.getByRole("button", { name: "Send" })).toBeEnabled();
   for (const context of contexts) await context.close();
 });

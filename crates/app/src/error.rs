@@ -56,7 +56,9 @@ impl From<ErrorBody> for CallError {
             }
             ("unavailable", _, _) => Self::Unavailable,
             // Without a figure, a second is what `Retry-After` would say.
-            ("rate_limited", _, _) => Self::RateLimited {
+            // A room's slow mode is waited out the same way: the message
+            // goes out when the room allows it.
+            ("rate_limited" | "slow_mode", _, _) => Self::RateLimited {
                 retry_after_ms: detail.retry_after_ms.unwrap_or(1000),
             },
             _ => Self::Refused {

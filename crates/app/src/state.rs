@@ -198,6 +198,11 @@ pub struct ChatState {
     pub replying: RwSignal<Option<Quote>>,
     /// The message a reply's quote was followed to, shown for a moment.
     pub highlighted: RwSignal<Option<MessageId>>,
+    /// Until when (browser milliseconds) the reader must wait to send
+    /// again: the room's slow mode, or the server's send limit.
+    pub wait_until: RwSignal<f64>,
+    /// The browser's time, ticked each second while the reader waits.
+    pub clock: RwSignal<f64>,
 }
 
 impl ChatState {
@@ -227,7 +232,25 @@ impl ChatState {
             editing: RwSignal::new(None),
             replying: RwSignal::new(None),
             highlighted: RwSignal::new(None),
+            wait_until: RwSignal::new(0.0),
+            clock: RwSignal::new(0.0),
         }
+    }
+
+    /// What moderators set for this page's room, as last heard.
+    pub fn room_settings_untracked(&self) -> shared::room::RoomSettings {
+        let room = self.room.get_untracked();
+        self.tallies
+            .with_untracked(|tallies| tallies.get(&room).map(|tally| tally.settings))
+            .unwrap_or_default()
+    }
+
+    /// What moderators set for this page's room, as last heard (tracked).
+    pub fn room_settings(&self) -> shared::room::RoomSettings {
+        let room = self.room.get();
+        self.tallies
+            .with(|tallies| tallies.get(&room).map(|tally| tally.settings))
+            .unwrap_or_default()
     }
 
     /// The name this page sends under: the account's when signed in, else

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use shared::{
     ChatMessage, MessageCount,
-    room::{ReadPosition, Room, room_key},
+    room::{ReadPosition, Room, RoomSettings, room_key},
 };
 
 /// One room in the sidebar.
@@ -22,6 +22,8 @@ pub struct Tally {
     pub count: MessageCount,
     /// Where the reader last read it (`None`: never, here).
     pub read: Option<ReadPosition>,
+    /// What moderators set for it, as last heard.
+    pub settings: RoomSettings,
     /// `name`'s [`room_key`], worked out once: every message is looked up
     /// by it.
     key: String,
@@ -34,6 +36,7 @@ impl Tally {
             name,
             count,
             read,
+            settings: RoomSettings::default(),
         }
     }
 
@@ -64,7 +67,10 @@ impl Tallies {
     pub fn new(rooms: Vec<Room>, read: Option<&HashMap<String, ReadPosition>>) -> Self {
         let rooms = rooms
             .into_iter()
-            .map(|room| Tally::new(room.name, room.count, None))
+            .map(|room| Tally {
+                settings: room.settings,
+                ..Tally::new(room.name, room.count, None)
+            })
             .collect();
         let mut tallies = Self {
             rooms,
@@ -151,14 +157,21 @@ impl Tallies {
         }
     }
 
-    /// Takes in a fresh list from the server: rooms new to the page, and
-    /// counts further on than the page's.
+    /// Takes in a fresh list from the server: rooms new to the page,
+    /// counts further on than the page's, and each room's settings.
     pub fn merge(&mut self, fresh: Vec<Room>) {
         for room in fresh {
             match self.get_mut(&room.name) {
-                Some(known) if room.count.as_of > known.count.as_of => known.count = room.count,
-                Some(_) => {}
-                None => self.rooms.push(Tally::new(room.name, room.count, None)),
+                Some(known) => {
+                    known.settings = room.settings;
+                    if room.count.as_of > known.count.as_of {
+                        known.count = room.count;
+                    }
+                }
+                None => self.rooms.push(Tally {
+                    settings: room.settings,
+                    ..Tally::new(room.name, room.count, None)
+                }),
             }
         }
     }
@@ -175,6 +188,7 @@ mod tests {
         Room {
             name: name.into(),
             count: MessageCount { as_of, count },
+            settings: Default::default(),
         }
     }
 

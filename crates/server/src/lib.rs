@@ -250,6 +250,8 @@ pub async fn run(
     let presence = Presence::start(&store, hub.clone(), stop.clone());
     let blocks =
         door::blocks::Blocks::start(store.clone(), presence.watch_blocks(), stop.clone()).await?;
+    let rooms = Rooms::load(store.clone()).await?;
+    rooms.follow_settings(presence.watch_rooms(), stop.clone());
     let state = AppState {
         presence,
         blocks,
@@ -257,7 +259,7 @@ pub async fn run(
         accounts,
         guests_may_send: config.guests == config::Guests::On,
         audit_keeps_text: config.audit_keeps_text,
-        rooms: Rooms::load(store.clone()).await?,
+        rooms,
         leptos_options: config.leptos_options(),
         site: site.clone(),
         send_limiter: SendLimiter::start(config.send_limit, stop.clone()),

@@ -823,3 +823,169 @@ async fn blocked_guests_are_refused_by_name_or_address_and_nobody_else_is() {
     let actions: Vec<&str> = audit.iter().filter_map(|r| r["action"].as_str()).collect();
     assert_eq!(actions[..3], ["unblock", "block", "block"]);
 }
+
+#[tokio::test]
+async fn moderators_set_slow_mode_lock_archive_and_guests_for_a_room() {
+    let app = spawn_app().await;
+    let moderator = app.signed_up_as("mo", Role::Moderator).await;
+    let ada = app.signed_up("ada").await;
+    let created = as_cookie(
+        &app,
+        &ada,
+        reqwest::Method::POST,
+        "/api/rooms",
+        json!({ "name": "quiet" }),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    let patch = |cookie: &str, room: &str, body: Value| {
+        let (app, cookie, path) = (&app, cookie.to_owned(), format!("/api/rooms/{room}"));
+        async move { as_cookie(app, &cookie, reqwest::Method::PATCH, &path, body).await }
+    };
+    let post = |cookie: Option<&str>, body: Value| {
+        let (app, cookie) = (&app, cookie.map(str::to_owned));
+        async move {
+            let mut request = app
+                .client
+                .post(app.url("/api/rooms/quiet/messages"))
+                .json(&body);
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie);
+            }
+            request.send().await.expect("request")
+        }
+    };
+    let says = |text: &str| json!({ "username": "gus", "text": text });
+
+    // Who may, and what.
+    assert_eq!(
+        patch(&ada, "quiet", json!({ "locked": true }))
+            .await
+            .status(),
+        403
+    );
+    for (room, body, status) in [
+        ("quiet", json!({ "slow_mode_secs": 21_601 }), 422),
+        ("quiet", json!({ "colour": "red" }), 422),
+        ("general", json!({ "archived": true }), 422),
+        ("nowhere", json!({ "locked": true }), 404),
+    ] {
+        assert_eq!(
+            patch(&moderator, room, body.clone()).await.status(),
+            status,
+            "{body}"
+        );
+    }
+
+    // Slow mode: once a minute each, moderators exempt.
+    let response = patch(&moderator, "quiet", json!({ "slow_mode_secs": 60 })).await;
+    assert_eq!(response.status(), 200);
+    let room: Value = response.json().await.expect("json");
+    assert_eq!(room["settings"]["slow_mode_secs"], 60);
+    assert_eq!(post(Some(&ada), says("one")).await.status(), 201);
+    let too_soon = post(Some(&ada), says("two")).await;
+    assert_eq!(too_soon.status(), 429);
+    let retry_after: u64 = too_soon.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let error = error_body(too_soon).await;
+    assert_eq!(error["error"]["code"], "slow_mode");
+    assert!(
+        error["error"]["retry_after_ms"]
+            .as_u64()
+            .is_some_and(|ms| ms <= 60_000)
+    );
+    assert_eq!(post(None, says("a guest's")).await.status(), 201);
+    assert_eq!(
+        post(None, says("again")).await.status(),
+        429,
+        "a guest by its address"
+    );
+    for text in ["mod one", "mod two"] {
+        assert_eq!(post(Some(&moderator), says(text)).await.status(), 201);
+    }
+
+    // Locked: moderators only, for messages and changes alike.
+    let open_message: Value = post(Some(&moderator), says("before the lock"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        patch(
+            &moderator,
+            "quiet",
+            json!({ "locked": true, "slow_mode_secs": 0 })
+        )
+        .await
+        .status(),
+        200
+    );
+    let locked = post(Some(&ada), says("three")).await;
+    assert_eq!(locked.status(), 403);
+    assert_eq!(error_body(locked).await["error"]["code"], "room_locked");
+    let reaction = format!("/api/messages/{}/reactions/ok", open_message["id"]);
+    let response = as_cookie(&app, &ada, reqwest::Method::PUT, &reaction, json!({})).await;
+    assert_eq!(response.status(), 403, "no reaction either");
+    assert_eq!(
+        post(Some(&moderator), says("mod three")).await.status(),
+        201
+    );
+    let history: Vec<Value> = app.get_json("/api/rooms/quiet/messages").await;
+    assert_eq!(history.len(), 6, "reading stays open");
+
+    // Closed to guests: accounts write, guests are told to sign in.
+    patch(
+        &moderator,
+        "quiet",
+        json!({ "locked": false, "guests": false }),
+    )
+    .await;
+    assert_eq!(post(None, says("a guest")).await.status(), 401);
+    assert_eq!(post(Some(&ada), says("four")).await.status(), 201);
+
+    // Archived: out of the list for all but moderators, read-only.
+    patch(&moderator, "quiet", json!({ "archived": true })).await;
+    let listed = |cookie: String| {
+        let app = &app;
+        async move {
+            let directory: Value =
+                as_cookie(app, &cookie, reqwest::Method::GET, "/api/rooms", json!({}))
+                    .await
+                    .json()
+                    .await
+                    .expect("json");
+            directory["rooms"]
+                .as_array()
+                .expect("rooms")
+                .iter()
+                .filter_map(|room| room["name"].as_str().map(str::to_owned))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(ada.clone()).await, ["general"]);
+    assert_eq!(listed(moderator.clone()).await, ["general", "quiet"]);
+    assert_eq!(post(Some(&ada), says("five")).await.status(), 403);
+    let history: Vec<Value> = app.get_json("/api/rooms/quiet/messages").await;
+    assert!(history.iter().any(|m| m["text"] == "four"), "history kept");
+
+    let audit: Vec<Value> = as_cookie(
+        &app,
+        &moderator,
+        reqwest::Method::GET,
+        "/api/audit",
+        json!({}),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let settings_changes = audit
+        .iter()
+        .filter(|r| r["action"] == "room_settings")
+        .count();
+    assert_eq!(settings_changes, 4);
+}

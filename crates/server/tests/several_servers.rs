@@ -596,3 +596,36 @@ async fn a_guest_blocked_on_one_server_is_refused_by_the_other() {
     one.shutdown().await;
     two.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_room_locked_on_one_server_is_locked_on_the_other() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let one = spawn_app_on(&url).await;
+    let two = spawn_app_on(&url).await;
+    let moderator = one
+        .signed_up_as("mo", shared::account::Role::Moderator)
+        .await;
+    let response = one
+        .client
+        .patch(one.url("/api/rooms/general"))
+        .header("cookie", &moderator)
+        .json(&json!({ "locked": true }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    // Server two reads the settings again once told over NOTIFY.
+    let message = json!({ "username": "bob", "text": "hello" });
+    let mut tries = 0;
+    while two.post(&message).await.status() != 403 {
+        tries += 1;
+        assert!(tries < 500, "server two never heard of the lock");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let directory: Value = two.get_json("/api/rooms").await;
+    assert_eq!(directory["rooms"][0]["settings"]["locked"], true);
+    one.shutdown().await;
+    two.shutdown().await;
+}

@@ -69,7 +69,7 @@ impl ErrorBody {
             "malformed_json" | "invalid_query" | "invalid_path" | "invalid_arguments"
             | "unreadable_body" => 400,
             "unauthorized" | "wrong_credentials" => 401,
-            "cross_site" | "not_author" | "forbidden" | "banned" | "blocked" => 403,
+            "cross_site" | "not_author" | "forbidden" | "banned" | "blocked" | "room_locked" => 403,
             "no_such_room" | "no_such_message" | "no_such_account" | "no_such_block" => 404,
             "last_admin"
             | "too_many_rooms"
@@ -80,7 +80,7 @@ impl ErrorBody {
             "unsupported_media_type" => 415,
             "wrong_host" => 421,
             "validation" | "invalid_body" => 422,
-            "rate_limited" | "too_many_streams" | "too_many_pages" => 429,
+            "rate_limited" | "slow_mode" | "too_many_streams" | "too_many_pages" => 429,
             "unavailable" | "busy" => 503,
             _ => 500,
         }

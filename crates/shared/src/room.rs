@@ -69,6 +69,83 @@ pub struct Room {
     pub name: String,
     /// How many messages it holds, as of an id.
     pub count: MessageCount,
+    /// What moderators set for it (absent: nothing).
+    #[serde(default, skip_serializing_if = "RoomSettings::is_open")]
+    pub settings: RoomSettings,
+}
+
+/// What moderators set for a room (`PATCH /api/rooms/<name>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomSettings {
+    /// At most one message per this many seconds per person (0: any
+    /// pace); moderators are exempt.
+    #[serde(default)]
+    pub slow_mode_secs: u32,
+    /// Read-only for everyone but moderators.
+    #[serde(default)]
+    pub locked: bool,
+    /// Out of the room list, history kept, read-only.
+    #[serde(default)]
+    pub archived: bool,
+    /// Whether guests may write here (where the server lets them at all).
+    #[serde(default = "yes")]
+    pub guests: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for RoomSettings {
+    fn default() -> Self {
+        Self {
+            slow_mode_secs: 0,
+            locked: false,
+            archived: false,
+            guests: true,
+        }
+    }
+}
+
+impl RoomSettings {
+    /// Whether nothing is set: anyone may write, at any pace.
+    pub fn is_open(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Whether only moderators may write (locked or archived).
+    pub fn read_only(&self) -> bool {
+        self.locked || self.archived
+    }
+}
+
+/// The most seconds of a room's slow mode: six hours.
+pub const MAX_SLOW_MODE_SECS: u32 = 6 * 60 * 60;
+
+/// A change of a room's settings: what it names changes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomSettingsChange {
+    #[serde(default)]
+    pub slow_mode_secs: Option<u32>,
+    #[serde(default)]
+    pub locked: Option<bool>,
+    #[serde(default)]
+    pub archived: Option<bool>,
+    #[serde(default)]
+    pub guests: Option<bool>,
+}
+
+impl RoomSettingsChange {
+    /// `settings` with this change.
+    pub fn applied_to(self, settings: RoomSettings) -> RoomSettings {
+        RoomSettings {
+            slow_mode_secs: self.slow_mode_secs.unwrap_or(settings.slow_mode_secs),
+            locked: self.locked.unwrap_or(settings.locked),
+            archived: self.archived.unwrap_or(settings.archived),
+            guests: self.guests.unwrap_or(settings.guests),
+        }
+    }
 }
 
 /// How far someone has read a room: up to the message `last_read`, when

@@ -25,7 +25,36 @@ pub(super) fn Composer() -> impl IntoView {
     let outbox = use_context::<Outbox>();
     let error = RwSignal::new(None::<String>);
     let account = Memo::new(move |_| state.viewer.with(|viewer| viewer.account.clone()));
-    let may_send = Memo::new(move |_| state.viewer.with(|viewer| viewer.may_send()));
+    let moderates = Memo::new(move |_| state.viewer.with(|viewer| viewer.moderates()));
+    // Why this room takes nothing from the reader, if it does not.
+    let closed = Memo::new(move |_| {
+        let settings = state.room_settings();
+        if moderates.get() {
+            None
+        } else if settings.archived {
+            Some("This room is archived: it is read-only.")
+        } else if settings.locked {
+            Some("This room is locked: only moderators write here.")
+        } else if !settings.guests && account.with(Option::is_none) {
+            Some("Sign in to write in this room.")
+        } else {
+            None
+        }
+    });
+    let may_send = Memo::new(move |_| {
+        state.viewer.with(|viewer| viewer.may_send()) && closed.with(Option::is_none)
+    });
+    // The room's pace, and how long the reader still waits.
+    let pace = move || {
+        let slow = state.room_settings().slow_mode_secs;
+        let left = ((state.wait_until.get() - state.clock.get()) / 1000.0).ceil();
+        match (left > 0.0, slow > 0 && !moderates.get()) {
+            (true, true) => Some(format!("Slow mode: you can send again in {left} s.")),
+            (true, false) => Some(format!("Sending again in {left} s.")),
+            (false, true) => Some(format!("Slow mode: one message every {slow} s.")),
+            (false, false) => None,
+        }
+    };
     let editing = state.editing;
     let field = NodeRef::<html::Input>::new();
     // Editing and replying start from a message's buttons: the field
@@ -177,8 +206,12 @@ pub(super) fn Composer() -> impl IntoView {
                     state
                         .viewer
                         .with(|viewer| viewer.banned.as_ref().map(banned_line))
+                        .or_else(|| closed.get().map(str::to_owned))
                         .unwrap_or_else(|| "Sign in to send messages.".to_owned())
                 }}
+            </p>
+            <p class="slow-mode" data-test="slow-mode" role="status" hidden=move || !may_send.get() || pace().is_none()>
+                {pace}
             </p>
             <p
                 class="send-error"

@@ -101,8 +101,17 @@ impl Live {
                     }
                 };
                 let reply = match sent {
-                    Ok(()) => outbox::Reply::Stored,
+                    Ok(()) => {
+                        // The room's slow mode starts over with each message.
+                        let slow = self.state.room_settings_untracked().slow_mode_secs;
+                        let moderates = self.state.viewer.with_untracked(|v| v.moderates());
+                        if slow > 0 && !moderates {
+                            self.wait(f64::from(slow) * 1000.0);
+                        }
+                        outbox::Reply::Stored
+                    }
                     Err(CallError::RateLimited { retry_after_ms }) => {
+                        self.wait(retry_after_ms as f64);
                         outbox::Reply::TooFast { retry_after_ms }
                     }
                     Err(err @ CallError::Transport(_)) => {
@@ -142,5 +151,31 @@ async fn send_change(change: Change, client_id: Uuid) -> Result<shared::ChatMess
             };
             changes::react(id, &reaction, on, &request).await
         }
+    }
+}
+
+impl Live {
+    /// The reader waits `ms` before sending again: the composer counts it
+    /// down, a tick a second.
+    fn wait(self, ms: f64) {
+        let now = browser::now_ms();
+        self.state.clock.set(now);
+        self.state
+            .wait_until
+            .update(|until| *until = until.max(now + ms));
+        self.tick();
+    }
+
+    fn tick(self) {
+        if self.state.clock.get_untracked() >= self.state.wait_until.get_untracked() {
+            return;
+        }
+        set_timeout(
+            move || {
+                self.state.clock.set(browser::now_ms());
+                self.tick();
+            },
+            Duration::from_secs(1),
+        );
     }
 }

@@ -20,15 +20,19 @@ use std::{
 use shared::{
     GENERAL, ValidationError,
     names::{check_letters, name_key},
-    room::parse_room_name,
+    room::{RoomSettings, parse_room_name},
 };
 
 use crate::{
     door::accounts::DAY,
     door::counts::Counter,
     edge::client::client_key,
-    log::store::{RoomCaps, RoomCreated, RoomRecord, Store, StoreError},
+    log::store::{RoomCaps, RoomCreated, RoomId, RoomRecord, Store, StoreError},
 };
+
+/// The most (room, writer) pairs slow mode remembers; past it, those
+/// whose wait is over are forgotten first.
+const MAX_PACED: usize = 100_000;
 
 /// The most rooms one chat holds: the sidebar lists them all, and each
 /// has its count in memory.
@@ -81,6 +85,10 @@ pub struct Rooms {
     misses: Arc<Mutex<HashMap<String, tokio::time::Instant>>>,
     /// Rooms created per client address in the day.
     by_address: Arc<Counter<IpAddr>>,
+    /// What moderators set for each room (rooms absent: nothing).
+    settings: Arc<RwLock<HashMap<RoomId, RoomSettings>>>,
+    /// Slow mode: when each writer in each room may write again.
+    paced: Arc<Mutex<HashMap<(RoomId, String), Instant>>>,
 }
 
 #[derive(Debug)]
@@ -122,13 +130,106 @@ impl Rooms {
     /// Reads the rooms the store holds.
     pub async fn load(store: Store) -> Result<Self, StoreError> {
         let known = Known::new(store.rooms().await?);
+        let settings = store.room_settings().await?;
         Ok(Self {
             complete: store.single_writer(),
             store,
             known: Arc::new(RwLock::new(known)),
             misses: Arc::default(),
             by_address: Arc::new(Counter::new(DAY)),
+            settings: Arc::new(RwLock::new(settings)),
+            paced: Arc::default(),
         })
+    }
+
+    /// Reads the rooms' settings again whenever `changed` changes
+    /// (another server changed them), until `stop`.
+    pub fn follow_settings(
+        &self,
+        mut changed: tokio::sync::watch::Receiver<u64>,
+        stop: tokio_util::sync::CancellationToken,
+    ) {
+        let rooms = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    told = changed.changed() => if told.is_err() { return },
+                }
+                if let Err(err) = rooms.reload_settings().await {
+                    tracing::warn!(error = %err, "could not read the rooms' settings");
+                }
+            }
+        });
+    }
+
+    async fn reload_settings(&self) -> Result<(), StoreError> {
+        let settings = self.store.room_settings().await?;
+        *self
+            .settings
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = settings;
+        Ok(())
+    }
+
+    /// What moderators set for `room`.
+    pub fn settings(&self, room: RoomId) -> RoomSettings {
+        self.settings
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&room)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Whether any room has settings (most chats have none: then nothing
+    /// is read to check them).
+    pub fn any_set(&self) -> bool {
+        self.settings
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .any(|settings| !settings.is_open())
+    }
+
+    /// Sets `room`'s settings as `by` (recorded in the audit log).
+    pub async fn set_settings(
+        &self,
+        room: &RoomRecord,
+        settings: RoomSettings,
+        by: &str,
+    ) -> Result<(), StoreError> {
+        self.store
+            .set_room_settings(room, settings, by, chrono::Utc::now())
+            .await?;
+        self.settings
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(room.id, settings);
+        Ok(())
+    }
+
+    /// Slow mode: whether `writer` may write in `room` now, at most once
+    /// per `every`; if not, how long until it may.
+    pub fn pace(&self, room: RoomId, writer: String, every: Duration) -> Result<(), Duration> {
+        let now = Instant::now();
+        let mut paced = self
+            .paced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = (room, writer);
+        if let Some(next) = paced.get(&key)
+            && *next > now
+        {
+            return Err(*next - now);
+        }
+        if paced.len() >= MAX_PACED {
+            paced.retain(|_, next| *next > now);
+        }
+        if paced.len() < MAX_PACED {
+            paced.insert(key, now + every);
+        }
+        Ok(())
     }
 
     /// `general`, which always exists.
@@ -242,7 +343,7 @@ impl Rooms {
     async fn refresh(&self) -> Result<(), StoreError> {
         let rooms = self.store.rooms().await?;
         *self.write() = Known::new(rooms);
-        Ok(())
+        self.reload_settings().await
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Known> {

@@ -40,7 +40,7 @@ use shared::{
         Unbanned,
     },
     presence::{Heartbeat, Typing},
-    room::{CreateRoom, Directory, Room},
+    room::{CreateRoom, Directory, Room, RoomSettingsChange},
 };
 
 use crate::{
@@ -71,6 +71,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/api/rooms/{room}/messages",
             read(get(list_room_messages)).merge(send(post(create_room_message))),
         )
+        .route("/api/rooms/{room}", send(patch(update_room)))
         .route("/api/rooms/{room}/presence", send(post(heartbeat)))
         .route("/api/rooms/{room}/typing", send(post(typing)))
         .route(
@@ -142,6 +143,19 @@ async fn unban_account(
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Unbanned>, ApiError> {
     Ok(Json(caller.unban(&name).await?))
+}
+
+/// Changes a room's settings (`{"slow_mode_secs": N, "locked": bool,
+/// "archived": bool, "guests": bool}`, any of them): `200` with the room
+/// as listed now; `403 forbidden` for anyone but a moderator or an admin,
+/// `404 no_such_room`, `422` for an unknown field, a slow mode over six
+/// hours, or archiving `general`.
+async fn update_room(
+    caller: Caller,
+    ApiPath(room): ApiPath<String>,
+    ApiJson(change): ApiJson<RoomSettingsChange>,
+) -> Result<Json<Room>, ApiError> {
+    Ok(Json(caller.update_room(&room, change).await?))
 }
 
 /// Blocks guests (`{"guest_name": "..."}` or `{"address": "..."}`, with

@@ -72,6 +72,15 @@ pub enum ApiError {
     /// A moderator may not ban an admin, nor anyone themselves.
     #[error("{0}")]
     MayNotBan(&'static str),
+    /// The room is locked or archived: only moderators write there.
+    #[error("this room is read-only; only moderators write here")]
+    RoomLocked,
+    /// The room is closed to guests.
+    #[error("sign in to write in this room")]
+    GuestsNotHere,
+    /// The room's slow mode: the writer may write again after this.
+    #[error("this room is in slow mode; wait before writing again")]
+    SlowMode(std::time::Duration),
     /// The request names a guest block that does not exist.
     #[error("there is no block {0}")]
     NoSuchBlock(i64),
@@ -199,9 +208,10 @@ impl ApiError {
     /// what the error is about.
     fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
-            Self::RateLimited(wait) | Self::TooManyAttempts(wait) | Self::TooManyAccounts(wait) => {
-                Some(*wait)
-            }
+            Self::RateLimited(wait)
+            | Self::TooManyAttempts(wait)
+            | Self::TooManyAccounts(wait)
+            | Self::SlowMode(wait) => Some(*wait),
             Self::Busy => Some(std::time::Duration::from_secs(1)),
             _ => None,
         }
@@ -240,6 +250,16 @@ impl ApiError {
             Self::NoSuchMessage(_) => ErrorBody::new("no_such_message", self.to_string()),
             Self::NotAuthor => ErrorBody::new("not_author", self.to_string()),
             Self::Forbidden => ErrorBody::new("forbidden", self.to_string()),
+            Self::RoomLocked => ErrorBody::new("room_locked", self.to_string()),
+            Self::GuestsNotHere => ErrorBody::new("unauthorized", self.to_string()),
+            Self::SlowMode(wait) => {
+                let mut body = ErrorBody::rate_limited(
+                    self.to_string(),
+                    wait.as_millis().try_into().unwrap_or(u64::MAX),
+                );
+                body.error.code = "slow_mode".into();
+                body
+            }
             Self::MayNotBan(_) => ErrorBody::new("forbidden", self.to_string()),
             Self::Banned(ban) => ErrorBody::banned(self.to_string(), ban.clone()),
             Self::Blocked(ban) => {

@@ -24,7 +24,7 @@ use shared::{
     history::{LogPage, Page},
     message::Quote,
     presence::{Heartbeat, PresenceEvent, Typing},
-    room::{Directory, ReadPosition, Room},
+    room::{Directory, ReadPosition, Room, RoomSettings},
 };
 use tokio::sync::OnceCell;
 
@@ -261,6 +261,7 @@ impl Caller {
                 (message, true)
             }
         };
+        self.may_write(&room, guest, true).await?;
         let reply = match request.reply_to {
             Some(id) => Some(self.answered(&room, id).await?),
             None => None,
@@ -270,6 +271,41 @@ impl Caller {
             .chat
             .send(&room, request.client_id, message, guest, reply)
             .await?)
+    }
+
+    /// Whether the caller (a `guest` or not) may write in `room` as its
+    /// moderators set it: a locked or archived room only moderators
+    /// write in (`403 room_locked`), a room closed to guests no guest
+    /// (`401`), and in slow mode (with `pace`, for a new message) each
+    /// writer at most once per its seconds (`429 slow_mode`); moderators
+    /// are exempt.
+    async fn may_write(&self, room: &RoomRecord, guest: bool, pace: bool) -> Result<(), ApiError> {
+        let settings = self.state.rooms.settings(room.id);
+        if settings.is_open() {
+            return Ok(());
+        }
+        let account = self.account().await?;
+        if account.is_some_and(|account| account.role.moderates()) {
+            return Ok(());
+        }
+        if settings.read_only() {
+            return Err(ApiError::RoomLocked);
+        }
+        if guest && !settings.guests {
+            return Err(ApiError::GuestsNotHere);
+        }
+        if pace && settings.slow_mode_secs > 0 {
+            let writer = match account {
+                Some(account) => format!("account:{}", account.id),
+                None => format!("address:{}", crate::edge::client::client_key(self.client)),
+            };
+            let every = std::time::Duration::from_secs(settings.slow_mode_secs.into());
+            self.state
+                .rooms
+                .pace(room.id, writer, every)
+                .map_err(ApiError::SlowMode)?;
+        }
+        Ok(())
     }
 
     /// What a reply in `room` to message `id` quotes: a message of the
@@ -404,6 +440,15 @@ impl Caller {
             Some(name) => Some(self.room(name).await?.id),
             None => None,
         };
+        // Where a room is locked or closed to guests, whether the caller
+        // may change what it holds (one read, only then).
+        if self.state.rooms.any_set()
+            && let Some(message) = self.state.chat.message(id).await?
+            && let Some(in_room) = self.state.rooms.find(&message.room).await?
+        {
+            let guest = matches!(by, Actor::Guest { .. });
+            self.may_write(&in_room, guest, false).await?;
+        }
         let draft = ChangeDraft {
             client_id: client_id.unwrap_or_else(uuid::Uuid::now_v7),
             message: id,
@@ -428,21 +473,29 @@ impl Caller {
         }
     }
 
-    /// Every room with its count, and a signed-in caller's read positions.
+    /// Every room with its count and settings (archived ones for
+    /// moderators only), and a signed-in caller's read positions.
     pub async fn rooms(&self) -> Result<Directory, ApiError> {
         let (as_of, counts) = self.state.chat.counts();
+        let moderates = self
+            .session_account()
+            .await?
+            .is_some_and(|account| account.role.moderates());
         let rooms = self
             .state
             .rooms
             .list()
             .await?
             .into_iter()
-            .map(|room| Room {
+            .map(|room| (self.state.rooms.settings(room.id), room))
+            .filter(|(settings, _)| moderates || !settings.archived)
+            .map(|(settings, room)| Room {
                 count: MessageCount {
                     as_of,
                     count: counts.get(&room.name).copied().unwrap_or(0),
                 },
                 name: room.name,
+                settings,
             })
             .collect();
         let read = match self.session_account().await? {
@@ -468,6 +521,7 @@ impl Caller {
         let room = Room {
             count: self.state.chat.count(&room),
             name: room.name,
+            settings: RoomSettings::default(),
         };
         self.state.presence.room_created(&room);
         Ok(room)
@@ -533,6 +587,8 @@ impl Caller {
         if author == Author::Guest && !self.state.guests_may_send {
             return Err(ApiError::SignInToSend);
         }
+        self.may_write(&room, author == Author::Guest, false)
+            .await?;
         let (person, name) = self
             .person(author, typing.browser, typing.name.as_deref())
             .await?;

@@ -6,11 +6,13 @@ use std::net::IpAddr;
 
 use chrono::{Duration, Utc};
 use shared::{
+    GENERAL,
     account::Role,
     moderation::{
         AccountRole, AuditEntry, BanNotice, BanRequest, Banned, Block, BlockKind, BlockRequest,
         MAX_AUDIT_PAGE, RemoveMessages, Unbanned,
     },
+    room::{MAX_SLOW_MODE_SECS, Room, RoomSettingsChange},
 };
 
 use super::Caller;
@@ -250,5 +252,45 @@ impl Caller {
             }
             None => Err(ApiError::NoSuchBlock(id)),
         }
+    }
+
+    /// Changes what moderators set for `room` (slow mode, locked,
+    /// archived, guests): moderators and admins, counted against their
+    /// send limit. Every stream hears the room as it now is, and every
+    /// server applies it at once. `general` cannot be archived.
+    pub async fn update_room(
+        &self,
+        room: &str,
+        change: RoomSettingsChange,
+    ) -> Result<Room, ApiError> {
+        let moderator = self.moderator().await?;
+        self.state
+            .send_limiter
+            .check_account(moderator.id)
+            .map_err(ApiError::RateLimited)?;
+        let room = self.room(room).await?;
+        if change
+            .slow_mode_secs
+            .is_some_and(|secs| secs > MAX_SLOW_MODE_SECS)
+        {
+            return Err(ApiError::BadBody(
+                "slow_mode_secs must be at most 21600 (six hours)",
+            ));
+        }
+        if change.archived == Some(true) && room.name == GENERAL {
+            return Err(ApiError::BadBody("general cannot be archived"));
+        }
+        let settings = change.applied_to(self.state.rooms.settings(room.id));
+        self.state
+            .rooms
+            .set_settings(&room, settings, &moderator.name)
+            .await?;
+        let room = Room {
+            count: self.state.chat.count(&room),
+            name: room.name,
+            settings,
+        };
+        self.state.presence.room_settings_changed(&room);
+        Ok(room)
     }
 }

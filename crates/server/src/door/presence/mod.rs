@@ -100,6 +100,8 @@ enum Change {
     },
     /// Guests were blocked or unblocked: read the blocks again.
     Blocks,
+    /// A room's settings changed: read them again.
+    RoomSettings,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -134,6 +136,8 @@ pub struct Presence {
     /// Counts the changes of guest blocks other servers told of (see
     /// [`crate::door::blocks`]).
     blocks_changed: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Counts the changes of rooms' settings other servers told of.
+    rooms_changed: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -159,6 +163,7 @@ impl Presence {
             relay,
             announced: Arc::default(),
             blocks_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
+            rooms_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
         };
         tokio::spawn(presence.clone().sweep(stop.clone()));
         tokio::spawn(presence.clone().flush(stop.clone()));
@@ -242,6 +247,19 @@ impl Presence {
     /// Changes whenever another server changed the guest blocks.
     pub fn watch_blocks(&self) -> tokio::sync::watch::Receiver<u64> {
         self.blocks_changed.subscribe()
+    }
+
+    /// This server changed a room's settings (`room` as listed now): every
+    /// stream hears of it, and the other servers read the settings again.
+    pub fn room_settings_changed(&self, room: &Room) {
+        self.announce_room(room);
+        self.tell(Change::RoomSettings);
+        self.tell(Change::Room { room: room.clone() });
+    }
+
+    /// Changes whenever another server changed a room's settings.
+    pub fn watch_rooms(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.rooms_changed.subscribe()
     }
 
     fn ban_here(&self, account: i64, person: &str, ban: &shared::moderation::BanNotice) {
@@ -394,6 +412,7 @@ impl Presence {
                 ban,
             } => self.ban_here(account, &person, &ban),
             Change::Blocks => self.blocks_changed.send_modify(|changes| *changes += 1),
+            Change::RoomSettings => self.rooms_changed.send_modify(|changes| *changes += 1),
         }
     }
 
@@ -489,6 +508,7 @@ mod tests {
             relay: None,
             announced: Arc::default(),
             blocks_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
+            rooms_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 
@@ -520,6 +540,7 @@ mod tests {
             room: Room {
                 name: "random".into(),
                 count: shared::MessageCount { as_of: 7, count: 0 },
+                settings: Default::default(),
             },
         });
         assert_eq!(

@@ -460,3 +460,67 @@ impl Store {
         Ok(on_pool!(self, pool => unblock!(pool)))
     }
 }
+
+impl Store {
+    /// Every room's settings, by room id.
+    pub async fn room_settings(
+        &self,
+    ) -> Result<std::collections::HashMap<super::RoomId, shared::room::RoomSettings>, StoreError>
+    {
+        const SELECT: &str = "SELECT id, slow_mode_secs, locked, archived, guests FROM rooms";
+        let rows: Vec<(super::RoomId, i32, bool, bool, bool)> = on_pool!(self, pool => {
+            sqlx::query_as(SELECT).fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, slow_mode_secs, locked, archived, guests)| {
+                let settings = shared::room::RoomSettings {
+                    slow_mode_secs: u32::try_from(slow_mode_secs).unwrap_or(0),
+                    locked,
+                    archived,
+                    guests,
+                };
+                (id, settings)
+            })
+            .collect())
+    }
+
+    /// Sets `room`'s settings as `by`, with the audit's entry, in one
+    /// transaction.
+    pub async fn set_room_settings(
+        &self,
+        room: &super::RoomRecord,
+        settings: shared::room::RoomSettings,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        const UPDATE: &str = "UPDATE rooms SET slow_mode_secs = $1, locked = $2, archived = $3, \
+             guests = $4 WHERE id = $5";
+        const AUDIT: &str = "INSERT INTO audit (created_at, actor, action, subject, detail) \
+             VALUES ($1, $2, 'room_settings', $3, $4)";
+        let detail = serde_json::to_string(&settings).expect("settings always serialize");
+        macro_rules! set {
+            ($pool:expr) => {{
+                let mut transaction = $pool.begin().await?;
+                sqlx::query(UPDATE)
+                    .bind(i32::try_from(settings.slow_mode_secs).unwrap_or(i32::MAX))
+                    .bind(settings.locked)
+                    .bind(settings.archived)
+                    .bind(settings.guests)
+                    .bind(room.id)
+                    .execute(&mut *transaction)
+                    .await?;
+                sqlx::query(AUDIT)
+                    .bind(at)
+                    .bind(by)
+                    .bind(&room.name)
+                    .bind(&detail)
+                    .execute(&mut *transaction)
+                    .await?;
+                transaction.commit().await?;
+            }};
+        }
+        on_pool!(self, pool => set!(pool));
+        Ok(())
+    }
+}
