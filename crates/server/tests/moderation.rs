@@ -989,3 +989,154 @@ async fn moderators_set_slow_mode_lock_archive_and_guests_for_a_room() {
         .count();
     assert_eq!(settings_changes, 4);
 }
+
+#[tokio::test]
+async fn readers_report_messages_and_a_moderators_action_closes_the_reports() {
+    let app = spawn_app().await;
+    let moderator = app.signed_up_as("mo", Role::Moderator).await;
+    let ada = app.signed_up("ada").await;
+    let troll = app.signed_up("troll").await;
+    let bad = sent_by(&app, &troll, "something nasty").await;
+    let fine = app.send("bob", "something fine").await;
+    let report = |cookie: Option<&str>, id: &Value, reason: &str| {
+        let (app, cookie) = (&app, cookie.map(str::to_owned));
+        let path = format!("/api/messages/{id}/reports");
+        let body = json!({ "reason": reason });
+        async move {
+            let mut request = app.client.post(app.url(&path)).json(&body);
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie);
+            }
+            request.send().await.expect("request")
+        }
+    };
+    // A signed-in reader and a guest report it; the same reader twice is
+    // one report.
+    let first = report(Some(&ada), &bad["id"], "abuse").await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.expect("json");
+    let again: Value = report(Some(&ada), &bad["id"], "abuse!")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(report(None, &bad["id"], "rude").await.status(), 201);
+    assert_eq!(report(None, &fine["id"], "I disagree").await.status(), 201);
+    assert_eq!(report(None, &json!(999_999), "?").await.status(), 404);
+    let too_long = report(None, &fine["id"], &"x".repeat(501)).await;
+    assert_eq!(too_long.status(), 422);
+
+    // Only moderators see them, oldest first, with the message.
+    let listed = as_cookie(&app, &ada, reqwest::Method::GET, "/api/reports", json!({})).await;
+    assert_eq!(listed.status(), 403);
+    let reports: Vec<Value> = as_cookie(
+        &app,
+        &moderator,
+        reqwest::Method::GET,
+        "/api/reports",
+        json!({}),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let seen: Vec<(&str, &str)> = reports
+        .iter()
+        .map(|r| {
+            (
+                r["reporter"].as_str().unwrap_or(""),
+                r["reason"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [("ada", "abuse"), ("guest", "rude"), ("guest", "I disagree")]
+    );
+    assert_eq!(reports[0]["message"]["text"], "something nasty");
+
+    // Banning from a report closes both reports of that message.
+    let act = |id: &Value, body: Value| {
+        let (app, moderator, path) = (&app, moderator.clone(), format!("/api/reports/{id}"));
+        async move { as_cookie(app, &moderator, reqwest::Method::POST, &path, body).await }
+    };
+    let response = act(&first["id"], json!({ "action": "ban", "reason": "abuse" })).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.expect("json"),
+        json!({ "message_id": bad["id"], "action": "ban", "closed": 2 })
+    );
+    let response = act(&first["id"], json!({ "action": "dismiss" })).await;
+    assert_eq!(response.status(), 409, "closed already");
+    let history = app.history("").await;
+    assert_eq!(history[0]["removed"], true, "the message went with the ban");
+    let troll_sends = as_cookie(
+        &app,
+        &troll,
+        reqwest::Method::POST,
+        "/api/messages",
+        json!({ "username": "troll", "text": "hi" }),
+    )
+    .await;
+    assert_eq!(error_body(troll_sends).await["error"]["code"], "banned");
+
+    // A guest's message cannot be banned from; it can be dismissed.
+    let reports: Vec<Value> = as_cookie(
+        &app,
+        &moderator,
+        reqwest::Method::GET,
+        "/api/reports",
+        json!({}),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(reports.len(), 1);
+    assert_eq!(
+        act(&reports[0]["id"], json!({ "action": "ban" }))
+            .await
+            .status(),
+        422
+    );
+    let response = act(&reports[0]["id"], json!({ "action": "dismiss" })).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        app.history("").await[1]["text"],
+        "something fine",
+        "dismissed: kept"
+    );
+    let reports: Vec<Value> = as_cookie(
+        &app,
+        &moderator,
+        reqwest::Method::GET,
+        "/api/reports",
+        json!({}),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert!(reports.is_empty());
+    assert_eq!(
+        act(&json!(12345), json!({ "action": "dismiss" }))
+            .await
+            .status(),
+        404
+    );
+
+    let audit: Vec<Value> = as_cookie(
+        &app,
+        &moderator,
+        reqwest::Method::GET,
+        "/api/audit",
+        json!({}),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let actions: Vec<&str> = audit.iter().filter_map(|r| r["action"].as_str()).collect();
+    assert_eq!(actions[..3], ["dismiss_reports", "remove_message", "ban"]);
+}

@@ -70,8 +70,10 @@ impl ErrorBody {
             | "unreadable_body" => 400,
             "unauthorized" | "wrong_credentials" => 401,
             "cross_site" | "not_author" | "forbidden" | "banned" | "blocked" | "room_locked" => 403,
-            "no_such_room" | "no_such_message" | "no_such_account" | "no_such_block" => 404,
+            "no_such_room" | "no_such_message" | "no_such_account" | "no_such_block"
+            | "no_such_report" => 404,
             "last_admin"
+            | "report_closed"
             | "too_many_rooms"
             | "too_many_rooms_of_yours"
             | "message_deleted"

@@ -176,3 +176,76 @@ impl Block {
         }
     }
 }
+
+/// A reader's report of a message (`POST /api/messages/<id>/reports`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportRequest {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A report as made: what reporting answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportMade {
+    pub id: i64,
+    pub message_id: MessageId,
+}
+
+/// An open report, as moderators list it (`GET /api/reports`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub id: i64,
+    /// The message reported, as it now is.
+    pub message: crate::ChatMessage,
+    /// Who reported it: an account's name, or `guest`.
+    pub reporter: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// What a moderator does about a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportAction {
+    /// Remove the message.
+    Remove,
+    /// Ban its author (an account) and remove the message.
+    Ban,
+    /// Nothing to do.
+    Dismiss,
+}
+
+impl ReportAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Remove => "remove",
+            Self::Ban => "ban",
+            Self::Dismiss => "dismiss",
+        }
+    }
+}
+
+/// A moderator's decision on a report (`POST /api/reports/<id>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActOnReport {
+    pub action: ReportAction,
+    /// Why (for the audit log; the report's own reason otherwise).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// For a ban: until when (absent: for good).
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// What acting on a report did: how many open reports of the same
+/// message it closed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportsClosed {
+    pub message_id: MessageId,
+    pub action: ReportAction,
+    pub closed: u64,
+}
+
+/// The most open reports one request lists.
+pub const MAX_REPORTS_LISTED: u32 = 100;

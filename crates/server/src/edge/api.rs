@@ -36,8 +36,8 @@ use shared::{
     account::SetRole,
     history::{Page, page_size},
     moderation::{
-        AccountRole, AuditEntry, BanRequest, Banned, Block, BlockRequest, DEFAULT_AUDIT_PAGE,
-        Unbanned,
+        AccountRole, ActOnReport, AuditEntry, BanRequest, Banned, Block, BlockRequest,
+        DEFAULT_AUDIT_PAGE, Report, ReportMade, ReportRequest, ReportsClosed, Unbanned,
     },
     presence::{Heartbeat, Typing},
     room::{CreateRoom, Directory, Room, RoomSettingsChange},
@@ -98,6 +98,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
             send(post(ban_account).delete(unban_account)),
         )
         .route("/api/audit", read(get(list_audit)))
+        .route("/api/messages/{id}/reports", send(post(report_message)))
+        .route("/api/reports", read(get(list_reports)))
+        .route("/api/reports/{id}", send(post(act_on_report)))
         .route(
             "/api/blocks",
             read(get(list_blocks)).merge(send(post(block_guests))),
@@ -143,6 +146,37 @@ async fn unban_account(
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Unbanned>, ApiError> {
     Ok(Json(caller.unban(&name).await?))
+}
+
+/// Reports a message to the moderators (`{"reason": "..."}`, optional):
+/// `201` with the report's id; the same reader's second report of it
+/// answers the first. Anyone who may write; counted like a send; `404`
+/// for no such message, `409 message_deleted` for a deleted one.
+async fn report_message(
+    caller: Caller,
+    ApiPath(id): ApiPath<MessageId>,
+    MaybeJson(request): MaybeJson<ReportRequest>,
+) -> Result<(StatusCode, Json<ReportMade>), ApiError> {
+    let made = caller.report(id, request.unwrap_or_default()).await?;
+    Ok((StatusCode::CREATED, Json(made)))
+}
+
+/// The open reports, oldest first, each with its message as it now is
+/// (moderators and admins; at most 100).
+async fn list_reports(caller: Caller) -> Result<Json<Vec<Report>>, ApiError> {
+    Ok(Json(caller.reports().await?))
+}
+
+/// Acts on a report (`{"action": "remove" | "ban" | "dismiss", "reason":
+/// ..., "until": ...}`): `200` with how many open reports of its message
+/// it closed; `404 no_such_report`, `409 report_closed`, `422` for a ban
+/// of a guest's message (block the guest instead).
+async fn act_on_report(
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(request): ApiJson<ActOnReport>,
+) -> Result<Json<ReportsClosed>, ApiError> {
+    Ok(Json(caller.act_on_report(id, request).await?))
 }
 
 /// Changes a room's settings (`{"slow_mode_secs": N, "locked": bool,

@@ -81,6 +81,12 @@ pub enum ApiError {
     /// The room's slow mode: the writer may write again after this.
     #[error("this room is in slow mode; wait before writing again")]
     SlowMode(std::time::Duration),
+    /// The request names a report that does not exist.
+    #[error("there is no report {0}")]
+    NoSuchReport(i64),
+    /// The report was acted on already.
+    #[error("this report was closed already")]
+    ReportClosed,
     /// The request names a guest block that does not exist.
     #[error("there is no block {0}")]
     NoSuchBlock(i64),
@@ -269,6 +275,8 @@ impl ApiError {
             }
             Self::NoSuchAccount(_) => ErrorBody::new("no_such_account", self.to_string()),
             Self::NoSuchBlock(_) => ErrorBody::new("no_such_block", self.to_string()),
+            Self::NoSuchReport(_) => ErrorBody::new("no_such_report", self.to_string()),
+            Self::ReportClosed => ErrorBody::new("report_closed", self.to_string()),
             Self::LastAdmin => ErrorBody::new("last_admin", self.to_string()),
             Self::MessageDeleted => ErrorBody::new("message_deleted", self.to_string()),
             Self::TooManyReactions => ErrorBody::new("too_many_reactions", self.to_string()),

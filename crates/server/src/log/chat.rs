@@ -238,6 +238,44 @@ impl Chat {
         self.store.unban(name_key, by, at).await
     }
 
+    /// Records a report of message `message` (see [`Store::report`]).
+    pub async fn report(
+        &self,
+        message: MessageId,
+        reporter: &str,
+        reporter_name: &str,
+        reason: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        self.store
+            .report(message, reporter, reporter_name, reason, chrono::Utc::now())
+            .await
+    }
+
+    /// Up to `limit` open reports, oldest first.
+    pub async fn open_reports(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<crate::log::store::OpenReport>, StoreError> {
+        self.store.open_reports(limit).await
+    }
+
+    /// Report `id`'s message, and whether it is open.
+    pub async fn report_by_id(&self, id: i64) -> Result<Option<(MessageId, bool)>, StoreError> {
+        self.store.report_by_id(id).await
+    }
+
+    /// Closes the open reports of `message` (see [`Store::close_reports`]).
+    pub async fn close_reports(
+        &self,
+        message: MessageId,
+        action: shared::moderation::ReportAction,
+        by: &str,
+    ) -> Result<u64, StoreError> {
+        self.store
+            .close_reports(message, action, by, chrono::Utc::now())
+            .await
+    }
+
     /// The account `name`'s messages not yet deleted since `since`.
     pub async fn messages_of(
         &self,

@@ -6,11 +6,12 @@ use std::net::IpAddr;
 
 use chrono::{Duration, Utc};
 use shared::{
-    GENERAL,
+    DeleteMessage, GENERAL, MessageId,
     account::Role,
     moderation::{
-        AccountRole, AuditEntry, BanNotice, BanRequest, Banned, Block, BlockKind, BlockRequest,
-        MAX_AUDIT_PAGE, RemoveMessages, Unbanned,
+        AccountRole, ActOnReport, AuditEntry, BanNotice, BanRequest, Banned, Block, BlockKind,
+        BlockRequest, MAX_AUDIT_PAGE, MAX_REPORTS_LISTED, RemoveMessages, Report, ReportAction,
+        ReportMade, ReportRequest, ReportsClosed, Unbanned,
     },
     room::{MAX_SLOW_MODE_SECS, Room, RoomSettingsChange},
 };
@@ -292,5 +293,131 @@ impl Caller {
         };
         self.state.presence.room_settings_changed(&room);
         Ok(room)
+    }
+
+    /// Reports message `id` to the moderators, as any reader may (a guest
+    /// where guests may write), with a reason; counted against the send
+    /// limit like a send. One open report per reader and message: the
+    /// same report again answers the first.
+    pub async fn report(
+        &self,
+        id: MessageId,
+        request: ReportRequest,
+    ) -> Result<ReportMade, ApiError> {
+        let reason = shared::parse_reason(request.reason.as_deref())?;
+        let (reporter, name) = match self.author().await? {
+            super::Author::Account { name } => {
+                let account = self.account().await?.map_or(0, |account| account.id);
+                (format!("account:{account}"), name)
+            }
+            super::Author::Guest => (
+                format!("address:{}", crate::edge::client::client_key(self.client)),
+                "guest".to_owned(),
+            ),
+        };
+        let message = self
+            .state
+            .chat
+            .message(id)
+            .await?
+            .ok_or(ApiError::NoSuchMessage(id))?;
+        if message.deleted {
+            return Err(ApiError::MessageDeleted);
+        }
+        let report = self
+            .state
+            .chat
+            .report(id, &reporter, &name, reason.as_deref())
+            .await?;
+        Ok(ReportMade {
+            id: report,
+            message_id: id,
+        })
+    }
+
+    /// The open reports, oldest first, each with its message as it now
+    /// is: moderators and admins.
+    pub async fn reports(&self) -> Result<Vec<Report>, ApiError> {
+        self.moderator().await?;
+        let mut reports = Vec::new();
+        for (id, message, reporter, reason, at) in
+            self.state.chat.open_reports(MAX_REPORTS_LISTED).await?
+        {
+            if let Some(message) = self.state.chat.message(message).await? {
+                reports.push(Report {
+                    id,
+                    message,
+                    reporter,
+                    reason,
+                    at,
+                });
+            }
+        }
+        Ok(reports)
+    }
+
+    /// Acts on report `id`: removes its message, bans its author (an
+    /// account; a guest is blocked instead) and removes the message, or
+    /// dismisses it; every open report of that message closes with it.
+    /// Moderators and admins.
+    pub async fn act_on_report(
+        &self,
+        id: i64,
+        request: ActOnReport,
+    ) -> Result<ReportsClosed, ApiError> {
+        let moderator = self.moderator().await?.name.clone();
+        let (message_id, open) = self
+            .state
+            .chat
+            .report_by_id(id)
+            .await?
+            .ok_or(ApiError::NoSuchReport(id))?;
+        if !open {
+            return Err(ApiError::ReportClosed);
+        }
+        let remove = DeleteMessage {
+            client_id: None,
+            reason: request.reason.clone(),
+        };
+        match request.action {
+            ReportAction::Remove => {
+                self.delete(None, message_id, remove).await?;
+            }
+            ReportAction::Ban => {
+                let message = self
+                    .state
+                    .chat
+                    .message(message_id)
+                    .await?
+                    .ok_or(ApiError::NoSuchMessage(message_id))?;
+                if message.guest {
+                    return Err(ApiError::BadBody(
+                        "a guest has no account to ban: block the guest instead",
+                    ));
+                }
+                let ban = BanRequest {
+                    reason: request.reason.clone(),
+                    until: request.until,
+                    remove_messages: RemoveMessages::None,
+                };
+                self.ban(&message.username, ban).await?;
+                match self.delete(None, message_id, remove).await {
+                    // Gone already (its author deleted it): nothing to remove.
+                    Ok(_) | Err(ApiError::MessageDeleted) => {}
+                    Err(err) => return Err(err),
+                }
+            }
+            ReportAction::Dismiss => {}
+        }
+        let closed = self
+            .state
+            .chat
+            .close_reports(message_id, request.action, &moderator)
+            .await?;
+        Ok(ReportsClosed {
+            message_id,
+            action: request.action,
+            closed,
+        })
     }
 }

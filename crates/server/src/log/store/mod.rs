@@ -45,7 +45,7 @@ use uuid::Uuid;
 pub use self::{
     accounts::Account,
     changes::{Actor, ChangeDraft, Changed, Edit, Entry, Logged, Moderation, Refusal},
-    moderation::{BanSet, RoleSet, set_role_at},
+    moderation::{BanSet, OpenReport, RoleSet, set_role_at},
     name_keys::NAME_KEYS_VERSION,
     postgres::{Heard, Listener},
     rooms::{RoomCaps, RoomCounts, RoomCreated, RoomId, RoomRecord},

@@ -524,3 +524,115 @@ impl Store {
         Ok(())
     }
 }
+
+/// An open report as stored: its id, the message, who reported it (by
+/// name), why, when.
+pub type OpenReport = (
+    i64,
+    shared::MessageId,
+    String,
+    Option<String>,
+    DateTime<Utc>,
+);
+
+impl Store {
+    /// Records `reporter`'s report of message `message` (one open report
+    /// per reporter and message: a second answers the first's id).
+    pub async fn report(
+        &self,
+        message: shared::MessageId,
+        reporter: &str,
+        reporter_name: &str,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        const INSERT: &str = "INSERT INTO reports (message_id, reporter, reporter_name, reason, created_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (message_id, reporter) WHERE closed_at IS NULL DO NOTHING RETURNING id";
+        const EXISTING: &str = "SELECT id FROM reports \
+             WHERE message_id = $1 AND reporter = $2 AND closed_at IS NULL";
+        macro_rules! report {
+            ($pool:expr) => {{
+                let made: Option<i64> = sqlx::query_scalar(INSERT)
+                    .bind(message)
+                    .bind(reporter)
+                    .bind(reporter_name)
+                    .bind(reason)
+                    .bind(at)
+                    .fetch_optional($pool)
+                    .await?;
+                match made {
+                    Some(id) => id,
+                    None => {
+                        sqlx::query_scalar(EXISTING)
+                            .bind(message)
+                            .bind(reporter)
+                            .fetch_one($pool)
+                            .await?
+                    }
+                }
+            }};
+        }
+        Ok(on_pool!(self, pool => report!(pool)))
+    }
+
+    /// Up to `limit` open reports, oldest first.
+    pub async fn open_reports(&self, limit: u32) -> Result<Vec<OpenReport>, StoreError> {
+        const SELECT: &str = "SELECT id, message_id, reporter_name, reason, created_at \
+             FROM reports WHERE closed_at IS NULL ORDER BY id LIMIT $1";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(SELECT).bind(i64::from(limit)).fetch_all(pool).await?
+        }))
+    }
+
+    /// Report `id`'s message and whether the report is still open.
+    pub async fn report_by_id(
+        &self,
+        id: i64,
+    ) -> Result<Option<(shared::MessageId, bool)>, StoreError> {
+        const SELECT: &str = "SELECT message_id, closed_at IS NULL FROM reports WHERE id = $1";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(SELECT).bind(id).fetch_optional(pool).await?
+        }))
+    }
+
+    /// Closes every open report of message `message` as `by` did
+    /// `action`; a dismissal is recorded in the audit log (a removal or a
+    /// ban is, as itself). How many were closed.
+    pub async fn close_reports(
+        &self,
+        message: shared::MessageId,
+        action: shared::moderation::ReportAction,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        const UPDATE: &str = "UPDATE reports SET closed_at = $1, closed_by = $2, action = $3 \
+             WHERE message_id = $4 AND closed_at IS NULL";
+        const AUDIT: &str = "INSERT INTO audit (created_at, actor, action, subject, message_id) \
+             SELECT $1, $2, 'dismiss_reports', username, id FROM messages WHERE id = $3";
+        macro_rules! close {
+            ($pool:expr) => {{
+                let mut transaction = $pool.begin().await?;
+                let closed = sqlx::query(UPDATE)
+                    .bind(at)
+                    .bind(by)
+                    .bind(action.as_str())
+                    .bind(message)
+                    .execute(&mut *transaction)
+                    .await?
+                    .rows_affected();
+                if closed > 0 && action == shared::moderation::ReportAction::Dismiss {
+                    sqlx::query(AUDIT)
+                        .bind(at)
+                        .bind(by)
+                        .bind(message)
+                        .execute(&mut *transaction)
+                        .await?;
+                }
+                transaction.commit().await?;
+                closed
+            }};
+        }
+        Ok(on_pool!(self, pool => close!(pool)))
+    }
+}
