@@ -80,6 +80,9 @@ enum Scenario {
     AccountsBudget(scenario::hostile::BudgetArgs),
     /// Many accounts reacting to one message at a rate (scenario 11).
     ReactionStorm(scenario::changes::StormArgs),
+    /// A spam wave from many guest names and addresses, blocked by a
+    /// moderator while others talk (scenario 12).
+    SpamWave(scenario::spam::SpamArgs),
 }
 
 #[tokio::main]
@@ -104,6 +107,7 @@ async fn main() -> anyhow::Result<()> {
                 scenario::hostile::accounts_budget(&target, args).await
             }
             Scenario::ReactionStorm(args) => scenario::changes::storm(&target, args).await,
+            Scenario::SpamWave(args) => scenario::spam::wave(&target, args).await,
         }
     })
     .await

@@ -8,6 +8,7 @@ pub mod history;
 pub mod hostile;
 pub mod page_weight;
 pub mod send;
+pub mod spam;
 
 use std::time::Instant;
 
