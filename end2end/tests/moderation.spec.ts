@@ -139,3 +139,45 @@ test("slow mode counts down in the composer, and a locked room says so live", as
   await expect(moderator.getByRole("button", { name: "Send" })).toBeEnabled();
   for (const context of contexts) await context.close();
 });
+
+test("a reader reports a message, and the moderators' page lists it and closes it from the keyboard", async ({ browser }) => {
+  const contexts = await Promise.all([browser.newContext(), browser.newContext(), browser.newContext()]);
+  const [moderator, author, reader] = await Promise.all(contexts.map((context) => context.newPage()));
+  await openChat(moderator);
+  grantRole(await signUp(moderator), "moderator");
+  await moderator.reload();
+  await openChat(author, unique("rude"));
+  await openChat(reader, unique("reader"));
+  const rude = unique("you are all idiots");
+  await send(author, rude);
+  await expect(bubbles(reader, rude)).toHaveCount(1);
+
+  // The reader reports it, saying why.
+  reader.once("dialog", (dialog) => dialog.accept("insults"));
+  await bubbles(reader, rude).hover();
+  await bubbles(reader, rude).locator("[data-test=report-message]").click();
+  await expect(bubbles(reader, rude).locator("[data-test=reported]")).toHaveText("Reported to the moderators");
+  // Nobody reports their own message.
+  await bubbles(author, rude).hover();
+  await expect(bubbles(author, rude).locator("[data-test=report-message]")).toBeHidden();
+
+  // The moderator's header leads to the moderators' page.
+  await moderator.locator("[data-test=admin-link]").click();
+  await expect(moderator).toHaveURL(/\/admin$/);
+  const report = moderator.locator("[data-test=report]").filter({ hasText: rude });
+  await expect(report).toContainText("insults");
+  // Keyboard only: the reason field, then Tab to "Remove message".
+  await report.getByLabel("Reason").focus();
+  await moderator.keyboard.type("insults");
+  await moderator.keyboard.press("Tab");
+  await expect(report.getByRole("button", { name: "Remove message" })).toBeFocused();
+  await moderator.keyboard.press("Enter");
+  await expect(moderator.locator("[data-test=admin-done]")).toHaveText("remove: 1 report(s) closed");
+  await expect(moderator.locator("[data-test=report]").filter({ hasText: rude })).toHaveCount(0);
+  await expect(bubbles(reader, rude)).toHaveCount(0);
+  await expect(reader.getByText("Removed by a moderator").first()).toBeVisible();
+
+  await moderator.goto("/admin/audit");
+  await expect(moderator.locator("[data-test=audit-entry]").first()).toContainText("remove_message");
+  for (const context of contexts) await context.close();
+});

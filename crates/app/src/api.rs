@@ -302,6 +302,21 @@ pub mod changes {
         send(Request::delete(&path(id)), &body).await
     }
 
+    /// Reports message `id` to the moderators, for `reason`.
+    pub async fn report(id: MessageId, reason: Option<String>) -> Result<(), CallError> {
+        let body = shared::moderation::ReportRequest { reason };
+        let response = Request::post(&format!("{}/reports", path(id)))
+            .json(&body)
+            .map_err(transport)?
+            .send()
+            .await
+            .map_err(transport)?;
+        if !response.ok() {
+            return Err(refusal(response).await);
+        }
+        Ok(())
+    }
+
     fn path(id: MessageId) -> String {
         format!("/api/messages/{id}")
     }

@@ -156,6 +156,7 @@ pub fn app(state: AppState) -> Router {
 
     let router = Router::new()
         .merge(api::router(&state))
+        .merge(edge::admin::router(&state))
         .merge(edge::accounts::router(&state))
         .merge(sse::router())
         .merge(pages)

@@ -1140,3 +1140,170 @@ async fn readers_report_messages_and_a_moderators_action_closes_the_reports() {
     let actions: Vec<&str> = audit.iter().filter_map(|r| r["action"].as_str()).collect();
     assert_eq!(actions[..3], ["dismiss_reports", "remove_message", "ban"]);
 }
+
+#[tokio::test]
+async fn the_moderators_page_lists_reports_acts_through_forms_and_escapes_what_it_shows() {
+    let app = spawn_app().await;
+    let moderator = app.signed_up_as("mo", Role::Admin).await;
+    let nasty = app.send("mallory", "<script>alert(1)</script>").await;
+    let response = app
+        .client
+        .post(app.url(&format!("/api/messages/{}/reports", nasty["id"])))
+        .json(&json!({ "reason": "<b>xss</b>" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201);
+    let report: Value = response.json().await.expect("json");
+
+    // Nobody else sees it.
+    let guest = app
+        .client
+        .get(app.url("/admin"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(guest.status(), 403);
+    assert!(
+        guest
+            .text()
+            .await
+            .expect("text")
+            .contains("Only moderators")
+    );
+
+    let page = |path: &str| {
+        let (app, moderator, path) = (&app, moderator.clone(), path.to_owned());
+        async move {
+            app.client
+                .get(app.url(&path))
+                .header("cookie", moderator)
+                .send()
+                .await
+                .expect("request")
+        }
+    };
+    let response = page("/admin").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-security-policy"]
+            .to_str()
+            .is_ok_and(|csp| csp.contains("default-src 'self'"))
+    );
+    let html = response.text().await.expect("text");
+    assert!(html.contains("Open reports (1)"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "escaped: {html}"
+    );
+    assert!(!html.contains("<script>"), "no script at all: {html}");
+    assert!(html.contains("&lt;b&gt;xss&lt;/b&gt;"), "{html}");
+    assert!(html.contains(r#"action="/admin/reports/"#), "{html}");
+    assert!(
+        html.contains(r#"action="/admin/roles""#),
+        "an admin sets roles here"
+    );
+
+    // The form posts as a browser does (same origin), and comes back.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let form = |path: String, fields: &[(&str, &str)]| {
+        let (app, moderator, client) = (&app, moderator.clone(), no_redirects.clone());
+        let body = serde_urlencoded::to_string(fields).expect("form");
+        async move {
+            client
+                .post(app.url(&path))
+                .header("cookie", moderator)
+                .header("origin", format!("http://{}", app.addr))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .expect("request")
+        }
+    };
+    let done = form(
+        format!("/admin/reports/{}", report["id"]),
+        &[("action", "remove"), ("reason", "xss"), ("ban_hours", "")],
+    )
+    .await;
+    assert_eq!(done.status(), 303);
+    let location = done.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(location.starts_with("/admin?done="), "{location}");
+    assert_eq!(app.history("").await[0]["removed"], true);
+    let again = form(
+        format!("/admin/reports/{}", report["id"]),
+        &[("action", "dismiss")],
+    )
+    .await;
+    let location = again.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        location.starts_with("/admin?error="),
+        "closed already: {location}"
+    );
+    let html = page(&location).await.text().await.expect("text");
+    assert!(html.contains("this report was closed already"), "{html}");
+    assert!(html.contains("Open reports (0)"));
+
+    // Blocks and roles through their forms; a form from elsewhere is refused.
+    let blocked = form(
+        "/admin/blocks".into(),
+        &[("guest_name", "spammer"), ("hours", "24")],
+    )
+    .await;
+    assert_eq!(blocked.status(), 303);
+    assert!(
+        page("/admin")
+            .await
+            .text()
+            .await
+            .expect("text")
+            .contains("name spammer until")
+    );
+    let newmod = app.signed_up("newmod").await;
+    form(
+        "/admin/roles".into(),
+        &[("name", "newmod"), ("role", "moderator")],
+    )
+    .await;
+    let cross_site = no_redirects
+        .post(app.url("/admin/roles"))
+        .header("cookie", &moderator)
+        .header("origin", "http://evil.example")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("name=newmod&role=admin")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(cross_site.status(), 403);
+
+    let html = page("/admin/audit").await.text().await.expect("text");
+    for action in ["remove_message", "block", "set_role"] {
+        assert!(
+            html.contains(&format!("<td>{action}</td>")),
+            "{action}: {html}"
+        );
+    }
+    let session: Value = app
+        .client
+        .get(app.url("/api/session"))
+        .header("cookie", newmod)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        session["role"], "moderator",
+        "the cross-site form changed nothing"
+    );
+}

@@ -55,10 +55,16 @@ fn SignedIn(name: String) -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = changed;
     };
+    let state = expect_context::<crate::state::ChatState>();
+    let moderates = move || state.viewer.with(|viewer| viewer.moderates());
     view! {
         <p class="signed-in">
             "Signed in as " <bdi class="account-name" data-test="account-name">{name}</bdi>
         </p>
+        // The moderators' pages are the server's, outside the chat's router.
+        <a href="/admin" rel="external" data-test="admin-link" hidden=move || !moderates()>
+            "Moderation"
+        </a>
         <button
             type="button"
             data-test="sign-out"

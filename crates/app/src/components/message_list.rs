@@ -199,6 +199,8 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
     let moderates = Memo::new(move |_| state.viewer.with(|viewer| viewer.moderates()));
     let removable = move || !deleted && !editable() && moderates.get();
     let reason = RwSignal::new(String::new());
+    // What reporting this message to the moderators came to, once asked.
+    let reported = RwSignal::new(None::<String>);
     let guest_and_mine = move || mine.get() && guest && !deleted;
     let confirming = RwSignal::new(false);
     // What edits of the reader's own message replaced, once asked for.
@@ -332,6 +334,17 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                     <button type="button" data-test="reply" on:click=reply>
                         "Reply"
                     </button>
+                    <button
+                        type="button"
+                        data-test="report-message"
+                        hidden=move || mine.get() || reported.get().is_some()
+                        on:click=move |_| report(id, reported)
+                    >
+                        "Report"
+                    </button>
+                    <span class="reported" role="status" data-test="reported">
+                        {move || reported.get()}
+                    </span>
                 </span>
                 <span
                     class="message-actions"
@@ -421,6 +434,32 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
     // Erased: the list's view type stays within what rustc computes in a
     // build without `erase_components` (plain `cargo test` of the server).
     .into_any()
+}
+
+/// Asks the reader why, then reports message `id` to the moderators;
+/// `reported` says how it went. Cancelling the question reports nothing.
+fn report(id: MessageId, reported: RwSignal<Option<String>>) {
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let Ok(Some(reason)) =
+            window.prompt_with_message("Report this message to the moderators. Why? (optional)")
+        else {
+            return;
+        };
+        let reason = Some(reason).filter(|reason| !reason.trim().is_empty());
+        spawn_local(async move {
+            let said = match crate::api::changes::report(id, reason).await {
+                Ok(()) => "Reported to the moderators".to_owned(),
+                Err(err) => format!("Not reported: {err}"),
+            };
+            reported.set(Some(said));
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (id, reported);
 }
 
 /// What a reader's own message's edits replaced: shown (asked of the

@@ -58,6 +58,18 @@ pub fn content_security_policy(nonce: &str, watching: bool) -> String {
     )
 }
 
+/// The policy of a page with no script at all (the moderators' pages):
+/// the same as the chat's, with no script allowed.
+pub const SCRIPT_FREE_POLICY: &str = "default-src 'self'; \
+     script-src 'none'; \
+     style-src 'self'; \
+     img-src 'self' data:; \
+     connect-src 'self'; \
+     object-src 'none'; \
+     base-uri 'none'; \
+     form-action 'self'; \
+     frame-ancestors 'none'";
+
 /// For Leptos's render context: sets the page's policy with the nonce
 /// Leptos made for this response, and keeps the page out of shared caches
 /// (it shows who is signed in) and asks browsers to revalidate it. (Server

@@ -20,6 +20,7 @@
 //! [`error::ApiError`], the door's answer.
 
 pub mod accounts;
+pub(crate) mod admin;
 pub mod api;
 pub mod budget;
 pub mod client;
