@@ -42,9 +42,10 @@ export default defineConfig({
   webServer: {
     // Started from the workspace root, where the server finds target/site.
     // Every test's browser and API calls come from one address, so the
-    // per-address send and read limits are off here; limits.spec.ts runs
-    // its own server with the send limit on.
-    command: `${server} --addr 127.0.0.1:${port} --database-url sqlite://${database} --send-limit off --read-limit off`,
+    // per-address send, read and account limits are off here (the suite
+    // makes more accounts than one address may in an hour); limits.spec.ts
+    // runs its own server with the send limit on.
+    command: `${server} --addr 127.0.0.1:${port} --database-url sqlite://${database} --send-limit off --read-limit off --account-limit off`,
     cwd: "..",
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,

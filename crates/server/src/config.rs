@@ -12,6 +12,7 @@
 //! | `--guests` | `CHAT_GUESTS` | `on`: people without an account may send under a name no account holds; `off`: only accounts may send (reading stays open) |
 //! | `--trusted-proxy` | `CHAT_TRUSTED_PROXY` | none: the addresses or networks (comma-separated, `10.0.0.5,fd00::/8`) of the proxies in front, from which `X-Forwarded-For` is believed (see [`crate::edge::client`]) |
 //! | `--trusted-proxy-header` | `CHAT_TRUSTED_PROXY_HEADER` | `x-forwarded-for`, or `forwarded` (RFC 7239) when the proxies write that |
+//! | `--account-limit` | `CHAT_ACCOUNT_LIMIT` | `on`: sign-ins and sign-ups per client address (30 in 15 minutes) and accounts made (20 an hour, 50 a day) are counted; `off` for test suites and load tests from one address |
 //! | `--audit-keeps-text` | `CHAT_AUDIT_KEEPS_TEXT` | off: a message a moderator removes is gone; on: the audit log keeps its text as evidence |
 //! | `--durability` | `CHAT_DURABILITY` | `full`: a send is acknowledged once its commit is on disk; `normal`: once it is in the WAL (see [`Durability`]) |
 //!
@@ -98,6 +99,14 @@ pub struct Config {
     #[arg(long, env = "CHAT_DURABILITY", value_enum, default_value_t = Durability::Full)]
     pub durability: Durability,
 
+    /// Whether each client address's sign-ins and sign-ups are counted
+    /// (30 in 15 minutes) and the accounts it makes (20 an hour, 50 a
+    /// day): `on`, or `off` for test suites and load tests whose every
+    /// client is one address. A name's failed sign-ins are counted either
+    /// way.
+    #[arg(long, env = "CHAT_ACCOUNT_LIMIT", value_enum, default_value_t = AccountLimit::On)]
+    pub account_limit: AccountLimit,
+
     /// Keep the text of every message a moderator removes in the audit
     /// log, as evidence (otherwise a removal leaves no copy of it).
     #[arg(long, env = "CHAT_AUDIT_KEEPS_TEXT")]
@@ -169,6 +178,14 @@ pub enum Admin {
         #[arg(long)]
         role: shared::account::Role,
     },
+}
+
+/// `--account-limit`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccountLimit {
+    #[default]
+    On,
+    Off,
 }
 
 /// `--guests`.

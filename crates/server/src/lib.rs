@@ -246,7 +246,12 @@ pub async fn run(
     };
     let stop = CancellationToken::new();
     let store = Store::open(&config.database_url, config.durability).await?;
-    let accounts = Accounts::start(store.clone(), site.is_https(), stop.clone());
+    let accounts = Accounts::start_with(
+        store.clone(),
+        site.is_https(),
+        config.account_limit == config::AccountLimit::On,
+        stop.clone(),
+    );
     let hub = Hub::default();
     let presence = Presence::start(&store, hub.clone(), stop.clone());
     let blocks =

@@ -33,7 +33,14 @@ impl Release {
             .args(["--addr", &format!("127.0.0.1:{port}")])
             .arg("--database-url")
             .arg(format!("sqlite://{}", dir.join("chat.db").display()))
-            .args(["--send-limit", "off", "--read-limit", "off"])
+            .args([
+                "--send-limit",
+                "off",
+                "--read-limit",
+                "off",
+                "--account-limit",
+                "off",
+            ])
             .env("RUST_LOG", "warn")
             .spawn()
             .with_context(|| format!("could not start {}", server.display()))?;

@@ -412,7 +412,11 @@ impl Live {
         spawn_local(async move {
             // What the new viewer may do (its role, its ban) is the server's word.
             match get_viewer().await {
-                Ok(viewer) => self.state.viewer.set(viewer),
+                // Set only if it differs: what reads it is not redrawn for nothing.
+                Ok(viewer) if self.state.viewer.with_untracked(|known| *known != viewer) => {
+                    self.state.viewer.set(viewer);
+                }
+                Ok(_) => {}
                 Err(err) => leptos::logging::warn!("could not read who is signed in: {err}"),
             }
         });

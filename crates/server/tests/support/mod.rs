@@ -148,6 +148,7 @@ async fn try_spawn_app_on(
         timing: Timing::default(),
         response_budget: Default::default(),
         audit_keeps_text: false,
+        account_limit: server::config::AccountLimit::On,
         command: None,
     };
     configure(&mut config);

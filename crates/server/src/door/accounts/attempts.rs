@@ -65,21 +65,31 @@ pub struct Attempts {
     clients: Arc<Counter<IpAddr>>,
     accounts_this_hour: Arc<Counter<IpAddr>>,
     accounts_this_day: Arc<Counter<IpAddr>>,
+    /// Whether a client address's attempts and accounts are counted
+    /// (`--account-limit off`: no, for test suites and load tests whose
+    /// every client is one address; the per-name counts stay).
+    per_address: bool,
 }
 
 impl Default for Attempts {
     fn default() -> Self {
+        Self::new(true)
+    }
+}
+
+impl Attempts {
+    /// The counts, with or without those per client address.
+    pub fn new(per_address: bool) -> Self {
         Self {
             names: Arc::new(Counter::new(WINDOW)),
             names_from_clients: Arc::new(Counter::new(WINDOW)),
             clients: Arc::new(Counter::new(WINDOW)),
             accounts_this_hour: Arc::new(Counter::new(HOUR)),
             accounts_this_day: Arc::new(Counter::new(DAY)),
+            per_address,
         }
     }
-}
 
-impl Attempts {
     /// Takes one of `client`'s attempts and, for a `name` an account
     /// could have (its key), one of its failures from this client and one
     /// of its failures in all, before a sign-in runs, so that sign-ins in
@@ -88,7 +98,9 @@ impl Attempts {
     pub fn begin_sign_in(&self, name: Option<&str>, client: IpAddr) -> Result<(), Duration> {
         let now = Instant::now();
         let client = client_key(client);
-        self.clients.take(&client, PER_CLIENT, now)?;
+        if self.per_address {
+            self.clients.take(&client, PER_CLIENT, now)?;
+        }
         let Some(name) = name else {
             return Ok(());
         };
@@ -111,6 +123,9 @@ impl Attempts {
     /// Takes one of `client`'s attempts, and one of the accounts it may
     /// make this hour and this day, before a sign-up runs.
     pub fn begin_sign_up(&self, client: IpAddr) -> Result<(), SignUpRefused> {
+        if !self.per_address {
+            return Ok(());
+        }
         let now = Instant::now();
         let client = client_key(client);
         self.clients
@@ -128,6 +143,9 @@ impl Attempts {
     /// A sign-up that made no account (its name was taken): the client
     /// gets back the account it took (the attempt stays counted).
     pub fn sign_up_failed(&self, client: IpAddr) {
+        if !self.per_address {
+            return;
+        }
         let client = client_key(client);
         self.accounts_this_hour.give_back(&client);
         self.accounts_this_day.give_back(&client);
@@ -154,6 +172,22 @@ mod tests {
     /// The `i`th of many addresses.
     fn address(i: u32) -> IpAddr {
         IpAddr::from((0x0a01_0000 + i).to_be_bytes())
+    }
+
+    #[test]
+    fn without_per_address_limits_one_address_signs_up_freely_but_names_stay_counted() {
+        let attempts = Attempts::new(false);
+        let client = IpAddr::from([127, 0, 0, 1]);
+        for _ in 0..=(PER_CLIENT + ACCOUNTS_PER_DAY) {
+            assert_eq!(attempts.begin_sign_up(client), Ok(()));
+        }
+        for _ in 0..PER_NAME_FROM_CLIENT {
+            assert_eq!(attempts.begin_sign_in(Some("ada"), client), Ok(()));
+        }
+        assert!(
+            attempts.begin_sign_in(Some("ada"), client).is_err(),
+            "a name's failures are counted either way"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -132,10 +132,21 @@ impl Accounts {
     /// The service, and a task that clears idle sessions every hour and
     /// forgets sign-in counts whose window ended every minute, until `stop`.
     pub fn start(store: Store, secure_cookies: bool, stop: CancellationToken) -> Self {
+        Self::start_with(store, secure_cookies, true, stop)
+    }
+
+    /// [`Self::start`], counting each client address's sign-ins, sign-ups
+    /// and accounts made only if `per_address_limits`.
+    pub fn start_with(
+        store: Store,
+        secure_cookies: bool,
+        per_address_limits: bool,
+        stop: CancellationToken,
+    ) -> Self {
         let accounts = Self {
             store,
             hasher: Hasher::new(),
-            attempts: Attempts::default(),
+            attempts: Attempts::new(per_address_limits),
             secure_cookies,
             free_names: Arc::default(),
         };
