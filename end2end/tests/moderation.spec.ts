@@ -27,6 +27,13 @@ test("a moderator removes a spam message from every browser, live and after a re
   if (!id) throw new Error("a stored message has an id");
   for (const page of [moderator, reader]) await expect(bubble(page, id)).toContainText(spam);
 
+  // A moderator's name is marked as such.
+  const notice = unique("please keep it civil");
+  await send(moderator, notice);
+  const author = (text: string) => bubbles(reader, text).locator("[data-test=message-username]");
+  await expect(author(notice)).toHaveAttribute("data-role", "moderator");
+  await expect(author(spam)).not.toHaveAttribute("data-role");
+
   // Only a moderator may remove someone else's message.
   await bubble(reader, id).hover();
   await expect(bubble(reader, id).locator("[data-test=delete-message]")).toBeHidden();

@@ -203,6 +203,8 @@ pub struct ChatState {
     pub wait_until: RwSignal<f64>,
     /// The browser's time, ticked each second while the reader waits.
     pub clock: RwSignal<f64>,
+    /// The chat's admins and moderators, whose names the page marks.
+    pub staff: RwSignal<Vec<shared::account::StaffMember>>,
 }
 
 impl ChatState {
@@ -234,6 +236,7 @@ impl ChatState {
             highlighted: RwSignal::new(None),
             wait_until: RwSignal::new(0.0),
             clock: RwSignal::new(0.0),
+            staff: RwSignal::new(Vec::new()),
         }
     }
 

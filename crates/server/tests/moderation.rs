@@ -396,6 +396,12 @@ async fn roles_change_on_the_page_and_take_effect_at_the_next_request() {
         json!({ "username": "me", "role": "moderator" })
     );
     assert_eq!(session(member.clone()).await["role"], "moderator");
+    // The room list names the chat's admins and moderators for the page.
+    let directory: Value = app.get_json("/api/rooms").await;
+    assert_eq!(
+        directory["staff"],
+        json!([{ "name": "ad", "role": "admin" }, { "name": "me", "role": "moderator" }])
+    );
 
     // The last admin cannot step down; with another, they can.
     let response = put_role(admin.clone(), "ad", "member").await;

@@ -87,6 +87,13 @@ pub struct SignedIn {
     pub role: Role,
 }
 
+/// An account with more than a member's role: the page marks its name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMember {
+    pub name: String,
+    pub role: Role,
+}
+
 /// A change of an account's role (`PUT /api/accounts/<name>/role`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetRole {

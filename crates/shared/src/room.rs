@@ -184,6 +184,9 @@ pub struct Directory {
     /// guest, who keeps them in the browser).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read: Option<HashMap<String, ReadPosition>>,
+    /// The chat's admins and moderators, by name (the page marks them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub staff: Vec<crate::account::StaffMember>,
 }
 
 /// A request to create a room (`POST /api/rooms`).

@@ -193,6 +193,7 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
         Memo::new(move |_| state.is_mine(&message))
     };
     let (edited, deleted, removed) = (message.edited, message.deleted, message.removed);
+    let username = message.username.clone();
     // Only a signed-in author's message can change; a guest's is nobody's.
     let editable = move || mine.get() && !guest && !deleted;
     // A moderator removes anyone else's message.
@@ -291,7 +292,24 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                 // Isolated, like the text: a name or text written right to
                 // left, or holding direction controls, cannot reorder
                 // anything around it.
-                <bdi class="username" data-test="message-username">
+                // An admin's or a moderator's name says so (the stylesheet
+                // shows the role after it).
+                <bdi
+                    class="username"
+                    data-test="message-username"
+                    data-role=move || {
+                        (!guest)
+                            .then(|| {
+                                state.staff.with(|staff| {
+                                    staff
+                                        .iter()
+                                        .find(|member| member.name == username)
+                                        .map(|member| member.role.as_str())
+                                })
+                            })
+                            .flatten()
+                    }
+                >
                     {message.username}
                 </bdi>
                 // Anyone may type a guest's name; an account's is its own.

@@ -133,6 +133,7 @@ pub fn ChatPage() -> impl IntoView {
                         state.present.try_set(here);
                     }
                     if let Ok(directory) = directory.await {
+                        state.staff.try_set(directory.staff);
                         state
                             .tallies
                             .try_set(Tallies::new(directory.rooms, directory.read.as_ref()));

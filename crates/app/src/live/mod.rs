@@ -424,6 +424,7 @@ impl Live {
         spawn_local(async move {
             match get_rooms().await {
                 Ok(directory) => {
+                    self.state.staff.set(directory.staff);
                     let tallies = Tallies::new(directory.rooms, directory.read.as_ref());
                     self.state.tallies.set(tallies);
                     self.know_read_positions(account.as_deref());

@@ -323,6 +323,11 @@ impl Accounts {
         Ok(Some(account))
     }
 
+    /// The chat's admins and moderators.
+    pub async fn staff(&self) -> Result<Vec<shared::account::StaffMember>, StoreError> {
+        self.store.staff().await
+    }
+
     /// Gives the account whose name has `name_key` the `role`, as `by`,
     /// recorded in the audit log (see [`Store::set_role`]).
     pub async fn set_role(

@@ -474,7 +474,8 @@ impl Caller {
     }
 
     /// Every room with its count and settings (archived ones for
-    /// moderators only), and a signed-in caller's read positions.
+    /// moderators only), a signed-in caller's read positions, and who
+    /// moderates.
     pub async fn rooms(&self) -> Result<Directory, ApiError> {
         let (as_of, counts) = self.state.chat.counts();
         let moderates = self
@@ -502,7 +503,8 @@ impl Caller {
             Some(account) => Some(self.state.chat.read_positions(account.id).await?),
             None => None,
         };
-        Ok(Directory { rooms, read })
+        let staff = self.state.accounts.staff().await?;
+        Ok(Directory { rooms, read, staff })
     }
 
     /// Creates the room `name`; signed-in callers only. Counted against

@@ -636,3 +636,24 @@ impl Store {
         Ok(on_pool!(self, pool => close!(pool)))
     }
 }
+
+/// The most admins and moderators the room list names.
+pub const MAX_STAFF: i64 = 1000;
+
+impl Store {
+    /// The accounts with more than a member's role, by name.
+    pub async fn staff(&self) -> Result<Vec<shared::account::StaffMember>, StoreError> {
+        const SELECT: &str =
+            "SELECT name, role FROM accounts WHERE role <> 'member' ORDER BY name LIMIT $1";
+        let rows: Vec<(String, String)> = on_pool!(self, pool => {
+            sqlx::query_as(SELECT).bind(MAX_STAFF).fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(name, role)| shared::account::StaffMember {
+                name,
+                role: role.parse().unwrap_or_default(),
+            })
+            .collect())
+    }
+}
