@@ -69,6 +69,42 @@ pub enum RemoveMessages {
     All,
 }
 
+impl RemoveMessages {
+    /// How the database spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Hour => "hour",
+            Self::Day => "day",
+            Self::All => "all",
+        }
+    }
+
+    /// Whether a message sent at `sent` goes with a ban made at `banned`.
+    pub fn covers(self, sent: DateTime<Utc>, banned: DateTime<Utc>) -> bool {
+        match self {
+            Self::None => false,
+            Self::Hour => sent >= banned - chrono::Duration::hours(1),
+            Self::Day => sent >= banned - chrono::Duration::days(1),
+            Self::All => true,
+        }
+    }
+}
+
+impl std::str::FromStr for RemoveMessages {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        match text {
+            "none" => Ok(Self::None),
+            "hour" => Ok(Self::Hour),
+            "day" => Ok(Self::Day),
+            "all" => Ok(Self::All),
+            _ => Err(()),
+        }
+    }
+}
+
 /// A ban (`POST /api/accounts/<name>/ban`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BanRequest {
@@ -249,3 +285,36 @@ pub struct ReportsClosed {
 
 /// The most open reports one request lists.
 pub const MAX_REPORTS_LISTED: u32 = 100;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ban_takes_the_messages_of_the_window_it_names() {
+        let banned = DateTime::parse_from_rfc3339("2026-12-07T12:00:00Z")
+            .expect("a time")
+            .with_timezone(&Utc);
+        let ago = |minutes| banned - chrono::Duration::minutes(minutes);
+        let after = banned + chrono::Duration::seconds(1);
+        assert!(!RemoveMessages::None.covers(after, banned));
+        assert!(RemoveMessages::Hour.covers(after, banned), "sent under way");
+        assert!(RemoveMessages::Hour.covers(ago(59), banned));
+        assert!(!RemoveMessages::Hour.covers(ago(61), banned));
+        assert!(RemoveMessages::Day.covers(ago(23 * 60), banned));
+        assert!(!RemoveMessages::Day.covers(ago(25 * 60), banned));
+        assert!(RemoveMessages::All.covers(ago(1_000_000), banned));
+        for removes in [
+            RemoveMessages::None,
+            RemoveMessages::Hour,
+            RemoveMessages::Day,
+            RemoveMessages::All,
+        ] {
+            assert_eq!(removes.as_str().parse(), Ok(removes));
+            assert_eq!(
+                serde_json::to_value(removes).expect("serializes"),
+                removes.as_str()
+            );
+        }
+    }
+}

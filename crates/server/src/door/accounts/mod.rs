@@ -223,6 +223,9 @@ impl Accounts {
             banned: false,
             ban_until: None,
             ban_reason: None,
+            ban_at: None,
+            ban_by: None,
+            ban_removes: None,
         })
     }
 

@@ -266,11 +266,53 @@ impl Caller {
             Some(id) => Some(self.answered(&room, id).await?),
             None => None,
         };
-        Ok(self
+        let stored = self
             .state
             .chat
             .send(&room, request.client_id, message, guest, reply)
-            .await?)
+            .await?;
+        if !guest {
+            self.not_banned_meanwhile(&stored).await?;
+        }
+        Ok(stored)
+    }
+
+    /// A signed-in author's message is stored; was its author banned
+    /// while it was under way? Its ban's removals may have looked for its
+    /// messages before this one committed, so it looks at the ban again,
+    /// after the commit: either the removals saw this message, or this
+    /// sees the ban. A message the ban takes with it is removed as the
+    /// ban's moderator removes it, and the sender is told of the ban.
+    async fn not_banned_meanwhile(&self, stored: &Stored) -> Result<(), ApiError> {
+        let Some(token) = &self.session else {
+            return Ok(());
+        };
+        let Some(account) = self.state.accounts.signed_in(token).await? else {
+            return Ok(());
+        };
+        let now = chrono::Utc::now();
+        let Some(ban) = account.ban(now) else {
+            return Ok(());
+        };
+        let message = stored.message();
+        if let Some(moderator) = account.ban_takes(message.timestamp, now) {
+            let moderation = Some(Moderation {
+                reason: ban.reason.clone(),
+                keep_text: self.state.audit_keeps_text,
+            });
+            // Straight to the log: the door's own checks would stop at the
+            // sender's ban.
+            let draft = ChangeDraft {
+                client_id: uuid::Uuid::now_v7(),
+                message: message.id,
+                room: None,
+                by: Actor::Account(moderator.to_owned()),
+                edit: Edit::Delete,
+                moderation,
+            };
+            self.state.chat.change(draft).await?;
+        }
+        Err(ApiError::Banned(ban))
     }
 
     /// Whether the caller (a `guest` or not) may write in `room` as its

@@ -20,6 +20,10 @@ pub struct Account {
     pub banned: bool,
     pub ban_until: Option<DateTime<Utc>>,
     pub ban_reason: Option<String>,
+    /// When the ban was made, by whom, and which messages go with it.
+    pub ban_at: Option<DateTime<Utc>>,
+    pub ban_by: Option<String>,
+    pub ban_removes: Option<String>,
 }
 
 impl Account {
@@ -31,6 +35,17 @@ impl Account {
         };
         (self.banned && ban.holds_at(now)).then_some(ban)
     }
+
+    /// If a ban holding at `now` takes a message sent at `sent` with it:
+    /// the moderator who made it.
+    pub fn ban_takes(&self, sent: DateTime<Utc>, now: DateTime<Utc>) -> Option<&str> {
+        self.ban(now)?;
+        let removes: shared::moderation::RemoveMessages =
+            self.ban_removes.as_deref()?.parse().ok()?;
+        removes
+            .covers(sent, self.ban_at?)
+            .then_some(self.ban_by.as_deref()?)
+    }
 }
 
 /// The columns of an [`Account`], `a` being `accounts` and `b` its row of
@@ -38,7 +53,8 @@ impl Account {
 macro_rules! account_columns {
     () => {
         "a.id, a.name, a.password_hash, a.role, b.account_id IS NOT NULL AS banned, \
-         b.until AS ban_until, b.reason AS ban_reason"
+         b.until AS ban_until, b.reason AS ban_reason, b.created_at AS ban_at, \
+         b.by_name AS ban_by, b.remove_messages AS ban_removes"
     };
 }
 
@@ -162,5 +178,43 @@ impl Store {
         Ok(on_pool!(self, pool => {
             sqlx::query(DELETE).bind(seen_before).execute(pool).await?.rows_affected()
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(removes: &str, until: Option<DateTime<Utc>>) -> Account {
+        Account {
+            id: 1,
+            name: "troll".into(),
+            password_hash: String::new(),
+            role: Role::Member,
+            banned: true,
+            ban_until: until,
+            ban_reason: Some("trolling".into()),
+            ban_at: Some(Utc::now() - chrono::Duration::minutes(1)),
+            ban_by: Some("mo".into()),
+            ban_removes: Some(removes.into()),
+        }
+    }
+
+    #[test]
+    fn a_send_that_lands_after_a_ban_goes_with_it_if_the_ban_takes_its_window() {
+        let now = Utc::now();
+        assert_eq!(account("hour", None).ban_takes(now, now), Some("mo"));
+        assert_eq!(account("none", None).ban_takes(now, now), None);
+        let ended = Some(now - chrono::Duration::seconds(1));
+        assert_eq!(
+            account("all", ended).ban_takes(now, now),
+            None,
+            "an ended ban"
+        );
+        let not_banned = Account {
+            banned: false,
+            ..account("all", None)
+        };
+        assert_eq!(not_banned.ban_takes(now, now), None);
     }
 }

@@ -210,10 +210,11 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<BanSet, StoreError> {
         const TARGET: &str = "SELECT id, name, role FROM accounts WHERE name_key = $1";
-        const UPSERT: &str = "INSERT INTO bans (account_id, until, reason, by_name, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id) DO UPDATE SET \
-             until = excluded.until, reason = excluded.reason, \
-             by_name = excluded.by_name, created_at = excluded.created_at";
+        const UPSERT: &str = "INSERT INTO bans \
+             (account_id, until, reason, by_name, created_at, remove_messages) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id) DO UPDATE SET \
+             until = excluded.until, reason = excluded.reason, by_name = excluded.by_name, \
+             created_at = excluded.created_at, remove_messages = excluded.remove_messages";
         const AUDIT: &str = "INSERT INTO audit (created_at, actor, action, subject, reason, detail) \
              VALUES ($1, $2, 'ban', $3, $4, $5)";
         let detail = format!(
@@ -247,6 +248,7 @@ impl Store {
                             .bind(&ban.reason)
                             .bind(&by.name)
                             .bind(at)
+                            .bind(remove.as_str())
                             .execute(&mut *transaction)
                             .await?;
                         sqlx::query(AUDIT)
