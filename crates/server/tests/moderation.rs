@@ -207,7 +207,32 @@ async fn each_role_may_do_what_it_may_and_nothing_more() {
         ("moderator", "audit", 200, None),
         ("member", "audit", 403, Some("forbidden")),
         ("guest", "audit", 403, Some("forbidden")),
+        ("admin", "ban", 200, None),
+        ("moderator", "ban", 200, None),
+        ("member", "ban", 403, Some("forbidden")),
+        ("guest", "ban", 403, Some("forbidden")),
+        ("admin", "block", 201, None),
+        ("moderator", "block", 201, None),
+        ("member", "block", 403, Some("forbidden")),
+        ("guest", "block", 403, Some("forbidden")),
+        ("admin", "blocks", 200, None),
+        ("moderator", "blocks", 200, None),
+        ("member", "blocks", 403, Some("forbidden")),
+        ("guest", "blocks", 403, Some("forbidden")),
+        ("admin", "room", 200, None),
+        ("moderator", "room", 200, None),
+        ("member", "room", 403, Some("forbidden")),
+        ("guest", "room", 403, Some("forbidden")),
+        ("admin", "reports", 200, None),
+        ("moderator", "reports", 200, None),
+        ("member", "reports", 403, Some("forbidden")),
+        ("guest", "reports", 403, Some("forbidden")),
+        ("admin", "act", 200, None),
+        ("moderator", "act", 200, None),
+        ("member", "act", 403, Some("forbidden")),
+        ("guest", "act", 403, Some("forbidden")),
     ];
+    let mut target = 0;
     for (name, action, status, code) in expected {
         let who = callers.iter().find(|who| who.name == name).expect("listed");
         let response = match action {
@@ -221,6 +246,39 @@ async fn each_role_may_do_what_it_may_and_nothing_more() {
                 let body = json!({ "role": "member" });
                 let path = "/api/accounts/zed/role";
                 request(&app, who, reqwest::Method::PUT, path, Some(body)).await
+            }
+            "ban" => {
+                target += 1;
+                let victim = format!("victim{target}");
+                app.signed_up(&victim).await;
+                let until = Utc::now() + chrono::Duration::hours(1);
+                let body = json!({ "reason": "test", "until": until });
+                let path = format!("/api/accounts/{victim}/ban");
+                request(&app, who, reqwest::Method::POST, &path, Some(body)).await
+            }
+            "block" => {
+                let body = json!({ "guest_name": format!("spam{name}") });
+                request(&app, who, reqwest::Method::POST, "/api/blocks", Some(body)).await
+            }
+            "blocks" => request(&app, who, reqwest::Method::GET, "/api/blocks", None).await,
+            "room" => {
+                let body = json!({ "slow_mode_secs": 0 });
+                let path = "/api/rooms/general";
+                request(&app, who, reqwest::Method::PATCH, path, Some(body)).await
+            }
+            "reports" => request(&app, who, reqwest::Method::GET, "/api/reports", None).await,
+            "act" => {
+                let message = app.send("bob", &format!("reported for the {name}")).await;
+                let path = format!("/api/messages/{}/reports", message["id"]);
+                let made: Value = app
+                    .post_json(&path, &json!({}))
+                    .await
+                    .json()
+                    .await
+                    .expect("json");
+                let body = json!({ "action": "dismiss" });
+                let path = format!("/api/reports/{}", made["id"]);
+                request(&app, who, reqwest::Method::POST, &path, Some(body)).await
             }
             _ => request(&app, who, reqwest::Method::GET, "/api/audit", None).await,
         };
@@ -238,33 +296,42 @@ async fn each_role_may_do_what_it_may_and_nothing_more() {
             );
         }
     }
-    // Whatever was refused left nothing behind: two removals and one
-    // role given by the admin, besides the command line's three.
+    // Whatever was refused left nothing behind: each action that was
+    // allowed is in the audit log once (the admin's and the moderator's),
+    // besides the command line's grants.
     let admin = &callers[0];
-    let audit: Vec<Value> = request(&app, admin, reqwest::Method::GET, "/api/audit", None)
-        .await
-        .json()
-        .await
-        .expect("json");
-    let actions: Vec<(&str, &str)> = audit
-        .iter()
-        .map(|record| {
-            (
-                record["actor"].as_str().unwrap_or_default(),
-                record["action"].as_str().unwrap_or_default(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        actions,
-        [
-            ("ad", "set_role"),
-            ("mo", "remove_message"),
-            ("ad", "remove_message"),
-            ("(command line)", "set_role"),
-            ("(command line)", "set_role"),
-        ]
-    );
+    let audit: Vec<Value> = request(
+        &app,
+        admin,
+        reqwest::Method::GET,
+        "/api/audit?limit=200",
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let count = |actor: &str, action: &str| {
+        audit
+            .iter()
+            .filter(|record| record["actor"] == actor && record["action"] == action)
+            .count()
+    };
+    for actor in ["ad", "mo"] {
+        for action in [
+            "remove_message",
+            "ban",
+            "block",
+            "room_settings",
+            "dismiss_reports",
+        ] {
+            assert_eq!(count(actor, action), 1, "{actor} {action}: {audit:?}");
+        }
+    }
+    assert_eq!(count("ad", "set_role"), 1);
+    assert_eq!(count("mo", "set_role"), 0);
+    assert_eq!(count("(command line)", "set_role"), 2);
+    assert_eq!(audit.len(), 13, "nothing refused was recorded: {audit:?}");
 }
 
 #[tokio::test]
