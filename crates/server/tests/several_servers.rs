@@ -584,12 +584,7 @@ async fn a_guest_blocked_on_one_server_is_refused_by_the_other() {
     // Server two reads the blocks again once told over NOTIFY (until then
     // it still takes the guest's messages): the first refusal is that.
     let message = json!({ "username": "spammer", "text": "buy" });
-    let mut tries = 0;
-    while two.post(&message).await.status() != 403 {
-        tries += 1;
-        assert!(tries < 500, "server two never heard of the block");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_refused(&two, &message, "the block").await;
     for _ in 0..3 {
         assert_eq!(two.post(&message).await.status(), 403, "and from then on");
     }
@@ -618,14 +613,20 @@ async fn a_room_locked_on_one_server_is_locked_on_the_other() {
     assert_eq!(response.status(), 200);
     // Server two reads the settings again once told over NOTIFY.
     let message = json!({ "username": "bob", "text": "hello" });
-    let mut tries = 0;
-    while two.post(&message).await.status() != 403 {
-        tries += 1;
-        assert!(tries < 500, "server two never heard of the lock");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_refused(&two, &message, "the lock").await;
     let directory: Value = two.get_json("/api/rooms").await;
     assert_eq!(directory["rooms"][0]["settings"]["locked"], true);
     one.shutdown().await;
     two.shutdown().await;
+}
+
+/// Sends `message` to `app` until it is refused (`403`): once `app` has
+/// heard of `what` another server did.
+async fn until_refused(app: &TestApp, message: &Value, what: &str) {
+    let mut tries = 0;
+    while app.post(message).await.status() != 403 {
+        tries += 1;
+        assert!(tries < 500, "the server never heard of {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

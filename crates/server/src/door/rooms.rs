@@ -85,7 +85,8 @@ pub struct Rooms {
     misses: Arc<Mutex<HashMap<String, tokio::time::Instant>>>,
     /// Rooms created per client address in the day.
     by_address: Arc<Counter<IpAddr>>,
-    /// What moderators set for each room (rooms absent: nothing).
+    /// What moderators set for each room that has settings (rooms absent:
+    /// nothing set).
     settings: Arc<RwLock<HashMap<RoomId, RoomSettings>>>,
     /// Slow mode: when each writer in each room may write again.
     paced: Arc<Mutex<HashMap<(RoomId, String), Instant>>>,
@@ -130,16 +131,17 @@ impl Rooms {
     /// Reads the rooms the store holds.
     pub async fn load(store: Store) -> Result<Self, StoreError> {
         let known = Known::new(store.rooms().await?);
-        let settings = store.room_settings().await?;
-        Ok(Self {
+        let rooms = Self {
             complete: store.single_writer(),
             store,
             known: Arc::new(RwLock::new(known)),
             misses: Arc::default(),
             by_address: Arc::new(Counter::new(DAY)),
-            settings: Arc::new(RwLock::new(settings)),
+            settings: Arc::default(),
             paced: Arc::default(),
-        })
+        };
+        rooms.reload_settings().await?;
+        Ok(rooms)
     }
 
     /// Reads the rooms' settings again whenever `changed` changes
@@ -164,7 +166,8 @@ impl Rooms {
     }
 
     async fn reload_settings(&self) -> Result<(), StoreError> {
-        let settings = self.store.room_settings().await?;
+        let mut settings = self.store.room_settings().await?;
+        settings.retain(|_, settings| !settings.is_open());
         *self
             .settings
             .write()
@@ -185,11 +188,11 @@ impl Rooms {
     /// Whether any room has settings (most chats have none: then nothing
     /// is read to check them).
     pub fn any_set(&self) -> bool {
-        self.settings
+        !self
+            .settings
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .values()
-            .any(|settings| !settings.is_open())
+            .is_empty()
     }
 
     /// Sets `room`'s settings as `by` (recorded in the audit log).
@@ -202,10 +205,15 @@ impl Rooms {
         self.store
             .set_room_settings(room, settings, by, chrono::Utc::now())
             .await?;
-        self.settings
+        let mut held = self
+            .settings
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(room.id, settings);
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if settings.is_open() {
+            held.remove(&room.id);
+        } else {
+            held.insert(room.id, settings);
+        }
         Ok(())
     }
 

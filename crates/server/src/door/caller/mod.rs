@@ -24,7 +24,7 @@ use shared::{
     history::{LogPage, Page},
     message::Quote,
     presence::{Heartbeat, PresenceEvent, Typing},
-    room::{Directory, ReadPosition, Room, RoomSettings},
+    room::{Directory, ReadPosition, Room},
 };
 use tokio::sync::OnceCell;
 
@@ -160,6 +160,33 @@ impl Caller {
             return Err(ApiError::Blocked(block.notice()));
         }
         Ok(self.state.accounts.check_guest_name(name).await?)
+    }
+
+    /// Counts one write of `account`'s (a room made, a position stored, a
+    /// moderator's action) against its send limit.
+    fn count_write(&self, account: &Account) -> Result<(), ApiError> {
+        self.state
+            .send_limiter
+            .check_account(account.id)
+            .map_err(ApiError::RateLimited)
+    }
+
+    /// Who writes, for what counts per writer (slow mode, one open report
+    /// each): an account by its id, anyone else by its client address.
+    fn writer_key(&self, account: Option<&Account>) -> String {
+        match account {
+            Some(account) => format!("account:{}", account.id),
+            None => format!("address:{}", crate::edge::client::client_key(self.client)),
+        }
+    }
+
+    /// `room` as the room list shows it now, with its count and settings.
+    fn listed(&self, room: RoomRecord) -> Room {
+        Room {
+            count: self.state.chat.count(&room),
+            settings: self.state.rooms.settings(room.id),
+            name: room.name,
+        }
     }
 
     /// Who `author` is in a room's presence and typing: the person (an
@@ -337,10 +364,7 @@ impl Caller {
             return Err(ApiError::GuestsNotHere);
         }
         if pace && settings.slow_mode_secs > 0 {
-            let writer = match account {
-                Some(account) => format!("account:{}", account.id),
-                None => format!("address:{}", crate::edge::client::client_key(self.client)),
-            };
+            let writer = self.writer_key(account);
             let every = std::time::Duration::from_secs(settings.slow_mode_secs.into());
             self.state
                 .rooms
@@ -553,20 +577,13 @@ impl Caller {
     /// the account's send limit and the address's rooms of the day.
     pub async fn create_room(&self, name: &str) -> Result<Room, ApiError> {
         let account = self.account().await?.ok_or(ApiError::Unauthorized)?;
-        self.state
-            .send_limiter
-            .check_account(account.id)
-            .map_err(ApiError::RateLimited)?;
+        self.count_write(account)?;
         let room = self
             .state
             .rooms
             .create(name, account.id, self.client)
             .await?;
-        let room = Room {
-            count: self.state.chat.count(&room),
-            name: room.name,
-            settings: RoomSettings::default(),
-        };
+        let room = self.listed(room);
         self.state.presence.room_created(&room);
         Ok(room)
     }
@@ -578,10 +595,7 @@ impl Caller {
     pub async fn mark_read(&self, room: &str, position: ReadPosition) -> Result<(), ApiError> {
         let room = self.room(room).await?;
         if let Some(account) = self.account().await? {
-            self.state
-                .send_limiter
-                .check_account(account.id)
-                .map_err(ApiError::RateLimited)?;
+            self.count_write(account)?;
             self.state
                 .chat
                 .mark_read(account.id, &room, position)

@@ -32,6 +32,21 @@ impl Caller {
         }
     }
 
+    /// [`Self::moderator`], whose action now counts against its send
+    /// limit.
+    async fn moderator_acting(&self) -> Result<&Account, ApiError> {
+        let moderator = self.moderator().await?;
+        self.count_write(moderator)?;
+        Ok(moderator)
+    }
+
+    /// [`Self::admin`], whose action now counts against its send limit.
+    async fn admin_acting(&self) -> Result<&Account, ApiError> {
+        let admin = self.admin().await?;
+        self.count_write(admin)?;
+        Ok(admin)
+    }
+
     /// The signed-in account, if it is an admin; else `403 forbidden`.
     async fn admin(&self) -> Result<&Account, ApiError> {
         match self.account().await? {
@@ -45,11 +60,7 @@ impl Caller {
     /// Recorded in the audit log; takes effect on the account's next
     /// request.
     pub async fn set_role(&self, name: &str, role: Role) -> Result<AccountRole, ApiError> {
-        let admin = self.admin().await?;
-        self.state
-            .send_limiter
-            .check_account(admin.id)
-            .map_err(ApiError::RateLimited)?;
+        let admin = self.admin_acting().await?;
         let key = shared::names::name_key(name);
         match self
             .state
@@ -89,11 +100,7 @@ impl Caller {
     /// audit; then its pages leave presence and their streams, on every
     /// server, are told and end. Counted against the send limit.
     pub async fn ban(&self, name: &str, request: BanRequest) -> Result<Banned, ApiError> {
-        let moderator = self.moderator().await?;
-        self.state
-            .send_limiter
-            .check_account(moderator.id)
-            .map_err(ApiError::RateLimited)?;
+        let moderator = self.moderator_acting().await?;
         let now = Utc::now();
         let ban = BanNotice {
             reason: shared::parse_reason(request.reason.as_deref())?,
@@ -163,11 +170,7 @@ impl Caller {
     /// Ends the ban of the account `name`: moderators and admins. Its
     /// sessions work again.
     pub async fn unban(&self, name: &str) -> Result<Unbanned, ApiError> {
-        let moderator = self.moderator().await?;
-        self.state
-            .send_limiter
-            .check_account(moderator.id)
-            .map_err(ApiError::RateLimited)?;
+        let moderator = self.moderator_acting().await?;
         let key = shared::names::name_key(name);
         match self
             .state
@@ -188,11 +191,7 @@ impl Caller {
     /// `request.until` (for good without one): moderators and admins,
     /// counted against their send limit. Every server applies it at once.
     pub async fn block(&self, request: BlockRequest) -> Result<Block, ApiError> {
-        let moderator = self.moderator().await?;
-        self.state
-            .send_limiter
-            .check_account(moderator.id)
-            .map_err(ApiError::RateLimited)?;
+        let moderator = self.moderator_acting().await?;
         let reason = shared::parse_reason(request.reason.as_deref())?;
         if request.until.is_some_and(|until| until <= Utc::now()) {
             return Err(ApiError::BadBody(
@@ -241,11 +240,7 @@ impl Caller {
 
     /// Removes guest block `id`: moderators and admins.
     pub async fn unblock(&self, id: i64) -> Result<(), ApiError> {
-        let moderator = self.moderator().await?;
-        self.state
-            .send_limiter
-            .check_account(moderator.id)
-            .map_err(ApiError::RateLimited)?;
+        let moderator = self.moderator_acting().await?;
         match self.state.blocks.remove(id, &moderator.name).await? {
             Some(_) => {
                 self.state.presence.blocks_changed();
@@ -264,11 +259,7 @@ impl Caller {
         room: &str,
         change: RoomSettingsChange,
     ) -> Result<Room, ApiError> {
-        let moderator = self.moderator().await?;
-        self.state
-            .send_limiter
-            .check_account(moderator.id)
-            .map_err(ApiError::RateLimited)?;
+        let moderator = self.moderator_acting().await?;
         let room = self.room(room).await?;
         if change
             .slow_mode_secs
@@ -286,11 +277,7 @@ impl Caller {
             .rooms
             .set_settings(&room, settings, &moderator.name)
             .await?;
-        let room = Room {
-            count: self.state.chat.count(&room),
-            name: room.name,
-            settings,
-        };
+        let room = self.listed(room);
         self.state.presence.room_settings_changed(&room);
         Ok(room)
     }
@@ -305,16 +292,11 @@ impl Caller {
         request: ReportRequest,
     ) -> Result<ReportMade, ApiError> {
         let reason = shared::parse_reason(request.reason.as_deref())?;
-        let (reporter, name) = match self.author().await? {
-            super::Author::Account { name } => {
-                let account = self.account().await?.map_or(0, |account| account.id);
-                (format!("account:{account}"), name)
-            }
-            super::Author::Guest => (
-                format!("address:{}", crate::edge::client::client_key(self.client)),
-                "guest".to_owned(),
-            ),
+        let name = match self.author().await? {
+            super::Author::Account { name } => name,
+            super::Author::Guest => "guest".to_owned(),
         };
+        let reporter = self.writer_key(self.account().await?);
         let message = self
             .state
             .chat
