@@ -151,6 +151,13 @@ pub(crate) fn on_page_hide(handler: impl FnMut() + 'static) {
 
 /// Loads the page at `path` (a room's page: each is rendered by the
 /// server).
+/// The path of the page shown (`/`, `/r/<escaped name>`).
+pub(crate) fn page_path() -> String {
+    web_sys::window()
+        .and_then(|window| window.location().pathname().ok())
+        .unwrap_or_default()
+}
+
 pub(crate) fn go_to(path: &str) {
     if let Some(window) = web_sys::window() {
         let _ = window.location().assign(path);

@@ -23,10 +23,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
-use leptos_router::{
-    ParamSegment, SsrMode, StaticSegment,
-    components::{Route, Router, Routes},
-};
 
 pub mod api;
 #[cfg(feature = "hydrate")]
@@ -71,23 +67,33 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The application: the chat, one page per room (`/` is `general`,
-/// `/r/<name>` any other).
+/// `/r/<name>` any other; [`shared::room::room_in_path`]). Every link
+/// between pages loads the page it names, so the page needs no client-side
+/// router: the server registers these paths (its `PAGE_PATHS`) and both
+/// sides read the room from the path, which keeps a router's matching and
+/// views out of the WASM every visit loads (about 20 KB of its brotli).
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let page = match shared::room::room_in_path(&page_path()) {
+        Some(room) => view! { <ChatPage room /> }.into_any(),
+        None => view! { <p class="not-found">"Page not found."</p> }.into_any(),
+    };
     view! {
         <Title text="Chat" />
-        <Router>
-            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                // In order: the messages are in the HTML where they belong,
-                // readable before (or without) the WASM.
-                <Route path=StaticSegment("") view=ChatPage ssr=SsrMode::InOrder />
-                <Route
-                    path=(StaticSegment("r"), ParamSegment("name"))
-                    view=ChatPage
-                    ssr=SsrMode::InOrder
-                />
-            </Routes>
-        </Router>
+        {page}
     }
+}
+
+/// The path of the page being shown: the request's on the server, the
+/// location's in the browser.
+fn page_path() -> String {
+    #[cfg(feature = "hydrate")]
+    return browser::page_path();
+    #[cfg(all(feature = "ssr", not(feature = "hydrate")))]
+    return use_context::<service::PagePath>()
+        .map(|path| path.0)
+        .unwrap_or_default();
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    String::new()
 }

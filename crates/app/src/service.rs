@@ -76,6 +76,11 @@ pub trait ChatService: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct Chat(pub Arc<dyn ChatService>);
 
+/// The path of the page the server is rendering (from which the page reads
+/// its room), provided in context beside [`Chat`].
+#[derive(Clone)]
+pub struct PagePath(pub String);
+
 /// The [`ChatService`] the server provided for this request.
 pub fn use_chat_service() -> Result<Arc<dyn ChatService>, CallError> {
     // Missing only if the server forgot to provide it: a bug, not bad input.

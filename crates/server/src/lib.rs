@@ -40,7 +40,7 @@ mod testing;
 
 use std::{future::Future, time::Duration};
 
-use app::{App, shell};
+use app::shell;
 use axum::{
     Router,
     extract::FromRef,
@@ -52,7 +52,8 @@ use leptos::{
     config::LeptosOptions,
     prelude::{provide_context, use_context},
 };
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes};
+use leptos_router::{Method, SsrMode};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
@@ -119,6 +120,11 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// The chat's pages: `general`'s and every other room's, as
+/// [`shared::room::room_in_path`] reads them (the page has no router of its
+/// own; any other path is the not-found page).
+const PAGE_PATHS: [&str; 2] = ["/", "/r/{name}"];
+
 /// The whole application: JSON API, event stream, health check, server
 /// functions, pages and static files.
 pub fn app(state: AppState) -> Router {
@@ -128,9 +134,17 @@ pub fn app(state: AppState) -> Router {
         let parts = use_context::<axum::http::request::Parts>();
         let chat = door::caller::service(request_state.clone(), parts.as_ref());
         provide_context(app::service::Chat(chat));
+        if let Some(parts) = &parts {
+            provide_context(app::service::PagePath(parts.uri.path().to_owned()));
+        }
         edge::headers::provide_page_headers();
     };
-    let routes = generate_route_list(App);
+    // Rendered in order: the messages are in the HTML where they belong,
+    // readable before (or without) the WASM.
+    let routes = PAGE_PATHS
+        .iter()
+        .map(|path| AxumRouteListing::new(path.to_string(), SsrMode::InOrder, [Method::Get], []))
+        .collect();
     let pages = Router::new()
         .leptos_routes_with_context(&state, routes, page_context.clone(), {
             let options = state.leptos_options.clone();

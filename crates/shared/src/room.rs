@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 
 pub use crate::validate::ROOM_MAX_CHARS;
@@ -55,6 +55,24 @@ pub fn room_path(name: &str) -> String {
     } else {
         format!("/r/{}", utf8_percent_encode(name, SEGMENT))
     }
+}
+
+/// The room whose page `path` is, the inverse of [`room_path`]: `/` is
+/// [`GENERAL`], `/r/<name>` the room of that (escaped) name; any other
+/// path is no room's page. Both the server, rendering a page, and the
+/// browser, hydrating it, read the room this way.
+pub fn room_in_path(path: &str) -> Option<String> {
+    if path == "/" {
+        return Some(GENERAL.to_owned());
+    }
+    let segment = path.strip_prefix("/r/")?;
+    if segment.is_empty() || segment.contains('/') {
+        return None;
+    }
+    percent_decode_str(segment)
+        .decode_utf8()
+        .ok()
+        .map(|name| name.into_owned())
 }
 
 /// The JSON API's path of the room's `what` (`messages`, `presence`,
@@ -231,6 +249,18 @@ mod tests {
         assert_eq!(room_key("General"), room_key(GENERAL));
         assert_eq!(room_key("ÉTÉ"), room_key("été"));
         assert_ne!(room_key("random"), room_key("randoms"));
+    }
+
+    #[test]
+    fn a_page_path_names_its_room_as_room_path_wrote_it() {
+        for name in ["general", "random", "a/b c?", "été", "%41"] {
+            let expected = if name == "general" { GENERAL } else { name };
+            assert_eq!(room_in_path(&room_path(name)).as_deref(), Some(expected));
+        }
+        assert_eq!(room_in_path("/r/random").as_deref(), Some("random"));
+        for not_a_room in ["", "/r/", "/r", "/r/a/b", "/rooms/a", "/admin", "/r/%FF"] {
+            assert_eq!(room_in_path(not_a_room), None, "{not_a_room}");
+        }
     }
 
     #[test]

@@ -16,7 +16,6 @@ mod reactions;
 mod rooms;
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 use shared::{
     GENERAL,
     presence::{describe_presence, describe_typing},
@@ -55,12 +54,9 @@ pub(crate) fn quote_line(quote: &shared::message::Quote) -> String {
 #[derive(Clone, Copy)]
 pub(crate) struct InBrowser(pub(crate) ReadSignal<bool>);
 
+/// The page of `room`, as its path names it.
 #[component]
-pub fn ChatPage() -> impl IntoView {
-    // `/` is general; `/r/<name>` the room of that name.
-    let room = use_params_map()
-        .with_untracked(|params| params.get("name"))
-        .unwrap_or_else(|| GENERAL.to_owned());
+pub fn ChatPage(room: String) -> impl IntoView {
     // state
     let state = ChatState::new(room.clone());
     let connected = Memo::new(move |_| state.status.get() == LinkStatus::Connected);
