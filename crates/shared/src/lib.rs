@@ -18,7 +18,8 @@
 //! - `names` (server only): when two names are one, and which letters a
 //!   new name may not use;
 //! - [`room`]: the rules of rooms' names and where each room lives;
-//! - [`presence`]: who is in a room and who is typing.
+//! - [`presence`]: who is in a room and who is typing;
+//! - [`timestamp`]: how times are written and read on the wire.
 
 pub mod account;
 pub mod error;
@@ -33,6 +34,7 @@ pub mod names;
 pub mod presence;
 pub mod room;
 pub mod timeline;
+pub mod timestamp;
 pub mod validate;
 
 pub use error::ErrorBody;

@@ -38,6 +38,7 @@ pub struct ChatMessage {
     /// Absent (`""`) when the text shows as typed, and once deleted.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub html: String,
+    #[serde(with = "crate::timestamp")]
     pub timestamp: DateTime<Utc>,
     /// Whether a guest sent it under a name of their choosing; `false`
     /// when a signed-in account did, under the account's name. (Absent in
@@ -45,7 +46,7 @@ pub struct ChatMessage {
     #[serde(default = "sent_by_a_guest")]
     pub guest: bool,
     /// When its author last edited its text (`null`: never).
-    #[serde(default)]
+    #[serde(default, with = "crate::timestamp::option")]
     pub edited: Option<DateTime<Utc>>,
     /// Whether its author deleted it: its text is gone (`""`) from storage,
     /// its id and author stay, and pages show it as deleted in place.

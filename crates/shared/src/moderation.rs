@@ -10,6 +10,7 @@ use crate::MessageId;
 pub struct AuditEntry {
     /// Its place in the audit log: later actions have larger ids.
     pub id: i64,
+    #[serde(with = "crate::timestamp")]
     pub at: DateTime<Utc>,
     /// Who acted: an account's name, or `(command line)` for the
     /// operator's `server admin grant`.
@@ -41,7 +42,7 @@ pub struct BanNotice {
     #[serde(default)]
     pub reason: Option<String>,
     /// When it ends; `null`: for good.
-    #[serde(default)]
+    #[serde(default, with = "crate::timestamp::option")]
     pub until: Option<DateTime<Utc>>,
 }
 
@@ -111,7 +112,7 @@ pub struct BanRequest {
     #[serde(default)]
     pub reason: Option<String>,
     /// When it ends; `null` or absent: for good.
-    #[serde(default)]
+    #[serde(default, with = "crate::timestamp::option")]
     pub until: Option<DateTime<Utc>>,
     #[serde(default)]
     pub remove_messages: RemoveMessages,
@@ -180,7 +181,7 @@ pub struct BlockRequest {
     #[serde(default)]
     pub address: Option<String>,
     /// When it ends; `null` or absent: for good.
-    #[serde(default)]
+    #[serde(default, with = "crate::timestamp::option")]
     pub until: Option<DateTime<Utc>>,
     #[serde(default)]
     pub reason: Option<String>,
@@ -194,12 +195,13 @@ pub struct Block {
     /// The name or address as the moderator gave it (an IPv6 address as
     /// its /64).
     pub value: String,
-    #[serde(default)]
+    #[serde(default, with = "crate::timestamp::option")]
     pub until: Option<DateTime<Utc>>,
     #[serde(default)]
     pub reason: Option<String>,
     /// The moderator who made it.
     pub by: String,
+    #[serde(with = "crate::timestamp")]
     pub at: DateTime<Utc>,
 }
 
@@ -237,6 +239,7 @@ pub struct Report {
     pub reporter: String,
     #[serde(default)]
     pub reason: Option<String>,
+    #[serde(with = "crate::timestamp")]
     pub at: DateTime<Utc>,
 }
 
@@ -270,7 +273,7 @@ pub struct ActOnReport {
     #[serde(default)]
     pub reason: Option<String>,
     /// For a ban: until when (absent: for good).
-    #[serde(default)]
+    #[serde(default, with = "crate::timestamp::option")]
     pub until: Option<DateTime<Utc>>,
 }
 
