@@ -82,9 +82,12 @@ const LEADER_LOCK: &str = "chat-stream-leader";
 /// The `BroadcastChannel` between this site's tabs.
 const TAB_CHANNEL: &str = "chat-stream";
 
-/// What tabs tell each other.
+/// What tabs tell each other. Externally tagged (`{"message": {...}}`):
+/// an internally tagged enum is read through serde's buffered `Content`,
+/// a second deserializer for every type inside (12.5 KB of the WASM's
+/// brotli).
 #[derive(Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 enum TabSignal {
     /// The leader received a message.
     Message { message: ChatMessage },
