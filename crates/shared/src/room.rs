@@ -36,7 +36,22 @@ pub fn parse_room_name(name: &str) -> Result<String, ValidationError> {
 /// (`names::name_key`), but the page only holds names as the server spells
 /// them (a room's page under another spelling redirects to its own).
 pub fn room_key(name: &str) -> String {
-    name.to_lowercase()
+    lowercase(name)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn lowercase(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// Lower case by the browser's own tables (Unicode's default case mapping,
+/// as Rust's), which keeps Rust's out of the WASM.
+#[cfg(target_arch = "wasm32")]
+fn lowercase(text: &str) -> String {
+    js_sys::JsString::from(text)
+        .to_lower_case()
+        .as_string()
+        .unwrap_or_else(|| text.to_owned())
 }
 
 /// Every byte but the unreserved characters of RFC 3986 is escaped in a
