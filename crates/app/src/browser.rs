@@ -151,6 +151,14 @@ pub(crate) fn on_page_hide(handler: impl FnMut() + 'static) {
 
 /// Loads the page at `path` (a room's page: each is rendered by the
 /// server).
+/// The text of the page's element `id` (a script's JSON), if it has one.
+pub(crate) fn element_text(id: &str) -> Option<String> {
+    web_sys::window()?
+        .document()?
+        .get_element_by_id(id)?
+        .text_content()
+}
+
 /// The path of the page shown (`/`, `/r/<escaped name>`).
 pub(crate) fn page_path() -> String {
     web_sys::window()

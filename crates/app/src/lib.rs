@@ -2,6 +2,8 @@
 //!
 //! - [`App`] / [`shell`]: the document and its routes (`/`, `/r/<name>`);
 //! - [`components`]: the page (`ChatPage`) and its parts;
+//! - [`start`]: what a page starts from, read by the server and sent in
+//!   the page;
 //! - [`state`]: the page's signals and the rules for changing them;
 //! - [`link`]: the live link's decisions (tab leadership, the stream's
 //!   reconnects) as a plain state machine;
@@ -35,6 +37,7 @@ mod live;
 pub mod outbox;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod start;
 pub mod state;
 pub mod typing;
 pub mod unread;
@@ -58,6 +61,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
+                {start::script()}
             </head>
             <body>
                 <App />
@@ -75,13 +79,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let page = match shared::room::room_in_path(&page_path()) {
+    // Each page titles itself.
+    match shared::room::room_in_path(&page_path()) {
         Some(room) => view! { <ChatPage room /> }.into_any(),
-        None => view! { <p class="not-found">"Page not found."</p> }.into_any(),
-    };
-    view! {
-        <Title text="Chat" />
-        {page}
+        None => view! {
+            <Title text="Chat" />
+            <p class="not-found">"Page not found."</p>
+        }
+        .into_any(),
     }
 }
 

@@ -52,8 +52,7 @@ use leptos::{
     config::LeptosOptions,
     prelude::{provide_context, use_context},
 };
-use leptos_axum::{AxumRouteListing, LeptosRoutes};
-use leptos_router::{Method, SsrMode};
+use leptos_axum::LeptosRoutes;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
@@ -125,31 +124,34 @@ impl FromRef<AppState> for LeptosOptions {
 /// own; any other path is the not-found page).
 const PAGE_PATHS: [&str; 2] = ["/", "/r/{name}"];
 
+/// What every page and server function finds in Leptos context: the
+/// caller (from the request's head, which leptos_axum provides) and the
+/// page's headers.
+pub(crate) fn provide_request_context(state: &AppState) {
+    let parts = use_context::<axum::http::request::Parts>();
+    let chat = door::caller::service(state.clone(), parts.as_ref());
+    provide_context(app::service::Chat(chat));
+    if let Some(parts) = &parts {
+        provide_context(app::service::PagePath(parts.uri.path().to_owned()));
+    }
+    edge::headers::provide_page_headers();
+}
+
 /// The whole application: JSON API, event stream, health check, server
 /// functions, pages and static files.
 pub fn app(state: AppState) -> Router {
-    let request_state = state.clone();
-    let page_context = move || {
-        // Server functions see the request's head here: who is calling.
-        let parts = use_context::<axum::http::request::Parts>();
-        let chat = door::caller::service(request_state.clone(), parts.as_ref());
-        provide_context(app::service::Chat(chat));
-        if let Some(parts) = &parts {
-            provide_context(app::service::PagePath(parts.uri.path().to_owned()));
-        }
-        edge::headers::provide_page_headers();
+    let page_context = {
+        let state = state.clone();
+        move || provide_request_context(&state)
     };
-    // Rendered in order: the messages are in the HTML where they belong,
-    // readable before (or without) the WASM.
-    let routes = PAGE_PATHS
-        .iter()
-        .map(|path| AxumRouteListing::new(path.to_string(), SsrMode::InOrder, [Method::Get], []))
-        .collect();
+    // The server functions (leptos_axum registers them; the pages are ours).
     let pages = Router::new()
-        .leptos_routes_with_context(&state, routes, page_context.clone(), {
+        .leptos_routes_with_context(&state, Vec::new(), page_context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
+        .route(PAGE_PATHS[0], get(edge::pages::room_page))
+        .route(PAGE_PATHS[1], get(edge::pages::room_page))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             edge::pages::page_status,

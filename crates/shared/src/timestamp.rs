@@ -73,7 +73,10 @@ pub mod option {
             Ok(None)
         }
 
-        fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        fn visit_some<D: Deserializer<'de>>(
+            self,
+            deserializer: D,
+        ) -> Result<Self::Value, D::Error> {
             super::deserialize(deserializer).map(Some)
         }
     }
@@ -101,7 +104,10 @@ mod tests {
         for until in [None, Some(at)] {
             let times = Times { at, until };
             let json = serde_json::to_string(&times).unwrap();
-            assert_eq!(json, serde_json::to_string(&(ChronoTimes { at, until })).unwrap());
+            assert_eq!(
+                json,
+                serde_json::to_string(&(ChronoTimes { at, until })).unwrap()
+            );
             assert_eq!(serde_json::from_str::<Times>(&json).unwrap(), times);
         }
     }
@@ -118,7 +124,12 @@ mod tests {
         let times = read(r#"{"at": "2026-12-07T11:30:00+01:30"}"#).unwrap();
         assert_eq!(times.at.to_rfc3339(), "2026-12-07T10:00:00+00:00");
         assert_eq!(times.until, None);
-        assert_eq!(read(r#"{"at": "2026-12-07T10:00:00Z", "until": null}"#).unwrap().until, None);
+        assert_eq!(
+            read(r#"{"at": "2026-12-07T10:00:00Z", "until": null}"#)
+                .unwrap()
+                .until,
+            None
+        );
         for bad in [
             r#"{"at": "yesterday"}"#,
             r#"{"at": "Mon, 07 Dec 2026 10:00:00 +0000"}"#,

@@ -23,8 +23,8 @@ use shared::{
 };
 
 use crate::{
-    api::{get_message_count, get_messages, get_presence, get_rooms, get_viewer},
     error::CallError,
+    start::{PageStart, page_start},
     state::{ChatState, LinkStatus, subtitle},
     unread::Tallies,
 };
@@ -70,11 +70,43 @@ pub fn ChatPage(room: String) -> impl IntoView {
         })
     });
 
-    let history = OnceResource::new(get_messages(room.clone(), None, None));
-    let viewer = OnceResource::new(get_viewer());
-    let count = OnceResource::new(get_message_count(room.clone()));
-    let directory = OnceResource::new(get_rooms());
-    let presence = OnceResource::new(get_presence(room.clone()));
+    // What the server read for this page, in the browser too (`start`).
+    let PageStart {
+        history,
+        viewer,
+        count,
+        directory,
+        presence,
+    } = page_start();
+    // Unknown (the server could not say): a guest, who may still sign in.
+    if let Some(known) = viewer {
+        state.viewer.set(known);
+    }
+    counted.set(count);
+    if let Some(here) = presence {
+        state.present.set(here);
+    }
+    if let Some(directory) = directory {
+        state.staff.set(directory.staff);
+        state
+            .tallies
+            .set(Tallies::new(directory.rooms, directory.read.as_ref()));
+    }
+    let missing = matches!(
+        &history, Err(CallError::Refused { code, .. }) if code == "no_such_room"
+    );
+    let failure = history.as_ref().err().map(ToString::to_string);
+    // An empty history still fixes the start: everything after id 0.
+    let newest = history
+        .as_ref()
+        .ok()
+        .map(|page| page.last().map_or(0, |message| message.id));
+    if let Ok(initial) = history {
+        state
+            .more_history
+            .set(initial.len() == shared::DEFAULT_PAGE_SIZE as usize);
+        state.confirm_all(initial);
+    }
     let page_title = if room == GENERAL {
         "Chat".to_owned()
     } else {
@@ -87,7 +119,9 @@ pub fn ChatPage(room: String) -> impl IntoView {
     // effect: effects run only in the browser, after hydration.
     Effect::new(move |_| set_in_browser.set(true));
     #[cfg(feature = "hydrate")]
-    crate::live::start(state, history);
+    crate::live::start(state, newest);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = newest;
     // Whatever this page shows of its room is read: every tab's unread
     // count for it follows.
     #[cfg(feature = "hydrate")]
@@ -103,106 +137,61 @@ pub fn ChatPage(room: String) -> impl IntoView {
         }
     });
 
-    // Each resource is read in this one Suspense: read in two, a resource
-    // can leave one of them unresolved (leptos-rs/leptos#4851).
+    let room_name = state.room.get_untracked();
+    let title = room_name.clone();
+    let body = if missing {
+        view! {
+            <p class="not-found" data-test="no-such-room">
+                "There is no room called " <bdi>{room_name}</bdi> ". "
+                <a href=room_path(GENERAL) rel="external">
+                    "Go to general"
+                </a>
+            </p>
+        }
+        .into_any()
+    } else {
+        view! {
+            {failure
+                .map(|err| {
+                    view! {
+                        <p class="history-error" role="alert">
+                            "Could not load earlier messages: "
+                            {err}
+                        </p>
+                    }
+                })}
+            <MessageList />
+            <p class="typing" data-test="typing" aria-live="polite">
+                {move || {
+                    let me = state.sender_name();
+                    state.typists.with(|typists| describe_typing(&typists.names_except(&me)))
+                }}
+            </p>
+            <Composer />
+        }
+        .into_any()
+    };
     view! {
         <leptos_meta::Title text=page_title />
         <main class="chat" data-tab-role=move || state.tab_role.get().as_str()>
-            <Suspense fallback=|| {
-                view! {
-                    <header class="chat-header">
-                        <h1>"Chat"</h1>
-                    </header>
-                    <p class="loading">"Loading messages…"</p>
-                }
-            }>
-                {move || Suspend::new(async move {
-                    // Unknown (the server could not say): a guest, who may
-                    // still sign in.
-                    if let Ok(known) = viewer.await {
-                        state.viewer.try_set(known);
-                    }
-                    if let Ok(count) = count.await {
-                        counted.try_set(Some(count));
-                    }
-                    if let Ok(here) = presence.await {
-                        state.present.try_set(here);
-                    }
-                    if let Ok(directory) = directory.await {
-                        state.staff.try_set(directory.staff);
-                        state
-                            .tallies
-                            .try_set(Tallies::new(directory.rooms, directory.read.as_ref()));
-                    }
-                    let loaded = history.await;
-                    let missing = matches!(
-                        &loaded, Err(CallError::Refused { code, .. }) if code == "no_such_room"
-                    );
-                    let failure = loaded.as_ref().err().map(ToString::to_string);
-                    if let Ok(initial) = loaded {
-                        state
-                            .more_history
-                            .try_set(initial.len() == shared::DEFAULT_PAGE_SIZE as usize);
-                        state.confirm_all(initial);
-                    }
-                    let room_name = state.room.get_untracked();
-                    let title = room_name.clone();
-                    let body = if missing {
-                        view! {
-                            <p class="not-found" data-test="no-such-room">
-                                "There is no room called " <bdi>{room_name}</bdi> ". "
-                                <a href=room_path(GENERAL) rel="external">
-                                    "Go to general"
-                                </a>
-                            </p>
-                        }
-                            .into_any()
-                    } else {
-                        view! {
-                            {failure
-                                .map(|err| {
-                                    view! {
-                                        <p class="history-error" role="alert">
-                                            "Could not load earlier messages: "
-                                            {err}
-                                        </p>
-                                    }
-                                })}
-                            <MessageList />
-                            <p class="typing" data-test="typing" aria-live="polite">
-                                {move || {
-                                    let me = state.sender_name();
-                                    state
-                                        .typists
-                                        .with(|typists| describe_typing(&typists.names_except(&me)))
-                                }}
-                            </p>
-                            <Composer />
-                        }
-                            .into_any()
-                    };
-                    view! {
-                        <RoomList />
-                        <section class="room">
-                            <header class="chat-header">
-                                <h1>
-                                    "Chat " <bdi class="room-title" data-test="room-title">
-                                        "#"{title}
-                                    </bdi>
-                                </h1>
-                                <p class="subtitle" class:online=connected data-test="subtitle">
-                                    {move || subtitle(state.status.get(), message_count.get())}
-                                </p>
-                                <p class="presence" data-test="presence">
-                                    {move || state.present.with(describe_presence)}
-                                </p>
-                                <AccountPanel />
-                            </header>
-                            {body}
-                        </section>
-                    }
-                })}
-            </Suspense>
+            <RoomList />
+            <section class="room">
+                <header class="chat-header">
+                    <h1>
+                        "Chat " <bdi class="room-title" data-test="room-title">
+                            "#"{title}
+                        </bdi>
+                    </h1>
+                    <p class="subtitle" class:online=connected data-test="subtitle">
+                        {move || subtitle(state.status.get(), message_count.get())}
+                    </p>
+                    <p class="presence" data-test="presence">
+                        {move || state.present.with(describe_presence)}
+                    </p>
+                    <AccountPanel />
+                </header>
+                {body}
+            </section>
         </main>
     }
 }

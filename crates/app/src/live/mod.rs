@@ -64,7 +64,6 @@ use uuid::Uuid;
 use crate::{
     api::{get_entries_after, get_rooms, get_viewer},
     browser::{self, EventStream, Passing, StreamHandlers, TabChannel},
-    error::CallError,
     link::{Action, Env, Input, Link},
     outbox::Flusher,
     state::{ChatState, LinkStatus, MarkRead, Outbox, SessionChanged, TabRole},
@@ -152,10 +151,11 @@ fn env() -> Env {
     }
 }
 
-/// Joins the other tabs (or goes solo), starts the link once `history` has
-/// loaded, and provides the [`Outbox`] in context for the composer and the
+/// Joins the other tabs (or goes solo), starts the link after the
+/// history the page started with (`newest`: its newest id, `None` if it
+/// could not be read), and provides the [`Outbox`] in context for the composer and the
 /// pending bubbles.
-pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessage>, CallError>>) {
+pub(crate) fn start(state: ChatState, newest: Option<MessageId>) {
     let live = Live {
         state,
         browser: browser::browser_id(),
@@ -190,20 +190,12 @@ pub(crate) fn start(state: ChatState, history: OnceResource<Result<Vec<ChatMessa
     });
 
     // Effects run after hydration: the role changes what the page shows.
-    Effect::new(move |started: Option<bool>| {
-        if started.is_none() {
+    // Once: what they read is not tracked.
+    Effect::new(move |_| {
+        untrack(|| {
             live.join_tabs();
-        }
-        if started == Some(true) {
-            return true;
-        }
-        let Some(loaded) = history.get() else {
-            return false;
-        };
-        // An empty history still fixes the start: everything after id 0.
-        let newest = loaded.ok().map(|page| page.last().map_or(0, |m| m.id));
-        live.input(Input::HistoryLoaded(newest));
-        true
+            live.input(Input::HistoryLoaded(newest));
+        })
     });
 
     let _ = window_event_listener(ev::online, move |_| live.input(Input::Online));

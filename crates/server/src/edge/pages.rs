@@ -1,14 +1,17 @@
-//! Pages of rooms (`/r/<name>`): their status, and their one spelling.
+//! Pages of rooms (`/`, `/r/<name>`): what they start from, their status,
+//! and their one spelling.
 
 use std::collections::HashMap;
 
+use app::start::PageStart;
 use axum::{
     extract::{Path, Request, State},
     http::StatusCode,
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
-use shared::room::room_path;
+use leptos::prelude::provide_context;
+use shared::room::{room_in_path, room_path};
 
 use crate::AppState;
 
@@ -39,4 +42,26 @@ pub async fn page_status(
         *response.status_mut() = StatusCode::NOT_FOUND;
     }
     response
+}
+
+/// A room's page: what it starts from is read first, as the caller may
+/// see it ([`PageStart`]), then the page is rendered around it, in order
+/// (the messages are in the HTML where they belong, readable before or
+/// without the WASM), and the start is written into its head for the
+/// browser's hydration.
+pub async fn room_page(State(state): State<AppState>, request: Request) -> Response {
+    let room = room_in_path(request.uri().path()).unwrap_or_default();
+    let (parts, body) = request.into_parts();
+    let chat = crate::door::caller::service(state.clone(), Some(&parts));
+    let start = PageStart::load(chat.as_ref(), &room).await;
+    let options = state.leptos_options.clone();
+    let render = leptos_axum::render_app_to_stream_in_order_with_context(
+        move || {
+            provide_context(state.clone());
+            crate::provide_request_context(&state);
+            provide_context(start.clone());
+        },
+        move || app::shell(options.clone()),
+    );
+    render(Request::from_parts(parts, body)).await
 }
