@@ -5,7 +5,8 @@
 //! browser they compile to HTTP calls.
 
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
+use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType, codec::Post};
+use serde::{Serialize, de::DeserializeOwned};
 use shared::{
     ChatMessage, MessageCount, MessageId,
     account::Viewer,
@@ -16,10 +17,46 @@ use uuid::Uuid;
 
 use crate::error::CallError;
 
+/// JSON, as server_fn's own `JsonEncoding` but read with
+/// `serde_json::from_str` like every other JSON the page reads (the page's
+/// start, the stream's events, the tabs' signals): serde's code is generic
+/// over the reader, so reading replies from bytes as server_fn does gave
+/// every type the page reads both ways a second deserializer in the WASM.
+/// A body that is not UTF-8 is refused, as before.
+pub struct JsonText;
+
+impl ContentType for JsonText {
+    const CONTENT_TYPE: &'static str = "application/json";
+}
+
+impl FormatType for JsonText {
+    const FORMAT_TYPE: Format = Format::Text;
+}
+
+impl<T: Serialize> Encodes<T> for JsonText {
+    type Error = serde_json::Error;
+
+    fn encode(value: &T) -> Result<Bytes, Self::Error> {
+        serde_json::to_vec(value).map(Bytes::from)
+    }
+}
+
+impl<T: DeserializeOwned> Decodes<T> for JsonText {
+    type Error = serde_json::Error;
+
+    fn decode(bytes: Bytes) -> Result<T, Self::Error> {
+        let text = std::str::from_utf8(&bytes).map_err(serde::de::Error::custom)?;
+        serde_json::from_str(text)
+    }
+}
+
+/// Every server function's arguments and reply: [`JsonText`] in a `POST`.
+pub type Json = Post<JsonText>;
+
 /// The latest messages of `room` (oldest first), or with `before`, the
 /// page of messages just older than that id. `limit` defaults to
 /// [`shared::DEFAULT_PAGE_SIZE`] and is capped at [`shared::MAX_PAGE_SIZE`].
-#[server(input = Json)]
+#[server(input = Json, output = Json)]
 pub async fn get_messages(
     room: String,
     before: Option<MessageId>,
@@ -35,7 +72,7 @@ pub async fn get_messages(
 /// oldest first, each message as it now is), a page of up to `limit` read
 /// at a time: how a tab that does not hold the event stream itself
 /// catches up.
-#[server(input = Json)]
+#[server(input = Json, output = Json)]
 pub async fn get_entries_after(
     room: String,
     after: MessageId,
@@ -48,7 +85,7 @@ pub async fn get_entries_after(
 
 /// How many messages `room` holds (not only those the page loaded), as of
 /// an id: the page adds what it receives after it.
-#[server(input = Json)]
+#[server(input = Json, output = Json)]
 pub async fn get_message_count(room: String) -> Result<MessageCount, CallError> {
     let service = crate::service::use_chat_service()?;
     service.count(&room).await
@@ -56,21 +93,21 @@ pub async fn get_message_count(room: String) -> Result<MessageCount, CallError> 
 
 /// Every room with its count, and (signed in) how far the reader has read
 /// each: what the sidebar shows.
-#[server(input = Json)]
+#[server(input = Json, output = Json)]
 pub async fn get_rooms() -> Result<Directory, CallError> {
     let service = crate::service::use_chat_service()?;
     service.rooms().await
 }
 
 /// Who has a page open on `room` now (the stream says who comes and goes).
-#[server(input = Json)]
+#[server(input = Json, output = Json)]
 pub async fn get_presence(room: String) -> Result<PresenceEvent, CallError> {
     let service = crate::service::use_chat_service()?;
     service.presence(&room).await
 }
 
 /// Creates a room; only a signed-in reader may.
-#[server(input = Json)]
+#[server(input = Json, output = Json)]
 pub async fn create_room(name: String) -> Result<Room, CallError> {
     let service = crate::service::use_chat_service()?;
     service.create_room(&name).await
@@ -78,7 +115,7 @@ pub async fn create_room(name: String) -> Result<Room, CallError> {
 
 /// Records how far the signed-in reader has read `room`, so that its
 /// unread count follows them to their other browsers.
-#[server(input = Json)]
+#[server(input = Json, output = Json)]
 pub async fn mark_read(room: String, position: ReadPosition) -> Result<(), CallError> {
     let service = crate::service::use_chat_service()?;
     service.mark_read(&room, position).await
@@ -91,7 +128,7 @@ pub async fn mark_read(room: String, position: ReadPosition) -> Result<(), CallE
 /// Every server function takes JSON: a JSON body is UTF-8 or refused (a
 /// form body would be decoded lossily), and a browser sends it cross-site
 /// only after a preflight (the site guard refuses such requests anyway).
-#[server(input = Json)]
+#[server(input = Json, output = Json)]
 pub async fn send_message(
     room: String,
     username: String,
@@ -117,7 +154,7 @@ pub async fn send_message(
 /// the page renders, so the header and the composer are right at once.
 /// Signing up, in and out go through the JSON API (`/api/accounts`,
 /// `/api/session`), which sets and removes the session cookie.
-#[server(input = Json)]
+#[server(input = Json, output = Json)]
 pub async fn get_viewer() -> Result<Viewer, CallError> {
     let service = crate::service::use_chat_service()?;
     service.viewer().await

@@ -1,7 +1,6 @@
 //! Why a call to the server failed, as the page sees it: one type for the
 //! server functions and the JSON accounts API alike.
 
-use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 use shared::{ErrorBody, ValidationError};
@@ -70,7 +69,7 @@ impl From<ErrorBody> for CallError {
 }
 
 impl FromServerFnError for CallError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::api::JsonText;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         let refused = |code: &str| Self::Refused {
