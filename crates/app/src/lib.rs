@@ -24,7 +24,7 @@
 //! The crate has exactly two features: `ssr` (server) and `hydrate` (browser).
 
 use leptos::prelude::*;
-use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, provide_meta_context};
 
 pub mod api;
 #[cfg(feature = "hydrate")]
@@ -44,13 +44,18 @@ pub mod unread;
 
 use components::ChatPage;
 
-/// The HTML document around [`App`], rendered on the server.
+/// The HTML document around [`App`], rendered on the server. Its head is
+/// the server's alone (the browser hydrates the body): the page's title
+/// and the stylesheet's link are written here, so the WASM carries no
+/// head management.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    provide_meta_context();
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8" />
+                <title>{title()}</title>
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
@@ -75,18 +80,21 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// between pages loads the page it names, so the page needs no client-side
 /// router: the server registers these paths (its `PAGE_PATHS`) and both
 /// sides read the room from the path, which keeps a router's matching and
-/// views out of the WASM every visit loads (about 20 KB of its brotli).
+/// views out of the WASM every visit loads (40 KB of its brotli).
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
-    // Each page titles itself.
     match shared::room::room_in_path(&page_path()) {
         Some(room) => view! { <ChatPage room /> }.into_any(),
-        None => view! {
-            <Title text="Chat" />
-            <p class="not-found">"Page not found."</p>
-        }
-        .into_any(),
+        None => view! { <p class="not-found">"Page not found."</p> }.into_any(),
+    }
+}
+
+/// The document's title: the room's name and the chat's (general's is the
+/// chat's alone).
+fn title() -> String {
+    match shared::room::room_in_path(&page_path()) {
+        Some(room) if room != shared::GENERAL => format!("{room} · Chat"),
+        _ => "Chat".to_owned(),
     }
 }
 

@@ -58,7 +58,7 @@ pub(crate) struct InBrowser(pub(crate) ReadSignal<bool>);
 #[component]
 pub fn ChatPage(room: String) -> impl IntoView {
     // state
-    let state = ChatState::new(room.clone());
+    let state = ChatState::new(room);
     let connected = Memo::new(move |_| state.status.get() == LinkStatus::Connected);
     // computed: every message of the chat, not only those loaded (the
     // server's count as of an id, plus those received after it).
@@ -107,11 +107,6 @@ pub fn ChatPage(room: String) -> impl IntoView {
             .set(initial.len() == shared::DEFAULT_PAGE_SIZE as usize);
         state.confirm_all(initial);
     }
-    let page_title = if room == GENERAL {
-        "Chat".to_owned()
-    } else {
-        format!("{room} · Chat")
-    };
     let (in_browser, set_in_browser) = signal(false);
     provide_context(InBrowser(in_browser));
     provide_context(state);
@@ -172,7 +167,6 @@ pub fn ChatPage(room: String) -> impl IntoView {
         .into_any()
     };
     view! {
-        <leptos_meta::Title text=page_title />
         <main class="chat" data-tab-role=move || state.tab_role.get().as_str()>
             <RoomList />
             <section class="room">
