@@ -227,7 +227,8 @@ pub(crate) fn on_document_event(event: &str, handler: impl FnMut() + 'static) {
 
 /// A passing event of the stream: who is in a room, who is typing, which
 /// room was just created.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum Passing {
     Presence(PresenceEvent),
     Typing(TypingEvent),

@@ -23,16 +23,7 @@ impl Live {
     /// about this room (or lists a new room), relayed if this tab leads.
     pub(super) fn passing(self, event: Passing) {
         if self.state.tab_role.get_untracked() == TabRole::Leader {
-            self.tell_tabs(&match &event {
-                Passing::Presence(event) => TabSignal::Presence {
-                    event: event.clone(),
-                },
-                Passing::Typing(event) => TabSignal::Typing {
-                    event: event.clone(),
-                },
-                Passing::Room(room) => TabSignal::Room { room: room.clone() },
-                Passing::Banned(ban) => TabSignal::Banned { ban: ban.clone() },
-            });
+            self.tell_tabs(&TabSignal::Passing(event.clone()));
         }
         let here = |room: &str| {
             self.state
@@ -179,10 +170,7 @@ impl Live {
         self.state
             .tallies
             .update(|tallies| tallies.read(&room, position));
-        self.tell_tabs(&TabSignal::Read {
-            room: room.clone(),
-            position,
-        });
+        self.tell_tabs(&TabSignal::Read(room.clone(), position));
         let account = self
             .state
             .viewer
