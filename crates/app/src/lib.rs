@@ -55,7 +55,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <html lang="en">
             <head>
                 <meta charset="utf-8" />
-                <title>{title()}</title>
+                // As markup, escaped here: a text child would carry a
+                // hydration marker, which a title shows as it is.
+                <title inner_html=escape_text(&title())></title>
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
@@ -89,6 +91,11 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// `text` as HTML text: `&`, `<` and `>` escaped.
+fn escape_text(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
 /// The document's title: the room's name and the chat's (general's is the
 /// chat's alone).
 fn title() -> String {
@@ -109,4 +116,17 @@ fn page_path() -> String {
         .unwrap_or_default();
     #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
     String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_text;
+
+    #[test]
+    fn a_title_is_escaped_as_html_text() {
+        assert_eq!(
+            escape_text("<b>&co</b> · Chat"),
+            "&lt;b&gt;&amp;co&lt;/b&gt; · Chat"
+        );
+    }
 }
