@@ -108,9 +108,9 @@ pub async fn get_presence(room: String) -> Result<PresenceEvent, CallError> {
 
 /// Creates a room; only a signed-in reader may.
 #[server(input = Json, output = Json)]
-pub async fn create_room(name: String) -> Result<Room, CallError> {
+pub async fn create_room(name: String, private: bool) -> Result<Room, CallError> {
     let service = crate::service::use_chat_service()?;
-    service.create_room(&name).await
+    service.create_room(&name, private).await
 }
 
 /// Records how far the signed-in reader has read `room`, so that its

@@ -93,7 +93,9 @@ pub fn App() -> impl IntoView {
 
 /// `text` as HTML text: `&`, `<` and `>` escaped.
 fn escape_text(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The document's title: the room's name and the chat's (general's is the

@@ -24,6 +24,8 @@ pub struct Tally {
     pub read: Option<ReadPosition>,
     /// What moderators set for it, as last heard.
     pub settings: RoomSettings,
+    /// Whether it is private (its members' alone).
+    pub private: bool,
     /// `name`'s [`room_key`], worked out once: every message is looked up
     /// by it.
     key: String,
@@ -37,6 +39,7 @@ impl Tally {
             count,
             read,
             settings: RoomSettings::default(),
+            private: false,
         }
     }
 
@@ -69,6 +72,7 @@ impl Tallies {
             .into_iter()
             .map(|room| Tally {
                 settings: room.settings,
+                private: !room.kind.is_public(),
                 ..Tally::new(room.name, room.count, None)
             })
             .collect();
@@ -170,6 +174,7 @@ impl Tallies {
                 }
                 None => self.rooms.push(Tally {
                     settings: room.settings,
+                    private: !room.kind.is_public(),
                     ..Tally::new(room.name, room.count, None)
                 }),
             }
@@ -187,6 +192,7 @@ mod tests {
     fn room(name: &str, as_of: i64, count: u64) -> Room {
         Room {
             name: name.into(),
+            kind: Default::default(),
             count: MessageCount { as_of, count },
             settings: Default::default(),
         }

@@ -269,15 +269,16 @@ pub async fn run(
         stop.clone(),
     );
     let hub = Hub::default();
-    let presence = Presence::start(&store, hub.clone(), stop.clone());
+    let chat = Chat::start(store.clone(), hub.clone(), stop.clone()).await?;
+    let presence = Presence::start(&store, hub, chat.visibility().clone(), stop.clone());
     let blocks =
         door::blocks::Blocks::start(store.clone(), presence.watch_blocks(), stop.clone()).await?;
-    let rooms = Rooms::load(store.clone()).await?;
+    let rooms = Rooms::load(store.clone(), chat.visibility().clone()).await?;
     rooms.follow_settings(presence.watch_rooms(), stop.clone());
     let state = AppState {
         presence,
         blocks,
-        chat: Chat::start(store.clone(), hub, stop.clone()).await?,
+        chat,
         accounts,
         guests_may_send: config.guests == config::Guests::On,
         audit_keeps_text: config.audit_keeps_text,

@@ -13,6 +13,7 @@ fn general() -> RoomRecord {
     RoomRecord {
         id: 1,
         name: "general".into(),
+        kind: Default::default(),
     }
 }
 

@@ -30,6 +30,7 @@ async fn a_removal_is_an_entry_of_the_log_and_a_record_of_the_audit(store: Store
     let general = RoomRecord {
         id: 1,
         name: "general".into(),
+        kind: Default::default(),
     };
     let spam = store
         .insert_batch(&[Draft {

@@ -630,3 +630,144 @@ async fn until_refused(app: &TestApp, message: &Value, what: &str) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// The texts of the next entries of `events` up to and including `last`.
+async fn texts_through(events: &mut EventReader, last: &str) -> Vec<String> {
+    let mut texts = Vec::new();
+    loop {
+        let (_, message) = events.take(1).await.remove(0);
+        let text = message["text"].as_str().expect("text").to_owned();
+        let done = text == last;
+        texts.push(text);
+        if done {
+            return texts;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_private_room_reaches_its_members_streams_alone_on_every_server() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let one = spawn_app_on(&url).await;
+    let two = spawn_app_on(&url).await;
+    let ada = one.signed_up("ada").await;
+    let bob = one.signed_up("bob").await;
+    let call = |app: &TestApp, method: reqwest::Method, path: &str, cookie: &str| {
+        app.client
+            .request(method, app.url(path))
+            .header("cookie", cookie)
+    };
+    let send = |app: &TestApp, room: &str, cookie: &str, text: &str| {
+        call(
+            app,
+            reqwest::Method::POST,
+            &format!("/api/rooms/{room}/messages"),
+            cookie,
+        )
+        .json(&json!({ "username": "x", "text": text }))
+    };
+    let stream = |app: &TestApp, cookie: &str| {
+        let request = reqwest::Client::new()
+            .get(app.url("/api/events"))
+            .header("cookie", cookie);
+        async move { EventReader::from_response(request.send().await.expect("stream")) }
+    };
+    let created = call(&one, reqwest::Method::POST, "/api/rooms", &ada)
+        .json(&json!({ "name": "secret", "private": true }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(created.status(), 201);
+    let mut ada_on_two = stream(&two, &ada).await;
+    let mut bob_on_two = stream(&two, &bob).await;
+    for (text, room) in [("one", "secret"), ("mark 1", "general")] {
+        let sent = send(&one, room, &ada, text).send().await.expect("send");
+        assert_eq!(sent.status(), 201);
+    }
+    assert_eq!(
+        texts_through(&mut ada_on_two, "mark 1").await,
+        ["one", "mark 1"]
+    );
+    assert_eq!(texts_through(&mut bob_on_two, "mark 1").await, ["mark 1"]);
+
+    // Bob is added on one; once two knows, his stream there carries it.
+    let added = call(
+        &one,
+        reqwest::Method::POST,
+        "/api/rooms/secret/members",
+        &ada,
+    )
+    .json(&json!({ "username": "bob" }))
+    .send()
+    .await
+    .expect("request");
+    assert_eq!(added.status(), 200);
+    until_status(&two, &bob, 200, "bob added").await;
+    for (text, room) in [("two", "secret"), ("mark 2", "general")] {
+        assert_eq!(
+            send(&one, room, &ada, text)
+                .send()
+                .await
+                .expect("send")
+                .status(),
+            201
+        );
+    }
+    assert_eq!(
+        texts_through(&mut bob_on_two, "mark 2").await,
+        ["two", "mark 2"]
+    );
+
+    // Taken out on one: two stops carrying it to him.
+    let removed = call(
+        &one,
+        reqwest::Method::DELETE,
+        "/api/rooms/secret/members/bob",
+        &ada,
+    )
+    .send()
+    .await
+    .expect("request");
+    assert_eq!(removed.status(), 204);
+    until_status(&two, &bob, 404, "bob taken out").await;
+    for (text, room) in [("three", "secret"), ("mark 3", "general")] {
+        assert_eq!(
+            send(&one, room, &ada, text)
+                .send()
+                .await
+                .expect("send")
+                .status(),
+            201
+        );
+    }
+    assert_eq!(texts_through(&mut bob_on_two, "mark 3").await, ["mark 3"]);
+    assert_eq!(
+        texts_through(&mut ada_on_two, "mark 3").await,
+        ["two", "mark 2", "three", "mark 3"]
+    );
+    one.shutdown().await;
+    two.shutdown().await;
+}
+
+/// Reads `secret`'s history on `app` as the holder of `cookie` until it
+/// answers `status`: once `app` has heard of `what` another server did.
+async fn until_status(app: &TestApp, cookie: &str, status: u16, what: &str) {
+    let mut tries = 0;
+    loop {
+        let response = app
+            .client
+            .get(app.url("/api/rooms/secret/messages"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("request");
+        if response.status().as_u16() == status {
+            return;
+        }
+        tries += 1;
+        assert!(tries < 500, "the server never heard of {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

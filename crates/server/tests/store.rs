@@ -7,9 +7,13 @@ mod support;
 use std::collections::BTreeSet;
 
 use server::store::{
-    Draft, Durability, Entry, RoomCaps, RoomCreated, RoomRecord, Store, StoreError, Stored,
+    Draft, Durability, Entry, MemberAdded, Membership, RoomCaps, RoomCreated, RoomRecord, Store,
+    StoreError, Stored,
 };
-use shared::{ChatMessage, NewMessage, room::ReadPosition};
+use shared::{
+    ChatMessage, NewMessage,
+    room::{ReadPosition, RoomKind},
+};
 use uuid::Uuid;
 
 /// `general`, as the migrations create it.
@@ -17,6 +21,7 @@ fn general() -> RoomRecord {
     RoomRecord {
         id: 1,
         name: "general".into(),
+        kind: RoomKind::Public,
     }
 }
 
@@ -65,6 +70,7 @@ contract!(
     rooms_created_at_once_do_not_pass_the_caps,
     each_room_reads_its_own_messages_in_one_id_order,
     a_read_position_never_moves_back,
+    a_private_room_is_made_with_its_owner_and_keeps_its_members,
 );
 
 async fn ids_increase_in_insertion_order(store: Store) {
@@ -258,7 +264,14 @@ const NO_CAPS: RoomCaps = RoomCaps {
 
 async fn create_room(store: &Store, name: &str) -> RoomRecord {
     match store
-        .create_room(name, &name.to_lowercase(), None, 1, NO_CAPS)
+        .create_room(
+            name,
+            &name.to_lowercase(),
+            RoomKind::Public,
+            None,
+            1,
+            NO_CAPS,
+        )
         .await
         .expect("creates")
     {
@@ -287,7 +300,7 @@ async fn rooms_created_at_once_do_not_pass_the_caps(store: Store) {
         let (name, creator) = (format!("ada{i}"), creators[0]);
         async move {
             store
-                .create_room(&name, &name, Some(creator), 1, caps)
+                .create_room(&name, &name, RoomKind::Public, Some(creator), 1, caps)
                 .await
         }
     });
@@ -307,7 +320,7 @@ async fn rooms_created_at_once_do_not_pass_the_caps(store: Store) {
         let (name, creator) = (format!("bob{i}"), creators[1]);
         async move {
             store
-                .create_room(&name, &name, Some(creator), 1, caps)
+                .create_room(&name, &name, RoomKind::Public, Some(creator), 1, caps)
                 .await
         }
     });
@@ -325,7 +338,7 @@ async fn a_room_name_key_is_held_once(store: Store) {
     let random = create_room(&store, "Random").await;
     assert_eq!(random.name, "Random");
     let again = store
-        .create_room("RANDOM", "random", None, 2, NO_CAPS)
+        .create_room("RANDOM", "random", RoomKind::Public, None, 2, NO_CAPS)
         .await;
     assert_eq!(
         again.expect("no error"),
@@ -333,7 +346,7 @@ async fn a_room_name_key_is_held_once(store: Store) {
         "the key is taken"
     );
     let general_again = store
-        .create_room("General", "general", None, 2, NO_CAPS)
+        .create_room("General", "general", RoomKind::Public, None, 2, NO_CAPS)
         .await;
     assert_eq!(
         general_again.expect("no error"),
@@ -341,6 +354,60 @@ async fn a_room_name_key_is_held_once(store: Store) {
         "general exists"
     );
     assert_eq!(store.rooms().await.expect("reads"), [general(), random]);
+}
+
+async fn a_private_room_is_made_with_its_owner_and_keeps_its_members(store: Store) {
+    let account = |name: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .create_account(name, name, "hash", 0)
+                .await
+                .expect("stores")
+                .expect("new")
+        }
+    };
+    let (ada, bob) = (account("ada").await, account("bob").await);
+    let RoomCreated::Created(secret) = store
+        .create_room("secret", "secret", RoomKind::Private, Some(ada), 1, NO_CAPS)
+        .await
+        .expect("stores")
+    else {
+        panic!("created");
+    };
+    assert_eq!(secret.kind, RoomKind::Private);
+    assert_eq!(store.rooms().await.expect("reads")[1], secret);
+    let owner = Membership {
+        room_id: secret.id,
+        account_id: ada,
+        owner: true,
+    };
+    assert_eq!(store.memberships().await.expect("reads"), [owner]);
+
+    assert_eq!(
+        store.add_member(secret.id, bob, 2).await.expect("adds"),
+        MemberAdded::Added
+    );
+    assert_eq!(
+        store.add_member(secret.id, bob, 3).await.expect("adds"),
+        MemberAdded::Already
+    );
+    assert_eq!(
+        store.member_names(secret.id).await.expect("reads"),
+        [("ada".to_owned(), true), ("bob".to_owned(), false)]
+    );
+    assert!(store.set_owner(secret.id, bob, true).await.expect("sets"));
+    assert!(store.remove_member(secret.id, ada).await.expect("removes"));
+    assert!(!store.remove_member(secret.id, ada).await.expect("removes"));
+    assert!(!store.set_owner(secret.id, ada, true).await.expect("sets"));
+    assert_eq!(
+        store.members_of(secret.id).await.expect("reads"),
+        [Membership {
+            room_id: secret.id,
+            account_id: bob,
+            owner: true,
+        }]
+    );
 }
 
 async fn each_room_reads_its_own_messages_in_one_id_order(store: Store) {
@@ -531,7 +598,7 @@ async fn name_keys_made_before_are_made_again_on_opening(url: &str) {
         max_per_creator: 10,
     };
     let created = store
-        .create_room("Été", "été", None, 1, caps)
+        .create_room("Été", "été", RoomKind::Public, None, 1, caps)
         .await
         .expect("creates");
     let RoomCreated::Created(ete) = created else {

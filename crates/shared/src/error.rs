@@ -69,10 +69,13 @@ impl ErrorBody {
             "malformed_json" | "invalid_query" | "invalid_path" | "invalid_arguments"
             | "unreadable_body" => 400,
             "unauthorized" | "wrong_credentials" => 401,
-            "cross_site" | "not_author" | "forbidden" | "banned" | "blocked" | "room_locked" => 403,
+            "cross_site" | "not_author" | "forbidden" | "banned" | "blocked" | "room_locked"
+            | "not_owner" => 403,
             "no_such_room" | "no_such_message" | "no_such_account" | "no_such_block"
-            | "no_such_report" => 404,
+            | "no_such_report" | "no_such_member" => 404,
             "last_admin"
+            | "not_private"
+            | "room_full"
             | "report_closed"
             | "too_many_rooms"
             | "too_many_rooms_of_yours"

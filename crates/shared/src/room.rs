@@ -96,10 +96,53 @@ pub fn room_api_path(name: &str, what: &str) -> String {
     format!("/api/rooms/{}/{what}", utf8_percent_encode(name, SEGMENT))
 }
 
+/// Who may see a room.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomKind {
+    /// Anyone, guests included.
+    #[default]
+    Public,
+    /// Its members alone; to anyone else it does not exist.
+    Private,
+}
+
+impl RoomKind {
+    /// As the database and the JSON API spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Private => "private",
+        }
+    }
+
+    pub fn is_public(&self) -> bool {
+        *self == Self::Public
+    }
+}
+
+impl TryFrom<String> for RoomKind {
+    type Error = String;
+
+    fn try_from(kind: String) -> Result<Self, Self::Error> {
+        match kind.as_str() {
+            "public" => Ok(Self::Public),
+            "private" => Ok(Self::Private),
+            _ => Err(format!("no room kind {kind:?}")),
+        }
+    }
+}
+
+/// The most members a private room holds.
+pub const MAX_MEMBERS: usize = 1000;
+
 /// A room as `GET /api/rooms` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Room {
     pub name: String,
+    /// Who may see it (absent: anyone).
+    #[serde(default, skip_serializing_if = "RoomKind::is_public")]
+    pub kind: RoomKind,
     /// How many messages it holds, as of an id.
     pub count: MessageCount,
     /// What moderators set for it (absent: nothing).
@@ -226,6 +269,29 @@ pub struct Directory {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateRoom {
     pub name: String,
+    /// A private room, the caller its owner (absent: public).
+    #[serde(default)]
+    pub private: bool,
+}
+
+/// A member of a private room (`GET /api/rooms/<name>/members`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub username: String,
+    /// Whether they manage the room's members.
+    pub owner: bool,
+}
+
+/// Who to add to a private room (`POST /api/rooms/<name>/members`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddMember {
+    pub username: String,
+}
+
+/// A member made an owner or not (`PUT /api/rooms/<name>/members/<username>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetOwner {
+    pub owner: bool,
 }
 
 #[cfg(test)]

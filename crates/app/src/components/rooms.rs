@@ -1,6 +1,7 @@
 //! The sidebar (a strip above the chat on narrow screens): every room,
 //! each with its unread count, the room shown marked; for a signed-in
-//! reader, a form that creates a room.
+//! reader, a form that creates a room, public or private (its members
+//! alone see it; the list marks it).
 //!
 //! Each room is a plain link that loads its page: the page is one room's,
 //! rendered by the server like `/`.
@@ -30,6 +31,7 @@ pub(super) fn RoomList() -> impl IntoView {
                         .then(|| tally.unread())
                         .filter(|unread| *unread > 0);
                     let (name, shown) = (tally.name.clone(), tally.name.clone());
+                    let private = tally.private;
                     view! {
                         <li class:current=current>
                             <a
@@ -41,6 +43,14 @@ pub(super) fn RoomList() -> impl IntoView {
                             >
                                 <bdi>"#"{shown}</bdi>
                             </a>
+                            {private
+                                .then(|| {
+                                    view! {
+                                        <span class="private" data-test="private-room" title="Private: its members alone see it">
+                                            "private"
+                                        </span>
+                                    }
+                                })}
                             {unread
                                 .map(|unread| {
                                     view! {
@@ -76,12 +86,14 @@ pub(super) fn RoomList() -> impl IntoView {
 fn NewRoom() -> impl IntoView {
     let InBrowser(in_browser) = expect_context();
     let name = RwSignal::new(String::new());
+    let private = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
 
     let on_submit = move |event: SubmitEvent| {
         event.prevent_default();
         let wanted = name.get_untracked();
+        let private = private.get_untracked();
         if let Err(invalid) = parse_room_name(&wanted) {
             error.set(Some(invalid.to_string()));
             return;
@@ -90,7 +102,7 @@ fn NewRoom() -> impl IntoView {
         busy.set(true);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            match crate::api::create_room(wanted).await {
+            match crate::api::create_room(wanted, private).await {
                 Ok(room) => crate::browser::go_to(&room_path(&room.name)),
                 Err(err) => {
                     error.set(Some(err.to_string()));
@@ -98,6 +110,8 @@ fn NewRoom() -> impl IntoView {
                 }
             }
         });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = private;
     };
 
     view! {
@@ -110,6 +124,10 @@ fn NewRoom() -> impl IntoView {
                 autocomplete="off"
                 bind:value=name
             />
+            <label class="new-room-private">
+                <input type="checkbox" data-test="new-room-private" bind:checked=private />
+                "Private"
+            </label>
             <button
                 type="submit"
                 data-test="create-room"

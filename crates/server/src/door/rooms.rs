@@ -20,14 +20,17 @@ use std::{
 use shared::{
     GENERAL, ValidationError,
     names::{check_letters, name_key},
-    room::{RoomSettings, parse_room_name},
+    room::{RoomKind, RoomSettings, parse_room_name},
 };
 
 use crate::{
     door::accounts::DAY,
     door::counts::Counter,
     edge::client::client_key,
-    log::store::{RoomCaps, RoomCreated, RoomId, RoomRecord, Store, StoreError},
+    log::store::{
+        Account, MemberAdded, RoomCaps, RoomCreated, RoomId, RoomRecord, Store, StoreError,
+    },
+    log::visibility::Visibility,
 };
 
 /// The most (room, writer) pairs slow mode remembers; past it, those
@@ -90,6 +93,9 @@ pub struct Rooms {
     settings: Arc<RwLock<HashMap<RoomId, RoomSettings>>>,
     /// Slow mode: when each writer in each room may write again.
     paced: Arc<Mutex<HashMap<(RoomId, String), Instant>>>,
+    /// Who may see which room (the chat's, which every stream follows):
+    /// told of every room found or created, and of private rooms' members.
+    visibility: Visibility,
 }
 
 #[derive(Debug)]
@@ -128,10 +134,11 @@ impl Known {
 }
 
 impl Rooms {
-    /// Reads the rooms the store holds.
-    pub async fn load(store: Store) -> Result<Self, StoreError> {
+    /// Reads the rooms the store holds; keeps `visibility` up to date.
+    pub async fn load(store: Store, visibility: Visibility) -> Result<Self, StoreError> {
         let known = Known::new(store.rooms().await?);
         let rooms = Self {
+            visibility,
             complete: store.single_writer(),
             store,
             known: Arc::new(RwLock::new(known)),
@@ -165,7 +172,10 @@ impl Rooms {
         });
     }
 
+    /// Reads the rooms' settings and private rooms' members again.
     async fn reload_settings(&self) -> Result<(), StoreError> {
+        self.visibility
+            .set(&self.store.rooms().await?, &self.store.memberships().await?);
         let mut settings = self.store.room_settings().await?;
         settings.retain(|_, settings| !settings.is_open());
         *self
@@ -266,6 +276,7 @@ impl Rooms {
         let found = self.store.room_by_key(&key).await?;
         match &found {
             Some(room) => {
+                self.know(room).await?;
                 self.write().add(room.clone());
                 self.lock_misses().remove(&key);
             }
@@ -292,13 +303,15 @@ impl Rooms {
         Ok(self.read().rooms.clone())
     }
 
-    /// Creates the room `name` (the rules of [`parse_room_name`]), made by
-    /// the account `creator` from the address `client`. A name taken
-    /// (ignoring case and look-alike letters) is refused with
+    /// Creates the room `name` (the rules of [`parse_room_name`]) of
+    /// `kind`, made by the account `creator` (a private room's owner) from
+    /// the address `client`. A name taken (ignoring case and look-alike
+    /// letters, by a room of any kind) is refused with
     /// [`shared::Rule::Taken`].
     pub async fn create(
         &self,
         name: &str,
+        kind: RoomKind,
         creator: i64,
         client: IpAddr,
     ) -> Result<RoomRecord, RoomError> {
@@ -312,7 +325,7 @@ impl Rooms {
                 tokio::time::Instant::now(),
             )
             .map_err(RoomError::TooManyFromAddress)?;
-        let created = self.insert(name, creator).await;
+        let created = self.insert(name, kind, creator).await;
         if created.is_err() {
             self.by_address.give_back(&client);
         }
@@ -320,7 +333,12 @@ impl Rooms {
     }
 
     /// Stores the room `name` (valid) unless it or a cap is taken.
-    async fn insert(&self, name: String, creator: i64) -> Result<RoomRecord, RoomError> {
+    async fn insert(
+        &self,
+        name: String,
+        kind: RoomKind,
+        creator: i64,
+    ) -> Result<RoomRecord, RoomError> {
         let key = name_key(&name);
         if self.read().find(&key).is_some() {
             return Err(taken().into());
@@ -334,7 +352,7 @@ impl Rooms {
         // created at once cannot pass them together.
         let room = match self
             .store
-            .create_room(&name, &key, Some(creator), now, caps)
+            .create_room(&name, &key, kind, Some(creator), now, caps)
             .await?
         {
             RoomCreated::Created(room) => room,
@@ -343,9 +361,87 @@ impl Rooms {
             RoomCreated::ChatFull => return Err(RoomError::TooMany),
             RoomCreated::CreatorFull => return Err(RoomError::TooManyOfYours),
         };
+        self.know(&room).await?;
         self.write().add(room.clone());
         self.lock_misses().remove(&key);
         Ok(room)
+    }
+
+    /// Tells the visibility of `room` (and a private one's members) before
+    /// anything of it is sent.
+    async fn know(&self, room: &RoomRecord) -> Result<(), StoreError> {
+        if room.kind.is_public() {
+            self.visibility.add(room);
+        } else {
+            self.visibility
+                .set_members(room, &self.store.members_of(room.id).await?);
+        }
+        Ok(())
+    }
+
+    /// Whether some room known here is private (most chats have none:
+    /// then nothing is read to check a message's room).
+    pub fn any_private(&self) -> bool {
+        self.visibility.any_private()
+    }
+
+    /// Whether `account` (`None`: a guest) may see `room`.
+    pub fn sees(&self, room: &RoomRecord, account: Option<i64>) -> bool {
+        self.visibility.sees(&room.name, account)
+    }
+
+    /// Whether `account` is an owner of the private `room`.
+    pub fn owns(&self, room: &RoomRecord, account: i64) -> bool {
+        self.visibility.owns(&room.name, account)
+    }
+
+    /// The private `room`'s members (account id → owner).
+    pub fn members(&self, room: &RoomRecord) -> HashMap<i64, bool> {
+        self.visibility.members(&room.name)
+    }
+
+    /// The private `room`'s members by name, and whether each is an owner,
+    /// in the order they joined.
+    pub async fn member_names(&self, room: &RoomRecord) -> Result<Vec<(String, bool)>, StoreError> {
+        self.store.member_names(room.id).await
+    }
+
+    /// The account called `name` (ignoring case and look-alike letters).
+    pub async fn account_named(&self, name: &str) -> Result<Option<Account>, StoreError> {
+        self.store.account_by_key(&name_key(name.trim())).await
+    }
+
+    /// Adds the account `member` to the private `room`.
+    pub async fn add_member(
+        &self,
+        room: &RoomRecord,
+        member: i64,
+    ) -> Result<MemberAdded, StoreError> {
+        let now = chrono::Utc::now().timestamp();
+        let added = self.store.add_member(room.id, member, now).await?;
+        self.know(room).await?;
+        Ok(added)
+    }
+
+    /// Takes the account `member` out of the private `room`; whether they
+    /// were in it. Their streams stop carrying it at once.
+    pub async fn remove_member(&self, room: &RoomRecord, member: i64) -> Result<bool, StoreError> {
+        let removed = self.store.remove_member(room.id, member).await?;
+        self.know(room).await?;
+        Ok(removed)
+    }
+
+    /// Makes the member `member` of the private `room` an owner or not;
+    /// whether they are a member.
+    pub async fn set_owner(
+        &self,
+        room: &RoomRecord,
+        member: i64,
+        owner: bool,
+    ) -> Result<bool, StoreError> {
+        let set = self.store.set_owner(room.id, member, owner).await?;
+        self.know(room).await?;
+        Ok(set)
     }
 
     async fn refresh(&self) -> Result<(), StoreError> {
@@ -390,7 +486,12 @@ mod tests {
 
     async fn rooms() -> (tempfile::TempDir, Rooms) {
         let (dir, store) = crate::testing::temp_store().await;
-        (dir, Rooms::load(store).await.expect("loads"))
+        (
+            dir,
+            Rooms::load(store, Visibility::default())
+                .await
+                .expect("loads"),
+        )
     }
 
     #[tokio::test]
@@ -413,24 +514,29 @@ mod tests {
             .expect("stores")
             .expect("new");
         let random = rooms
-            .create("  Random ", creator, HOME)
+            .create("  Random ", RoomKind::Public, creator, HOME)
             .await
             .expect("created");
         assert_eq!(random.name, "Random");
         assert_eq!(rooms.find("random").await.expect("reads"), Some(random));
         assert_eq!(rooms.find("nowhere").await.expect("reads"), None);
         let err = rooms
-            .create("RANDOM", creator, HOME)
+            .create("RANDOM", RoomKind::Public, creator, HOME)
             .await
             .expect_err("taken");
         assert!(
             matches!(err, RoomError::Invalid(ref invalid) if invalid.rule == shared::Rule::Taken),
             "{err:?}"
         );
-        let err = rooms.create("", creator, HOME).await.expect_err("empty");
+        let err = rooms
+            .create("", RoomKind::Public, creator, HOME)
+            .await
+            .expect_err("empty");
         assert!(matches!(err, RoomError::Invalid(_)), "{err:?}");
         // Read again from the store: the same rooms.
-        let reloaded = Rooms::load(store).await.expect("loads");
+        let reloaded = Rooms::load(store, Visibility::default())
+            .await
+            .expect("loads");
         assert_eq!(
             reloaded.list().await.expect("reads"),
             rooms.list().await.expect("reads")
@@ -451,7 +557,14 @@ mod tests {
             max_per_creator: 10,
         };
         let created = store
-            .create_room("elsewhere", &name_key("elsewhere"), None, 0, caps)
+            .create_room(
+                "elsewhere",
+                &name_key("elsewhere"),
+                RoomKind::Public,
+                None,
+                0,
+                caps,
+            )
             .await
             .expect("stores");
         let RoomCreated::Created(elsewhere) = created else {
@@ -490,7 +603,12 @@ mod tests {
                 .expect("new");
             for n in 0..ROOMS_PER_ACCOUNT {
                 match rooms
-                    .create(&format!("room {account} {n}"), creator, HOME)
+                    .create(
+                        &format!("room {account} {n}"),
+                        RoomKind::Public,
+                        creator,
+                        HOME,
+                    )
                     .await
                 {
                     Ok(_) => made += 1,
@@ -510,9 +628,14 @@ mod tests {
             .expect("stores")
             .expect("new");
         let elsewhere = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2));
-        assert!(rooms.create("", creator, elsewhere).await.is_err());
+        assert!(
+            rooms
+                .create("", RoomKind::Public, creator, elsewhere)
+                .await
+                .is_err()
+        );
         rooms
-            .create("bob's", creator, elsewhere)
+            .create("bob's", RoomKind::Public, creator, elsewhere)
             .await
             .expect("another address");
     }

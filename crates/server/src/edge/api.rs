@@ -40,7 +40,7 @@ use shared::{
         DEFAULT_AUDIT_PAGE, Report, ReportMade, ReportRequest, ReportsClosed, Unbanned,
     },
     presence::{Heartbeat, Typing},
-    room::{CreateRoom, Directory, Room, RoomSettingsChange},
+    room::{AddMember, CreateRoom, Directory, Member, Room, RoomSettingsChange, SetOwner},
 };
 
 use crate::{
@@ -74,6 +74,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api/rooms/{room}", send(patch(update_room)))
         .route("/api/rooms/{room}/presence", send(post(heartbeat)))
         .route("/api/rooms/{room}/typing", send(post(typing)))
+        .route(
+            "/api/rooms/{room}/members",
+            read(get(list_members)).merge(send(post(add_member))),
+        )
+        .route(
+            "/api/rooms/{room}/members/{username}",
+            send(put(set_owner).delete(remove_member)),
+        )
         .route(
             "/api/messages",
             read(get(list_messages)).merge(send(post(create_message))),
@@ -245,8 +253,51 @@ async fn create_room(
     caller: Caller,
     ApiJson(request): ApiJson<CreateRoom>,
 ) -> Result<(StatusCode, Json<Room>), ApiError> {
-    let room = caller.create_room(&request.name).await?;
+    let room = caller.create_room(&request.name, request.private).await?;
     Ok((StatusCode::CREATED, Json(room)))
+}
+
+/// A private room's members, in the order they joined, each with whether
+/// they are an owner: for its members and admins; `404 no_such_room` for
+/// anyone else, `409 not_private` for a public room.
+async fn list_members(
+    caller: Caller,
+    ApiPath(room): ApiPath<String>,
+) -> Result<Json<Vec<Member>>, ApiError> {
+    Ok(Json(caller.members(&room).await?))
+}
+
+/// Adds an account to a private room (`{"username": "..."}`): `200` with
+/// the member; the room's owners and admins only (`403 not_owner` for
+/// another member), `404 no_such_account`, `409 room_full`.
+async fn add_member(
+    caller: Caller,
+    ApiPath(room): ApiPath<String>,
+    ApiJson(request): ApiJson<AddMember>,
+) -> Result<Json<Member>, ApiError> {
+    Ok(Json(caller.add_member(&room, &request.username).await?))
+}
+
+/// Makes a member an owner or not (`{"owner": bool}`): `200` with the
+/// member; owners and admins only; `404 no_such_member`.
+async fn set_owner(
+    caller: Caller,
+    ApiPath((room, username)): ApiPath<(String, String)>,
+    ApiJson(request): ApiJson<SetOwner>,
+) -> Result<Json<Member>, ApiError> {
+    Ok(Json(
+        caller.set_owner(&room, &username, request.owner).await?,
+    ))
+}
+
+/// Takes a member out of a private room: `204`; owners and admins, or the
+/// member themself (leaving); `404 no_such_member`.
+async fn remove_member(
+    caller: Caller,
+    ApiPath((room, username)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    caller.remove_member(&room, &username).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A page is open on the room in the path: `200` with who is there now

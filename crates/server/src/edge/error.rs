@@ -119,9 +119,25 @@ pub enum ApiError {
     /// The client holds as many event streams as it may.
     #[error("too many open event streams from this address; close one and retry")]
     TooManyStreams,
-    /// The request names a room that does not exist.
+    /// The request names a room that does not exist (or one the caller
+    /// may not see: the same to them).
     #[error("there is no room called {0:?}")]
     NoSuchRoom(String),
+    /// Only a private room's owners (and admins) manage its members.
+    #[error("only the room's owners and admins manage its members")]
+    NotOwner,
+    /// The room is public: it has no members to manage.
+    #[error("this room is public: anyone may see it")]
+    NotPrivate,
+    /// The private room holds as many members as it may.
+    #[error(
+        "the room has as many members as it may ({})",
+        shared::room::MAX_MEMBERS
+    )]
+    RoomFull,
+    /// The account named is no member of the room.
+    #[error("{0:?} is not a member of this room")]
+    NoSuchMember(String),
     /// The chat holds as many rooms as it may.
     #[error("the chat has as many rooms as it may hold")]
     TooManyRooms,
@@ -286,6 +302,10 @@ impl ApiError {
             Self::TooManyStreams => ErrorBody::new("too_many_streams", self.to_string()),
             Self::Busy => ErrorBody::new("busy", self.to_string()),
             Self::NoSuchRoom(_) => ErrorBody::new("no_such_room", self.to_string()),
+            Self::NotOwner => ErrorBody::new("not_owner", self.to_string()),
+            Self::NotPrivate => ErrorBody::new("not_private", self.to_string()),
+            Self::RoomFull => ErrorBody::new("room_full", self.to_string()),
+            Self::NoSuchMember(_) => ErrorBody::new("no_such_member", self.to_string()),
             Self::TooManyRooms => ErrorBody::new("too_many_rooms", self.to_string()),
             Self::TooManyRoomsOfYours => {
                 ErrorBody::new("too_many_rooms_of_yours", self.to_string())

@@ -13,7 +13,7 @@ use axum::{
 use leptos::prelude::provide_context;
 use shared::room::{room_in_path, room_path};
 
-use crate::AppState;
+use crate::{AppState, door::caller::Caller, edge::error::ApiError};
 
 /// A room's page (`/r/<name>`) answers `404 Not Found` when there is no such
 /// room: the page itself says so (its history call is refused with
@@ -28,16 +28,18 @@ pub async fn page_status(
     request: Request,
     next: Next,
 ) -> Response {
+    let (parts, body) = request.into_parts();
     let missing = match params.get("name") {
-        Some(name) => match state.rooms.find(name).await {
-            Ok(Some(room)) if room.name != *name => {
+        // As the caller may see it: a private room is no room to others.
+        Some(name) => match Caller::of(state, Some(&parts)).room(name).await {
+            Ok(room) if room.name != *name => {
                 return Redirect::permanent(&room_path(&room.name)).into_response();
             }
-            found => matches!(found, Ok(None)),
+            found => matches!(found, Err(ApiError::NoSuchRoom(_))),
         },
         None => false,
     };
-    let mut response = next.run(request).await;
+    let mut response = next.run(Request::from_parts(parts, body)).await;
     if missing && response.status() == StatusCode::OK {
         *response.status_mut() = StatusCode::NOT_FOUND;
     }

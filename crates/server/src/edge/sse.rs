@@ -177,6 +177,7 @@ mod tests {
         let (_dir, store) = temp_store().await;
         let hub = Hub::default();
         let chat = start_chat(store.clone(), hub.clone()).await;
+        let visibility = chat.visibility().clone();
         let addr: SocketAddr = "127.0.0.1:80".parse().expect("addr");
         let shutdown = tokio_util::sync::CancellationToken::new();
         let state = AppState {
@@ -186,10 +187,15 @@ mod tests {
                 false,
                 shutdown.clone(),
             ),
-            rooms: crate::door::rooms::Rooms::load(store.clone())
+            rooms: crate::door::rooms::Rooms::load(store.clone(), visibility.clone())
                 .await
                 .expect("rooms"),
-            presence: crate::door::presence::Presence::start(&store, hub.clone(), shutdown.clone()),
+            presence: crate::door::presence::Presence::start(
+                &store,
+                hub.clone(),
+                visibility,
+                shutdown.clone(),
+            ),
             guests_may_send: true,
             blocks: crate::door::blocks::Blocks::start(
                 store.clone(),

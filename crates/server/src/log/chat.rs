@@ -35,6 +35,7 @@ use crate::{
         Batch, ChangeDraft, Changed, Done, Draft, Entry, RoomCounts, RoomRecord, SqliteWriter,
         Store, StoreError, Stored, Work, Writer,
     },
+    log::visibility::Visibility,
 };
 
 /// The most sends stored in one transaction.
@@ -81,6 +82,7 @@ pub struct Chat {
     recent: Arc<Recent>,
     fanout: Fanout,
     writer: mpsc::Sender<Job>,
+    visibility: Visibility,
 }
 
 impl Chat {
@@ -92,6 +94,8 @@ impl Chat {
         hub: Hub,
         stop: CancellationToken,
     ) -> Result<Self, StoreError> {
+        let visibility = Visibility::default();
+        visibility.set(&store.rooms().await?, &store.memberships().await?);
         let recent = Arc::new(Recent::new(
             store.newest(MAX_PAGE_SIZE).await?,
             &store.newest_entries(MAX_PAGE_SIZE).await?,
@@ -106,6 +110,7 @@ impl Chat {
             hub.clone(),
             store.single_writer(),
             counts,
+            visibility.clone(),
         );
         let (writer, jobs) = mpsc::channel(QUEUE);
         match store.writer().await? {
@@ -127,7 +132,15 @@ impl Chat {
             recent,
             fanout,
             writer,
+            visibility,
         })
+    }
+
+    /// Who may see which room: read from the store as the chat starts,
+    /// kept up to date by the rooms (`door::rooms`), followed by every
+    /// stream.
+    pub fn visibility(&self) -> &Visibility {
+        &self.visibility
     }
 
     /// How many messages `room` holds, as of the newest this server

@@ -35,6 +35,7 @@ use crate::{
     log::hub::{Hub, Published},
     log::recent::Recent,
     log::store::{Heard, Logged, RoomCounts, Store, StoreError},
+    log::visibility::Visibility,
 };
 
 /// How many committed messages one read of the log takes.
@@ -57,6 +58,9 @@ pub struct Fanout {
     in_step: Arc<AtomicBool>,
     /// Told that something may have been committed.
     wake: Arc<Notify>,
+    /// Who may see which room: rooms other servers created are learned
+    /// before their entries are published.
+    visibility: Visibility,
     /// Held while publishing: the writer and the follower both publish,
     /// and each message must be published once.
     publishing: Arc<Mutex<()>>,
@@ -74,7 +78,13 @@ struct Counts {
 impl Fanout {
     /// A fan-out whose window holds `recent` (the log's newest messages),
     /// where each room holds `counts` messages up to the window's newest.
-    pub fn new(recent: Arc<Recent>, hub: Hub, in_step: bool, counts: RoomCounts) -> Self {
+    pub fn new(
+        recent: Arc<Recent>,
+        hub: Hub,
+        in_step: bool,
+        counts: RoomCounts,
+        visibility: Visibility,
+    ) -> Self {
         let newest = recent.newest_id().unwrap_or(0);
         Self {
             counts: Arc::new(Mutex::new(Counts {
@@ -87,6 +97,7 @@ impl Fanout {
             in_step: Arc::new(AtomicBool::new(in_step)),
             wake: Arc::new(Notify::new()),
             publishing: Arc::new(Mutex::new(())),
+            visibility,
         }
     }
 
@@ -218,6 +229,11 @@ impl Fanout {
     async fn catch_up(&self, store: &Store) -> Result<(), StoreError> {
         loop {
             let page = store.after(self.published(), PAGE).await?;
+            // A room another server just created is known before its
+            // entries go out (until then a stream would hold them back).
+            self.visibility
+                .learn(store, page.iter().map(|entry| entry.message.room.as_str()))
+                .await?;
             self.publish(&page);
             if page.len() < PAGE as usize {
                 return Ok(());
@@ -328,7 +344,13 @@ mod tests {
     #[test]
     fn each_room_is_counted_apart_as_of_the_newest_published() {
         let recent = Arc::new(Recent::of_messages(vec![message(1)]));
-        let fanout = Fanout::new(recent, Hub::default(), true, counted("general", 1));
+        let fanout = Fanout::new(
+            recent,
+            Hub::default(),
+            true,
+            counted("general", 1),
+            Visibility::default(),
+        );
         let mut elsewhere = message(2);
         elsewhere.room = "random".into();
         fanout.publish(&[elsewhere, message(3)]);
@@ -344,7 +366,13 @@ mod tests {
     async fn a_published_message_is_in_the_window_before_the_hub_delivers_it() {
         let recent = Arc::new(Recent::of_messages(Vec::new()));
         let hub = Hub::default();
-        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true, RoomCounts::new());
+        let fanout = Fanout::new(
+            Arc::clone(&recent),
+            hub.clone(),
+            true,
+            RoomCounts::new(),
+            Visibility::default(),
+        );
         let mut live = hub.subscribe();
         let watcher = {
             let recent = Arc::clone(&recent);
@@ -367,6 +395,7 @@ mod tests {
             hub.clone(),
             true,
             counted("general", 2),
+            Visibility::default(),
         );
         let mut live = hub.subscribe();
         fanout.publish(&[message(2), message(3)]);
@@ -384,7 +413,13 @@ mod tests {
     fn a_batch_is_published_by_its_writer_only_if_it_comes_next() {
         let recent = Arc::new(Recent::of_messages(vec![message(1)]));
         let hub = Hub::default();
-        let fanout = Fanout::new(Arc::clone(&recent), hub.clone(), true, RoomCounts::new());
+        let fanout = Fanout::new(
+            Arc::clone(&recent),
+            hub.clone(),
+            true,
+            RoomCounts::new(),
+            Visibility::default(),
+        );
         let mut live = hub.subscribe();
         // Another server's 2 came in between: not this writer's to publish.
         assert!(!fanout.publish_following(2, &[message(3)]));
@@ -403,6 +438,7 @@ mod tests {
             Hub::default(),
             true,
             RoomCounts::new(),
+            Visibility::default(),
         );
         let waiting = tokio::spawn({
             let fanout = fanout.clone();

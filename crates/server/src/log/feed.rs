@@ -126,6 +126,20 @@ impl Feed {
         }
     }
 
+    /// Whether this stream's viewer may see what `published` is about
+    /// (`log::visibility`).
+    fn shows(&self, published: &Published) -> bool {
+        published.visible_to(self.account, self.chat.visibility())
+    }
+
+    /// Leaves out `published`, which this stream's viewer may not see: an
+    /// entry still moves the stream past its id.
+    fn pass_over(&mut self, published: &Published) {
+        if !published.passing {
+            self.last_sent = Some(published.id);
+        }
+    }
+
     /// The frames as a stream, for a body that hyper writes.
     pub(crate) fn into_stream(self) -> impl Stream<Item = Bytes> + Send {
         futures::stream::unfold(self, |mut feed| async move {
@@ -161,6 +175,10 @@ impl Feed {
         let mut len = frames[0].len();
         while len < BATCH_BYTES {
             let published = match self.backlog.pop_front() {
+                Some(published) if !self.shows(&published) => {
+                    self.pass_over(&published);
+                    continue;
+                }
                 Some(published) => published,
                 None if self.catching_up => break,
                 None => match self.live.try_recv() {
@@ -173,6 +191,10 @@ impl Feed {
                             frames.push(published.frame.clone());
                             break;
                         }
+                        continue;
+                    }
+                    Ok(published) if !self.shows(&published) => {
+                        self.pass_over(&published);
                         continue;
                     }
                     Ok(published) => published,
@@ -210,7 +232,10 @@ impl Feed {
         loop {
             if let Some(published) = self.backlog.pop_front() {
                 self.last_sent = Some(published.id);
-                return Some(published.frame.clone());
+                if self.shows(&published) {
+                    return Some(published.frame.clone());
+                }
+                continue;
             }
             if self.catching_up {
                 let after = self.last_sent.unwrap_or(0);
@@ -246,6 +271,7 @@ impl Feed {
                         return Some(published.frame.clone());
                     }
                 }
+                Ok(published) if !self.shows(&published) => self.pass_over(&published),
                 Ok(published) => {
                     if !published.passing {
                         self.last_sent = Some(published.id);

@@ -6,13 +6,13 @@
 //! store (see [`crate::edge::sse`]), so a slow reader never slows the others and
 //! never holds more than the shared buffer.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use shared::{MessageId, message::CHANGE_EVENT};
 use tokio::sync::broadcast;
 
-use crate::log::store::Logged;
+use crate::log::{store::Logged, visibility::Visibility};
 
 /// How many messages the hub keeps for subscribers that are behind.
 pub const CAPACITY: usize = 4096;
@@ -34,6 +34,13 @@ pub struct Published {
     /// For a passing event meant for one account's streams only (a ban):
     /// that account; after it the stream ends.
     pub to: Option<i64>,
+    /// The room it is about (by its name as stored), if any: a stream
+    /// sends it only if its viewer may see that room (`log::visibility`).
+    pub room: Option<Arc<str>>,
+    /// Whether that room is known to be public, worked out by the first
+    /// stream that looks (a room's kind never changes), so that the others
+    /// look nothing up.
+    public: OnceLock<bool>,
 }
 
 impl Published {
@@ -53,6 +60,8 @@ impl Published {
             frame: Bytes::from(frame),
             passing: false,
             to: None,
+            room: Some(Arc::from(entry.message.room.as_str())),
+            public: OnceLock::new(),
         }
     }
 
@@ -64,6 +73,17 @@ impl Published {
             frame: Bytes::from(format!("event: {kind}\ndata: {json}\n\n")),
             passing: true,
             to: None,
+            room: None,
+            public: OnceLock::new(),
+        }
+    }
+
+    /// The same passing event, about the room called `room` (as stored):
+    /// only streams that may see that room send it.
+    pub fn in_room(self, room: &str) -> Self {
+        Self {
+            room: Some(Arc::from(room)),
+            ..self
         }
     }
 
@@ -74,6 +94,15 @@ impl Published {
             to: Some(account),
             ..Self::passing(kind, data)
         }
+    }
+
+    /// Whether `account`'s stream (`None`: a guest's) may send it: it is
+    /// about no room, or one `visibility` lets them see.
+    pub fn visible_to(&self, account: Option<i64>, visibility: &Visibility) -> bool {
+        let Some(room) = self.room.as_deref() else {
+            return true;
+        };
+        *self.public.get_or_init(|| visibility.sees(room, None)) || visibility.sees(room, account)
     }
 
     /// Whether a stream that has sent every message up to `last_sent`

@@ -8,7 +8,8 @@
 //! - [`fanout`]: the one way from the committed log to the window
 //!   ([`recent`], the newest messages in memory) and the [`hub`]
 //!   (broadcast); it follows a log shared by several servers;
-//! - `feed`: one stream's position: replay, then live.
+//! - `feed`: one stream's position: replay, then live;
+//! - [`visibility`]: who may see which room, which every stream follows.
 //!
 //! The log calls nothing above it.
 
@@ -19,3 +20,4 @@ pub(crate) mod feed;
 pub mod hub;
 pub mod recent;
 pub mod store;
+pub mod visibility;

@@ -24,10 +24,11 @@ use shared::{
     history::{LogPage, Page},
     message::Quote,
     presence::{Heartbeat, PresenceEvent, Typing},
-    room::{Directory, ReadPosition, Room},
+    room::{Directory, ReadPosition, Room, RoomKind},
 };
 use tokio::sync::OnceCell;
 
+mod members;
 mod moderation;
 
 use crate::{
@@ -185,6 +186,7 @@ impl Caller {
         Room {
             count: self.state.chat.count(&room),
             settings: self.state.rooms.settings(room.id),
+            kind: room.kind,
             name: room.name,
         }
     }
@@ -218,13 +220,43 @@ impl Caller {
         }
     }
 
-    /// The room `name` names, or [`ApiError::NoSuchRoom`].
-    async fn room(&self, name: &str) -> Result<RoomRecord, ApiError> {
-        self.state
-            .rooms
-            .find(name)
-            .await?
-            .ok_or_else(|| ApiError::NoSuchRoom(name.to_owned()))
+    /// The room `name` names, if the caller may see it: every use case
+    /// that names a room comes here. A private room is its members' alone;
+    /// to anyone else it answers [`ApiError::NoSuchRoom`], as a room that
+    /// was never made does, so that its name tells nothing.
+    pub(crate) async fn room(&self, name: &str) -> Result<RoomRecord, ApiError> {
+        let room = self.state.rooms.find(name).await?;
+        match room {
+            Some(room) if self.sees(&room).await? => Ok(room),
+            _ => Err(ApiError::NoSuchRoom(name.to_owned())),
+        }
+    }
+
+    /// Whether the caller may see `room` (see [`Self::room`]).
+    async fn sees(&self, room: &RoomRecord) -> Result<bool, ApiError> {
+        if room.kind.is_public() {
+            return Ok(true);
+        }
+        let viewer = self.session_account().await?.map(|account| account.id);
+        Ok(self.state.rooms.sees(room, viewer))
+    }
+
+    /// Message `id`, if it is in a room the caller may see; else
+    /// [`ApiError::NoSuchMessage`], as for an id that was never used.
+    async fn seen_message(&self, id: MessageId) -> Result<ChatMessage, ApiError> {
+        let message = self.state.chat.message(id).await?;
+        match message {
+            Some(message) if self.sees_room_named(&message.room).await? => Ok(message),
+            _ => Err(ApiError::NoSuchMessage(id)),
+        }
+    }
+
+    /// Whether the caller may see the room called `name` (as stored).
+    async fn sees_room_named(&self, name: &str) -> Result<bool, ApiError> {
+        Ok(match self.state.rooms.find(name).await? {
+            Some(room) => self.sees(&room).await?,
+            None => false,
+        })
     }
 
     /// Up to `limit` messages of `room`'s `page`, oldest first.
@@ -466,12 +498,7 @@ impl Caller {
     /// author's to see (signed in), nobody else's.
     pub async fn versions(&self, id: MessageId) -> Result<Vec<String>, ApiError> {
         let account = self.account().await?.ok_or(ApiError::SignInToEdit)?;
-        let message = self
-            .state
-            .chat
-            .message(id)
-            .await?
-            .ok_or(ApiError::NoSuchMessage(id))?;
+        let message = self.seen_message(id).await?;
         if !message.is_by(&account.name) {
             return Err(ApiError::NotAuthor);
         }
@@ -506,6 +533,12 @@ impl Caller {
             Some(name) => Some(self.room(name).await?.id),
             None => None,
         };
+        // A message of a room the caller may not see is no message to them
+        // (a moderator's removal excepted: moderation reaches every room).
+        // One read, only where a room is private.
+        if moderation.is_none() && self.state.rooms.any_private() {
+            self.seen_message(id).await?;
+        }
         // Where a room is locked or closed to guests, whether the caller
         // may change what it holds (one read, only then).
         if self.state.rooms.any_set()
@@ -548,12 +581,14 @@ impl Caller {
             .session_account()
             .await?
             .is_some_and(|account| account.role.moderates());
-        let rooms = self
+        let viewer = self.session_account().await?.map(|account| account.id);
+        let rooms: Vec<Room> = self
             .state
             .rooms
             .list()
             .await?
             .into_iter()
+            .filter(|room| self.state.rooms.sees(room, viewer))
             .map(|room| (self.state.rooms.settings(room.id), room))
             .filter(|(settings, _)| moderates || !settings.archived)
             .map(|(settings, room)| Room {
@@ -561,27 +596,39 @@ impl Caller {
                     as_of,
                     count: counts.get(&room.name).copied().unwrap_or(0),
                 },
+                kind: room.kind,
                 name: room.name,
                 settings,
             })
             .collect();
-        let read = match self.session_account().await? {
-            Some(account) => Some(self.state.chat.read_positions(account.id).await?),
+        let read = match viewer {
+            Some(account) => {
+                let mut read = self.state.chat.read_positions(account).await?;
+                // Only rooms it may see now (not those it was taken out of).
+                read.retain(|name, _| rooms.iter().any(|room| room.name == *name));
+                Some(read)
+            }
             None => None,
         };
         let staff = self.state.accounts.staff().await?;
         Ok(Directory { rooms, read, staff })
     }
 
-    /// Creates the room `name`; signed-in callers only. Counted against
-    /// the account's send limit and the address's rooms of the day.
-    pub async fn create_room(&self, name: &str) -> Result<Room, ApiError> {
+    /// Creates the room `name`, `private` (the caller its owner) or not;
+    /// signed-in callers only. Counted against the account's send limit
+    /// and the address's rooms of the day.
+    pub async fn create_room(&self, name: &str, private: bool) -> Result<Room, ApiError> {
         let account = self.account().await?.ok_or(ApiError::Unauthorized)?;
         self.count_write(account)?;
+        let kind = if private {
+            RoomKind::Private
+        } else {
+            RoomKind::Public
+        };
         let room = self
             .state
             .rooms
-            .create(name, account.id, self.client)
+            .create(name, kind, account.id, self.client)
             .await?;
         let room = self.listed(room);
         self.state.presence.room_created(&room);
@@ -720,8 +767,12 @@ impl ChatService for Caller {
         async move { Ok(Caller::presence(self, room).await?) }.boxed()
     }
 
-    fn create_room<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Room, CallError>> {
-        async move { Ok(Caller::create_room(self, name).await?) }.boxed()
+    fn create_room<'a>(
+        &'a self,
+        name: &'a str,
+        private: bool,
+    ) -> BoxFuture<'a, Result<Room, CallError>> {
+        async move { Ok(Caller::create_room(self, name, private).await?) }.boxed()
     }
 
     fn mark_read<'a>(

@@ -297,12 +297,7 @@ impl Caller {
             super::Author::Guest => "guest".to_owned(),
         };
         let reporter = self.writer_key(self.account().await?);
-        let message = self
-            .state
-            .chat
-            .message(id)
-            .await?
-            .ok_or(ApiError::NoSuchMessage(id))?;
+        let message = self.seen_message(id).await?;
         if message.deleted {
             return Err(ApiError::MessageDeleted);
         }

@@ -42,6 +42,7 @@ use crate::{
     edge::client::client_key,
     log::hub::{Hub, Published},
     log::store::Store,
+    log::visibility::Visibility,
 };
 
 mod state;
@@ -126,6 +127,8 @@ pub enum Full {
 pub struct Presence {
     state: Arc<Mutex<State>>,
     hub: Hub,
+    /// Who may see which room (the chat's).
+    visibility: Visibility,
     /// This server, so that it skips what it told the others itself.
     server: Uuid,
     /// Changes to tell the other servers (none with a single server).
@@ -149,7 +152,9 @@ struct Announced {
 impl Presence {
     /// Presence on `hub`, swept until `stop`; with several servers on
     /// `store`, told to and from the others.
-    pub fn start(store: &Store, hub: Hub, stop: CancellationToken) -> Self {
+    /// `visibility` learns of public rooms other servers create as they
+    /// tell of them.
+    pub fn start(store: &Store, hub: Hub, visibility: Visibility, stop: CancellationToken) -> Self {
         let (relay, changes) = if store.single_writer() {
             (None, None)
         } else {
@@ -159,6 +164,7 @@ impl Presence {
         let presence = Self {
             state: Arc::default(),
             hub,
+            visibility,
             server: Uuid::new_v4(),
             relay,
             announced: Arc::default(),
@@ -273,8 +279,11 @@ impl Presence {
     }
 
     fn announce_room(&self, room: &Room) {
-        self.hub
-            .publish(Arc::new(Published::passing(ROOM_EVENT, room)));
+        // Scoped to the room: a private room's creation or settings reach
+        // its members' streams alone.
+        self.hub.publish(Arc::new(
+            Published::passing(ROOM_EVENT, room).in_room(&room.name),
+        ));
     }
 
     /// Who is in `room` now.
@@ -337,8 +346,9 @@ impl Presence {
 
     fn publish_people(&self, room: &str) {
         let event = self.people(room);
-        self.hub
-            .publish(Arc::new(Published::passing(PRESENCE_EVENT, &event)));
+        self.hub.publish(Arc::new(
+            Published::passing(PRESENCE_EVENT, &event).in_room(room),
+        ));
     }
 
     async fn flush(self, stop: CancellationToken) {
@@ -363,8 +373,9 @@ impl Presence {
             name: name.to_owned(),
             typing,
         };
-        self.hub
-            .publish(Arc::new(Published::passing(TYPING_EVENT, &event)));
+        self.hub.publish(Arc::new(
+            Published::passing(TYPING_EVENT, &event).in_room(room),
+        ));
     }
 
     fn tell(&self, change: Change) {
@@ -405,7 +416,17 @@ impl Presence {
                 self.lock().typed_elsewhere(&room, &person, typing, now);
                 self.announce_typing(&room, &name, typing);
             }
-            Change::Room { room } => self.announce_room(&room),
+            Change::Room { room } => {
+                // Another server's room: known here before it is announced
+                // (a private one's members are read again with the
+                // settings, and its event reaches nobody here until then).
+                if room.kind.is_public() {
+                    self.visibility.add_public(&room.name);
+                } else {
+                    self.rooms_changed.send_modify(|changes| *changes += 1);
+                }
+                self.announce_room(&room);
+            }
             Change::Banned {
                 account,
                 person,
@@ -504,6 +525,7 @@ mod tests {
         Presence {
             state: Arc::default(),
             hub: hub.clone(),
+            visibility: Visibility::default(),
             server: Uuid::new_v4(),
             relay: None,
             announced: Arc::default(),
@@ -539,6 +561,7 @@ mod tests {
         presence.apply(Change::Room {
             room: Room {
                 name: "random".into(),
+                kind: Default::default(),
                 count: shared::MessageCount { as_of: 7, count: 0 },
                 settings: Default::default(),
             },

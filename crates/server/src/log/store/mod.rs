@@ -48,7 +48,7 @@ pub use self::{
     moderation::{BanSet, OpenReport, RoleSet, set_role_at},
     name_keys::NAME_KEYS_VERSION,
     postgres::{Heard, Listener},
-    rooms::{RoomCaps, RoomCounts, RoomCreated, RoomId, RoomRecord},
+    rooms::{MemberAdded, Membership, RoomCaps, RoomCounts, RoomCreated, RoomId, RoomRecord},
     sqlite::{Done, SqliteWriter, Work},
 };
 use crate::log::dbfile::{ClaimError, FileLost};

@@ -3,7 +3,10 @@
 
 use std::collections::HashMap;
 
-use shared::{MessageId, room::ReadPosition};
+use shared::{
+    MessageId,
+    room::{MAX_MEMBERS, ReadPosition, RoomKind},
+};
 
 use super::{Store, StoreError};
 
@@ -37,12 +40,34 @@ pub enum RoomCreated {
 pub struct RoomRecord {
     pub id: RoomId,
     pub name: String,
+    /// Who may see it.
+    #[sqlx(try_from = "String")]
+    pub kind: RoomKind,
+}
+
+/// One membership of a private room.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Membership {
+    pub room_id: RoomId,
+    pub account_id: i64,
+    /// Whether the member manages the room's members.
+    pub owner: bool,
+}
+
+/// What adding a member did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum MemberAdded {
+    Added,
+    /// They were a member already.
+    Already,
+    /// The room holds [`MAX_MEMBERS`].
+    Full,
 }
 
 impl Store {
     /// Every room, oldest first.
     pub async fn rooms(&self) -> Result<Vec<RoomRecord>, StoreError> {
-        const SELECT: &str = "SELECT id, name FROM rooms ORDER BY id";
+        const SELECT: &str = "SELECT id, name, kind FROM rooms ORDER BY id";
         Ok(on_pool!(self, pool => {
             sqlx::query_as(SELECT).fetch_all(pool).await?
         }))
@@ -50,67 +75,72 @@ impl Store {
 
     /// The room whose name has this key, if any.
     pub async fn room_by_key(&self, name_key: &str) -> Result<Option<RoomRecord>, StoreError> {
-        const SELECT: &str = "SELECT id, name FROM rooms WHERE name_key = $1";
+        const SELECT: &str = "SELECT id, name, kind FROM rooms WHERE name_key = $1";
         Ok(on_pool!(self, pool => {
             sqlx::query_as(SELECT).bind(name_key).fetch_optional(pool).await?
         }))
     }
 
-    /// Creates a room unless a room holds `name_key` already, the chat
-    /// holds `max_rooms`, or `created_by` made `max_per_creator`: checked
-    /// and inserted as one step, so that rooms created at once (on any
-    /// server) cannot pass a cap together.
+    /// Creates a room of `kind` unless a room holds `name_key` already, the
+    /// chat holds `max_rooms`, or `created_by` made `max_per_creator`:
+    /// checked and inserted as one step, so that rooms created at once (on
+    /// any server) cannot pass a cap together. A private room is created
+    /// with its creator as its owner, in the same transaction.
     pub async fn create_room(
         &self,
         name: &str,
         name_key: &str,
+        kind: RoomKind,
         created_by: Option<i64>,
         now: i64,
         caps: RoomCaps,
     ) -> Result<RoomCreated, StoreError> {
-        // One statement: SQLite runs it under its write lock (and refuses
-        // it if another connection wrote since it read).
-        const INSERT: &str = "INSERT INTO rooms (name, name_key, created_by, created_at) \
-                              SELECT $1, $2, $3, $4 \
-                              WHERE (SELECT count(*) FROM rooms) < $5 \
-                              AND (SELECT count(*) FROM rooms WHERE created_by = $3) < $6 \
-                              RETURNING id, name";
+        // SQLite runs the insert under its write lock (and refuses it if
+        // another connection wrote since it read).
+        const INSERT: &str = "INSERT INTO rooms (name, name_key, kind, created_by, created_at) \
+                              SELECT $1, $2, $3, $4, $5 \
+                              WHERE (SELECT count(*) FROM rooms) < $6 \
+                              AND (SELECT count(*) FROM rooms WHERE created_by = $4) < $7 \
+                              RETURNING id, name, kind";
+        const OWNER: &str = "INSERT INTO room_members (room_id, account_id, owner, added_at) \
+                             VALUES ($1, $2, TRUE, $3)";
         let (max_rooms, per_creator) = (caps.max_rooms as i64, caps.max_per_creator as i64);
-        let created: Result<Option<RoomRecord>, sqlx::Error> = match self {
-            Store::Sqlite(store) => {
-                sqlx::query_as(INSERT)
+        let created: Result<Option<RoomRecord>, sqlx::Error> = on_pool!(self, pool => {
+            async {
+                let mut tx = pool.begin().await?;
+                if matches!(self, Store::Postgres(_)) {
+                    // Several servers: one room creation at a time, so the
+                    // counts each reads are the ones it inserts under.
+                    sqlx::query("LOCK TABLE rooms IN SHARE ROW EXCLUSIVE MODE")
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let room: Option<RoomRecord> = sqlx::query_as(INSERT)
                     .bind(name)
                     .bind(name_key)
+                    .bind(kind.as_str())
                     .bind(created_by)
                     .bind(now)
                     .bind(max_rooms)
                     .bind(per_creator)
-                    .fetch_optional(store.pool())
-                    .await
-            }
-            Store::Postgres(store) => {
-                // Several servers: one room creation at a time, so the
-                // counts each reads are the ones it inserts under.
-                async {
-                    let mut tx = store.pool().begin().await?;
-                    sqlx::query("LOCK TABLE rooms IN SHARE ROW EXCLUSIVE MODE")
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(room) = &room
+                    && let Some(owner) = created_by
+                    && !room.kind.is_public()
+                {
+                    sqlx::query(OWNER)
+                        .bind(room.id)
+                        .bind(owner)
+                        .bind(now)
                         .execute(&mut *tx)
                         .await?;
-                    let room = sqlx::query_as(INSERT)
-                        .bind(name)
-                        .bind(name_key)
-                        .bind(created_by)
-                        .bind(now)
-                        .bind(max_rooms)
-                        .bind(per_creator)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                    Ok(room)
                 }
-                .await
+                tx.commit().await?;
+                Ok(room)
             }
-        };
+            .await
+        });
         match created {
             Ok(Some(room)) => Ok(RoomCreated::Created(room)),
             Ok(None) => {
@@ -127,6 +157,99 @@ impl Store {
             Err(sqlx::Error::Database(err)) if err.is_unique_violation() => Ok(RoomCreated::Taken),
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// Every membership of every private room.
+    pub async fn memberships(&self) -> Result<Vec<Membership>, StoreError> {
+        const SELECT: &str = "SELECT room_id, account_id, owner FROM room_members";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(SELECT).fetch_all(pool).await?
+        }))
+    }
+
+    /// The memberships of `room`.
+    pub async fn members_of(&self, room: RoomId) -> Result<Vec<Membership>, StoreError> {
+        const SELECT: &str =
+            "SELECT room_id, account_id, owner FROM room_members WHERE room_id = $1";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(SELECT).bind(room).fetch_all(pool).await?
+        }))
+    }
+
+    /// The members of `room` by name, with whether each is an owner.
+    pub async fn member_names(&self, room: RoomId) -> Result<Vec<(String, bool)>, StoreError> {
+        const SELECT: &str = "SELECT a.name, m.owner FROM room_members m \
+                              JOIN accounts a ON a.id = m.account_id \
+                              WHERE m.room_id = $1 ORDER BY m.added_at, a.id";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(SELECT).bind(room).fetch_all(pool).await?
+        }))
+    }
+
+    /// Adds `account_id` to `room` unless it holds [`MAX_MEMBERS`] (checked
+    /// in the inserting statement).
+    pub async fn add_member(
+        &self,
+        room: RoomId,
+        account_id: i64,
+        now: i64,
+    ) -> Result<MemberAdded, StoreError> {
+        const INSERT: &str = "INSERT INTO room_members (room_id, account_id, owner, added_at) \
+                              SELECT $1, $2, FALSE, $3 \
+                              WHERE (SELECT count(*) FROM room_members WHERE room_id = $1) < $4 \
+                              ON CONFLICT (room_id, account_id) DO NOTHING";
+        const IS_MEMBER: &str =
+            "SELECT count(*) FROM room_members WHERE room_id = $1 AND account_id = $2";
+        let added = on_pool!(self, pool => {
+            sqlx::query(INSERT)
+                .bind(room)
+                .bind(account_id)
+                .bind(now)
+                .bind(MAX_MEMBERS as i64)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if added == 1 {
+            return Ok(MemberAdded::Added);
+        }
+        let member: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar(IS_MEMBER).bind(room).bind(account_id).fetch_one(pool).await?
+        });
+        Ok(if member > 0 {
+            MemberAdded::Already
+        } else {
+            MemberAdded::Full
+        })
+    }
+
+    /// Takes `account_id` out of `room`; whether they were a member.
+    pub async fn remove_member(&self, room: RoomId, account_id: i64) -> Result<bool, StoreError> {
+        const DELETE: &str = "DELETE FROM room_members WHERE room_id = $1 AND account_id = $2";
+        Ok(on_pool!(self, pool => {
+            sqlx::query(DELETE).bind(room).bind(account_id).execute(pool).await?.rows_affected()
+        }) == 1)
+    }
+
+    /// Makes the member `account_id` of `room` an owner or not; whether
+    /// they are a member.
+    pub async fn set_owner(
+        &self,
+        room: RoomId,
+        account_id: i64,
+        owner: bool,
+    ) -> Result<bool, StoreError> {
+        const UPDATE: &str =
+            "UPDATE room_members SET owner = $3 WHERE room_id = $1 AND account_id = $2";
+        Ok(on_pool!(self, pool => {
+            sqlx::query(UPDATE)
+                .bind(room)
+                .bind(account_id)
+                .bind(owner)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }) == 1)
     }
 
     /// How far `account_id` has read each room it has read, by room name.

@@ -1,0 +1,566 @@
+//! Private rooms: seen by their members alone. Every way to a room's
+//! content refuses anyone else as if the room did not exist (`404
+//! no_such_room`, or `no_such_message` by a message's id), the room list
+//! leaves it out, and the one stream per browser carries its messages,
+//! changes, presence and typing to members' streams alone, from the
+//! moment they are added to the moment they are taken out.
+
+mod support;
+
+use leptos::server_fn::ServerFn;
+use serde_json::{Value, json};
+use server::rate::RateLimit;
+use support::{EventReader, TestApp, error_body, spawn_app_with};
+
+const HISTORY: &str = <app::api::GetMessages as ServerFn>::PATH;
+const COUNT: &str = <app::api::GetMessageCount as ServerFn>::PATH;
+const MARK_READ: &str = <app::api::MarkRead as ServerFn>::PATH;
+const ENTRIES: &str = <app::api::GetEntriesAfter as ServerFn>::PATH;
+
+async fn app() -> TestApp {
+    spawn_app_with(|config| {
+        config.send_limit = RateLimit::Off;
+        config.read_limit = RateLimit::Off;
+    })
+    .await
+}
+
+/// A request to `path` as the holder of `cookie` (a guest if `None`).
+fn request(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    cookie: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let request = app.client.request(method, app.url(path));
+    match cookie {
+        Some(cookie) => request.header("cookie", cookie),
+        None => request,
+    }
+}
+
+async fn create(app: &TestApp, cookie: &str, name: &str, private: bool) -> reqwest::Response {
+    request(app, reqwest::Method::POST, "/api/rooms", Some(cookie))
+        .json(&json!({ "name": name, "private": private }))
+        .send()
+        .await
+        .expect("request")
+}
+
+/// Sends `text` to `room` as the holder of `cookie` (a guest called
+/// `guest` if `None`).
+async fn send(app: &TestApp, cookie: Option<&str>, room: &str, text: &str) -> reqwest::Response {
+    request(
+        app,
+        reqwest::Method::POST,
+        &format!("/api/rooms/{room}/messages"),
+        cookie,
+    )
+    .json(&json!({ "username": "guest", "text": text }))
+    .send()
+    .await
+    .expect("request")
+}
+
+async fn sent(app: &TestApp, cookie: Option<&str>, room: &str, text: &str) -> Value {
+    let response = send(app, cookie, room, text).await;
+    assert_eq!(response.status(), 201, "send to {room}");
+    response.json().await.expect("json")
+}
+
+/// The event stream of the holder of `cookie` (a guest's if `None`), on a
+/// connection of its own, resuming after `after` if given.
+async fn stream(app: &TestApp, cookie: Option<&str>, after: Option<i64>) -> EventReader {
+    let mut request = reqwest::Client::new().get(app.url("/api/events"));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    if let Some(after) = after {
+        request = request.header("last-event-id", after.to_string());
+    }
+    let response = request.send().await.expect("request");
+    assert_eq!(response.status(), 200);
+    EventReader::from_response(response)
+}
+
+/// The texts of the next entries of `events` up to and including the one
+/// saying `last` (a public message sent after what is looked for, so that
+/// whatever a stream was going to carry before it has arrived).
+async fn texts_through(events: &mut EventReader, last: &str) -> Vec<String> {
+    let mut texts = Vec::new();
+    loop {
+        let (_, _, message) = events.take_entries(1).await.remove(0);
+        let text = message["text"].as_str().expect("text").to_owned();
+        let done = text == last;
+        texts.push(text);
+        if done {
+            return texts;
+        }
+    }
+}
+
+async fn listed(app: &TestApp, cookie: Option<&str>) -> Vec<String> {
+    let response = request(app, reqwest::Method::GET, "/api/rooms", cookie)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let directory: Value = response.json().await.expect("json");
+    directory["rooms"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .map(|room| room["name"].as_str().expect("name").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_private_room_is_refused_on_every_path_to_anyone_but_its_members() {
+    let app = app().await;
+    let ada = app.signed_up("ada").await;
+    let bob = app.signed_up("bob").await;
+    let created = create(&app, &ada, "secret", true).await;
+    assert_eq!(created.status(), 201);
+    let room: Value = created.json().await.expect("json");
+    assert_eq!(room["kind"], "private");
+    let message = sent(&app, Some(&ada), "secret", "for members").await;
+    let id = message["id"].as_i64().expect("id");
+
+    // Each path, with `{room}` or `{id}` where the room or the message
+    // goes: the private room's answer must be the answer for a room never
+    // made (`nowhere`) or an id never used, and a refusal.
+    let paths: Vec<(reqwest::Method, &str, Value)> = vec![
+        (
+            reqwest::Method::GET,
+            "/api/rooms/{room}/messages",
+            Value::Null,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/rooms/{room}/messages",
+            json!({ "username": "guest", "text": "in" }),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/rooms/{room}/presence",
+            json!({ "tab": uuid::Uuid::now_v7(), "browser": uuid::Uuid::now_v7() }),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/rooms/{room}/typing",
+            json!({ "typing": true, "browser": uuid::Uuid::now_v7(), "name": "guest" }),
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/rooms/{room}/members",
+            Value::Null,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/rooms/{room}/members",
+            json!({ "username": "bob" }),
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/api/rooms/{room}/members/ada",
+            Value::Null,
+        ),
+        (
+            reqwest::Method::PUT,
+            "/api/rooms/{room}/members/ada",
+            json!({ "owner": false }),
+        ),
+        (
+            reqwest::Method::PATCH,
+            "/api/rooms/{room}",
+            json!({ "locked": true }),
+        ),
+        (
+            reqwest::Method::PATCH,
+            "/api/messages/{id}",
+            json!({ "text": "changed" }),
+        ),
+        (reqwest::Method::DELETE, "/api/messages/{id}", json!({})),
+        (
+            reqwest::Method::PUT,
+            "/api/messages/{id}/reactions/%F0%9F%91%8D",
+            json!({ "browser": uuid::Uuid::now_v7(), "name": "guest" }),
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/messages/{id}/versions",
+            Value::Null,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/messages/{id}/reports",
+            json!({ "reason": "peeking" }),
+        ),
+        (
+            reqwest::Method::POST,
+            HISTORY,
+            json!({ "room": "{room}", "before": null, "limit": null }),
+        ),
+        (reqwest::Method::POST, COUNT, json!({ "room": "{room}" })),
+        (
+            reqwest::Method::POST,
+            MARK_READ,
+            json!({ "room": "{room}", "position": { "last_read": 1, "count": 1 } }),
+        ),
+        (
+            reqwest::Method::POST,
+            ENTRIES,
+            json!({ "room": "{room}", "after": 0, "limit": null }),
+        ),
+    ];
+    let answer = |method: reqwest::Method, path: String, body: Value, cookie: Option<&str>| {
+        let mut call = request(&app, method, &path, cookie);
+        if !body.is_null() {
+            call = call.json(&body);
+        }
+        async move {
+            let response = call.send().await.expect("request");
+            let status = response.status().as_u16();
+            let code = error_body(response).await["error"]["code"].clone();
+            (status, code)
+        }
+    };
+    let fill = |text: &str, room: &str, id: i64| {
+        text.replace("{room}", room)
+            .replace("{id}", &id.to_string())
+    };
+    for (who, cookie) in [("a guest", None), ("another account", Some(bob.as_str()))] {
+        for (method, path, body) in &paths {
+            let body_for = |room: &str, id: i64| {
+                serde_json::from_str::<Value>(&fill(&body.to_string(), room, id)).expect("json")
+            };
+            let secret = answer(
+                method.clone(),
+                fill(path, "secret", id),
+                body_for("secret", id),
+                cookie,
+            )
+            .await;
+            let never = answer(
+                method.clone(),
+                fill(path, "nowhere", 999_999),
+                body_for("nowhere", 999_999),
+                cookie,
+            )
+            .await;
+            assert_eq!(secret, never, "{who}: {method} {path}");
+            assert!(
+                (400..500).contains(&secret.0),
+                "{who}: {method} {path}: {secret:?}"
+            );
+        }
+        let page = request(&app, reqwest::Method::GET, "/r/secret", cookie)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(page.status(), 404, "{who}: its page");
+        let html = page.text().await.expect("html");
+        assert!(
+            !html.contains("for members"),
+            "{who}: its page holds nothing of it"
+        );
+        assert_eq!(listed(&app, cookie).await, ["general"], "{who}: the list");
+    }
+
+    // Its members see it everywhere.
+    assert_eq!(listed(&app, Some(&ada)).await, ["general", "secret"]);
+    let page = request(&app, reqwest::Method::GET, "/r/secret", Some(&ada))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.expect("html").contains("for members"));
+    let history = request(
+        &app,
+        reqwest::Method::GET,
+        "/api/rooms/secret/messages",
+        Some(&ada),
+    )
+    .send()
+    .await
+    .expect("request");
+    assert_eq!(history.status(), 200);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn streams_carry_a_private_room_to_its_members_alone_from_added_to_taken_out() {
+    let app = app().await;
+    let ada = app.signed_up("ada").await;
+    let bob = app.signed_up("bob").await;
+    assert_eq!(create(&app, &ada, "secret", true).await.status(), 201);
+    let mut ada_events = stream(&app, Some(&ada), None).await;
+    let mut bob_events = stream(&app, Some(&bob), None).await;
+    let mut guest_events = stream(&app, None, None).await;
+
+    sent(&app, Some(&ada), "secret", "one").await;
+    sent(&app, None, "general", "mark 1").await;
+    assert_eq!(
+        texts_through(&mut ada_events, "mark 1").await,
+        ["one", "mark 1"]
+    );
+    assert_eq!(texts_through(&mut bob_events, "mark 1").await, ["mark 1"]);
+    assert_eq!(texts_through(&mut guest_events, "mark 1").await, ["mark 1"]);
+
+    // A replay after an id leaves it out too.
+    let mut replayed = stream(&app, Some(&bob), Some(0)).await;
+    assert_eq!(texts_through(&mut replayed, "mark 1").await, ["mark 1"]);
+
+    // Added: bob's open stream carries it from then on, and he may write.
+    let added = request(
+        &app,
+        reqwest::Method::POST,
+        "/api/rooms/secret/members",
+        Some(&ada),
+    )
+    .json(&json!({ "username": "bob" }))
+    .send()
+    .await
+    .expect("request");
+    assert_eq!(added.status(), 200);
+    assert_eq!(
+        added.json::<Value>().await.expect("json"),
+        json!({ "username": "bob", "owner": false })
+    );
+    assert_eq!(listed(&app, Some(&bob)).await, ["general", "secret"]);
+    sent(&app, Some(&bob), "secret", "two").await;
+    sent(&app, None, "general", "mark 2").await;
+    assert_eq!(
+        texts_through(&mut bob_events, "mark 2").await,
+        ["two", "mark 2"]
+    );
+    assert_eq!(texts_through(&mut guest_events, "mark 2").await, ["mark 2"]);
+    assert_eq!(
+        texts_through(&mut ada_events, "mark 2").await,
+        ["two", "mark 2"]
+    );
+
+    // Taken out: at once, his stream no longer carries it.
+    let removed = request(
+        &app,
+        reqwest::Method::DELETE,
+        "/api/rooms/secret/members/bob",
+        Some(&ada),
+    )
+    .send()
+    .await
+    .expect("request");
+    assert_eq!(removed.status(), 204);
+    sent(&app, Some(&ada), "secret", "three").await;
+    sent(&app, None, "general", "mark 3").await;
+    assert_eq!(texts_through(&mut bob_events, "mark 3").await, ["mark 3"]);
+    assert_eq!(
+        texts_through(&mut ada_events, "mark 3").await,
+        ["three", "mark 3"]
+    );
+    assert_eq!(send(&app, Some(&bob), "secret", "four").await.status(), 404);
+    assert_eq!(listed(&app, Some(&bob)).await, ["general"]);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn presence_and_typing_in_a_private_room_reach_its_members_alone() {
+    let app = app().await;
+    let ada = app.signed_up("ada").await;
+    let bob = app.signed_up("bob").await;
+    assert_eq!(create(&app, &ada, "secret", true).await.status(), 201);
+    let mut bob_events = stream(&app, Some(&bob), None).await;
+    let mut ada_events = stream(&app, Some(&ada), None).await;
+
+    let beat = request(
+        &app,
+        reqwest::Method::POST,
+        "/api/rooms/secret/presence",
+        Some(&ada),
+    )
+    .json(&json!({ "tab": uuid::Uuid::now_v7(), "browser": uuid::Uuid::now_v7() }))
+    .send()
+    .await
+    .expect("request");
+    assert_eq!(beat.status(), 200);
+    let typing = request(
+        &app,
+        reqwest::Method::POST,
+        "/api/rooms/secret/typing",
+        Some(&ada),
+    )
+    .json(&json!({ "typing": true, "browser": uuid::Uuid::now_v7() }))
+    .send()
+    .await
+    .expect("request");
+    assert_eq!(typing.status(), 204);
+    assert_eq!(ada_events.next_passing("typing").await["room"], "secret");
+    // Then something bob may see; nothing of the room came before it.
+    let beat = request(
+        &app,
+        reqwest::Method::POST,
+        "/api/rooms/general/presence",
+        Some(&ada),
+    )
+    .json(&json!({ "tab": uuid::Uuid::now_v7(), "browser": uuid::Uuid::now_v7() }))
+    .send()
+    .await
+    .expect("request");
+    assert_eq!(beat.status(), 200);
+    loop {
+        let event = bob_events.next().await.expect("open");
+        assert!(
+            !event.data.contains("secret"),
+            "bob heard of the room: {}",
+            event.data
+        );
+        if event.kind.as_deref() == Some("presence") && event.data.contains("general") {
+            break;
+        }
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn owners_and_admins_manage_members_and_a_member_may_leave() {
+    let app = app().await;
+    let ada = app.signed_up("ada").await;
+    let bob = app.signed_up("bob").await;
+    let carol = app.signed_up("carol").await;
+    let root = app.signed_up_as("root", shared::account::Role::Admin).await;
+    app.signed_up("dave").await;
+    assert_eq!(create(&app, &ada, "secret", true).await.status(), 201);
+    assert_eq!(create(&app, &ada, "open", false).await.status(), 201);
+    let call = |method: reqwest::Method, path: &str, cookie: &str, body: Value| {
+        let mut call = request(&app, method, path, Some(cookie));
+        if !body.is_null() {
+            call = call.json(&body);
+        }
+        async move { call.send().await.expect("request") }
+    };
+    let members = "/api/rooms/secret/members";
+    let code = |response: reqwest::Response| async move {
+        let status = response.status().as_u16();
+        (
+            status,
+            error_body(response).await["error"]["code"]
+                .as_str()
+                .expect("code")
+                .to_owned(),
+        )
+    };
+    assert_eq!(
+        call(
+            reqwest::Method::POST,
+            members,
+            &ada,
+            json!({ "username": "bob" })
+        )
+        .await
+        .status(),
+        200
+    );
+    // A member who is no owner may not add anyone.
+    let refused = call(
+        reqwest::Method::POST,
+        members,
+        &bob,
+        json!({ "username": "carol" }),
+    )
+    .await;
+    assert_eq!(code(refused).await, (403, "not_owner".to_owned()));
+    let made = call(
+        reqwest::Method::PUT,
+        &format!("{members}/bob"),
+        &ada,
+        json!({ "owner": true }),
+    )
+    .await;
+    assert_eq!(made.status(), 200);
+    assert_eq!(
+        call(
+            reqwest::Method::POST,
+            members,
+            &bob,
+            json!({ "username": "carol" })
+        )
+        .await
+        .status(),
+        200
+    );
+    // Carol may not take bob out, but may leave.
+    let refused = call(
+        reqwest::Method::DELETE,
+        &format!("{members}/bob"),
+        &carol,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(code(refused).await, (403, "not_owner".to_owned()));
+    assert_eq!(
+        call(
+            reqwest::Method::DELETE,
+            &format!("{members}/carol"),
+            &carol,
+            Value::Null
+        )
+        .await
+        .status(),
+        204
+    );
+    let gone = call(reqwest::Method::GET, members, &carol, Value::Null).await;
+    assert_eq!(code(gone).await, (404, "no_such_room".to_owned()));
+    // An admin, no member, manages it all the same (and so sees it is there).
+    let listed = call(reqwest::Method::GET, members, &root, Value::Null).await;
+    assert_eq!(listed.status(), 200);
+    assert_eq!(
+        listed.json::<Value>().await.expect("json"),
+        json!([{ "username": "ada", "owner": true }, { "username": "bob", "owner": true }])
+    );
+    assert_eq!(
+        call(
+            reqwest::Method::POST,
+            members,
+            &root,
+            json!({ "username": "dave" })
+        )
+        .await
+        .status(),
+        200
+    );
+    // Mistakes say what they are.
+    let unknown = call(
+        reqwest::Method::POST,
+        members,
+        &ada,
+        json!({ "username": "nobody" }),
+    )
+    .await;
+    assert_eq!(code(unknown).await, (404, "no_such_account".to_owned()));
+    let not_member = call(
+        reqwest::Method::DELETE,
+        &format!("{members}/carol"),
+        &ada,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(code(not_member).await, (404, "no_such_member".to_owned()));
+    let public = call(
+        reqwest::Method::GET,
+        "/api/rooms/open/members",
+        &ada,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(code(public).await, (409, "not_private".to_owned()));
+    let guest = request(&app, reqwest::Method::POST, "/api/rooms", None)
+        .json(&json!({ "name": "mine", "private": true }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(guest.status(), 401);
+    // A private room's name is taken for everyone, as any room's.
+    let taken = create(&app, &carol, "Secret", false).await;
+    assert_eq!(taken.status(), 422);
+    app.shutdown().await;
+}

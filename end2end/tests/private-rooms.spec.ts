@@ -1,0 +1,53 @@
+// Private rooms: a room its members alone see, listed live for one added.
+import { expect, test } from "@playwright/test";
+import { signUp } from "./fixtures/accounts";
+import { bubbles, CONNECTED, openChat, send, subtitle, unique } from "./fixtures/chat";
+import { roomLink, roomName, roomPath } from "./fixtures/rooms";
+
+test("a private room is invisible to others, and appears live for a member added", async ({ browser }) => {
+  const adaContext = await browser.newContext();
+  const ada = await adaContext.newPage();
+  await openChat(ada);
+  await signUp(ada);
+  const room = roomName();
+  await ada.locator("[data-test=new-room-name]").fill(room);
+  await ada.locator("[data-test=new-room-private]").check();
+  await ada.locator("[data-test=create-room]").click();
+  await expect(ada.locator("[data-test=room-title]")).toHaveText(`#${room}`);
+  await expect(subtitle(ada)).toHaveText(CONNECTED);
+  await expect(ada.locator("nav.rooms li").filter({ has: roomLink(ada, room) }).locator("[data-test=private-room]")).toBeVisible();
+  const secret = unique("for members");
+  await send(ada, secret);
+  await expect(bubbles(ada, secret)).toHaveCount(1);
+
+  // Bob, signed in, and a guest: no link, and its page says there is no such room.
+  const bobContext = await browser.newContext();
+  const bob = await bobContext.newPage();
+  await openChat(bob);
+  const bobName = await signUp(bob);
+  const guestContext = await browser.newContext();
+  const guest = await guestContext.newPage();
+  await openChat(guest);
+  for (const page of [bob, guest]) await expect(roomLink(page, room)).toHaveCount(0);
+  const peek = await guestContext.newPage();
+  const answer = await peek.goto(roomPath(room));
+  expect(answer?.status()).toBe(404);
+  await expect(peek.locator("[data-test=no-such-room]")).toBeVisible();
+  await expect(bubbles(peek, secret)).toHaveCount(0);
+
+  // Ada adds bob: his open page lists the room at once; the guest's does not.
+  const added = await ada.request.post(`/api/rooms/${encodeURIComponent(room)}/members`, {
+    data: { username: bobName },
+  });
+  expect(added.status()).toBe(200);
+  await expect(roomLink(bob, room)).toBeVisible();
+  await bob.goto(roomPath(room));
+  await expect(subtitle(bob)).toHaveText(CONNECTED);
+  await expect(bubbles(bob, secret)).toHaveCount(1);
+  const reply = unique("from bob");
+  await send(bob, reply);
+  await expect(bubbles(ada, reply)).toHaveCount(1);
+  await expect(roomLink(guest, room)).toHaveCount(0);
+
+  for (const context of [adaContext, bobContext, guestContext]) await context.close();
+});
