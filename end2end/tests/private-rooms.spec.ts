@@ -4,7 +4,7 @@ import { signUp } from "./fixtures/accounts";
 import { bubbles, CONNECTED, openChat, send, subtitle, unique } from "./fixtures/chat";
 import { roomLink, roomName, roomPath } from "./fixtures/rooms";
 
-test("a private room is invisible to others, and appears live for a member added", async ({ browser }) => {
+test("a private room is invisible to others, and appears live for a member added", { tag: "@release" }, async ({ browser }) => {
   const adaContext = await browser.newContext();
   const ada = await adaContext.newPage();
   await openChat(ada);
