@@ -437,49 +437,69 @@ impl EventReader {
     }
 
     /// The data of the next passing event of type `kind` (skipping every
-    /// other event), as JSON.
+    /// other event), as JSON. Panics after a minute of waiting in all (the
+    /// stream's pings would keep [`Self::next`]'s own guard from firing).
     pub async fn next_passing(&mut self, kind: &str) -> Value {
-        loop {
-            let event = self.next().await.expect("stream open");
-            if event.kind.as_deref() == Some(kind) {
-                assert!(event.id.is_none(), "passing events carry no id");
-                return serde_json::from_str(&event.data).expect("json");
+        within_a_minute(async {
+            loop {
+                let event = self.next().await.expect("stream open");
+                if event.kind.as_deref() == Some(kind) {
+                    assert!(event.id.is_none(), "passing events carry no id");
+                    return serde_json::from_str(&event.data).expect("json");
+                }
             }
-        }
+        })
+        .await
     }
 
     /// The next `n` entries of the log (new messages and changes) as (id,
     /// `event:` type, message JSON), skipping pings and passing events.
+    /// Panics after a minute of waiting in all.
     pub async fn take_entries(&mut self, n: usize) -> Vec<(i64, Option<String>, Value)> {
-        let mut entries = Vec::with_capacity(n);
-        while entries.len() < n {
-            let event = self.next().await.expect("stream ended early");
-            let Some(id) = event.id else {
-                continue;
-            };
-            let id = id.parse().expect("numeric id");
-            entries.push((
-                id,
-                event.kind,
-                serde_json::from_str(&event.data).expect("json"),
-            ));
-        }
-        entries
+        within_a_minute(async {
+            let mut entries = Vec::with_capacity(n);
+            while entries.len() < n {
+                let event = self.next().await.expect("stream ended early");
+                let Some(id) = event.id else {
+                    continue;
+                };
+                let id = id.parse().expect("numeric id");
+                entries.push((
+                    id,
+                    event.kind,
+                    serde_json::from_str(&event.data).expect("json"),
+                ));
+            }
+            entries
+        })
+        .await
     }
 
     /// The next `n` message events as (id, message JSON), skipping pings.
+    /// Panics after a minute of waiting in all.
     pub async fn take(&mut self, n: usize) -> Vec<(i64, Value)> {
-        let mut events = Vec::with_capacity(n);
-        while events.len() < n {
-            let event = self.next().await.expect("stream ended early");
-            if event.kind.is_some() {
-                continue;
+        within_a_minute(async {
+            let mut events = Vec::with_capacity(n);
+            while events.len() < n {
+                let event = self.next().await.expect("stream ended early");
+                if event.kind.is_some() {
+                    continue;
+                }
+                let id = event.id.expect("event id").parse().expect("numeric id");
+                events.push((id, serde_json::from_str(&event.data).expect("json data")));
             }
-            let id = event.id.expect("event id").parse().expect("numeric id");
-            events.push((id, serde_json::from_str(&event.data).expect("json data")));
-        }
-        events
+            events
+        })
+        .await
     }
+}
+
+/// `wait`'s outcome; panics if it takes over a minute: a guard against a
+/// test that hangs (an event that never comes), not a deadline.
+async fn within_a_minute<T>(wait: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), wait)
+        .await
+        .expect("what the test waits for within a minute")
 }
 
 fn parse_event(block: &str) -> Option<SseEvent> {
