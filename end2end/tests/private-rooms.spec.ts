@@ -1,10 +1,11 @@
-// Private rooms: a room its members alone see, listed live for one added.
+// Private rooms: a room its members alone see, listed live for one added
+// and dropped live for one taken out.
 import { expect, test } from "@playwright/test";
 import { signUp } from "./fixtures/accounts";
 import { bubbles, CONNECTED, openChat, send, subtitle, unique } from "./fixtures/chat";
 import { roomLink, roomName, roomPath } from "./fixtures/rooms";
 
-test("a private room is invisible to others, and appears live for a member added", { tag: "@release" }, async ({ browser }) => {
+test("a private room is invisible to others, appears live for a member added, and goes for one taken out", { tag: "@release" }, async ({ browser }) => {
   const adaContext = await browser.newContext();
   const ada = await adaContext.newPage();
   await openChat(ada);
@@ -48,6 +49,13 @@ test("a private room is invisible to others, and appears live for a member added
   await send(bob, reply);
   await expect(bubbles(ada, reply)).toHaveCount(1);
   await expect(roomLink(guest, room)).toHaveCount(0);
+
+  // Taken out: his page, on the room, goes to general and lists it no more.
+  const removed = await ada.request.delete(`/api/rooms/${encodeURIComponent(room)}/members/${bobName}`);
+  expect(removed.status()).toBe(204);
+  await expect(bob).toHaveURL(/\/$/);
+  await expect(subtitle(bob)).toHaveText(CONNECTED);
+  await expect(roomLink(bob, room)).toHaveCount(0);
 
   for (const context of [adaContext, bobContext, guestContext]) await context.close();
 });

@@ -9,7 +9,7 @@ use shared::{
     message::CHANGE_EVENT,
     moderation::{BANNED_EVENT, BanNotice},
     presence::{PRESENCE_EVENT, PresenceEvent, TYPING_EVENT, TypingEvent},
-    room::{ROOM_EVENT, ReadPosition, Room},
+    room::{ROOM_EVENT, ROOM_LEFT_EVENT, ReadPosition, Room, RoomLeft},
 };
 use uuid::Uuid;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure, prelude::wasm_bindgen};
@@ -235,6 +235,8 @@ pub(crate) enum Passing {
     Room(Room),
     /// The signed-in account was banned; its stream ends.
     Banned(BanNotice),
+    /// The signed-in account was taken out of a private room (or left).
+    RoomLeft(RoomLeft),
 }
 
 /// The callbacks of an [`EventStream`].
@@ -259,6 +261,7 @@ pub(crate) struct EventStream {
     _on_typing: Closure<dyn FnMut(MessageEvent)>,
     _on_room: Closure<dyn FnMut(MessageEvent)>,
     _on_banned: Closure<dyn FnMut(MessageEvent)>,
+    _on_room_left: Closure<dyn FnMut(MessageEvent)>,
     _on_ping: Closure<dyn FnMut(JsValue)>,
     _on_open: Closure<dyn FnMut(JsValue)>,
     _on_error: Closure<dyn FnMut(JsValue)>,
@@ -332,6 +335,8 @@ impl EventStream {
         let on_typing = on_passing(|data| serde_json::from_str(data).ok().map(Passing::Typing));
         let on_room = on_passing(|data| serde_json::from_str(data).ok().map(Passing::Room));
         let on_banned = on_passing(|data| serde_json::from_str(data).ok().map(Passing::Banned));
+        let on_room_left =
+            on_passing(|data| serde_json::from_str(data).ok().map(Passing::RoomLeft));
         source.add_event_listener_with_callback(
             PRESENCE_EVENT,
             on_presence.as_ref().unchecked_ref(),
@@ -341,6 +346,10 @@ impl EventStream {
         source.add_event_listener_with_callback(ROOM_EVENT, on_room.as_ref().unchecked_ref())?;
         source
             .add_event_listener_with_callback(BANNED_EVENT, on_banned.as_ref().unchecked_ref())?;
+        source.add_event_listener_with_callback(
+            ROOM_LEFT_EVENT,
+            on_room_left.as_ref().unchecked_ref(),
+        )?;
         let on_ping = Closure::<dyn FnMut(JsValue)>::new(move |_| activity());
         let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| on_open());
         let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_| on_error());
@@ -356,6 +365,7 @@ impl EventStream {
             _on_typing: on_typing,
             _on_room: on_room,
             _on_banned: on_banned,
+            _on_room_left: on_room_left,
             _on_ping: on_ping,
             _on_open: on_open,
             _on_error: on_error,

@@ -161,6 +161,12 @@ impl Tallies {
         }
     }
 
+    /// Drops `room` from the list (the reader no longer sees it).
+    pub fn remove(&mut self, room: &str) {
+        let key = room_key(room);
+        self.rooms.retain(|tally| tally.key != key);
+    }
+
     /// Takes in a fresh list from the server: rooms new to the page,
     /// counts further on than the page's, and each room's settings.
     pub fn merge(&mut self, fresh: Vec<Room>) {
@@ -269,6 +275,16 @@ mod tests {
             },
         );
         assert_eq!(tallies.get("random").expect("known").unread(), 0);
+    }
+
+    #[test]
+    fn a_room_left_leaves_the_list_in_any_case() {
+        let mut tallies = Tallies::new(vec![room("general", 4, 4), room("Secret", 4, 2)], None);
+        tallies.remove("secret");
+        assert!(tallies.get("Secret").is_none());
+        assert!(tallies.get("general").is_some());
+        tallies.remove("nowhere");
+        assert_eq!(tallies.rooms().len(), 1);
     }
 
     #[test]

@@ -351,6 +351,11 @@ async fn streams_carry_a_private_room_to_its_members_alone_from_added_to_taken_o
     .await
     .expect("request");
     assert_eq!(removed.status(), 204);
+    // His streams are told, so that his pages drop it.
+    assert_eq!(
+        bob_events.next_passing("room_left").await,
+        json!({ "room": "secret" })
+    );
     sent(&app, Some(&ada), "secret", "three").await;
     sent(&app, None, "general", "mark 3").await;
     assert_eq!(texts_through(&mut bob_events, "mark 3").await, ["mark 3"]);

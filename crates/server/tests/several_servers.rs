@@ -732,6 +732,10 @@ async fn a_private_room_reaches_its_members_streams_alone_on_every_server() {
     .expect("request");
     assert_eq!(removed.status(), 204);
     until_status(&two, &bob, 404, "bob taken out").await;
+    assert_eq!(
+        bob_on_two.next_passing("room_left").await,
+        json!({ "room": "secret" })
+    );
     for (text, room) in [("three", "secret"), ("mark 3", "general")] {
         assert_eq!(
             send(&one, room, &ada, text)

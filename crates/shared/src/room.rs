@@ -274,6 +274,17 @@ pub struct CreateRoom {
     pub private: bool,
 }
 
+/// The stream's passing event telling an account's streams that it was
+/// taken out of (or left) a private room (its data: a [`RoomLeft`]), so
+/// that its pages drop the room at once.
+pub const ROOM_LEFT_EVENT: &str = "room_left";
+
+/// Which room an account no longer sees.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomLeft {
+    pub room: String,
+}
+
 /// A member of a private room (`GET /api/rooms/<name>/members`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use leptos::{prelude::*, task::spawn_local};
 use shared::{
-    ChatMessage,
+    ChatMessage, GENERAL,
     presence::{Heartbeat, Typing},
-    room::{ReadPosition, room_api_path, room_key},
+    room::{ReadPosition, room_api_path, room_key, room_path},
 };
 
 use super::{Live, MARK_READ_DELAY_MS, TabSignal};
@@ -45,6 +45,15 @@ impl Live {
                 .update(|tallies| tallies.merge(vec![room])),
             // Every tab of the browser stops offering to write.
             Passing::Banned(ban) => self.state.viewer.update(|viewer| viewer.banned = Some(ban)),
+            // Out of the list; a tab showing it goes to general.
+            Passing::RoomLeft(left) => {
+                if here(&left.room) {
+                    browser::go_to(&room_path(GENERAL));
+                }
+                self.state
+                    .tallies
+                    .update(|tallies| tallies.remove(&left.room));
+            }
             Passing::Presence(_) | Passing::Typing(_) => {}
         }
     }

@@ -184,11 +184,14 @@ impl Feed {
                 None => match self.live.try_recv() {
                     Ok(published) if !published.is_new_after(self.last_sent) => continue,
                     Ok(published) if published.to.is_some() => {
-                        if published.to == self.account {
+                        if published.to != self.account {
+                            continue;
+                        }
+                        len += published.frame.len();
+                        frames.push(published.frame.clone());
+                        if published.last {
                             // Its last words; `next` ends the stream.
                             self.ending = true;
-                            len += published.frame.len();
-                            frames.push(published.frame.clone());
                             break;
                         }
                         continue;
@@ -267,7 +270,7 @@ impl Feed {
                 Ok(published) if !published.is_new_after(self.last_sent) => {}
                 Ok(published) if published.to.is_some() => {
                     if published.to == self.account {
-                        self.ending = true;
+                        self.ending = published.last;
                         return Some(published.frame.clone());
                     }
                 }

@@ -31,9 +31,11 @@ pub struct Published {
     /// is subscribed when it happens, never stored, never replayed, and
     /// with no id, so it moves no stream's position.
     pub passing: bool,
-    /// For a passing event meant for one account's streams only (a ban):
-    /// that account; after it the stream ends.
+    /// For a passing event meant for one account's streams only (a ban,
+    /// a room it was taken out of): that account.
     pub to: Option<i64>,
+    /// Whether the stream ends after it (a ban).
+    pub last: bool,
     /// The room it is about (by its name as stored), if any: a stream
     /// sends it only if its viewer may see that room (`log::visibility`).
     pub room: Option<Arc<str>>,
@@ -60,6 +62,7 @@ impl Published {
             frame: Bytes::from(frame),
             passing: false,
             to: None,
+            last: false,
             room: Some(Arc::from(entry.message.room.as_str())),
             public: OnceLock::new(),
         }
@@ -73,6 +76,7 @@ impl Published {
             frame: Bytes::from(format!("event: {kind}\ndata: {json}\n\n")),
             passing: true,
             to: None,
+            last: false,
             room: None,
             public: OnceLock::new(),
         }
@@ -87,12 +91,19 @@ impl Published {
         }
     }
 
-    /// A passing event of type `kind` for the streams of `account` only,
-    /// which end after it.
-    pub fn last_to(account: i64, kind: &str, data: &impl serde::Serialize) -> Self {
+    /// A passing event of type `kind` for the streams of `account` only.
+    pub fn to(account: i64, kind: &str, data: &impl serde::Serialize) -> Self {
         Self {
             to: Some(account),
             ..Self::passing(kind, data)
+        }
+    }
+
+    /// The same, after which those streams end.
+    pub fn last_to(account: i64, kind: &str, data: &impl serde::Serialize) -> Self {
+        Self {
+            last: true,
+            ..Self::to(account, kind, data)
         }
     }
 

@@ -117,6 +117,7 @@ impl Caller {
             .remove_member(&manager.room, member.id)
             .await?;
         self.members_changed(&manager.room);
+        self.state.presence.left(member.id, &manager.room.name);
         Ok(())
     }
 

@@ -31,7 +31,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 use shared::{
     presence::{PRESENCE_EVENT, PresenceEvent, TYPING_EVENT, TypingEvent},
-    room::{ROOM_EVENT, Room},
+    room::{ROOM_EVENT, ROOM_LEFT_EVENT, Room, RoomLeft},
 };
 use tokio::{sync::mpsc, time::Instant};
 use tokio_util::sync::CancellationToken;
@@ -98,6 +98,11 @@ enum Change {
         account: i64,
         person: Person,
         ban: shared::moderation::BanNotice,
+    },
+    /// An account was taken out of a private room: its streams are told.
+    Left {
+        account: i64,
+        room: String,
     },
     /// Guests were blocked or unblocked: read the blocks again.
     Blocks,
@@ -261,6 +266,25 @@ impl Presence {
         self.announce_room(room);
         self.tell(Change::RoomSettings);
         self.tell(Change::Room { room: room.clone() });
+    }
+
+    /// The account `account` was taken out of the private room `room` (or
+    /// left it): its streams, on every server, are told, so its pages drop
+    /// the room at once (they carry nothing more of it anyway).
+    pub fn left(&self, account: i64, room: &str) {
+        self.tell_left(account, room);
+        self.tell(Change::Left {
+            account,
+            room: room.to_owned(),
+        });
+    }
+
+    fn tell_left(&self, account: i64, room: &str) {
+        let left = RoomLeft {
+            room: room.to_owned(),
+        };
+        self.hub
+            .publish(Arc::new(Published::to(account, ROOM_LEFT_EVENT, &left)));
     }
 
     /// Changes whenever another server changed a room's settings.
@@ -432,6 +456,7 @@ impl Presence {
                 person,
                 ban,
             } => self.ban_here(account, &person, &ban),
+            Change::Left { account, room } => self.tell_left(account, &room),
             Change::Blocks => self.blocks_changed.send_modify(|changes| *changes += 1),
             Change::RoomSettings => self.rooms_changed.send_modify(|changes| *changes += 1),
         }
