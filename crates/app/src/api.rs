@@ -5,8 +5,6 @@
 //! browser they compile to HTTP calls.
 
 use leptos::prelude::*;
-use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType, codec::Post};
-use serde::{Serialize, de::DeserializeOwned};
 use shared::{
     ChatMessage, MessageCount, MessageId,
     account::Viewer,
@@ -15,43 +13,7 @@ use shared::{
 };
 use uuid::Uuid;
 
-use crate::error::CallError;
-
-/// JSON, as server_fn's own `JsonEncoding` but read with
-/// `serde_json::from_str` like every other JSON the page reads (the page's
-/// start, the stream's events, the tabs' signals): serde's code is generic
-/// over the reader, so reading replies from bytes as server_fn does gave
-/// every type the page reads both ways a second deserializer in the WASM.
-/// A body that is not UTF-8 is refused, as before.
-pub struct JsonText;
-
-impl ContentType for JsonText {
-    const CONTENT_TYPE: &'static str = "application/json";
-}
-
-impl FormatType for JsonText {
-    const FORMAT_TYPE: Format = Format::Text;
-}
-
-impl<T: Serialize> Encodes<T> for JsonText {
-    type Error = serde_json::Error;
-
-    fn encode(value: &T) -> Result<Bytes, Self::Error> {
-        serde_json::to_vec(value).map(Bytes::from)
-    }
-}
-
-impl<T: DeserializeOwned> Decodes<T> for JsonText {
-    type Error = serde_json::Error;
-
-    fn decode(bytes: Bytes) -> Result<T, Self::Error> {
-        let text = std::str::from_utf8(&bytes).map_err(serde::de::Error::custom)?;
-        serde_json::from_str(text)
-    }
-}
-
-/// Every server function's arguments and reply: [`JsonText`] in a `POST`.
-pub type Json = Post<JsonText>;
+use crate::{codec::Json, error::CallError};
 
 /// The latest messages of `room` (oldest first), or with `before`, the
 /// page of messages just older than that id. `limit` defaults to

@@ -69,7 +69,7 @@ impl From<ErrorBody> for CallError {
 }
 
 impl FromServerFnError for CallError {
-    type Encoder = crate::api::JsonText;
+    type Encoder = crate::codec::JsonText;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         let refused = |code: &str| Self::Refused {

@@ -14,6 +14,7 @@
 //! - `live` (browser only): carries both machines' decisions out with web
 //!   APIs;
 //! - [`error`]: why a call to the server failed ([`error::CallError`]);
+//! - [`codec`]: how server functions' arguments and replies travel;
 //! - [`api`]: the server functions the page calls (`get_messages`,
 //!   `send_message`), compiled into both the server and the WASM bundle;
 //! - [`service`] (server only): the interface through which the server crate
@@ -29,6 +30,7 @@ use leptos_meta::{HashedStylesheet, MetaTags, provide_meta_context};
 pub mod api;
 #[cfg(feature = "hydrate")]
 mod browser;
+pub mod codec;
 pub mod components;
 pub mod error;
 pub mod link;
