@@ -36,11 +36,14 @@ test("a private room is invisible to others, appears live for a member added, an
   await expect(peek.locator("[data-test=no-such-room]")).toBeVisible();
   await expect(bubbles(peek, secret)).toHaveCount(0);
 
-  // Ada adds bob: his open page lists the room at once; the guest's does not.
-  const added = await ada.request.post(`/api/rooms/${encodeURIComponent(room)}/members`, {
-    data: { username: bobName },
-  });
-  expect(added.status()).toBe(200);
+  // Ada adds bob on the room's members page (linked from the room, no
+  // script): his open page lists the room at once; the guest's does not.
+  await expect(ada.locator("[data-test=members-link]")).toBeVisible();
+  const members = await adaContext.newPage();
+  await members.goto(`${roomPath(room)}/members`);
+  await members.locator("[data-test=add-member-form] input[name=username]").fill(bobName);
+  await members.getByRole("button", { name: "Add" }).click();
+  await expect(members.locator("[data-test=member]", { hasText: bobName })).toBeVisible();
   await expect(roomLink(bob, room)).toBeVisible();
   await bob.goto(roomPath(room));
   await expect(subtitle(bob)).toHaveText(CONNECTED);
@@ -51,8 +54,8 @@ test("a private room is invisible to others, appears live for a member added, an
   await expect(roomLink(guest, room)).toHaveCount(0);
 
   // Taken out: his page, on the room, goes to general and lists it no more.
-  const removed = await ada.request.delete(`/api/rooms/${encodeURIComponent(room)}/members/${bobName}`);
-  expect(removed.status()).toBe(204);
+  await members.locator("[data-test=member]", { hasText: bobName }).getByRole("button", { name: "Remove" }).click();
+  await expect(members.locator("[data-test=member]", { hasText: bobName })).toHaveCount(0);
   await expect(bob).toHaveURL(/\/$/);
   await expect(subtitle(bob)).toHaveText(CONNECTED);
   await expect(roomLink(bob, room)).toHaveCount(0);

@@ -173,6 +173,7 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .merge(api::router(&state))
         .merge(edge::admin::router(&state))
+        .merge(edge::members::router(&state))
         .merge(edge::accounts::router(&state))
         .merge(sse::router())
         .merge(pages)

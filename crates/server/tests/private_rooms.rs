@@ -569,3 +569,95 @@ async fn owners_and_admins_manage_members_and_a_member_may_leave() {
     assert_eq!(taken.status(), 422);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_members_page_lists_them_and_its_forms_manage_them() {
+    let app = app().await;
+    let ada = app.signed_up("ada").await;
+    let bob = app.signed_up("bob").await;
+    assert_eq!(create(&app, &ada, "secret", true).await.status(), 201);
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let get = |cookie: &str| {
+        no_redirects
+            .get(app.url("/r/secret/members"))
+            .header("cookie", cookie)
+            .send()
+    };
+    let post = |path: &str, cookie: &str, form: &[(&str, &str)]| {
+        no_redirects
+            .post(app.url(path))
+            .header("cookie", cookie)
+            .form(form)
+            .send()
+    };
+    // To bob, not a member, it is no room.
+    assert_eq!(get(&bob).await.expect("request").status(), 404);
+    let page = get(&ada).await.expect("request");
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(csp.contains("script-src 'none'"), "{csp}");
+    let html = page.text().await.expect("html");
+    assert!(html.contains("ada") && html.contains("(owner)"), "{html}");
+    assert!(html.contains("data-test=\"add-member-form\""), "{html}");
+
+    // The add form, as a browser posts it: back to the page, saying so.
+    let added = post("/r/secret/members", &ada, &[("username", "bob")])
+        .await
+        .expect("request");
+    assert_eq!(added.status(), 303);
+    let location = added.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        location.starts_with("/r/secret/members?done="),
+        "{location}"
+    );
+    assert_eq!(listed(&app, Some(&bob)).await, ["general", "secret"]);
+    // Bob, no owner, sees the list and a Leave button but no add form.
+    let html = get(&bob)
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        !html.contains("add-member-form") && html.contains("Leave"),
+        "{html}"
+    );
+    // A form posted from another site is refused.
+    let forged = no_redirects
+        .post(app.url("/r/secret/members/bob/remove"))
+        .header("cookie", &ada)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(forged.status(), 403);
+    // Bob leaves: back to the chat, and the room is gone for him.
+    let left = post("/r/secret/members/bob/remove", &bob, &[])
+        .await
+        .expect("request");
+    assert_eq!(left.status(), 303);
+    assert_eq!(left.headers()["location"], "/");
+    assert_eq!(listed(&app, Some(&bob)).await, ["general"]);
+    // A refusal comes back to the page as its error.
+    let refused = post("/r/secret/members", &ada, &[("username", "nobody")])
+        .await
+        .expect("request");
+    let location = refused.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        location.starts_with("/r/secret/members?error="),
+        "{location}"
+    );
+    app.shutdown().await;
+}

@@ -90,6 +90,11 @@ pub fn room_in_path(path: &str) -> Option<String> {
         .map(|name| name.into_owned())
 }
 
+/// `name` (a room's, an account's) escaped as one path segment.
+pub fn path_segment(name: &str) -> String {
+    utf8_percent_encode(name, SEGMENT).to_string()
+}
+
 /// The JSON API's path of the room's `what` (`messages`, `presence`,
 /// `typing`): `/api/rooms/<name>/<what>`.
 pub fn room_api_path(name: &str, what: &str) -> String {

@@ -134,6 +134,16 @@ pub fn ChatPage(room: String) -> impl IntoView {
 
     let room_name = state.room.get_untracked();
     let title = room_name.clone();
+    // A private room's members page (the server's, script-free).
+    let members_page = format!("/r/{}/members", shared::room::path_segment(&room_name));
+    let private_here = {
+        let room = room_name.clone();
+        Memo::new(move |_| {
+            state
+                .tallies
+                .with(|tallies| tallies.get(&room).is_some_and(|tally| tally.private))
+        })
+    };
     let body = if missing {
         view! {
             <p class="not-found" data-test="no-such-room">
@@ -182,6 +192,14 @@ pub fn ChatPage(room: String) -> impl IntoView {
                     <p class="presence" data-test="presence">
                         {move || state.present.with(describe_presence)}
                     </p>
+                    <a
+                        href=members_page
+                        rel="external"
+                        data-test="members-link"
+                        hidden=move || !private_here.get()
+                    >
+                        "Members"
+                    </a>
                     <AccountPanel />
                 </header>
                 {body}

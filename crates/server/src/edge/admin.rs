@@ -47,7 +47,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
 
 /// What the last action did, carried back to the page in its address.
 #[derive(Debug, Default, Deserialize)]
-struct Outcome {
+pub(super) struct Outcome {
     done: Option<String>,
     error: Option<String>,
 }
@@ -116,7 +116,7 @@ async fn moderation(
     page(&state, "Moderation", body.to_html())
 }
 
-fn outcome_notes(outcome: Outcome) -> impl IntoView {
+pub(super) fn outcome_notes(outcome: Outcome) -> impl IntoView {
     view! {
         {outcome.done.map(|done| view! { <p class="done" role="status" data-test="admin-done">{done}</p> })}
         {outcome.error.map(|error| view! { <p class="send-error" role="alert" data-test="admin-error">{error}</p> })}
@@ -337,12 +337,17 @@ async fn set_role(caller: Caller, Form(form): Form<RoleForm>) -> Redirect {
 
 /// Back to `/admin`, saying what happened.
 fn back(done: Result<String, ApiError>) -> Redirect {
+    back_to("/admin", done)
+}
+
+/// Back to the page at `path`, saying what happened.
+pub(super) fn back_to(path: &str, done: Result<String, ApiError>) -> Redirect {
     let (key, said) = match done {
         Ok(done) => ("done", done),
         Err(err) => ("error", err.to_string()),
     };
     let query = serde_urlencoded::to_string([(key, said)]).unwrap_or_default();
-    Redirect::to(&format!("/admin?{query}"))
+    Redirect::to(&format!("{path}?{query}"))
 }
 
 /// The end of a ban or block `hours` from now (`""`: none, for good).
@@ -376,7 +381,7 @@ fn refused(state: &AppState, err: ApiError) -> Response {
 }
 
 /// The document around `body`: the site's stylesheet, no script.
-fn page(state: &AppState, title: &str, body: String) -> Response {
+pub(super) fn page(state: &AppState, title: &str, body: String) -> Response {
     let options = state.leptos_options.clone();
     let head = Owner::new()
         .with(|| view! { <leptos_meta::HashedStylesheet options id="leptos" /> }.to_html());

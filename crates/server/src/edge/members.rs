@@ -1,0 +1,184 @@
+//! A private room's members page, `/r/<name>/members`: who is in it, and
+//! for its owners and admins the forms to add, take out and make owners;
+//! for any member, to leave. Rendered on the server with no script, as
+//! the moderators' pages are (`admin`): plain forms handled by the same
+//! caller door methods as the JSON API, then back to the page with what
+//! happened. To anyone who may not see the room it is `404`, as the room.
+
+use axum::{
+    Form, Router,
+    extract::{Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use leptos::prelude::*;
+use serde::Deserialize;
+use shared::{
+    account::Role,
+    room::{path_segment, room_path},
+};
+
+use super::admin::{Outcome, back_to, outcome_notes, page};
+use crate::{
+    AppState, door::caller::Caller, edge::error::ApiError, edge::extract::ApiPath, edge::rate,
+};
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    let (send, read) = (
+        |route| rate::sends(state, route),
+        |route| rate::reads(state, route),
+    );
+    Router::new()
+        .route(
+            "/r/{room}/members",
+            read(get(members)).merge(send(post(add))),
+        )
+        .route("/r/{room}/members/{username}/owner", send(post(set_owner)))
+        .route("/r/{room}/members/{username}/remove", send(post(remove)))
+}
+
+/// The page's own address.
+fn members_path(room: &str) -> String {
+    format!("/r/{}/members", path_segment(room))
+}
+
+async fn members(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(room): ApiPath<String>,
+    Query(outcome): Query<Outcome>,
+) -> Response {
+    let members = match caller.members(&room).await {
+        Ok(members) => members,
+        Err(err) => return refused(&state, &room, err),
+    };
+    let viewer = caller.viewer().await.ok();
+    let me = viewer.as_ref().and_then(|viewer| viewer.account.clone());
+    let admin = viewer.is_some_and(|viewer| viewer.role == Role::Admin);
+    let manages = admin
+        || members
+            .iter()
+            .any(|member| member.owner && Some(&member.username) == me.as_ref());
+    let here = members_path(&room);
+    let rows = members
+        .into_iter()
+        .map(|member| {
+            let base = format!("{here}/{}", path_segment(&member.username));
+            let mine = Some(&member.username) == me.as_ref();
+            let role = if member.owner { " (owner)" } else { "" };
+            view! {
+                <li data-test="member">
+                    <bdi>{member.username.clone()}</bdi>
+                    {role}
+                    {manages.then(|| view! {
+                        " "
+                        <form method="post" action=format!("{base}/owner") class="inline">
+                            <input type="hidden" name="owner" value=(!member.owner).to_string() />
+                            <button type="submit">
+                                {if member.owner { "No longer owner" } else { "Make owner" }}
+                            </button>
+                        </form>
+                    })}
+                    {(manages || mine).then(|| view! {
+                        " "
+                        <form method="post" action=format!("{base}/remove") class="inline">
+                            <button type="submit">{if mine { "Leave" } else { "Remove" }}</button>
+                        </form>
+                    })}
+                </li>
+            }
+        })
+        .collect_view();
+    let body = view! {
+        <main class="admin">
+            <h1>"Members of " <bdi>{format!("#{room}")}</bdi></h1>
+            <nav>
+                <a href=room_path(&room)>"Back to the room"</a>
+            </nav>
+            {outcome_notes(outcome)}
+            <ul>{rows}</ul>
+            {manages.then(|| view! {
+                <form method="post" action=here.clone() data-test="add-member-form">
+                    <label>"Add " <input name="username" required="" placeholder="account name" /></label>
+                    " "
+                    <button type="submit">"Add"</button>
+                </form>
+            })}
+        </main>
+    };
+    page(&state, "Members", body.to_html())
+}
+
+#[derive(Debug, Deserialize)]
+struct AddForm {
+    username: String,
+}
+
+async fn add(
+    caller: Caller,
+    ApiPath(room): ApiPath<String>,
+    Form(form): Form<AddForm>,
+) -> Redirect {
+    let done = caller
+        .add_member(&room, &form.username)
+        .await
+        .map(|member| format!("{} is a member now", member.username));
+    back_to(&members_path(&room), done)
+}
+
+#[derive(Debug, Deserialize)]
+struct OwnerForm {
+    owner: bool,
+}
+
+async fn set_owner(
+    caller: Caller,
+    ApiPath((room, username)): ApiPath<(String, String)>,
+    Form(form): Form<OwnerForm>,
+) -> Redirect {
+    let done = caller
+        .set_owner(&room, &username, form.owner)
+        .await
+        .map(|member| {
+            let now = if member.owner {
+                "an owner"
+            } else {
+                "no longer an owner"
+            };
+            format!("{} is {now}", member.username)
+        });
+    back_to(&members_path(&room), done)
+}
+
+async fn remove(caller: Caller, ApiPath((room, username)): ApiPath<(String, String)>) -> Redirect {
+    let me = caller.viewer().await.ok().and_then(|viewer| viewer.account);
+    let done = caller.remove_member(&room, &username).await;
+    if done.is_ok() && me.as_deref() == Some(username.as_str()) {
+        // Left: the room is no longer theirs to see.
+        return Redirect::to("/");
+    }
+    back_to(
+        &members_path(&room),
+        done.map(|()| format!("{username} is no longer a member")),
+    )
+}
+
+/// The page for a room the caller may not see, or may not list.
+fn refused(state: &AppState, room: &str, err: ApiError) -> Response {
+    let status = match err {
+        ApiError::NoSuchRoom(_) => StatusCode::NOT_FOUND,
+        ApiError::NotPrivate => StatusCode::CONFLICT,
+        ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+        ApiError::Banned(_) => StatusCode::FORBIDDEN,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let body = view! {
+        <main class="admin">
+            <h1>"Members"</h1>
+            <p role="alert">{err.to_string()}</p>
+            <p><a href=room_path(room)>"Back"</a></p>
+        </main>
+    };
+    (status, page(state, "Members", body.to_html())).into_response()
+}
