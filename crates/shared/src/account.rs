@@ -1,5 +1,6 @@
 //! What the accounts API takes and answers.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A name and a password: what `POST /api/accounts` (sign up) and
@@ -115,7 +116,7 @@ pub struct Viewer {
     pub role: Role,
     /// The signed-in account's ban, while it holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub banned: Option<crate::moderation::BanNotice>,
+    pub banned: Option<BanNotice>,
 }
 
 impl Viewer {
@@ -127,6 +128,25 @@ impl Viewer {
     /// Whether this viewer may remove anyone's message.
     pub fn moderates(&self) -> bool {
         self.account.is_some() && self.role.moderates()
+    }
+}
+
+/// An account's ban, as the account is told it (with `403 banned`, and
+/// on its open pages' stream as a `banned` event).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BanNotice {
+    /// Why, as the moderator said.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// When it ends; `null`: for good.
+    #[serde(default, with = "crate::timestamp::option")]
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl BanNotice {
+    /// Whether it still holds at `now`.
+    pub fn holds_at(&self, now: DateTime<Utc>) -> bool {
+        self.until.is_none_or(|until| until > now)
     }
 }
 

@@ -34,24 +34,9 @@ pub struct AuditEntry {
     pub text: Option<String>,
 }
 
-/// An account's ban, as the account is told it (with `403 banned`, and
-/// on its open pages' stream as a `banned` event).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BanNotice {
-    /// Why, as the moderator said.
-    #[serde(default)]
-    pub reason: Option<String>,
-    /// When it ends; `null`: for good.
-    #[serde(default, with = "crate::timestamp::option")]
-    pub until: Option<DateTime<Utc>>,
-}
-
-impl BanNotice {
-    /// Whether it still holds at `now`.
-    pub fn holds_at(&self, now: DateTime<Utc>) -> bool {
-        self.until.is_none_or(|until| until > now)
-    }
-}
+/// An account's ban as it is told it (defined with the account, whose
+/// viewer carries it).
+pub use crate::account::BanNotice;
 
 /// The event a banned account's open pages receive, its data a
 /// [`BanNotice`]; the stream ends after it.
