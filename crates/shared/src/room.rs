@@ -68,7 +68,7 @@ pub fn room_path(name: &str) -> String {
     if room_key(name) == GENERAL {
         "/".to_owned()
     } else {
-        format!("/r/{}", utf8_percent_encode(name, SEGMENT))
+        format!("/r/{}", path_segment(name))
     }
 }
 
@@ -98,7 +98,7 @@ pub fn path_segment(name: &str) -> String {
 /// The JSON API's path of the room's `what` (`messages`, `presence`,
 /// `typing`): `/api/rooms/<name>/<what>`.
 pub fn room_api_path(name: &str, what: &str) -> String {
-    format!("/api/rooms/{}/{what}", utf8_percent_encode(name, SEGMENT))
+    format!("/api/rooms/{}/{what}", path_segment(name))
 }
 
 /// Who may see a room.

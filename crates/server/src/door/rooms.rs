@@ -174,8 +174,12 @@ impl Rooms {
 
     /// Reads the rooms' settings and private rooms' members again.
     async fn reload_settings(&self) -> Result<(), StoreError> {
-        self.visibility
-            .set(&self.store.rooms().await?, &self.store.memberships().await?);
+        self.reload_with(&self.store.rooms().await?).await
+    }
+
+    /// [`Self::reload_settings`] with `rooms` just read.
+    async fn reload_with(&self, rooms: &[RoomRecord]) -> Result<(), StoreError> {
+        self.visibility.set(rooms, &self.store.memberships().await?);
         let mut settings = self.store.room_settings().await?;
         settings.retain(|_, settings| !settings.is_open());
         *self
@@ -370,13 +374,7 @@ impl Rooms {
     /// Tells the visibility of `room` (and a private one's members) before
     /// anything of it is sent.
     async fn know(&self, room: &RoomRecord) -> Result<(), StoreError> {
-        if room.kind.is_public() {
-            self.visibility.add(room);
-        } else {
-            self.visibility
-                .set_members(room, &self.store.members_of(room.id).await?);
-        }
-        Ok(())
+        self.visibility.know(&self.store, room).await
     }
 
     /// Whether some room known here is private (most chats have none:
@@ -393,11 +391,6 @@ impl Rooms {
     /// Whether `account` is an owner of the private `room`.
     pub fn owns(&self, room: &RoomRecord, account: i64) -> bool {
         self.visibility.owns(&room.name, account)
-    }
-
-    /// The private `room`'s members (account id → owner).
-    pub fn members(&self, room: &RoomRecord) -> HashMap<i64, bool> {
-        self.visibility.members(&room.name)
     }
 
     /// The private `room`'s members by name, and whether each is an owner,
@@ -446,8 +439,9 @@ impl Rooms {
 
     async fn refresh(&self) -> Result<(), StoreError> {
         let rooms = self.store.rooms().await?;
+        self.reload_with(&rooms).await?;
         *self.write() = Known::new(rooms);
-        self.reload_settings().await
+        Ok(())
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Known> {

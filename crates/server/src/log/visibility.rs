@@ -24,8 +24,8 @@ use crate::log::store::{Membership, RoomId, RoomRecord, Store, StoreError};
 #[derive(Clone, Debug, Default)]
 pub struct Visibility {
     rooms: Arc<RwLock<Rooms>>,
-    /// Whether every room known is public (most chats): then nothing is
-    /// looked up for a frame.
+    /// Whether every room known is public (most chats): then the door
+    /// reads nothing to check a message's room (`any_private`).
     all_public: Arc<AtomicBool>,
 }
 
@@ -99,12 +99,19 @@ impl Visibility {
         };
         for name in unknown {
             if let Some(room) = store.room_by_key(&name_key(name)).await? {
-                if room.kind.is_public() {
-                    self.add(&room);
-                } else {
-                    self.set_members(&room, &store.members_of(room.id).await?);
-                }
+                self.know(store, &room).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// Knows `room` as the store holds it now: public, or private with
+    /// the members the store lists.
+    pub async fn know(&self, store: &Store, room: &RoomRecord) -> Result<(), StoreError> {
+        if room.kind.is_public() {
+            self.add(room);
+        } else {
+            self.set_members(room, &store.members_of(room.id).await?);
         }
         Ok(())
     }
@@ -112,9 +119,6 @@ impl Visibility {
     /// Whether `account` (`None`: a guest) may see the room called `room`
     /// (as stored).
     pub fn sees(&self, room: &str, account: Option<i64>) -> bool {
-        if self.all_public.load(Ordering::Acquire) {
-            return self.read().public.contains(room);
-        }
         let rooms = self.read();
         rooms.public.contains(room)
             || account.is_some_and(|account| {
@@ -133,11 +137,6 @@ impl Visibility {
             .and_then(|members| members.get(&account))
             .copied()
             .unwrap_or(false)
-    }
-
-    /// The private room `room`'s members (account id → owner).
-    pub fn members(&self, room: &str) -> HashMap<i64, bool> {
-        self.read().private.get(room).cloned().unwrap_or_default()
     }
 
     /// Whether frames need looking at: some room known here is private.

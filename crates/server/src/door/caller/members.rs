@@ -52,9 +52,7 @@ impl Caller {
     /// The member `username` of `manager`'s room.
     async fn member(&self, room: &RoomRecord, username: &str) -> Result<Account, ApiError> {
         match self.state.rooms.account_named(username).await? {
-            Some(account) if self.state.rooms.members(room).contains_key(&account.id) => {
-                Ok(account)
-            }
+            Some(account) if self.state.rooms.sees(room, Some(account.id)) => Ok(account),
             _ => Err(ApiError::NoSuchMember(username.to_owned())),
         }
     }
