@@ -245,6 +245,7 @@ async fn a_killed_server_loses_nothing_it_acknowledged_and_its_streams_resume_el
 
     // Sends go on while the server is killed: some are acknowledged, the
     // rest fail (and are not counted).
+    let (count, counted) = tokio::sync::watch::channel(0_usize);
     let sending = tokio::spawn({
         let client = client.clone();
         let doomed_url = doomed_url.clone();
@@ -260,6 +261,7 @@ async fn a_killed_server_loses_nothing_it_acknowledged_and_its_streams_resume_el
                     Ok(response) if response.status() == 201 => {
                         let message: Value = response.json().await.expect("json");
                         acknowledged.push(message["id"].as_i64().expect("id"));
+                        count.send_replace(acknowledged.len());
                     }
                     _ => return acknowledged,
                 }
@@ -268,6 +270,13 @@ async fn a_killed_server_loses_nothing_it_acknowledged_and_its_streams_resume_el
         }
     });
     let seen = read(&mut stream, 10).await;
+    // A stream may see a message before its sender's 201 arrives: kill
+    // once ten are acknowledged too.
+    let mut counted = counted;
+    counted
+        .wait_for(|&n| n >= 10)
+        .await
+        .expect("sender running");
     doomed.kill().await.expect("kill -9");
     let acknowledged = sending.await.expect("sender");
     assert!(acknowledged.len() >= 10, "{acknowledged:?}");
@@ -682,10 +691,19 @@ async fn a_private_room_reaches_its_members_streams_alone_on_every_server() {
     assert_eq!(created.status(), 201);
     let mut ada_on_two = stream(&two, &ada).await;
     let mut bob_on_two = stream(&two, &bob).await;
-    for (text, room) in [("one", "secret"), ("mark 1", "general")] {
-        let sent = send(&one, room, &ada, text).send().await.expect("send");
-        assert_eq!(sent.status(), 201);
-    }
+    // A message in the room, then one in general that every stream gets.
+    let send_pair = |text: &'static str, mark: &'static str| {
+        let pair = [
+            send(&one, "secret", &ada, text),
+            send(&one, "general", &ada, mark),
+        ];
+        async move {
+            for request in pair {
+                assert_eq!(request.send().await.expect("send").status(), 201);
+            }
+        }
+    };
+    send_pair("one", "mark 1").await;
     assert_eq!(
         texts_through(&mut ada_on_two, "mark 1").await,
         ["one", "mark 1"]
@@ -705,16 +723,7 @@ async fn a_private_room_reaches_its_members_streams_alone_on_every_server() {
     .expect("request");
     assert_eq!(added.status(), 200);
     until_status(&two, &bob, 200, "bob added").await;
-    for (text, room) in [("two", "secret"), ("mark 2", "general")] {
-        assert_eq!(
-            send(&one, room, &ada, text)
-                .send()
-                .await
-                .expect("send")
-                .status(),
-            201
-        );
-    }
+    send_pair("two", "mark 2").await;
     assert_eq!(
         texts_through(&mut bob_on_two, "mark 2").await,
         ["two", "mark 2"]
@@ -736,16 +745,7 @@ async fn a_private_room_reaches_its_members_streams_alone_on_every_server() {
         bob_on_two.next_passing("room_left").await,
         json!({ "room": "secret" })
     );
-    for (text, room) in [("three", "secret"), ("mark 3", "general")] {
-        assert_eq!(
-            send(&one, room, &ada, text)
-                .send()
-                .await
-                .expect("send")
-                .status(),
-            201
-        );
-    }
+    send_pair("three", "mark 3").await;
     assert_eq!(texts_through(&mut bob_on_two, "mark 3").await, ["mark 3"]);
     assert_eq!(
         texts_through(&mut ada_on_two, "mark 3").await,
