@@ -79,10 +79,14 @@ fn test(root: &Path) -> Result<()> {
     run(&mut cargo_test)?;
     run(&mut cargo_leptos(root, "build"))?;
     let server = root.join(LEPTOS_TARGET_DIR).join("debug").join("server");
+    // The suite's databases and the browsers' profiles go in a folder of
+    // this run's, removed when it ends, pass or fail.
+    let scratch = Scratch::new("chat-e2e")?;
     let mut playwright = Command::new("npx");
     playwright
         .args(["playwright", "test"])
         .current_dir(root.join("end2end"))
+        .env("TMPDIR", &scratch.0)
         .env("CHAT_E2E_PORT", free_ports(E2E_PORTS)?.to_string())
         .env("CHAT_SERVER_BIN", &server)
         .env("CHROMIUM_PATH", setup::chromium_path()?);
@@ -90,14 +94,17 @@ fn test(root: &Path) -> Result<()> {
         playwright.env(TEST_POSTGRES_URL, &cluster.url);
     }
     run(&mut playwright)?;
+    drop(scratch);
 
     // What people run: its most important journeys, and what a first
     // visit downloads.
     release(root)?;
     let server = root.join(LEPTOS_TARGET_DIR).join("release").join("server");
+    let scratch = Scratch::new("chat-e2e-release")?;
     run(Command::new("npx")
         .args(["playwright", "test", "--grep", "@release"])
         .current_dir(root.join("end2end"))
+        .env("TMPDIR", &scratch.0)
         .env("CHAT_E2E_PORT", free_ports(E2E_PORTS)?.to_string())
         .env("CHAT_SERVER_BIN", &server)
         .env("CHROMIUM_PATH", setup::chromium_path()?))?;
@@ -166,6 +173,28 @@ fn release(root: &Path) -> Result<()> {
 /// How many ports the Playwright suite uses, from `CHAT_E2E_PORT` up: its
 /// server, then the servers and the balancer that some specs start.
 const E2E_PORTS: u16 = 4;
+
+/// A folder in the system's temporary folder, named for this process,
+/// removed with all it holds when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Result<Self> {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("could not make {}", dir.display()))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
 
 /// The first of `count` consecutive ports free on 127.0.0.1, from 3100 up
 /// (a suite that finds its port taken fails at once).
