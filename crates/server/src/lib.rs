@@ -174,6 +174,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::router(&state))
         .merge(edge::admin::router(&state))
         .merge(edge::members::router(&state))
+        .merge(edge::invites::router(&state))
         .merge(edge::accounts::router(&state))
         .merge(sse::router())
         .merge(pages)

@@ -661,3 +661,267 @@ async fn the_members_page_lists_them_and_its_forms_manage_them() {
     );
     app.shutdown().await;
 }
+
+/// `method` on `path` as the holder of `cookie`, with a JSON `body` unless
+/// it is `null`: the status and the JSON answer (`null` if none).
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    cookie: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
+    let mut request = request(app, method, path, cookie);
+    if !body.is_null() {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let json = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).expect("json")
+    };
+    (status, json)
+}
+
+#[tokio::test]
+async fn an_invite_link_lets_signed_in_people_join_until_it_runs_out_or_is_revoked() {
+    use reqwest::Method;
+    let app = app().await;
+    let ada = app.signed_up("ada").await;
+    let bob = app.signed_up("bob").await;
+    let cara = app.signed_up("cara").await;
+    let dan = app.signed_up("dan").await;
+    assert_eq!(create(&app, &ada, "secret", true).await.status(), 201);
+    let invites = "/api/rooms/secret/invites";
+
+    // Only its owners (and admins) make them; to anyone else the room is
+    // no room; a public room has no invites.
+    let two_uses = json!({ "expires_in_secs": 3600, "uses": 2 });
+    for cookie in [Some(bob.as_str()), None] {
+        let (status, body) = call(&app, Method::POST, invites, cookie, two_uses.clone()).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (404, &json!("no_such_room"))
+        );
+    }
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        "/api/rooms/general/invites",
+        Some(&ada),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (409, &json!("not_private"))
+    );
+    for wrong in [
+        json!({ "expires_in_secs": 10 }),
+        json!({ "expires_in_secs": 40 * 24 * 3600 }),
+        json!({ "uses": 0 }),
+        json!({ "uses": 1001 }),
+    ] {
+        let (status, body) = call(&app, Method::POST, invites, Some(&ada), wrong.clone()).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (422, &json!("invalid_body")),
+            "{wrong}"
+        );
+    }
+
+    let (status, invite) = call(&app, Method::POST, invites, Some(&ada), two_uses).await;
+    assert_eq!(status, 201, "{invite}");
+    let code = invite["code"].as_str().expect("code").to_owned();
+    assert_eq!(code.len(), 32, "{code}");
+    assert_eq!(invite["url"], app.url(&format!("/invite/{code}")));
+    assert_eq!(invite["uses_left"], 2);
+    let join = format!("/api/invites/{code}");
+
+    // A guest must sign in first.
+    let (status, _) = call(&app, Method::POST, &join, None, Value::Null).await;
+    assert_eq!(status, 401);
+    // Bob joins: his stream hears of the room, his list holds it.
+    let mut bob_events = stream(&app, Some(&bob), None).await;
+    let (status, room) = call(&app, Method::POST, &join, Some(&bob), Value::Null).await;
+    assert_eq!(status, 200, "{room}");
+    assert_eq!(
+        (&room["name"], &room["kind"]),
+        (&json!("secret"), &json!("private"))
+    );
+    assert_eq!(bob_events.next_passing("room").await["name"], "secret");
+    assert_eq!(listed(&app, Some(&bob)).await, ["general", "secret"]);
+    // Again: in already, no use taken.
+    let (status, _) = call(&app, Method::POST, &join, Some(&bob), Value::Null).await;
+    assert_eq!(status, 200);
+    let (status, live) = call(&app, Method::GET, invites, Some(&ada), Value::Null).await;
+    assert_eq!(status, 200);
+    assert_eq!(live.as_array().expect("list").len(), 1, "{live}");
+    assert_eq!(live[0]["uses_left"], 1);
+    // A member who is no owner neither makes nor lists them.
+    let (status, body) = call(&app, Method::GET, invites, Some(&bob), Value::Null).await;
+    assert_eq!((status, &body["error"]["code"]), (403, &json!("not_owner")));
+    // Cara takes the last use; then it lets nobody in.
+    let (status, _) = call(&app, Method::POST, &join, Some(&cara), Value::Null).await;
+    assert_eq!(status, 200);
+    let (status, body) = call(&app, Method::POST, &join, Some(&dan), Value::Null).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (404, &json!("no_such_invite"))
+    );
+    let (_, live) = call(&app, Method::GET, invites, Some(&ada), Value::Null).await;
+    assert_eq!(live, json!([]));
+
+    // Revoked: nobody joins with it, and it cannot be revoked twice.
+    let (status, open) = call(&app, Method::POST, invites, Some(&ada), Value::Null).await;
+    assert_eq!(status, 201);
+    assert_eq!(open["uses_left"], Value::Null, "any number of uses");
+    let open = open["code"].as_str().expect("code").to_owned();
+    let revoke = format!("{invites}/{open}");
+    let (status, _) = call(&app, Method::DELETE, &revoke, Some(&ada), Value::Null).await;
+    assert_eq!(status, 204);
+    let (status, body) = call(&app, Method::DELETE, &revoke, Some(&ada), Value::Null).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (404, &json!("no_such_invite"))
+    );
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!("/api/invites/{open}"),
+        Some(&dan),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 404);
+    // A code of the wrong shape is no invite either.
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/invites/nope",
+        Some(&dan),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(listed(&app, Some(&dan)).await, ["general"]);
+
+    // A room holds twenty live links at most.
+    for _ in 0..shared::room::MAX_INVITES {
+        let (status, _) = call(&app, Method::POST, invites, Some(&ada), Value::Null).await;
+        assert_eq!(status, 201);
+    }
+    let (status, body) = call(&app, Method::POST, invites, Some(&ada), Value::Null).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (409, &json!("too_many_invites"))
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_invite_links_page_names_the_room_and_joins_with_a_form() {
+    let app = app().await;
+    let ada = app.signed_up("ada").await;
+    let dan = app.signed_up("dan").await;
+    assert_eq!(create(&app, &ada, "secret", true).await.status(), 201);
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let post = |path: &str, cookie: &str, form: &[(&str, &str)]| {
+        no_redirects
+            .post(app.url(path))
+            .header("cookie", cookie)
+            .form(form)
+            .send()
+    };
+    let page = |path: &str, cookie: Option<&str>| {
+        let request = no_redirects.get(app.url(path));
+        match cookie {
+            Some(cookie) => request.header("cookie", cookie),
+            None => request,
+        }
+        .send()
+    };
+
+    // The members page makes one, as a browser posts its form.
+    let made = post(
+        "/r/secret/invites",
+        &ada,
+        &[("expires_in_secs", "3600"), ("uses", "")],
+    )
+    .await
+    .expect("request");
+    assert_eq!(made.status(), 303);
+    let location = made.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        location.starts_with("/r/secret/members?done="),
+        "{location}"
+    );
+    let html = page("/r/secret/members", Some(&ada))
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("data-test=\"invite-form\""), "{html}");
+    let start = html.find("/invite/").expect("the link is shown") + "/invite/".len();
+    let code = html[start..start + 32].to_owned();
+    let link = format!("/invite/{code}");
+
+    // A guest is told to sign in; a signed-in visitor sees a join button.
+    let guest = page(&link, None).await.expect("request");
+    assert_eq!(guest.status(), 200);
+    let html = guest.text().await.expect("html");
+    assert!(
+        html.contains("#secret") && html.contains("sign-in-first"),
+        "{html}"
+    );
+    let html = page(&link, Some(&dan))
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("#secret") && html.contains("join-form"),
+        "{html}"
+    );
+    // Posted from another site: refused.
+    let forged = no_redirects
+        .post(app.url(&link))
+        .header("cookie", &dan)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(forged.status(), 403);
+    assert_eq!(listed(&app, Some(&dan)).await, ["general"]);
+    // Joined: on to the room.
+    let joined = post(&link, &dan, &[]).await.expect("request");
+    assert_eq!(joined.status(), 303);
+    assert_eq!(joined.headers()["location"], "/r/secret");
+    assert_eq!(listed(&app, Some(&dan)).await, ["general", "secret"]);
+
+    // Revoked from the members page: the link's page says it is no more.
+    let revoked = post(&format!("/r/secret/invites/{code}/revoke"), &ada, &[])
+        .await
+        .expect("request");
+    assert_eq!(revoked.status(), 303);
+    let gone = page(&link, Some(&dan)).await.expect("request");
+    assert_eq!(gone.status(), 404);
+    let html = gone.text().await.expect("html");
+    assert!(html.contains("invite-error"), "{html}");
+    assert_eq!(
+        page("/invite/nope", None).await.expect("request").status(),
+        404
+    );
+    app.shutdown().await;
+}

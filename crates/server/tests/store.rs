@@ -7,8 +7,8 @@ mod support;
 use std::collections::BTreeSet;
 
 use server::store::{
-    Draft, Durability, Entry, MemberAdded, Membership, RoomCaps, RoomCreated, RoomRecord, Store,
-    StoreError, Stored,
+    Draft, Durability, Entry, InviteCreated, InviteRecord, InviteUsed, MemberAdded, Membership,
+    RoomCaps, RoomCreated, RoomRecord, Store, StoreError, Stored,
 };
 use shared::{
     ChatMessage, NewMessage,
@@ -71,6 +71,7 @@ contract!(
     each_room_reads_its_own_messages_in_one_id_order,
     a_read_position_never_moves_back,
     a_private_room_is_made_with_its_owner_and_keeps_its_members,
+    an_invite_lets_people_in_until_it_expires_runs_out_or_is_revoked,
 );
 
 async fn ids_increase_in_insertion_order(store: Store) {
@@ -751,4 +752,138 @@ async fn postgres_a_send_retried_on_another_server_is_stored_once() {
     let client_ids: BTreeSet<_> = stored.iter().map(|m| m.client_id).collect();
     assert_eq!(stored.len(), 20);
     assert_eq!(client_ids.len(), 20);
+}
+
+async fn an_invite_lets_people_in_until_it_expires_runs_out_or_is_revoked(store: Store) {
+    let mut accounts = Vec::new();
+    for name in ["ada", "bob", "cara", "dan", "eve", "fay"] {
+        let id = store
+            .create_account(name, name, "hash", 0)
+            .await
+            .expect("stores")
+            .expect("new");
+        accounts.push(id);
+    }
+    let ada = accounts[0];
+    let RoomCreated::Created(secret) = store
+        .create_room("secret", "secret", RoomKind::Private, Some(ada), 1, NO_CAPS)
+        .await
+        .expect("stores")
+    else {
+        panic!("created");
+    };
+    let invite = |code: &str, expires_at: i64, uses_left: Option<i64>| InviteRecord {
+        code: code.into(),
+        room_id: secret.id,
+        expires_at,
+        uses_left,
+    };
+    // One use, until 100.
+    let once = invite("once", 100, Some(1));
+    assert_eq!(
+        store
+            .create_invite(&once, ada, 10, 2)
+            .await
+            .expect("stores"),
+        InviteCreated::Created
+    );
+    assert_eq!(
+        store.invite("once", 99).await.expect("reads"),
+        Some(once.clone())
+    );
+    assert_eq!(store.invite("once", 100).await.expect("reads"), None);
+    // Expired: nobody joins, no use taken.
+    assert_eq!(
+        store
+            .use_invite("once", accounts[1], 100)
+            .await
+            .expect("uses"),
+        InviteUsed::Gone
+    );
+    // A member already takes no use.
+    assert_eq!(
+        store.use_invite("once", ada, 20).await.expect("uses"),
+        InviteUsed::Already(secret.id)
+    );
+    // Four people use its one use at once: one joins.
+    let tries = accounts[1..5].iter().map(|&account| {
+        let store = store.clone();
+        async move { store.use_invite("once", account, 20).await }
+    });
+    let used = futures::future::join_all(tries).await;
+    let joined = used
+        .iter()
+        .filter(|used| matches!(used, Ok(InviteUsed::Joined(room)) if *room == secret.id))
+        .count();
+    assert_eq!(joined, 1, "{used:?}");
+    assert!(
+        used.iter()
+            .all(|used| matches!(used, Ok(InviteUsed::Joined(_) | InviteUsed::Gone))),
+        "{used:?}"
+    );
+    assert_eq!(store.members_of(secret.id).await.expect("reads").len(), 2);
+    assert_eq!(store.invite("once", 20).await.expect("reads"), None);
+
+    // Any number of uses; two live at most (the used-up one is not live).
+    let open = invite("open", 1000, None);
+    assert_eq!(
+        store
+            .create_invite(&open, ada, 20, 2)
+            .await
+            .expect("stores"),
+        InviteCreated::Created
+    );
+    assert_eq!(
+        store
+            .create_invite(&invite("more", 1000, None), ada, 20, 2)
+            .await
+            .expect("stores"),
+        InviteCreated::Created
+    );
+    assert_eq!(
+        store
+            .create_invite(&invite("extra", 1000, None), ada, 20, 2)
+            .await
+            .expect("stores"),
+        InviteCreated::Full
+    );
+    assert_eq!(
+        store
+            .invites_of(secret.id, 20)
+            .await
+            .expect("reads")
+            .iter()
+            .map(|invite| invite.code.as_str())
+            .collect::<BTreeSet<_>>(),
+        BTreeSet::from(["more", "open"])
+    );
+    assert_eq!(
+        store
+            .use_invite("open", accounts[5], 30)
+            .await
+            .expect("uses"),
+        InviteUsed::Joined(secret.id)
+    );
+    assert_eq!(
+        store.invite("open", 30).await.expect("reads"),
+        Some(open),
+        "no limit: as it was"
+    );
+    // Revoked: gone.
+    assert!(
+        store
+            .revoke_invite(secret.id, "open")
+            .await
+            .expect("revokes")
+    );
+    assert!(
+        !store
+            .revoke_invite(secret.id, "open")
+            .await
+            .expect("revokes")
+    );
+    assert_eq!(
+        store.use_invite("open", ada, 30).await.expect("uses"),
+        InviteUsed::Gone
+    );
 }

@@ -72,7 +72,7 @@ impl ErrorBody {
             "cross_site" | "not_author" | "forbidden" | "banned" | "blocked" | "room_locked"
             | "not_owner" => 403,
             "no_such_room" | "no_such_message" | "no_such_account" | "no_such_block"
-            | "no_such_report" | "no_such_member" => 404,
+            | "no_such_report" | "no_such_member" | "no_such_invite" => 404,
             "last_admin"
             | "not_private"
             | "room_full"
@@ -80,7 +80,8 @@ impl ErrorBody {
             | "too_many_rooms"
             | "too_many_rooms_of_yours"
             | "message_deleted"
-            | "too_many_reactions" => 409,
+            | "too_many_reactions"
+            | "too_many_invites" => 409,
             "payload_too_large" => 413,
             "unsupported_media_type" => 415,
             "wrong_host" => 421,

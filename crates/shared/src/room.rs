@@ -310,6 +310,45 @@ pub struct SetOwner {
     pub owner: bool,
 }
 
+/// How long an invite link lasts when its maker does not say: a week.
+pub const INVITE_DEFAULT_SECS: u64 = 7 * 24 * 60 * 60;
+/// The shortest an invite link may last: a minute.
+pub const INVITE_MIN_SECS: u64 = 60;
+/// The longest an invite link may last: thirty days.
+pub const INVITE_MAX_SECS: u64 = 30 * 24 * 60 * 60;
+/// The most invite links a room holds at once (past ones do not count).
+pub const MAX_INVITES: usize = 20;
+
+/// An invite link asked for (`POST /api/rooms/<name>/invites`): how long
+/// it lasts (absent: [`INVITE_DEFAULT_SECS`]) and how many people it may
+/// let in (absent: any number, up to the room's [`MAX_MEMBERS`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateInvite {
+    #[serde(default)]
+    pub expires_in_secs: Option<u64>,
+    #[serde(default)]
+    pub uses: Option<u32>,
+}
+
+/// An invite link, as its room's owners see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    /// What the link carries: whoever holds it may join.
+    pub code: String,
+    /// The link itself, on the chat's public address ([`invite_path`]).
+    pub url: String,
+    #[serde(with = "crate::timestamp")]
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// How many more people it lets in (absent: any number).
+    #[serde(default)]
+    pub uses_left: Option<u32>,
+}
+
+/// The page an invite link opens: `/invite/<code>`.
+pub fn invite_path(code: &str) -> String {
+    format!("/invite/{}", path_segment(code))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ use std::{
 use shared::{
     GENERAL, ValidationError,
     names::{check_letters, name_key},
-    room::{RoomKind, RoomSettings, parse_room_name},
+    room::{MAX_INVITES, RoomKind, RoomSettings, parse_room_name},
 };
 
 use crate::{
@@ -28,7 +28,8 @@ use crate::{
     door::counts::Counter,
     edge::client::client_key,
     log::store::{
-        Account, MemberAdded, RoomCaps, RoomCreated, RoomId, RoomRecord, Store, StoreError,
+        Account, InviteCreated, InviteRecord, InviteUsed, MemberAdded, RoomCaps, RoomCreated,
+        RoomId, RoomRecord, Store, StoreError,
     },
     log::visibility::Visibility,
 };
@@ -297,6 +298,19 @@ impl Rooms {
         Ok(found)
     }
 
+    /// The room `id` (one named by the database: an invite's).
+    pub async fn with_id(&self, id: RoomId) -> Result<Option<RoomRecord>, StoreError> {
+        if let Some(room) = self.read().rooms.iter().find(|room| room.id == id) {
+            return Ok(Some(room.clone()));
+        }
+        let found = self.store.room_by_id(id).await?;
+        if let Some(room) = &found {
+            self.know(room).await?;
+            self.write().add(room.clone());
+        }
+        Ok(found)
+    }
+
     /// Every room, oldest first (on a shared log, as of at most a second
     /// ago).
     pub async fn list(&self) -> Result<Vec<RoomRecord>, StoreError> {
@@ -435,6 +449,60 @@ impl Rooms {
         let set = self.store.set_owner(room.id, member, owner).await?;
         self.know(room).await?;
         Ok(set)
+    }
+
+    /// Stores `invite` to its room, made by `creator`, unless the room
+    /// holds [`MAX_INVITES`] live ones.
+    pub async fn create_invite(
+        &self,
+        invite: &InviteRecord,
+        creator: i64,
+    ) -> Result<InviteCreated, StoreError> {
+        let now = chrono::Utc::now().timestamp();
+        self.store
+            .create_invite(invite, creator, now, MAX_INVITES)
+            .await
+    }
+
+    /// The private `room`'s live invites, newest first.
+    pub async fn invites(&self, room: &RoomRecord) -> Result<Vec<InviteRecord>, StoreError> {
+        let now = chrono::Utc::now().timestamp();
+        self.store.invites_of(room.id, now).await
+    }
+
+    /// The live invite `code`'s room, if there is one.
+    pub async fn invited_to(&self, code: &str) -> Result<Option<RoomRecord>, StoreError> {
+        let now = chrono::Utc::now().timestamp();
+        match self.store.invite(code, now).await? {
+            Some(invite) => self.with_id(invite.room_id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Revokes the private `room`'s invite `code`; whether it had one.
+    pub async fn revoke_invite(&self, room: &RoomRecord, code: &str) -> Result<bool, StoreError> {
+        self.store.revoke_invite(room.id, code).await
+    }
+
+    /// Adds `account` to the room of the live invite `code`, taking one of
+    /// its uses; the room, and whether they joined (or were in it).
+    pub async fn use_invite(
+        &self,
+        code: &str,
+        account: i64,
+    ) -> Result<Option<(RoomRecord, MemberAdded)>, StoreError> {
+        let now = chrono::Utc::now().timestamp();
+        let (room, added) = match self.store.use_invite(code, account, now).await? {
+            InviteUsed::Joined(room) => (room, MemberAdded::Added),
+            InviteUsed::Already(room) => (room, MemberAdded::Already),
+            InviteUsed::RoomFull(room) => (room, MemberAdded::Full),
+            InviteUsed::Gone => return Ok(None),
+        };
+        let Some(room) = self.with_id(room).await? else {
+            return Ok(None);
+        };
+        self.know(&room).await?;
+        Ok(Some((room, added)))
     }
 
     async fn refresh(&self) -> Result<(), StoreError> {

@@ -40,7 +40,10 @@ use shared::{
         DEFAULT_AUDIT_PAGE, Report, ReportMade, ReportRequest, ReportsClosed, Unbanned,
     },
     presence::{Heartbeat, Typing},
-    room::{AddMember, CreateRoom, Directory, Member, Room, RoomSettingsChange, SetOwner},
+    room::{
+        AddMember, CreateInvite, CreateRoom, Directory, Invite, Member, Room, RoomSettingsChange,
+        SetOwner,
+    },
 };
 
 use crate::{
@@ -82,6 +85,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/api/rooms/{room}/members/{username}",
             send(put(set_owner).delete(remove_member)),
         )
+        .route(
+            "/api/rooms/{room}/invites",
+            read(get(list_invites)).merge(send(post(create_invite))),
+        )
+        .route(
+            "/api/rooms/{room}/invites/{code}",
+            send(axum::routing::delete(revoke_invite)),
+        )
+        .route("/api/invites/{code}", send(post(join)))
         .route(
             "/api/messages",
             read(get(list_messages)).merge(send(post(create_message))),
@@ -288,6 +300,47 @@ async fn set_owner(
     Ok(Json(
         caller.set_owner(&room, &username, request.owner).await?,
     ))
+}
+
+/// Makes an invite link to a private room (`{"expires_in_secs": N,
+/// "uses": N}`, both optional: a week, any number): `201` with its code
+/// and link; owners and admins only (`403 not_owner`), `409
+/// too_many_invites` past [`shared::room::MAX_INVITES`] live ones.
+async fn create_invite(
+    caller: Caller,
+    ApiPath(room): ApiPath<String>,
+    MaybeJson(request): MaybeJson<CreateInvite>,
+) -> Result<(StatusCode, Json<Invite>), ApiError> {
+    let invite = caller
+        .create_invite(&room, request.unwrap_or_default())
+        .await?;
+    Ok((StatusCode::CREATED, Json(invite)))
+}
+
+/// A private room's live invite links, newest first: owners and admins.
+async fn list_invites(
+    caller: Caller,
+    ApiPath(room): ApiPath<String>,
+) -> Result<Json<Vec<Invite>>, ApiError> {
+    Ok(Json(caller.invites(&room).await?))
+}
+
+/// Revokes an invite link: `204`; owners and admins; `404
+/// no_such_invite`.
+async fn revoke_invite(
+    caller: Caller,
+    ApiPath((room, code)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    caller.revoke_invite(&room, &code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Joins the signed-in caller to an invite link's room: `200` with the
+/// room (also when they were in it, taking no use); `401` for a guest,
+/// `404 no_such_invite` once the link expired, ran out or was revoked,
+/// `409 room_full`.
+async fn join(caller: Caller, ApiPath(code): ApiPath<String>) -> Result<Json<Room>, ApiError> {
+    Ok(Json(caller.join(&code).await?))
 }
 
 /// Takes a member out of a private room: `204`; owners and admins, or the

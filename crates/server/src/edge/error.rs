@@ -138,6 +138,16 @@ pub enum ApiError {
     /// The account named is no member of the room.
     #[error("{0:?} is not a member of this room")]
     NoSuchMember(String),
+    /// No live invite has this code: never made, expired, used up or
+    /// revoked (the same to whoever holds it).
+    #[error("this invite link is not valid (it may have expired, been used up or revoked)")]
+    NoSuchInvite,
+    /// The room holds as many live invite links as it may.
+    #[error(
+        "the room has as many invite links as it may ({}); revoke one first",
+        shared::room::MAX_INVITES
+    )]
+    TooManyInvites,
     /// The chat holds as many rooms as it may.
     #[error("the chat has as many rooms as it may hold")]
     TooManyRooms,
@@ -306,6 +316,8 @@ impl ApiError {
             Self::NotPrivate => ErrorBody::new("not_private", self.to_string()),
             Self::RoomFull => ErrorBody::new("room_full", self.to_string()),
             Self::NoSuchMember(_) => ErrorBody::new("no_such_member", self.to_string()),
+            Self::NoSuchInvite => ErrorBody::new("no_such_invite", self.to_string()),
+            Self::TooManyInvites => ErrorBody::new("too_many_invites", self.to_string()),
             Self::TooManyRooms => ErrorBody::new("too_many_rooms", self.to_string()),
             Self::TooManyRoomsOfYours => {
                 ErrorBody::new("too_many_rooms_of_yours", self.to_string())

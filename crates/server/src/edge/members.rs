@@ -16,7 +16,7 @@ use leptos::prelude::*;
 use serde::Deserialize;
 use shared::{
     account::Role,
-    room::{path_segment, room_path},
+    room::{CreateInvite, Invite, path_segment, room_path},
 };
 
 use super::admin::{Outcome, back_to, outcome_notes, page};
@@ -36,6 +36,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route("/r/{room}/members/{username}/owner", send(post(set_owner)))
         .route("/r/{room}/members/{username}/remove", send(post(remove)))
+        .route("/r/{room}/invites", send(post(invite)))
+        .route("/r/{room}/invites/{code}/revoke", send(post(revoke)))
 }
 
 /// The page's own address.
@@ -60,6 +62,15 @@ async fn members(
         || members
             .iter()
             .any(|member| member.owner && Some(&member.username) == me.as_ref());
+    // Owners and admins see the room's invite links too.
+    let invites = if manages {
+        match caller.invites(&room).await {
+            Ok(invites) => Some(invites),
+            Err(err) => return refused(&state, &room, err),
+        }
+    } else {
+        None
+    };
     let here = members_path(&room);
     let rows = members
         .into_iter()
@@ -105,9 +116,105 @@ async fn members(
                     <button type="submit">"Add"</button>
                 </form>
             })}
+            {invites.map(|invites| invites_view(&room, invites))}
         </main>
     };
     page(&state, "Members", body.to_html())
+}
+
+/// The room's live invite links, each with its revoke button, and the
+/// form that makes one.
+fn invites_view(room: &str, invites: Vec<Invite>) -> impl IntoView {
+    let base = format!("/r/{}/invites", path_segment(room));
+    let rows = invites
+        .into_iter()
+        .map(|invite| {
+            let uses = invite.uses_left.map_or_else(
+                || "any number of uses".to_owned(),
+                |uses| format!("{uses} use{} left", if uses == 1 { "" } else { "s" }),
+            );
+            let expires = invite
+                .expires_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            view! {
+                <li data-test="invite">
+                    <input readonly="" size="60" value=invite.url.clone() aria-label="Invite link" />
+                    {format!(" expires {expires}, {uses} ")}
+                    <form method="post" action=format!("{base}/{}/revoke", invite.code) class="inline">
+                        <button type="submit">"Revoke"</button>
+                    </form>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section aria-labelledby="invites">
+            <h2 id="invites">"Invite links"</h2>
+            <p>"Whoever opens a link, signed in, may join the room until it expires or its uses run out."</p>
+            <ul>{rows}</ul>
+            <form method="post" action=base.clone() data-test="invite-form">
+                <label>
+                    "Expires after "
+                    <select name="expires_in_secs">
+                        <option value="3600">"an hour"</option>
+                        <option value="86400">"a day"</option>
+                        <option value="604800" selected="">"a week"</option>
+                        <option value="2592000">"thirty days"</option>
+                    </select>
+                </label>
+                <label>
+                    " uses "
+                    <input name="uses" type="number" min="1" max="1000" placeholder="any number" />
+                </label>
+                " "
+                <button type="submit">"Make an invite link"</button>
+            </form>
+        </section>
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct InviteForm {
+    expires_in_secs: u64,
+    /// Empty: any number.
+    #[serde(default)]
+    uses: String,
+}
+
+async fn invite(
+    caller: Caller,
+    ApiPath(room): ApiPath<String>,
+    Form(form): Form<InviteForm>,
+) -> Redirect {
+    let uses = form.uses.trim();
+    let uses = if uses.is_empty() {
+        None
+    } else {
+        match uses.parse() {
+            Ok(uses) => Some(uses),
+            Err(_) => {
+                let wrong = Err(ApiError::BadBody("uses must be from 1 to 1000"));
+                return back_to(&members_path(&room), wrong);
+            }
+        }
+    };
+    let limits = CreateInvite {
+        expires_in_secs: Some(form.expires_in_secs),
+        uses,
+    };
+    let done = caller
+        .create_invite(&room, limits)
+        .await
+        .map(|invite| format!("Invite link made: {}", invite.url));
+    back_to(&members_path(&room), done)
+}
+
+async fn revoke(caller: Caller, ApiPath((room, code)): ApiPath<(String, String)>) -> Redirect {
+    let done = caller
+        .revoke_invite(&room, &code)
+        .await
+        .map(|()| "Invite link revoked".to_owned());
+    back_to(&members_path(&room), done)
 }
 
 #[derive(Debug, Deserialize)]

@@ -29,6 +29,7 @@ pub mod error;
 pub(crate) mod extract;
 pub(crate) mod handoff;
 pub(crate) mod headers;
+pub(crate) mod invites;
 pub(crate) mod members;
 pub(crate) mod pages;
 pub mod rate;

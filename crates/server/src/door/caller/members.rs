@@ -16,18 +16,18 @@ use crate::{
 };
 
 /// Who acts on a private room's members, and what they may do there.
-struct Manager<'a> {
-    account: &'a Account,
-    room: RoomRecord,
+pub(super) struct Manager<'a> {
+    pub(super) account: &'a Account,
+    pub(super) room: RoomRecord,
     /// An owner of the room, or an admin of the chat.
-    manages: bool,
+    pub(super) manages: bool,
 }
 
 impl Caller {
     /// The private room `name` as a signed-in member or admin acts on its
     /// members (counted against the account's send limit); a public room
     /// is `409 not_private`.
-    async fn managing(&self, name: &str) -> Result<Manager<'_>, ApiError> {
+    pub(super) async fn managing(&self, name: &str) -> Result<Manager<'_>, ApiError> {
         let account = self.account().await?;
         let admin = account.is_some_and(|account| account.role == Role::Admin);
         let viewer = account.map(|account| account.id);
@@ -145,7 +145,7 @@ impl Caller {
 
     /// Every stream that may see `room` now hears of it (a member added
     /// lists it at once), and the other servers read its members again.
-    fn members_changed(&self, room: &RoomRecord) {
+    pub(super) fn members_changed(&self, room: &RoomRecord) {
         let listed = self.listed(room.clone());
         self.state.presence.room_settings_changed(&listed);
     }

@@ -28,6 +28,7 @@ use shared::{
 };
 use tokio::sync::OnceCell;
 
+mod invites;
 mod members;
 mod moderation;
 

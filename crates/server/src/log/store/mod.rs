@@ -30,6 +30,7 @@ macro_rules! on_pool {
 
 mod accounts;
 mod changes;
+mod invites;
 mod moderation;
 mod name_keys;
 mod postgres;
@@ -45,6 +46,7 @@ use uuid::Uuid;
 pub use self::{
     accounts::Account,
     changes::{Actor, ChangeDraft, Changed, Edit, Entry, Logged, Moderation, Refusal},
+    invites::{InviteCreated, InviteRecord, InviteUsed},
     moderation::{BanSet, OpenReport, RoleSet, set_role_at},
     name_keys::NAME_KEYS_VERSION,
     postgres::{Heard, Listener},

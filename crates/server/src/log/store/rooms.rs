@@ -81,6 +81,14 @@ impl Store {
         }))
     }
 
+    /// The room `id`, if any.
+    pub async fn room_by_id(&self, id: RoomId) -> Result<Option<RoomRecord>, StoreError> {
+        const SELECT: &str = "SELECT id, name, kind FROM rooms WHERE id = $1";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(SELECT).bind(id).fetch_optional(pool).await?
+        }))
+    }
+
     /// Creates a room of `kind` unless a room holds `name_key` already, the
     /// chat holds `max_rooms`, or `created_by` made `max_per_creator`:
     /// checked and inserted as one step, so that rooms created at once (on

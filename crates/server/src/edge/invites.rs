@@ -1,0 +1,98 @@
+//! The page an invite link opens, `/invite/<code>`: which room it lets
+//! the visitor join, and a button that joins (a signed-in visitor) or the
+//! way to sign in first (a guest). Rendered on the server with no script,
+//! as the members page is; joining posts to the same address and goes on
+//! to the room, through the same caller door method as `POST
+//! /api/invites/<code>`.
+
+use axum::{
+    Router,
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
+use leptos::prelude::*;
+use shared::room::{invite_path, room_path};
+
+use super::admin::page;
+use crate::{
+    AppState, door::caller::Caller, edge::error::ApiError, edge::extract::ApiPath, edge::rate,
+};
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    // Joining counts against the account's send limit at the door.
+    Router::new().route(
+        "/invite/{code}",
+        rate::reads(state, get(invitation).post(join)),
+    )
+}
+
+async fn invitation(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(code): ApiPath<String>,
+) -> Response {
+    let room = match caller.invited_to(&code).await {
+        Ok(room) => room,
+        Err(err) => return refused(&state, err),
+    };
+    let signed_in = caller
+        .viewer()
+        .await
+        .is_ok_and(|viewer| viewer.account.is_some());
+    let body = view! {
+        <main class="admin">
+            <h1>"You are invited to " <bdi>{format!("#{room}")}</bdi></h1>
+            {if signed_in {
+                view! {
+                    <form method="post" action=invite_path(&code) data-test="join-form">
+                        <button type="submit">"Join the room"</button>
+                    </form>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <p data-test="sign-in-first">
+                        "Sign in or make an account on "
+                        <a href="/">"the chat"</a>
+                        ", then open this link again to join."
+                    </p>
+                }
+                .into_any()
+            }}
+        </main>
+    };
+    page(&state, "Invitation", body.to_html())
+}
+
+async fn join(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(code): ApiPath<String>,
+) -> Response {
+    match caller.join(&code).await {
+        Ok(room) => Redirect::to(&room_path(&room.name)).into_response(),
+        Err(err) => refused(&state, err),
+    }
+}
+
+/// The page for a link that lets nobody in (any more), or a join refused.
+fn refused(state: &AppState, err: ApiError) -> Response {
+    let status = match err {
+        ApiError::NoSuchInvite => StatusCode::NOT_FOUND,
+        ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+        ApiError::Banned(_) => StatusCode::FORBIDDEN,
+        ApiError::RoomFull => StatusCode::CONFLICT,
+        ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let body = view! {
+        <main class="admin">
+            <h1>"Invitation"</h1>
+            <p role="alert" data-test="invite-error">{err.to_string()}</p>
+            <p><a href="/">"Go to the chat"</a></p>
+        </main>
+    };
+    (status, page(state, "Invitation", body.to_html())).into_response()
+}
