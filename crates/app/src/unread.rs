@@ -199,6 +199,7 @@ mod tests {
         Room {
             name: name.into(),
             kind: Default::default(),
+            people: Vec::new(),
             count: MessageCount { as_of, count },
             settings: Default::default(),
         }

@@ -925,3 +925,134 @@ async fn an_invite_links_page_names_the_room_and_joins_with_a_form() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_direct_conversation_is_one_room_for_the_same_people_whoever_opens_it() {
+    use reqwest::Method;
+    let app = app().await;
+    let ada = app.signed_up("ada").await;
+    let bob = app.signed_up("bob").await;
+    let cara = app.signed_up("cara").await;
+    let admin = app.signed_up_as("root", shared::account::Role::Admin).await;
+    let mut bob_events = stream(&app, Some(&bob), None).await;
+    let mut cara_events = stream(&app, Some(&cara), None).await;
+    let open = |cookie: Option<&str>, usernames: Value| {
+        let cookie = cookie.map(str::to_owned);
+        let app = &app;
+        async move {
+            call(
+                app,
+                Method::POST,
+                "/api/direct",
+                cookie.as_deref(),
+                json!({ "usernames": usernames }),
+            )
+            .await
+        }
+    };
+
+    let (status, _) = open(None, json!(["bob"])).await;
+    assert_eq!(status, 401, "guests take part in public rooms only");
+    let (status, room) = open(Some(&ada), json!(["bob"])).await;
+    assert_eq!(status, 200, "{room}");
+    assert_eq!(room["kind"], "direct");
+    assert_eq!(room["people"], json!(["ada", "bob"]));
+    let name = room["name"].as_str().expect("name").to_owned();
+    assert!(name.starts_with('@'), "{name}");
+    // Bob's every tab hears of it at once.
+    let heard = bob_events.next_passing("room").await;
+    assert_eq!(
+        (&heard["name"], &heard["people"]),
+        (&json!(name), &json!(["ada", "bob"]))
+    );
+    // Whoever of them opens it, however they spell the other: the same.
+    let (status, again) = open(Some(&bob), json!(["ADA", "bob"])).await;
+    assert_eq!((status, &again["name"]), (200, &json!(name)));
+    let (_, again) = open(Some(&ada), json!(["bob"])).await;
+    assert_eq!(again["name"], json!(name));
+
+    // Theirs alone: cara's stream never carries it, and to her it is no room.
+    let path = |what: &str| format!("/api/rooms/{}/{what}", shared::room::path_segment(&name));
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &path("messages"),
+        Some(&ada),
+        json!({ "username": "ada", "text": "just us" }),
+    )
+    .await;
+    assert_eq!(status, 201);
+    sent(&app, None, "general", "mark").await;
+    assert_eq!(
+        texts_through(&mut bob_events, "mark").await,
+        ["just us", "mark"]
+    );
+    assert_eq!(texts_through(&mut cara_events, "mark").await, ["mark"]);
+    for cookie in [Some(cara.as_str()), Some(admin.as_str()), None] {
+        let (status, body) = call(&app, Method::GET, &path("messages"), cookie, Value::Null).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (404, &json!("no_such_room"))
+        );
+        // Not even an admin lists who talks with whom.
+        let (status, _) = call(&app, Method::GET, &path("members"), cookie, Value::Null).await;
+        assert_eq!(status, 404);
+    }
+    assert_eq!(listed(&app, Some(&cara)).await, ["general"]);
+    assert_eq!(listed(&app, Some(&bob)).await, ["general", name.as_str()]);
+
+    // Its people are fixed: nobody added, taken out, made owner or invited.
+    let (status, members) =
+        call(&app, Method::GET, &path("members"), Some(&bob), Value::Null).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        members,
+        json!([{ "username": "ada", "owner": false }, { "username": "bob", "owner": false }])
+    );
+    let changes = [
+        (Method::POST, path("members"), json!({ "username": "cara" })),
+        (Method::DELETE, path("members/bob"), Value::Null),
+        (Method::PUT, path("members/bob"), json!({ "owner": true })),
+        (Method::POST, path("invites"), Value::Null),
+    ];
+    for (method, path, body) in changes {
+        let (status, answer) = call(&app, method, &path, Some(&bob), body).await;
+        assert_eq!(
+            (status, &answer["error"]["code"]),
+            (409, &json!("direct_room")),
+            "{path}"
+        );
+    }
+
+    // A small group is another conversation; cara is in that one.
+    let (status, group) = open(Some(&cara), json!(["bob", "ada"])).await;
+    assert_eq!(status, 200);
+    assert_eq!(group["people"], json!(["ada", "bob", "cara"]));
+    assert_ne!(group["name"], json!(name));
+    assert_eq!(
+        cara_events.next_passing("room").await["name"],
+        group["name"]
+    );
+
+    // Mistakes.
+    let others: Vec<String> = (0..8).map(|n| format!("p{n}")).collect();
+    for name in &others {
+        app.signed_up(name).await;
+    }
+    for (usernames, code) in [
+        (json!([]), "invalid_body"),
+        (json!(["ada"]), "invalid_body"),
+        (json!(others), "invalid_body"),
+        (json!(["nobody"]), "no_such_account"),
+    ] {
+        let (status, body) = open(Some(&ada), usernames.clone()).await;
+        assert_eq!(&body["error"]["code"], code, "{usernames}");
+        assert!(status == 422 || status == 404, "{status}");
+    }
+    // No room may be named as a conversation is.
+    let made = create(&app, &ada, "@1-2", false).await;
+    assert_eq!(made.status(), 422);
+    let body: Value = made.json().await.expect("json");
+    assert_eq!(body["error"]["rule"], "reserved");
+    app.shutdown().await;
+}

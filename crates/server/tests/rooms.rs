@@ -191,7 +191,7 @@ async fn a_created_room_is_announced_on_every_stream_and_only_once_created() {
     let announced = stream.next_passing("room").await;
     assert_eq!(
         announced,
-        json!({ "name": "Random", "count": { "as_of": 1, "count": 0 } })
+        json!({ "name": "Random", "kind": "public", "count": { "as_of": 1, "count": 0 } })
     );
     // A stream opened later finds it in the list instead: not replayed.
     let mut later = app.events_on_new_connection("", None).await;

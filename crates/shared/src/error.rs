@@ -81,7 +81,8 @@ impl ErrorBody {
             | "too_many_rooms_of_yours"
             | "message_deleted"
             | "too_many_reactions"
-            | "too_many_invites" => 409,
+            | "too_many_invites"
+            | "direct_room" => 409,
             "payload_too_large" => 413,
             "unsupported_media_type" => 415,
             "wrong_host" => 421,

@@ -26,10 +26,26 @@ pub const GENERAL: &str = "general";
 /// data: the [`Room`]), so that every page lists it at once.
 pub const ROOM_EVENT: &str = "room";
 
-/// A room's name as the rules make it, or the first rule it breaks.
+/// A room's name as the rules make it, or the first rule it breaks. A
+/// name beginning with [`DIRECT_MARK`] is the server's, for direct
+/// conversations.
 pub fn parse_room_name(name: &str) -> Result<String, ValidationError> {
-    parse_name(Field::Room, name, ROOM_MAX_CHARS)
+    let name = parse_name(Field::Room, name, ROOM_MAX_CHARS)?;
+    if name.starts_with(DIRECT_MARK) {
+        return Err(ValidationError {
+            field: Field::Room,
+            rule: crate::validate::Rule::Reserved,
+        });
+    }
+    Ok(name)
 }
+
+/// How a direct conversation's name begins (the rest: its people's
+/// account ids), which no room's may.
+pub const DIRECT_MARK: char = '@';
+
+/// The most people in one direct conversation, its opener included.
+pub const MAX_DIRECT_PEOPLE: usize = 8;
 
 /// How the page tells whether two names it holds are one room: ignoring
 /// case. The server's key folds look-alike letters too
@@ -110,6 +126,10 @@ pub enum RoomKind {
     Public,
     /// Its members alone; to anyone else it does not exist.
     Private,
+    /// A direct conversation: the same few people always (up to
+    /// [`MAX_DIRECT_PEOPLE`]), whom nobody joins nor leaves; to anyone
+    /// else it does not exist.
+    Direct,
 }
 
 impl RoomKind {
@@ -118,6 +138,7 @@ impl RoomKind {
         match self {
             Self::Public => "public",
             Self::Private => "private",
+            Self::Direct => "direct",
         }
     }
 
@@ -133,6 +154,7 @@ impl TryFrom<String> for RoomKind {
         match kind.as_str() {
             "public" => Ok(Self::Public),
             "private" => Ok(Self::Private),
+            "direct" => Ok(Self::Direct),
             _ => Err(format!("no room kind {kind:?}")),
         }
     }
@@ -145,14 +167,40 @@ pub const MAX_MEMBERS: usize = 1000;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Room {
     pub name: String,
-    /// Who may see it (absent: anyone).
-    #[serde(default, skip_serializing_if = "RoomKind::is_public")]
+    /// Who may see it.
+    #[serde(default)]
     pub kind: RoomKind,
+    /// A direct conversation's people by account name, in name order
+    /// (absent for a room).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<String>,
     /// How many messages it holds, as of an id.
     pub count: MessageCount,
     /// What moderators set for it (absent: nothing).
     #[serde(default, skip_serializing_if = "RoomSettings::is_open")]
     pub settings: RoomSettings,
+}
+
+impl Room {
+    /// What a page calls it: a room by its name, a direct conversation by
+    /// its people but the viewer `me` (by all of them if it is theirs
+    /// alone).
+    pub fn title(&self, me: Option<&str>) -> String {
+        if self.kind != RoomKind::Direct {
+            return self.name.clone();
+        }
+        let others: Vec<&str> = self
+            .people
+            .iter()
+            .map(String::as_str)
+            .filter(|person| Some(*person) != me)
+            .collect();
+        if others.is_empty() {
+            self.people.join(", ")
+        } else {
+            others.join(", ")
+        }
+    }
 }
 
 /// What moderators set for a room (`PATCH /api/rooms/<name>`).
@@ -302,6 +350,13 @@ pub struct Member {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddMember {
     pub username: String,
+}
+
+/// A direct conversation asked for (`POST /api/direct`): the people
+/// besides the caller, by account name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenDirect {
+    pub usernames: Vec<String>,
 }
 
 /// A member made an owner or not (`PUT /api/rooms/<name>/members/<username>`).

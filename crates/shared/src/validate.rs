@@ -80,6 +80,8 @@ pub enum Rule {
     ReplyTo,
     /// A role that is none of `admin`, `moderator`, `member`.
     UnknownRole,
+    /// A room name beginning with `@`, which names direct conversations.
+    Reserved,
 }
 
 /// Why a message was rejected: one field, one rule.
@@ -117,6 +119,9 @@ impl ValidationError {
             Rule::OnlyPunctuation => format!("{name} must hold more than punctuation"),
             Rule::ReplyTo => format!("{name} must name a message of the same room"),
             Rule::UnknownRole => format!("{name} must be admin, moderator or member"),
+            Rule::Reserved => {
+                format!("{name} must not begin with @, which names direct conversations")
+            }
             Rule::RestrictedLetter => format!(
                 "{name} must not use letters made for phonetics or old scripts (such as small capitals), which pass for common ones"
             ),

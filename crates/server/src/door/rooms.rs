@@ -20,7 +20,7 @@ use std::{
 use shared::{
     GENERAL, ValidationError,
     names::{check_letters, name_key},
-    room::{MAX_INVITES, RoomKind, RoomSettings, parse_room_name},
+    room::{DIRECT_MARK, MAX_INVITES, RoomKind, RoomSettings, parse_room_name},
 };
 
 use crate::{
@@ -28,8 +28,8 @@ use crate::{
     door::counts::Counter,
     edge::client::client_key,
     log::store::{
-        Account, InviteCreated, InviteRecord, InviteUsed, MemberAdded, RoomCaps, RoomCreated,
-        RoomId, RoomRecord, Store, StoreError,
+        Account, DirectMade, InviteCreated, InviteRecord, InviteUsed, MemberAdded, RoomCaps,
+        RoomCreated, RoomId, RoomRecord, Store, StoreError,
     },
     log::visibility::Visibility,
 };
@@ -58,6 +58,12 @@ pub const MISS_AGE: Duration = Duration::from_secs(1);
 /// (each costs its read, as every name did before).
 const MAX_MISSES: usize = 10_000;
 
+/// The most direct conversations one chat holds (each is a room in
+/// memory, as every room).
+pub const MAX_DIRECT: usize = 100_000;
+/// The most new direct conversations one account may open a day.
+pub const DIRECT_PER_ACCOUNT_PER_DAY: u32 = 100;
+
 /// Why a room was not created.
 #[derive(Debug, thiserror::Error)]
 pub enum RoomError {
@@ -69,8 +75,12 @@ pub enum RoomError {
     /// The account created [`ROOMS_PER_ACCOUNT`] rooms.
     #[error("you have created as many rooms as one account may ({ROOMS_PER_ACCOUNT})")]
     TooManyOfYours,
+    /// The chat holds [`MAX_DIRECT`] direct conversations.
+    #[error("the chat has as many direct conversations as it may hold ({MAX_DIRECT})")]
+    TooManyDirect,
     /// [`ROOMS_PER_ADDRESS_PER_DAY`] rooms were created from the client's
-    /// address; it may create another after this.
+    /// address (or [`DIRECT_PER_ACCOUNT_PER_DAY`] direct conversations
+    /// opened by the account); it may create another after this.
     #[error("too many rooms created from this address today")]
     TooManyFromAddress(Duration),
     #[error(transparent)]
@@ -97,6 +107,11 @@ pub struct Rooms {
     /// Who may see which room (the chat's, which every stream follows):
     /// told of every room found or created, and of private rooms' members.
     visibility: Visibility,
+    /// Each direct conversation's people by account name, in name order
+    /// (they never change).
+    people: Arc<RwLock<HashMap<RoomId, Vec<String>>>>,
+    /// New direct conversations opened per account in the day.
+    direct_by_account: Arc<Counter<i64>>,
 }
 
 #[derive(Debug)]
@@ -147,6 +162,8 @@ impl Rooms {
             by_address: Arc::new(Counter::new(DAY)),
             settings: Arc::default(),
             paced: Arc::default(),
+            people: Arc::default(),
+            direct_by_account: Arc::new(Counter::new(DAY)),
         };
         rooms.reload_settings().await?;
         Ok(rooms)
@@ -181,6 +198,17 @@ impl Rooms {
     /// [`Self::reload_settings`] with `rooms` just read.
     async fn reload_with(&self, rooms: &[RoomRecord]) -> Result<(), StoreError> {
         self.visibility.set(rooms, &self.store.memberships().await?);
+        let mut people: HashMap<RoomId, Vec<String>> = HashMap::new();
+        for (room, person) in self.store.direct_people().await? {
+            people.entry(room).or_default().push(person);
+        }
+        for names in people.values_mut() {
+            names.sort();
+        }
+        *self
+            .people
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = people;
         let mut settings = self.store.room_settings().await?;
         settings.retain(|_, settings| !settings.is_open());
         *self
@@ -386,9 +414,88 @@ impl Rooms {
     }
 
     /// Tells the visibility of `room` (and a private one's members) before
-    /// anything of it is sent.
+    /// anything of it is sent; knows a direct conversation's people.
     async fn know(&self, room: &RoomRecord) -> Result<(), StoreError> {
-        self.visibility.know(&self.store, room).await
+        self.visibility.know(&self.store, room).await?;
+        if room.kind == RoomKind::Direct && !self.read_people().contains_key(&room.id) {
+            let mut names: Vec<String> = self
+                .store
+                .member_names(room.id)
+                .await?
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
+            names.sort();
+            self.people
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(room.id, names);
+        }
+        Ok(())
+    }
+
+    /// A direct conversation's people by account name, in name order
+    /// (none for a room).
+    pub fn people(&self, room: &RoomRecord) -> Vec<String> {
+        self.read_people()
+            .get(&room.id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn read_people(&self) -> std::sync::RwLockReadGuard<'_, HashMap<RoomId, Vec<String>>> {
+        self.people
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The direct conversation of the accounts `people` (2 to
+    /// [`shared::room::MAX_DIRECT_PEOPLE`], `opener` among them), made now
+    /// unless it exists; whether it was made.
+    pub async fn direct(
+        &self,
+        people: &[i64],
+        opener: i64,
+    ) -> Result<(RoomRecord, bool), RoomError> {
+        let mut ids = people.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let name = direct_name(&ids);
+        if let Some(room) = self.find(&name).await? {
+            return Ok((room, false));
+        }
+        self.direct_by_account
+            .take(
+                &opener,
+                DIRECT_PER_ACCOUNT_PER_DAY,
+                tokio::time::Instant::now(),
+            )
+            .map_err(RoomError::TooManyFromAddress)?;
+        let key = name_key(&name);
+        let now = chrono::Utc::now().timestamp();
+        let made = self
+            .store
+            .create_direct(&name, &key, &ids, opener, now, MAX_DIRECT)
+            .await;
+        let (room, created) = match made {
+            Ok(DirectMade::Created(room)) => (room, true),
+            Ok(DirectMade::Existing(room)) => (room, false),
+            Ok(DirectMade::ChatFull) => {
+                self.direct_by_account.give_back(&opener);
+                return Err(RoomError::TooManyDirect);
+            }
+            Err(err) => {
+                self.direct_by_account.give_back(&opener);
+                return Err(err.into());
+            }
+        };
+        if !created {
+            self.direct_by_account.give_back(&opener);
+        }
+        self.know(&room).await?;
+        self.write().add(room.clone());
+        self.lock_misses().remove(&key);
+        Ok((room, created))
     }
 
     /// Whether some room known here is private (most chats have none:
@@ -530,6 +637,13 @@ impl Rooms {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// The name of the direct conversation of the accounts `ids` (in order,
+/// once each): `@3-17`.
+fn direct_name(ids: &[i64]) -> String {
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("{DIRECT_MARK}{}", ids.join("-"))
 }
 
 /// A room name that is one already.

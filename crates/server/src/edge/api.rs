@@ -41,8 +41,8 @@ use shared::{
     },
     presence::{Heartbeat, Typing},
     room::{
-        AddMember, CreateInvite, CreateRoom, Directory, Invite, Member, Room, RoomSettingsChange,
-        SetOwner,
+        AddMember, CreateInvite, CreateRoom, Directory, Invite, Member, OpenDirect, Room,
+        RoomSettingsChange, SetOwner,
     },
 };
 
@@ -94,6 +94,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             send(axum::routing::delete(revoke_invite)),
         )
         .route("/api/invites/{code}", send(post(join)))
+        .route("/api/direct", send(post(open_direct)))
         .route(
             "/api/messages",
             read(get(list_messages)).merge(send(post(create_message))),
@@ -300,6 +301,18 @@ async fn set_owner(
     Ok(Json(
         caller.set_owner(&room, &username, request.owner).await?,
     ))
+}
+
+/// The direct conversation of the caller and the accounts named
+/// (`{"usernames": ["bob", ...]}`, one to seven others): `200` and the
+/// room (`"kind": "direct"`, its `"people"`), the same one whoever of them
+/// asks, made on first use; `401` for a guest, `404 no_such_account`,
+/// `422` for none or too many people.
+async fn open_direct(
+    caller: Caller,
+    ApiJson(request): ApiJson<OpenDirect>,
+) -> Result<Json<Room>, ApiError> {
+    Ok(Json(caller.open_direct(&request.usernames).await?))
 }
 
 /// Makes an invite link to a private room (`{"expires_in_secs": N,

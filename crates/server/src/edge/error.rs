@@ -138,6 +138,13 @@ pub enum ApiError {
     /// The account named is no member of the room.
     #[error("{0:?} is not a member of this room")]
     NoSuchMember(String),
+    /// A direct conversation's people are fixed: nobody is added, taken
+    /// out, made an owner or invited.
+    #[error("a direct conversation's people are fixed; start another with whom you wish")]
+    DirectRoom,
+    /// The chat holds as many direct conversations as it may.
+    #[error("the chat has as many direct conversations as it may hold")]
+    TooManyDirect,
     /// No live invite has this code: never made, expired, used up or
     /// revoked (the same to whoever holds it).
     #[error("this invite link is not valid (it may have expired, been used up or revoked)")]
@@ -201,6 +208,7 @@ impl From<RoomError> for ApiError {
             RoomError::Invalid(invalid) => Self::Invalid(invalid),
             RoomError::TooMany => Self::TooManyRooms,
             RoomError::TooManyOfYours => Self::TooManyRoomsOfYours,
+            RoomError::TooManyDirect => Self::TooManyDirect,
             RoomError::TooManyFromAddress(wait) => Self::RateLimited(wait),
             RoomError::Store(err) => err.into(),
         }
@@ -317,6 +325,8 @@ impl ApiError {
             Self::RoomFull => ErrorBody::new("room_full", self.to_string()),
             Self::NoSuchMember(_) => ErrorBody::new("no_such_member", self.to_string()),
             Self::NoSuchInvite => ErrorBody::new("no_such_invite", self.to_string()),
+            Self::DirectRoom => ErrorBody::new("direct_room", self.to_string()),
+            Self::TooManyDirect => ErrorBody::new("too_many_rooms", self.to_string()),
             Self::TooManyInvites => ErrorBody::new("too_many_invites", self.to_string()),
             Self::TooManyRooms => ErrorBody::new("too_many_rooms", self.to_string()),
             Self::TooManyRoomsOfYours => {

@@ -169,7 +169,7 @@ impl Rooms {
             RoomKind::Public => {
                 self.public.insert(room.name.clone());
             }
-            RoomKind::Private => {
+            RoomKind::Private | RoomKind::Direct => {
                 self.names.insert(room.id, room.name.clone());
                 self.private.entry(room.name.clone()).or_default();
             }

@@ -23,7 +23,7 @@ impl Caller {
     /// The private room `room` as one of its owners or an admin acts on
     /// its invites.
     async fn inviting(&self, room: &str) -> Result<Manager<'_>, ApiError> {
-        let manager = self.managing(room).await?;
+        let manager = self.changing(room).await?;
         if !manager.manages {
             return Err(ApiError::NotOwner);
         }

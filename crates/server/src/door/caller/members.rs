@@ -31,8 +31,15 @@ impl Caller {
         let account = self.account().await?;
         let admin = account.is_some_and(|account| account.role == Role::Admin);
         let viewer = account.map(|account| account.id);
+        // An admin manages any private room's members, but sees no direct
+        // conversation of others: who talks with whom is theirs.
         let room = match self.state.rooms.find(name).await? {
-            Some(room) if admin || self.state.rooms.sees(&room, viewer) => room,
+            Some(room)
+                if self.state.rooms.sees(&room, viewer)
+                    || (admin && room.kind == RoomKind::Private) =>
+            {
+                room
+            }
             _ => return Err(ApiError::NoSuchRoom(name.to_owned())),
         };
         if room.kind == RoomKind::Public {
@@ -41,12 +48,23 @@ impl Caller {
         // A guest sees no private room: only an account comes this far.
         let account = account.ok_or(ApiError::Unauthorized)?;
         self.count_write(account)?;
-        let manages = admin || self.state.rooms.owns(&room, account.id);
+        let manages =
+            room.kind == RoomKind::Private && (admin || self.state.rooms.owns(&room, account.id));
         Ok(Manager {
             account,
             room,
             manages,
         })
+    }
+
+    /// [`Self::managing`] to change who is in the room: a direct
+    /// conversation's people are fixed (`409 direct_room`).
+    pub(super) async fn changing(&self, name: &str) -> Result<Manager<'_>, ApiError> {
+        let manager = self.managing(name).await?;
+        if manager.room.kind == RoomKind::Direct {
+            return Err(ApiError::DirectRoom);
+        }
+        Ok(manager)
     }
 
     /// The member `username` of `manager`'s room.
@@ -74,7 +92,7 @@ impl Caller {
     /// Adds the account `username` to the private room `room`: its owners
     /// and admins may. Their every tab lists the room at once.
     pub async fn add_member(&self, room: &str, username: &str) -> Result<Member, ApiError> {
-        let manager = self.managing(room).await?;
+        let manager = self.changing(room).await?;
         if !manager.manages {
             return Err(ApiError::NotOwner);
         }
@@ -105,7 +123,7 @@ impl Caller {
     /// admins may, and any member may leave. Their streams stop carrying
     /// the room at once.
     pub async fn remove_member(&self, room: &str, username: &str) -> Result<(), ApiError> {
-        let manager = self.managing(room).await?;
+        let manager = self.changing(room).await?;
         let member = self.member(&manager.room, username).await?;
         if !manager.manages && member.id != manager.account.id {
             return Err(ApiError::NotOwner);
@@ -127,7 +145,7 @@ impl Caller {
         username: &str,
         owner: bool,
     ) -> Result<Member, ApiError> {
-        let manager = self.managing(room).await?;
+        let manager = self.changing(room).await?;
         if !manager.manages {
             return Err(ApiError::NotOwner);
         }

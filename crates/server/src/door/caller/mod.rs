@@ -28,6 +28,7 @@ use shared::{
 };
 use tokio::sync::OnceCell;
 
+mod direct;
 mod invites;
 mod members;
 mod moderation;
@@ -187,6 +188,7 @@ impl Caller {
         Room {
             count: self.state.chat.count(&room),
             settings: self.state.rooms.settings(room.id),
+            people: self.state.rooms.people(&room),
             kind: room.kind,
             name: room.name,
         }
@@ -597,6 +599,7 @@ impl Caller {
                     as_of,
                     count: counts.get(&room.name).copied().unwrap_or(0),
                 },
+                people: self.state.rooms.people(&room),
                 kind: room.kind,
                 name: room.name,
                 settings,
@@ -606,7 +609,9 @@ impl Caller {
             Some(account) => {
                 let mut read = self.state.chat.read_positions(account).await?;
                 // Only rooms it may see now (not those it was taken out of).
-                read.retain(|name, _| rooms.iter().any(|room| room.name == *name));
+                let seen: std::collections::HashSet<&str> =
+                    rooms.iter().map(|room| room.name.as_str()).collect();
+                read.retain(|name, _| seen.contains(name.as_str()));
                 Some(read)
             }
             None => None,

@@ -587,6 +587,7 @@ mod tests {
             room: Room {
                 name: "random".into(),
                 kind: Default::default(),
+                people: Vec::new(),
                 count: shared::MessageCount { as_of: 7, count: 0 },
                 settings: Default::default(),
             },
@@ -596,7 +597,7 @@ mod tests {
             [
                 "event: presence\ndata: {\"room\":\"general\",\"people\":[\"ada\"],\"guests\":0}\n\n",
                 "event: typing\ndata: {\"room\":\"general\",\"name\":\"ada\",\"typing\":true}\n\n",
-                "event: room\ndata: {\"name\":\"random\",\"count\":{\"as_of\":7,\"count\":0}}\n\n",
+                "event: room\ndata: {\"name\":\"random\",\"kind\":\"public\",\"count\":{\"as_of\":7,\"count\":0}}\n\n",
             ]
         );
         // Leaving within the second goes out once the second is over.

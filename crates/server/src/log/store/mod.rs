@@ -50,7 +50,9 @@ pub use self::{
     moderation::{BanSet, OpenReport, RoleSet, set_role_at},
     name_keys::NAME_KEYS_VERSION,
     postgres::{Heard, Listener},
-    rooms::{MemberAdded, Membership, RoomCaps, RoomCounts, RoomCreated, RoomId, RoomRecord},
+    rooms::{
+        DirectMade, MemberAdded, Membership, RoomCaps, RoomCounts, RoomCreated, RoomId, RoomRecord,
+    },
     sqlite::{Done, SqliteWriter, Work},
 };
 use crate::log::dbfile::{ClaimError, FileLost};

@@ -40,7 +40,8 @@ pub enum RoomCreated {
 pub struct RoomRecord {
     pub id: RoomId,
     pub name: String,
-    /// Who may see it.
+    /// Who may see it (a direct conversation is stored as a private room
+    /// marked `direct`, and read as [`RoomKind::Direct`]).
     #[sqlx(try_from = "String")]
     pub kind: RoomKind,
 }
@@ -52,6 +53,16 @@ pub struct Membership {
     pub account_id: i64,
     /// Whether the member manages the room's members.
     pub owner: bool,
+}
+
+/// What [`Store::create_direct`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DirectMade {
+    Created(RoomRecord),
+    /// The same people's conversation existed.
+    Existing(RoomRecord),
+    /// The chat holds as many direct conversations as it may.
+    ChatFull,
 }
 
 /// What adding a member did.
@@ -67,7 +78,8 @@ pub enum MemberAdded {
 impl Store {
     /// Every room, oldest first.
     pub async fn rooms(&self) -> Result<Vec<RoomRecord>, StoreError> {
-        const SELECT: &str = "SELECT id, name, kind FROM rooms ORDER BY id";
+        const SELECT: &str = "SELECT id, name, CASE WHEN direct THEN 'direct' ELSE kind END AS kind \
+                              FROM rooms ORDER BY id";
         Ok(on_pool!(self, pool => {
             sqlx::query_as(SELECT).fetch_all(pool).await?
         }))
@@ -75,7 +87,8 @@ impl Store {
 
     /// The room whose name has this key, if any.
     pub async fn room_by_key(&self, name_key: &str) -> Result<Option<RoomRecord>, StoreError> {
-        const SELECT: &str = "SELECT id, name, kind FROM rooms WHERE name_key = $1";
+        const SELECT: &str = "SELECT id, name, CASE WHEN direct THEN 'direct' ELSE kind END AS kind \
+                              FROM rooms WHERE name_key = $1";
         Ok(on_pool!(self, pool => {
             sqlx::query_as(SELECT).bind(name_key).fetch_optional(pool).await?
         }))
@@ -83,7 +96,8 @@ impl Store {
 
     /// The room `id`, if any.
     pub async fn room_by_id(&self, id: RoomId) -> Result<Option<RoomRecord>, StoreError> {
-        const SELECT: &str = "SELECT id, name, kind FROM rooms WHERE id = $1";
+        const SELECT: &str = "SELECT id, name, CASE WHEN direct THEN 'direct' ELSE kind END AS kind \
+                              FROM rooms WHERE id = $1";
         Ok(on_pool!(self, pool => {
             sqlx::query_as(SELECT).bind(id).fetch_optional(pool).await?
         }))
@@ -107,8 +121,9 @@ impl Store {
         // another connection wrote since it read).
         const INSERT: &str = "INSERT INTO rooms (name, name_key, kind, created_by, created_at) \
                               SELECT $1, $2, $3, $4, $5 \
-                              WHERE (SELECT count(*) FROM rooms) < $6 \
-                              AND (SELECT count(*) FROM rooms WHERE created_by = $4) < $7 \
+                              WHERE (SELECT count(*) FROM rooms WHERE NOT direct) < $6 \
+                              AND (SELECT count(*) FROM rooms \
+                                   WHERE created_by = $4 AND NOT direct) < $7 \
                               RETURNING id, name, kind";
         const OWNER: &str = "INSERT INTO room_members (room_id, account_id, owner, added_at) \
                              VALUES ($1, $2, TRUE, $3)";
@@ -152,7 +167,8 @@ impl Store {
         match created {
             Ok(Some(room)) => Ok(RoomCreated::Created(room)),
             Ok(None) => {
-                const MINE: &str = "SELECT count(*) FROM rooms WHERE created_by = $1";
+                const MINE: &str =
+                    "SELECT count(*) FROM rooms WHERE created_by = $1 AND NOT direct";
                 let mine: i64 = on_pool!(self, pool => {
                     sqlx::query_scalar(MINE).bind(created_by).fetch_one(pool).await?
                 });
@@ -165,6 +181,75 @@ impl Store {
             Err(sqlx::Error::Database(err)) if err.is_unique_violation() => Ok(RoomCreated::Taken),
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// The direct conversation `name` (keyed `name_key`) of the accounts
+    /// `people`, made now by `opener` unless it exists (then it is read)
+    /// or the chat holds `max_direct` of them: the room and its members
+    /// inserted as one step.
+    pub async fn create_direct(
+        &self,
+        name: &str,
+        name_key: &str,
+        people: &[i64],
+        opener: i64,
+        now: i64,
+        max_direct: usize,
+    ) -> Result<DirectMade, StoreError> {
+        const INSERT: &str = "INSERT INTO rooms (name, name_key, kind, direct, created_by, created_at) \
+                              SELECT $1, $2, 'private', TRUE, $3, $4 \
+                              WHERE (SELECT count(*) FROM rooms WHERE direct) < $5 \
+                              RETURNING id, name, 'direct' AS kind";
+        const MEMBER: &str = "INSERT INTO room_members (room_id, account_id, owner, added_at) \
+                              VALUES ($1, $2, FALSE, $3)";
+        let made: Result<Option<RoomRecord>, sqlx::Error> = on_pool!(self, pool => {
+            async {
+                let mut tx = pool.begin().await?;
+                let room: Option<RoomRecord> = sqlx::query_as(INSERT)
+                    .bind(name)
+                    .bind(name_key)
+                    .bind(opener)
+                    .bind(now)
+                    .bind(max_direct as i64)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(room) = &room {
+                    for &person in people {
+                        sqlx::query(MEMBER)
+                            .bind(room.id)
+                            .bind(person)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(room)
+            }
+            .await
+        });
+        match made {
+            Ok(Some(room)) => Ok(DirectMade::Created(room)),
+            Ok(None) => Ok(DirectMade::ChatFull),
+            // Made already (by these people, at once or before).
+            Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
+                match self.room_by_key(name_key).await? {
+                    Some(room) if room.kind == RoomKind::Direct => Ok(DirectMade::Existing(room)),
+                    _ => Ok(DirectMade::ChatFull),
+                }
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Every direct conversation's people by account name, by room.
+    pub async fn direct_people(&self) -> Result<Vec<(RoomId, String)>, StoreError> {
+        const SELECT: &str = "SELECT m.room_id, a.name FROM room_members m \
+                              JOIN accounts a ON a.id = m.account_id \
+                              JOIN rooms r ON r.id = m.room_id WHERE r.direct";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(SELECT).fetch_all(pool).await?
+        }))
     }
 
     /// Every membership of every private room.
