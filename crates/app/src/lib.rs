@@ -100,11 +100,26 @@ fn escape_text(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// The document's title: the room's name and the chat's (general's is the
-/// chat's alone).
+/// The document's title: the room's name (a direct conversation's people)
+/// and the chat's (general's is the chat's alone).
 fn title() -> String {
     match shared::room::room_in_path(&page_path()) {
-        Some(room) if room != shared::GENERAL => format!("{room} · Chat"),
+        Some(room) if room != shared::GENERAL => {
+            // As the page's start lists it: a conversation by its people.
+            let start = start::page_start();
+            let me = start.viewer.and_then(|viewer| viewer.account);
+            let key = shared::room::room_key(&room);
+            let shown = start
+                .directory
+                .and_then(|directory| {
+                    directory
+                        .rooms
+                        .into_iter()
+                        .find(|listed| shared::room::room_key(&listed.name) == key)
+                })
+                .map_or(room, |listed| listed.title(me.as_deref()));
+            format!("{shown} · Chat")
+        }
         _ => "Chat".to_owned(),
     }
 }

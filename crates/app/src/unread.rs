@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use shared::{
     ChatMessage, MessageCount,
-    room::{ReadPosition, Room, RoomSettings, room_key},
+    room::{ReadPosition, Room, RoomKind, RoomSettings, room_key},
 };
 
 /// One room in the sidebar.
@@ -24,8 +24,10 @@ pub struct Tally {
     pub read: Option<ReadPosition>,
     /// What moderators set for it, as last heard.
     pub settings: RoomSettings,
-    /// Whether it is private (its members' alone).
-    pub private: bool,
+    /// Who may see it.
+    pub kind: RoomKind,
+    /// A direct conversation's people (none for a room).
+    pub people: Vec<String>,
     /// `name`'s [`room_key`], worked out once: every message is looked up
     /// by it.
     key: String,
@@ -39,7 +41,28 @@ impl Tally {
             count,
             read,
             settings: RoomSettings::default(),
-            private: false,
+            kind: RoomKind::Public,
+            people: Vec::new(),
+        }
+    }
+
+    /// A room as the server lists it, read nowhere yet.
+    fn of(room: Room) -> Self {
+        Self {
+            settings: room.settings,
+            kind: room.kind,
+            people: room.people,
+            ..Self::new(room.name, room.count, None)
+        }
+    }
+
+    /// What the sidebar and the page's header call it: a room by its name
+    /// (`#name`), a direct conversation by its people but `me`.
+    pub fn title(&self, me: Option<&str>) -> String {
+        if self.kind == RoomKind::Direct {
+            shared::room::people_but(&self.people, me)
+        } else {
+            format!("#{}", self.name)
         }
     }
 
@@ -68,14 +91,7 @@ impl Tallies {
     /// The server's rooms with the read positions known so far (`None`
     /// while they are not known yet).
     pub fn new(rooms: Vec<Room>, read: Option<&HashMap<String, ReadPosition>>) -> Self {
-        let rooms = rooms
-            .into_iter()
-            .map(|room| Tally {
-                settings: room.settings,
-                private: !room.kind.is_public(),
-                ..Tally::new(room.name, room.count, None)
-            })
-            .collect();
+        let rooms = rooms.into_iter().map(Tally::of).collect();
         let mut tallies = Self {
             rooms,
             positions_known: false,
@@ -178,11 +194,7 @@ impl Tallies {
                         known.count = room.count;
                     }
                 }
-                None => self.rooms.push(Tally {
-                    settings: room.settings,
-                    private: !room.kind.is_public(),
-                    ..Tally::new(room.name, room.count, None)
-                }),
+                None => self.rooms.push(Tally::of(room)),
             }
         }
     }

@@ -175,6 +175,7 @@ pub fn app(state: AppState) -> Router {
         .merge(edge::admin::router(&state))
         .merge(edge::members::router(&state))
         .merge(edge::invites::router(&state))
+        .merge(edge::direct::router(&state))
         .merge(edge::accounts::router(&state))
         .merge(sse::router())
         .merge(pages)

@@ -1056,3 +1056,66 @@ async fn a_direct_conversation_is_one_room_for_the_same_people_whoever_opens_it(
     assert_eq!(body["error"]["rule"], "reserved");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_message_form_opens_a_direct_conversation_and_its_page_names_its_people() {
+    let app = app().await;
+    let ada = app.signed_up("ada").await;
+    let bob = app.signed_up("bob").await;
+    let cara = app.signed_up("cara").await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let post = |cookie: &str, usernames: &str| {
+        no_redirects
+            .post(app.url("/direct"))
+            .header("cookie", cookie)
+            .form(&[("usernames", usernames)])
+            .send()
+    };
+    // As the `Message` button posts it: on to the conversation's page.
+    let opened = post(&ada, " Bob ").await.expect("request");
+    assert_eq!(opened.status(), 303);
+    let location = opened.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(location.starts_with("/r/%40"), "{location}");
+    // The sidebar's box, naming her as well: the same one.
+    let again = post(&bob, "ada, bob").await.expect("request");
+    assert_eq!(again.headers()["location"], location.as_str());
+    // Its page is theirs, titled by the other person.
+    let page = |cookie: &str| {
+        no_redirects
+            .get(app.url(&location))
+            .header("cookie", cookie)
+            .send()
+    };
+    let html = page(&ada)
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("<title>bob · Chat</title>"), "{html}");
+    assert_eq!(page(&cara).await.expect("request").status(), 404);
+    // Mistakes get a page saying why; another site's post is refused.
+    let wrong = post(&ada, "nobody").await.expect("request");
+    assert_eq!(wrong.status(), 404);
+    let html = wrong.text().await.expect("html");
+    assert!(
+        html.contains("direct-error") && html.contains("nobody"),
+        "{html}"
+    );
+    let forged = no_redirects
+        .post(app.url("/direct"))
+        .header("cookie", &ada)
+        .header("origin", "https://evil.example")
+        .form(&[("usernames", "cara")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(forged.status(), 403);
+    app.shutdown().await;
+}

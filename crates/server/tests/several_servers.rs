@@ -775,3 +775,77 @@ async fn until_status(app: &TestApp, cookie: &str, status: u16, what: &str) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test]
+async fn a_direct_conversation_is_the_same_and_its_peoples_alone_on_every_server() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let one = spawn_app_on(&url).await;
+    let two = spawn_app_on(&url).await;
+    let ada = one.signed_up("ada").await;
+    let bob = one.signed_up("bob").await;
+    let cara = one.signed_up("cara").await;
+    let open = |app: &TestApp, cookie: &str, with: &str| {
+        app.client
+            .post(app.url("/api/direct"))
+            .header("cookie", cookie)
+            .json(&json!({ "usernames": [with] }))
+            .send()
+    };
+    let stream = |app: &TestApp, cookie: &str| {
+        let request = reqwest::Client::new()
+            .get(app.url("/api/events"))
+            .header("cookie", cookie);
+        async move { EventReader::from_response(request.send().await.expect("stream")) }
+    };
+    let mut bob_on_two = stream(&two, &bob).await;
+    let mut cara_on_two = stream(&two, &cara).await;
+    let opened = open(&one, &ada, "bob").await.expect("request");
+    assert_eq!(opened.status(), 200);
+    let room: serde_json::Value = opened.json().await.expect("json");
+    let name = room["name"].as_str().expect("name").to_owned();
+    // Opened by the other person on the other server: the same one.
+    let again: serde_json::Value = open(&two, &bob, "ada")
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (&again["name"], &again["people"]),
+        (&json!(name), &json!(["ada", "bob"]))
+    );
+
+    // What ada writes on one reaches bob's stream on two, not cara's.
+    let path = format!("/api/rooms/{}/messages", shared::room::path_segment(&name));
+    for (room, text) in [
+        (path.as_str(), "psst"),
+        ("/api/rooms/general/messages", "mark"),
+    ] {
+        let sent = one
+            .client
+            .post(one.url(room))
+            .header("cookie", &ada)
+            .json(&json!({ "username": "x", "text": text }))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(sent.status(), 201);
+    }
+    assert_eq!(
+        texts_through(&mut bob_on_two, "mark").await,
+        ["psst", "mark"]
+    );
+    assert_eq!(texts_through(&mut cara_on_two, "mark").await, ["mark"]);
+    let peek = two
+        .client
+        .get(two.url(&path))
+        .header("cookie", &cara)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(peek.status(), 404);
+    one.shutdown().await;
+    two.shutdown().await;
+}

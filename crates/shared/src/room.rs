@@ -183,23 +183,28 @@ pub struct Room {
 
 impl Room {
     /// What a page calls it: a room by its name, a direct conversation by
-    /// its people but the viewer `me` (by all of them if it is theirs
-    /// alone).
+    /// its people but the viewer `me` ([`people_but`]).
     pub fn title(&self, me: Option<&str>) -> String {
-        if self.kind != RoomKind::Direct {
-            return self.name.clone();
-        }
-        let others: Vec<&str> = self
-            .people
-            .iter()
-            .map(String::as_str)
-            .filter(|person| Some(*person) != me)
-            .collect();
-        if others.is_empty() {
-            self.people.join(", ")
+        if self.kind == RoomKind::Direct {
+            people_but(&self.people, me)
         } else {
-            others.join(", ")
+            self.name.clone()
         }
+    }
+}
+
+/// A direct conversation's `people` but the viewer `me`, as a page names
+/// it (all of them if it is the viewer's alone).
+pub fn people_but(people: &[String], me: Option<&str>) -> String {
+    let others: Vec<&str> = people
+        .iter()
+        .map(String::as_str)
+        .filter(|person| Some(*person) != me)
+        .collect();
+    if others.is_empty() {
+        people.join(", ")
+    } else {
+        others.join(", ")
     }
 }
 

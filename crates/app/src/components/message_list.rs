@@ -194,6 +194,8 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
     };
     let (edited, deleted, removed) = (message.edited, message.deleted, message.removed);
     let username = message.username.clone();
+    let author = message.username.clone();
+    let signed_in = Memo::new(move |_| state.viewer.with(|viewer| viewer.account.is_some()));
     // Only a signed-in author's message can change; a guest's is nobody's.
     let editable = move || mine.get() && !guest && !deleted;
     // A moderator removes anyone else's message.
@@ -363,6 +365,25 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                     <span class="reported" role="status" data-test="reported">
                         {move || reported.get()}
                     </span>
+                    // A direct conversation with an account's author, for
+                    // a signed-in reader: a plain form, the server opens
+                    // it and sends the browser there.
+                    {(!guest)
+                        .then(|| {
+                            view! {
+                                <form
+                                    method="post"
+                                    action="/direct"
+                                    class="inline"
+                                    hidden=move || mine.get() || !signed_in.get()
+                                >
+                                    <input type="hidden" name="usernames" value=author.clone() />
+                                    <button type="submit" data-test="message-author">
+                                        "Message"
+                                    </button>
+                                </form>
+                            }
+                        })}
                 </span>
                 <span
                     class="message-actions"

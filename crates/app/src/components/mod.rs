@@ -133,15 +133,28 @@ pub fn ChatPage(room: String) -> impl IntoView {
     });
 
     let room_name = state.room.get_untracked();
-    let title = room_name.clone();
+    // `#name`, or a direct conversation's people.
+    let title = {
+        let room = room_name.clone();
+        move || {
+            let me = state.viewer.with(|viewer| viewer.account.clone());
+            state.tallies.with(|tallies| {
+                tallies
+                    .get(&room)
+                    .map_or_else(|| format!("#{room}"), |tally| tally.title(me.as_deref()))
+            })
+        }
+    };
     // A private room's members page (the server's, script-free).
     let members_page = format!("/r/{}/members", shared::room::path_segment(&room_name));
     let private_here = {
         let room = room_name.clone();
         Memo::new(move |_| {
-            state
-                .tallies
-                .with(|tallies| tallies.get(&room).is_some_and(|tally| tally.private))
+            state.tallies.with(|tallies| {
+                tallies
+                    .get(&room)
+                    .is_some_and(|tally| tally.kind == shared::room::RoomKind::Private)
+            })
         })
     };
     let body = if missing {
@@ -183,7 +196,7 @@ pub fn ChatPage(room: String) -> impl IntoView {
                 <header class="chat-header">
                     <h1>
                         "Chat " <bdi class="room-title" data-test="room-title">
-                            "#"{title}
+                            {title}
                         </bdi>
                     </h1>
                     <p class="subtitle" class:online=connected data-test="subtitle">

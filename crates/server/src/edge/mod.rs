@@ -25,6 +25,7 @@ pub mod api;
 pub mod budget;
 pub mod client;
 pub(crate) mod deadline;
+pub(crate) mod direct;
 pub mod error;
 pub(crate) mod extract;
 pub(crate) mod handoff;

@@ -1,0 +1,103 @@
+// Direct conversations and invite links: two people talk alone, opened
+// from a message's `Message` button, with unread counts; an invite link
+// lets one person in, then no one.
+import { expect, type Page, test } from "@playwright/test";
+import { signUp } from "./fixtures/accounts";
+import { bubbles, CONNECTED, openChat, send, subtitle, unique } from "./fixtures/chat";
+import { createRoom, roomLink, roomName, roomPath } from "./fixtures/rooms";
+
+/** The sidebar's link to the direct conversation with `person`. */
+const directLink = (page: Page, person: string) =>
+  page.locator("[data-test=direct-list] [data-test=room-link]", { hasText: person });
+
+test("two people talk in a direct conversation opened from a message, with unread counts", { tag: "@release" }, async ({ browser }) => {
+  const adaContext = await browser.newContext();
+  const ada = await adaContext.newPage();
+  await openChat(ada);
+  const adaName = await signUp(ada);
+  const bobContext = await browser.newContext();
+  const bob = await bobContext.newPage();
+  await openChat(bob);
+  const bobName = await signUp(bob);
+
+  // Bob writes in general; Ada answers him alone from his message.
+  const hello = unique("hello from bob");
+  await send(bob, hello);
+  const bubble = bubbles(ada, hello);
+  await expect(bubble).toHaveCount(1);
+  await bubble.hover();
+  await bubble.locator("[data-test=message-author]").click();
+  await expect(ada.locator("[data-test=room-title]")).toHaveText(bobName);
+  await expect(subtitle(ada)).toHaveText(CONNECTED);
+  await expect(ada).toHaveTitle(`${bobName} · Chat`);
+
+  // Bob's open page lists it at once, under Direct, by Ada's name; what
+  // she writes there is unread for him until he opens it.
+  await expect(directLink(bob, adaName)).toBeVisible();
+  const secret = unique("just between us");
+  await send(ada, secret);
+  await expect(bubbles(ada, secret)).toHaveCount(1);
+  const unreadForBob = bob.locator("nav.rooms li").filter({ has: directLink(bob, adaName) }).locator("[data-test=unread]");
+  await expect(unreadForBob).toHaveText("1");
+  await expect(bubbles(bob, secret)).toHaveCount(0);
+  await directLink(bob, adaName).click();
+  await expect(bob.locator("[data-test=room-title]")).toHaveText(adaName);
+  await expect(bubbles(bob, secret)).toHaveCount(1);
+  const reply = unique("and back");
+  await send(bob, reply);
+  await expect(bubbles(ada, reply)).toHaveCount(1);
+
+  // A third person, signed in, does not see it.
+  const caraContext = await browser.newContext();
+  const cara = await caraContext.newPage();
+  await openChat(cara);
+  await signUp(cara);
+  await expect(cara.locator("[data-test=direct-list] [data-test=room-link]")).toHaveCount(0);
+  const answer = await cara.goto(new URL(bob.url()).pathname);
+  expect(answer?.status()).toBe(404);
+
+  for (const context of [adaContext, bobContext, caraContext]) await context.close();
+});
+
+test("an invite link lets one person join, then nobody", async ({ browser }) => {
+  const adaContext = await browser.newContext();
+  const ada = await adaContext.newPage();
+  await openChat(ada);
+  await signUp(ada);
+  const room = roomName();
+  await ada.locator("[data-test=new-room-private]").check();
+  await createRoom(ada, room);
+
+  // Ada makes a link for one use on the members page.
+  const members = await adaContext.newPage();
+  await members.goto(`${roomPath(room)}/members`);
+  await members.locator("[data-test=invite-form] input[name=uses]").fill("1");
+  await members.getByRole("button", { name: "Make an invite link" }).click();
+  const link = await members.locator("[data-test=invite] input").inputValue();
+  expect(link).toMatch(/\/invite\/[0-9a-f]{32}$/);
+
+  // Bob, signed in, opens it and joins: on to the room, listed there.
+  const bobContext = await browser.newContext();
+  const bob = await bobContext.newPage();
+  await openChat(bob);
+  await signUp(bob);
+  await expect(roomLink(bob, room)).toHaveCount(0);
+  const invitation = await bobContext.newPage();
+  await invitation.goto(link);
+  await expect(invitation.getByRole("heading")).toContainText(`#${room}`);
+  await invitation.getByRole("button", { name: "Join the room" }).click();
+  await expect(invitation.locator("[data-test=room-title]")).toHaveText(`#${room}`);
+  await expect(subtitle(invitation)).toHaveText(CONNECTED);
+  await expect(roomLink(bob, room)).toBeVisible();
+
+  // Its one use is taken: Cara is told it is no longer valid.
+  const caraContext = await browser.newContext();
+  const cara = await caraContext.newPage();
+  await openChat(cara);
+  await signUp(cara);
+  const late = await cara.goto(link);
+  expect(late?.status()).toBe(404);
+  await expect(cara.locator("[data-test=invite-error]")).toBeVisible();
+
+  for (const context of [adaContext, bobContext, caraContext]) await context.close();
+});
