@@ -58,7 +58,22 @@ impl Connection {
 
     /// Sends a `GET` and reads the response head (not its body).
     pub async fn get(&mut self, path: &str, accept: &str) -> anyhow::Result<Head> {
-        self.send_get(path, accept).await?;
+        self.get_as(path, accept, None).await
+    }
+
+    /// Like [`Self::get`], with the session `cookie`, if any.
+    pub async fn get_as(
+        &mut self,
+        path: &str,
+        accept: &str,
+        cookie: Option<&str>,
+    ) -> anyhow::Result<Head> {
+        let cookie = cookie.map_or_else(String::new, |cookie| format!("Cookie: {cookie}\r\n"));
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: {accept}\r\n{cookie}\r\n",
+            self.host
+        );
+        self.tcp.write_all(head.as_bytes()).await?;
         self.read_head().await
     }
 

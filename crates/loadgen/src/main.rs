@@ -83,6 +83,9 @@ enum Scenario {
     /// A spam wave from many guest names and addresses, blocked by a
     /// moderator while others talk (scenario 12).
     SpamWave(scenario::spam::SpamArgs),
+    /// Fan-out where each stream sees only its private rooms and direct
+    /// conversations (scenario 13).
+    Private(scenario::private::Args),
 }
 
 #[tokio::main]
@@ -108,6 +111,7 @@ async fn main() -> anyhow::Result<()> {
             }
             Scenario::ReactionStorm(args) => scenario::changes::storm(&target, args).await,
             Scenario::SpamWave(args) => scenario::spam::wave(&target, args).await,
+            Scenario::Private(args) => scenario::private::run(&target, args).await,
         }
     })
     .await

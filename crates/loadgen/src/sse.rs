@@ -64,11 +64,22 @@ pub async fn connect(
     path: &str,
     how: Connect,
 ) -> anyhow::Result<EventStream> {
+    connect_as(target, n, path, how, None).await
+}
+
+/// Like [`connect`], as the holder of the session `cookie`, if any.
+pub async fn connect_as(
+    target: &Target,
+    n: usize,
+    path: &str,
+    how: Connect,
+    cookie: Option<&str>,
+) -> anyhow::Result<EventStream> {
     let mut connection = Connection::open(target, n).await?;
     if how == Connect::Browser {
         connection.health_check().await?;
     }
-    let head = connection.get(path, "text/event-stream").await?;
+    let head = connection.get_as(path, "text/event-stream", cookie).await?;
     anyhow::ensure!(head.status == 200, "status {}", head.status);
     let body = if head.chunked {
         Body::Chunked(Chunks::default())

@@ -7,6 +7,7 @@ pub mod fanout;
 pub mod history;
 pub mod hostile;
 pub mod page_weight;
+pub mod private;
 pub mod send;
 pub mod spam;
 
@@ -42,6 +43,16 @@ impl<'a> Sender<'a> {
             session: None,
             padding: String::new(),
         }
+    }
+
+    /// From now on, requests go as the holder of the session `cookie`.
+    pub fn act_as(&mut self, cookie: &str) {
+        self.session = Some(cookie.to_owned());
+    }
+
+    /// The session cookie it sends with, once signed in.
+    pub fn session(&self) -> Option<&str> {
+        self.session.as_deref()
     }
 
     /// Makes every stamped text `bytes` longer (a space and `x`s), to
@@ -135,7 +146,13 @@ impl<'a> Sender<'a> {
 
     /// Creates the room `name` (signed in); `POST /api/rooms`.
     pub async fn create_room(&mut self, name: &str) -> anyhow::Result<()> {
-        let (head, body) = self.post("/api/rooms", &json!({ "name": name })).await?;
+        self.create_room_of(name, false).await
+    }
+
+    /// Creates the room `name`, `private` (the sender its owner) or not.
+    pub async fn create_room_of(&mut self, name: &str, private: bool) -> anyhow::Result<()> {
+        let body = json!({ "name": name, "private": private });
+        let (head, body) = self.post("/api/rooms", &body).await?;
         anyhow::ensure!(
             head.status == 201,
             "/api/rooms answered {}: {}",
@@ -143,6 +160,24 @@ impl<'a> Sender<'a> {
             String::from_utf8_lossy(&body)
         );
         Ok(())
+    }
+
+    /// `POST`s `body` to `path`, failing unless it is answered `expected`;
+    /// the answer's JSON.
+    pub async fn post_expecting(
+        &mut self,
+        path: &str,
+        body: &serde_json::Value,
+        expected: u16,
+    ) -> anyhow::Result<serde_json::Value> {
+        let (head, answer) = self.post(path, body).await?;
+        anyhow::ensure!(
+            head.status == expected,
+            "{path} answered {}: {}",
+            head.status,
+            String::from_utf8_lossy(&answer)
+        );
+        Ok(serde_json::from_slice(&answer)?)
     }
 
     /// Tries to create the room `name`: the status it was answered with.
