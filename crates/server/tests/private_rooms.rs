@@ -1049,11 +1049,13 @@ async fn a_direct_conversation_is_one_room_for_the_same_people_whoever_opens_it(
         assert_eq!(&body["error"]["code"], code, "{usernames}");
         assert!(status == 422 || status == 404, "{status}");
     }
-    // No room may be named as a conversation is.
-    let made = create(&app, &ada, "@1-2", false).await;
-    assert_eq!(made.status(), 422);
-    let body: Value = made.json().await.expect("json");
-    assert_eq!(body["error"]["rule"], "reserved");
+    // No room may be named as a conversation is, nor look like it.
+    for lookalike in ["@1-2", "\u{ff20}1-2"] {
+        let made = create(&app, &ada, lookalike, false).await;
+        assert_eq!(made.status(), 422, "{lookalike}");
+        let body: Value = made.json().await.expect("json");
+        assert_eq!(body["error"]["rule"], "reserved");
+    }
     app.shutdown().await;
 }
 

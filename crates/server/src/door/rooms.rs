@@ -363,6 +363,15 @@ impl Rooms {
     ) -> Result<RoomRecord, RoomError> {
         let name = parse_room_name(name)?;
         check_letters(shared::Field::Room, &name)?;
+        // Nor one that only looks like a conversation's (`＠`, which
+        // NFKC makes `@`): its key would take theirs.
+        if name_key(&name).starts_with(&name_key(&DIRECT_MARK.to_string())) {
+            return Err(ValidationError {
+                field: shared::Field::Room,
+                rule: shared::Rule::Reserved,
+            }
+            .into());
+        }
         let client = client_key(client);
         self.by_address
             .take(
