@@ -37,7 +37,10 @@ test("two people talk in a direct conversation opened from a message, with unrea
   const secret = unique("just between us");
   await send(ada, secret);
   await expect(bubbles(ada, secret)).toHaveCount(1);
-  const unreadForBob = bob.locator("nav.rooms li").filter({ has: directLink(bob, adaName) }).locator("[data-test=unread]");
+  const unreadForBob = bob
+    .locator("[data-test=direct-list] li")
+    .filter({ has: bob.locator("[data-test=room-link]", { hasText: adaName }) })
+    .locator("[data-test=unread]");
   await expect(unreadForBob).toHaveText("1");
   await expect(bubbles(bob, secret)).toHaveCount(0);
   await directLink(bob, adaName).click();
