@@ -368,22 +368,17 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                     // A direct conversation with an account's author, for
                     // a signed-in reader: a plain form, the server opens
                     // it and sends the browser there.
-                    {(!guest)
-                        .then(|| {
-                            view! {
-                                <form
-                                    method="post"
-                                    action="/direct"
-                                    class="inline"
-                                    hidden=move || mine.get() || !signed_in.get()
-                                >
-                                    <input type="hidden" name="usernames" value=author.clone() />
-                                    <button type="submit" data-test="message-author">
-                                        "Message"
-                                    </button>
-                                </form>
-                            }
-                        })}
+                    <form
+                        method="post"
+                        action="/direct"
+                        class="inline"
+                        hidden=move || guest || mine.get() || !signed_in.get()
+                    >
+                        <input type="hidden" name="usernames" value=author />
+                        <button type="submit" data-test="message-author">
+                            "Message"
+                        </button>
+                    </form>
                 </span>
                 <span
                     class="message-actions"

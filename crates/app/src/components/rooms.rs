@@ -57,8 +57,6 @@ pub(super) fn RoomList() -> impl IntoView {
             <ul>{list(false)}</ul>
             <Show when=move || signed_in.get()>
                 <NewRoom />
-            </Show>
-            <Show when=move || signed_in.get()>
                 <h2>"Direct"</h2>
                 <ul data-test="direct-list">{list(true)}</ul>
                 // A plain form: the server opens the conversation and
