@@ -133,17 +133,16 @@ pub fn ChatPage(room: String) -> impl IntoView {
     });
 
     let room_name = state.room.get_untracked();
-    // `#name`, or a direct conversation's people.
+    // `#name`, or a direct conversation's people (as the page starts: a
+    // room's name and a conversation's people never change).
     let title = {
-        let room = room_name.clone();
-        move || {
-            let me = state.viewer.with(|viewer| viewer.account.clone());
-            state.tallies.with(|tallies| {
-                tallies
-                    .get(&room)
-                    .map_or_else(|| format!("#{room}"), |tally| tally.title(me.as_deref()))
-            })
-        }
+        let me = state.viewer.with_untracked(|viewer| viewer.account.clone());
+        state.tallies.with_untracked(|tallies| {
+            tallies.get(&room_name).map_or_else(
+                || format!("#{room_name}"),
+                |tally| tally.title(me.as_deref()),
+            )
+        })
     };
     // A private room's members page (the server's, script-free).
     let members_page = format!("/r/{}/members", shared::room::path_segment(&room_name));

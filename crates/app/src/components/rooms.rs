@@ -66,7 +66,7 @@ pub(super) fn RoomList() -> impl IntoView {
                         type="text"
                         name="usernames"
                         placeholder="Message…"
-                        aria-label="Message people (account names, separated by commas)"
+                        aria-label="Message people (names, commas between)"
                         autocomplete="off"
                         required=""
                     />
