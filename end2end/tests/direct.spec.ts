@@ -104,3 +104,32 @@ test("an invite link lets one person join, then nobody", async ({ browser }) => 
 
   for (const context of [adaContext, bobContext, caraContext]) await context.close();
 });
+
+test("an account's name in presence opens a direct conversation; a guest's and the reader's are plain", async ({ browser }) => {
+  const adaContext = await browser.newContext();
+  const ada = await adaContext.newPage();
+  await openChat(ada);
+  const adaName = await signUp(ada);
+  const bobContext = await browser.newContext();
+  const bob = await bobContext.newPage();
+  await openChat(bob);
+  const bobName = await signUp(bob);
+  // A guest whose name this browser remembers from a visit.
+  const guestName = unique("guest").replace(/[^a-z0-9]/g, "");
+  const guestContext = await browser.newContext();
+  await guestContext.addInitScript((name) => localStorage.setItem("chat.username", name), guestName);
+  const guest = await guestContext.newPage();
+  await openChat(guest);
+
+  const presence = ada.locator("[data-test=presence]");
+  await expect(presence).toContainText(bobName);
+  await expect(presence).toContainText(guestName);
+  const buttons = presence.locator("[data-test=presence-message]");
+  await expect(buttons).toHaveText([bobName]);
+  await buttons.click();
+  await expect(ada.locator("[data-test=room-title]")).toHaveText(bobName);
+  await expect(subtitle(ada)).toHaveText(CONNECTED);
+  await expect(directLink(bob, adaName)).toBeVisible();
+
+  for (const context of [adaContext, bobContext, guestContext]) await context.close();
+});

@@ -20,7 +20,7 @@ async fn presence_counts_a_person_with_two_tabs_once_and_drops_them_when_both_cl
     let answered: Value = here.json().await.expect("json");
     assert_eq!(
         answered,
-        json!({ "room": "general", "people": ["bob"], "guests": 0 })
+        json!({ "room": "general", "people": ["bob"], "named_guests": ["bob"], "guests": 0 })
     );
     assert_eq!(stream.next_passing("presence").await, answered);
     // A second tab and another heartbeat of the first change nothing ...
@@ -38,7 +38,7 @@ async fn presence_counts_a_person_with_two_tabs_once_and_drops_them_when_both_cl
         .await;
     assert_eq!(
         stream.next_passing("presence").await,
-        json!({ "room": "general", "people": ["bob"], "guests": 1 })
+        json!({ "room": "general", "people": ["bob"], "named_guests": ["bob"], "guests": 1 })
     );
     app.post_json("/api/rooms/general/presence", &beat(two, true))
         .await;

@@ -164,7 +164,8 @@ async fn presence_and_typing_reach_the_streams_of_every_server() {
             .status(),
         200
     );
-    let here = json!({ "room": "general", "people": ["bob"], "guests": 0 });
+    let here =
+        json!({ "room": "general", "people": ["bob"], "named_guests": ["bob"], "guests": 0 });
     assert_eq!(on_two.next_passing("presence").await, here);
     // Two knows too: what it answers a page of its own counts Bob.
     let other = json!({ "browser": uuid::Uuid::new_v4(), "tab": uuid::Uuid::new_v4() });
@@ -176,7 +177,7 @@ async fn presence_and_typing_reach_the_streams_of_every_server() {
         .expect("json");
     assert_eq!(
         answered,
-        json!({ "room": "general", "people": ["bob"], "guests": 1 })
+        json!({ "room": "general", "people": ["bob"], "named_guests": ["bob"], "guests": 1 })
     );
     let typing = json!({ "browser": browser, "name": "bob", "typing": true });
     assert_eq!(

@@ -51,12 +51,15 @@ pub struct Typing {
 }
 
 /// Who has a page open on `room`: `people` by name (sorted; the first
-/// [`PRESENCE_NAMES_MAX`]), how many `others` with a name are there too,
-/// and how many `guests` gave no name.
+/// [`PRESENCE_NAMES_MAX`]), which of them are `named_guests` (a name that
+/// proves nothing, no account's: nobody to message), how many `others`
+/// with a name are there too, and how many `guests` gave no name.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresenceEvent {
     pub room: String,
     pub people: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub named_guests: Vec<String>,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub others: usize,
     pub guests: usize,

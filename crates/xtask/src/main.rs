@@ -121,11 +121,12 @@ fn test(root: &Path) -> Result<()> {
 /// functions' replies read as every other JSON, the head the server's
 /// alone, tab signals without struct variants; private rooms' marks and
 /// checkbox added 2.6 KB, direct conversations' list, box and `Message`
-/// button 1.8 KB and their rooms' kind and people 0.6 KB) with a little
+/// button 1.8 KB, their rooms' kind and people 0.6 KB, and presence's
+/// names as buttons that open one 1.4 KB) with a little
 /// room, so that nothing makes it heavier unnoticed. The target is 150 KB
 /// (BENCHMARKS.md, scenario 5; the floor, the smallest Leptos page doing
 /// the demo's part, is 93.4 KB of WASM); lower this as it comes down.
-pub const FIRST_LOAD_BUDGET: usize = 252_000;
+pub const FIRST_LOAD_BUDGET: usize = 253_500;
 
 /// Serves the release build on a fresh database holding a page of
 /// messages and weighs its first load.

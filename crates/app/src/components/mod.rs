@@ -18,7 +18,7 @@ mod rooms;
 use leptos::prelude::*;
 use shared::{
     GENERAL,
-    presence::{describe_presence, describe_typing},
+    presence::{PresenceEvent, describe_typing},
     room::room_path,
 };
 
@@ -201,9 +201,13 @@ pub fn ChatPage(room: String) -> impl IntoView {
                     <p class="subtitle" class:online=connected data-test="subtitle">
                         {move || subtitle(state.status.get(), message_count.get())}
                     </p>
-                    <p class="presence" data-test="presence">
-                        {move || state.present.with(describe_presence)}
-                    </p>
+                    // A block of its own, not a paragraph: it holds forms.
+                    <div class="presence" data-test="presence">
+                        {move || {
+                            let me = state.viewer.with(|viewer| viewer.account.clone());
+                            state.present.with(|present| presence_line(present, me.as_deref()))
+                        }}
+                    </div>
                     <a
                         href=members_page
                         rel="external"
@@ -218,4 +222,65 @@ pub fn ChatPage(room: String) -> impl IntoView {
             </section>
         </main>
     }
+}
+
+/// Who has the room open, as [`shared::presence::describe_presence`] says
+/// it (`Here: ada, bob and 2 guests`), each account's name but the
+/// reader's a button, for a signed-in reader, that opens the direct
+/// conversation with them (a plain form, as a message's `Message`).
+fn presence_line(event: &PresenceEvent, me: Option<&str>) -> AnyView {
+    let mut parts: Vec<(String, bool)> = event
+        .people
+        .iter()
+        .map(|name| {
+            let account = !event.named_guests.contains(name);
+            (name.clone(), account && me.is_some_and(|me| me != name))
+        })
+        .collect();
+    match event.others {
+        0 => {}
+        1 => parts.push(("1 other".to_owned(), false)),
+        n => parts.push((format!("{n} others"), false)),
+    }
+    match event.guests {
+        0 => {}
+        1 => parts.push(("1 guest".to_owned(), false)),
+        n => parts.push((format!("{n} guests"), false)),
+    }
+    if parts.is_empty() {
+        return "Nobody here".into_any();
+    }
+    let last = parts.len() - 1;
+    let parts = parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, (text, message))| {
+            let before = match i {
+                0 => "",
+                i if i == last => " and ",
+                _ => ", ",
+            };
+            let part = if message {
+                let title = format!("Message {text}");
+                view! {
+                    <form method="post" action="/direct">
+                        <input type="hidden" name="usernames" value=text.clone() />
+                        <button
+                            type="submit"
+                            class="link-button"
+                            title=title
+                            data-test="presence-message"
+                        >
+                            {text}
+                        </button>
+                    </form>
+                }
+                .into_any()
+            } else {
+                view! { <bdi>{text}</bdi> }.into_any()
+            };
+            view! { {before} {part} }
+        })
+        .collect_view();
+    view! { "Here: " {parts} }.into_any()
 }

@@ -36,7 +36,7 @@ mod moderation;
 use crate::{
     AppState,
     door::accounts::{Token, session_token},
-    door::presence::{Full, Person},
+    door::presence::{ACCOUNT, Full, Person},
     edge::client::ClientIp,
     edge::error::ApiError,
     log::store::{
@@ -207,7 +207,7 @@ impl Caller {
         name: Option<&str>,
     ) -> Result<(Person, Option<String>), ApiError> {
         match author {
-            Author::Account { name } => Ok((format!("account:{name}"), Some(name))),
+            Author::Account { name } => Ok((format!("{ACCOUNT}{name}"), Some(name))),
             Author::Guest if !self.state.guests_may_send => Ok((format!("guest:{browser}"), None)),
             Author::Guest => {
                 let name = match name.map(str::trim).filter(|name| !name.is_empty()) {

@@ -68,8 +68,12 @@ pub const ANNOUNCE_EVERY: Duration = Duration::from_secs(1);
 /// How often rooms whose change waits are looked at.
 const FLUSH_EVERY: Duration = Duration::from_millis(200);
 
-/// Who is who: an account, or a guest's browser.
+/// Who is who: an account (`account:<name>`), or a guest's browser
+/// (`guest:<browser>`).
 pub type Person = String;
+
+/// How an account's [`Person`] begins.
+pub const ACCOUNT: &str = "account:";
 
 /// A change, as one server tells the others.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -644,7 +648,7 @@ mod tests {
         assert_eq!(
             after,
             [
-                "event: presence\ndata: {\"room\":\"general\",\"people\":[\"guest100\"],\"guests\":0}\n\n"
+                "event: presence\ndata: {\"room\":\"general\",\"people\":[\"guest100\"],\"named_guests\":[\"guest100\"],\"guests\":0}\n\n"
             ]
         );
         // Nothing more waits; a quiet room is forgotten, and its next

@@ -14,7 +14,7 @@ use shared::presence::{
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::{Full, MAX_TABS, MAX_TABS_PER_CLIENT, MAX_TABS_PER_PERSON, Person};
+use super::{ACCOUNT, Full, MAX_TABS, MAX_TABS_PER_CLIENT, MAX_TABS_PER_PERSON, Person};
 
 #[derive(Debug, Default)]
 pub(super) struct State {
@@ -214,9 +214,15 @@ impl State {
             room: room.to_owned(),
             ..PresenceEvent::default()
         };
-        for here in self.rooms.get(room).into_iter().flat_map(BTreeMap::values) {
+        let mut named_guests = Vec::new();
+        for (person, here) in self.rooms.get(room).into_iter().flatten() {
             match &here.name {
-                Some(name) => event.people.push(name.clone()),
+                Some(name) => {
+                    if !person.starts_with(ACCOUNT) {
+                        named_guests.push(name.clone());
+                    }
+                    event.people.push(name.clone());
+                }
                 None => event.guests += 1,
             }
         }
@@ -224,6 +230,9 @@ impl State {
         // The first names; the rest counted (see PRESENCE_NAMES_MAX).
         event.others = event.people.len().saturating_sub(PRESENCE_NAMES_MAX);
         event.people.truncate(PRESENCE_NAMES_MAX);
+        named_guests.retain(|name| event.people.contains(name));
+        named_guests.sort();
+        event.named_guests = named_guests;
         event
     }
 }
