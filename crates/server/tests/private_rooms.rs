@@ -115,8 +115,27 @@ async fn listed(app: &TestApp, cookie: Option<&str>) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn a_private_room_is_refused_on_every_path_to_anyone_but_its_members() {
-    let app = app().await;
+async fn private_rooms_and_direct_conversations_are_refused_on_every_path_to_anyone_else() {
+    refused_on_every_path(app().await).await;
+}
+
+#[tokio::test]
+async fn postgres_private_rooms_and_direct_conversations_are_refused_on_every_path_to_anyone_else()
+{
+    let Some(url) = support::postgres::fresh_database().await else {
+        return;
+    };
+    let app = support::spawn_app_on_with(&url, |config| {
+        config.send_limit = RateLimit::Off;
+        config.read_limit = RateLimit::Off;
+    })
+    .await;
+    refused_on_every_path(app).await;
+}
+
+/// Every path of a private room and of a direct conversation, for a guest
+/// and another account: the answer for a room never made.
+async fn refused_on_every_path(app: TestApp) {
     let ada = app.signed_up("ada").await;
     let bob = app.signed_up("bob").await;
     let created = create(&app, &ada, "secret", true).await;
@@ -125,6 +144,30 @@ async fn a_private_room_is_refused_on_every_path_to_anyone_but_its_members() {
     assert_eq!(room["kind"], "private");
     let message = sent(&app, Some(&ada), "secret", "for members").await;
     let id = message["id"].as_i64().expect("id");
+    // And a direct conversation of ada and cara.
+    let cara = app.signed_up("cara").await;
+    let direct = request(&app, reqwest::Method::POST, "/api/direct", Some(&ada))
+        .json(&json!({ "usernames": ["cara"] }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(direct.status(), 200);
+    let direct: Value = direct.json().await.expect("json");
+    let direct = direct["name"].as_str().expect("name").to_owned();
+    let escaped = shared::room::path_segment(&direct);
+    let said = request(
+        &app,
+        reqwest::Method::POST,
+        &format!("/api/rooms/{escaped}/messages"),
+        Some(&cara),
+    )
+    .json(&json!({ "username": "cara", "text": "for members" }))
+    .send()
+    .await
+    .expect("request");
+    assert_eq!(said.status(), 201);
+    let said: Value = said.json().await.expect("json");
+    let said = said["id"].as_i64().expect("id");
 
     // Each path, with `{room}` or `{id}` where the room or the message
     // goes: the private room's answer must be the answer for a room never
@@ -174,6 +217,21 @@ async fn a_private_room_is_refused_on_every_path_to_anyone_but_its_members() {
             reqwest::Method::PATCH,
             "/api/rooms/{room}",
             json!({ "locked": true }),
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/rooms/{room}/invites",
+            Value::Null,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/rooms/{room}/invites",
+            json!({}),
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/api/rooms/{room}/invites/0123456789abcdef0123456789abcdef",
+            Value::Null,
         ),
         (
             reqwest::Method::PATCH,
@@ -229,46 +287,53 @@ async fn a_private_room_is_refused_on_every_path_to_anyone_but_its_members() {
         text.replace("{room}", room)
             .replace("{id}", &id.to_string())
     };
+    let rooms = [("secret", id), (direct.as_str(), said)];
     for (who, cookie) in [("a guest", None), ("another account", Some(bob.as_str()))] {
-        for (method, path, body) in &paths {
-            let body_for = |room: &str, id: i64| {
-                serde_json::from_str::<Value>(&fill(&body.to_string(), room, id)).expect("json")
-            };
-            let secret = answer(
-                method.clone(),
-                fill(path, "secret", id),
-                body_for("secret", id),
-                cookie,
-            )
-            .await;
-            let never = answer(
-                method.clone(),
-                fill(path, "nowhere", 999_999),
-                body_for("nowhere", 999_999),
-                cookie,
-            )
-            .await;
-            assert_eq!(secret, never, "{who}: {method} {path}");
+        for (room, id) in rooms {
+            let in_path = shared::room::path_segment(room);
+            for (method, path, body) in &paths {
+                let body_for = |room: &str, id: i64| {
+                    serde_json::from_str::<Value>(&fill(&body.to_string(), room, id)).expect("json")
+                };
+                let seen = answer(
+                    method.clone(),
+                    fill(path, &in_path, id),
+                    body_for(room, id),
+                    cookie,
+                )
+                .await;
+                let never = answer(
+                    method.clone(),
+                    fill(path, "nowhere", 999_999),
+                    body_for("nowhere", 999_999),
+                    cookie,
+                )
+                .await;
+                assert_eq!(seen, never, "{who}: {method} {path} of {room}");
+                assert!(
+                    (400..500).contains(&seen.0),
+                    "{who}: {method} {path} of {room}: {seen:?}"
+                );
+            }
+            let page = request(&app, reqwest::Method::GET, &format!("/r/{in_path}"), cookie)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(page.status(), 404, "{who}: the page of {room}");
+            let html = page.text().await.expect("html");
             assert!(
-                (400..500).contains(&secret.0),
-                "{who}: {method} {path}: {secret:?}"
+                !html.contains("for members"),
+                "{who}: the page of {room} holds nothing of it"
             );
         }
-        let page = request(&app, reqwest::Method::GET, "/r/secret", cookie)
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(page.status(), 404, "{who}: its page");
-        let html = page.text().await.expect("html");
-        assert!(
-            !html.contains("for members"),
-            "{who}: its page holds nothing of it"
-        );
         assert_eq!(listed(&app, cookie).await, ["general"], "{who}: the list");
     }
 
     // Its members see it everywhere.
-    assert_eq!(listed(&app, Some(&ada)).await, ["general", "secret"]);
+    assert_eq!(
+        listed(&app, Some(&ada)).await,
+        ["general", "secret", direct.as_str()]
+    );
     let page = request(&app, reqwest::Method::GET, "/r/secret", Some(&ada))
         .send()
         .await

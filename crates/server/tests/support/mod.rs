@@ -122,6 +122,13 @@ pub async fn spawn_app_on(url: &str) -> TestApp {
         .expect("server starts")
 }
 
+/// Like [`spawn_app_on`], with the test's own settings.
+pub async fn spawn_app_on_with(url: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
+    try_spawn_app_on(url.to_owned(), configure)
+        .await
+        .expect("server starts")
+}
+
 fn sqlite_url(database: &std::path::Path) -> String {
     format!("sqlite://{}", database.display())
 }
