@@ -806,6 +806,8 @@ async fn a_direct_conversation_is_the_same_and_its_peoples_alone_on_every_server
     assert_eq!(opened.status(), 200);
     let room: serde_json::Value = opened.json().await.expect("json");
     let name = room["name"].as_str().expect("name").to_owned();
+    // Made on one: bob's stream on two hears of it at once.
+    assert_eq!(bob_on_two.next_passing("room").await["name"], json!(name));
     // Opened by the other person on the other server: the same one.
     let again: serde_json::Value = open(&two, &bob, "ada")
         .await

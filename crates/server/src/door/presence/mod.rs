@@ -30,6 +30,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 use shared::{
+    names::name_key,
     presence::{PRESENCE_EVENT, PresenceEvent, TYPING_EVENT, TypingEvent},
     room::{ROOM_EVENT, ROOM_LEFT_EVENT, Room, RoomLeft},
 };
@@ -150,6 +151,9 @@ pub struct Presence {
     blocks_changed: Arc<tokio::sync::watch::Sender<u64>>,
     /// Counts the changes of rooms' settings other servers told of.
     rooms_changed: Arc<tokio::sync::watch::Sender<u64>>,
+    /// With several servers, where another server's private room is read
+    /// before its event goes out here.
+    store: Option<Store>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -179,6 +183,7 @@ impl Presence {
             announced: Arc::default(),
             blocks_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
             rooms_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
+            store: (!store.single_writer()).then(|| store.clone()),
         };
         tokio::spawn(presence.clone().sweep(stop.clone()));
         tokio::spawn(presence.clone().flush(stop.clone()));
@@ -445,15 +450,18 @@ impl Presence {
                 self.announce_typing(&room, &name, typing);
             }
             Change::Room { room } => {
-                // Another server's room: known here before it is announced
-                // (a private one's members are read again with the
-                // settings, and its event reaches nobody here until then).
+                // Another server's room: known here before it is announced.
                 if room.kind.is_public() {
                     self.visibility.add_public(&room.name);
+                    self.announce_room(&room);
                 } else {
+                    // A private room or a conversation (made, or its
+                    // members changed): its members are read here first,
+                    // so that one just added hears of it.
                     self.rooms_changed.send_modify(|changes| *changes += 1);
+                    let presence = self.clone();
+                    tokio::spawn(async move { presence.announce_private(room).await });
                 }
-                self.announce_room(&room);
             }
             Change::Banned {
                 account,
@@ -463,6 +471,25 @@ impl Presence {
             Change::Left { account, room } => self.tell_left(account, &room),
             Change::Blocks => self.blocks_changed.send_modify(|changes| *changes += 1),
             Change::RoomSettings => self.rooms_changed.send_modify(|changes| *changes += 1),
+        }
+    }
+
+    /// Announces another server's private `room` once its members as the
+    /// store holds them now are known here.
+    async fn announce_private(&self, room: Room) {
+        let Some(store) = &self.store else {
+            return self.announce_room(&room);
+        };
+        let known = match store.room_by_key(&name_key(&room.name)).await {
+            Ok(Some(record)) => self.visibility.know(store, &record).await,
+            Ok(None) => return,
+            Err(err) => Err(err),
+        };
+        match known {
+            Ok(()) => self.announce_room(&room),
+            Err(err) => {
+                tracing::warn!(error = %err, room = room.name, "could not read a room's members")
+            }
         }
     }
 
@@ -560,6 +587,7 @@ mod tests {
             announced: Arc::default(),
             blocks_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
             rooms_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
+            store: None,
         }
     }
 
