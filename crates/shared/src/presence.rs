@@ -77,24 +77,64 @@ pub struct TypingEvent {
     pub typing: bool,
 }
 
-/// What the room's header says of who is there: "ada, bob and 2 guests".
-pub fn describe_presence(event: &PresenceEvent) -> String {
-    let mut parts: Vec<String> = event.people.clone();
+/// What the room's header says when nobody has it open.
+pub const NOBODY_HERE: &str = "Nobody here";
+
+/// One part of what the room's header says of who is there: the words
+/// before it (`Here: `, `, ` or ` and `), a name or a count, and whether
+/// it is an account's name (someone to message).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresencePart {
+    pub before: &'static str,
+    pub text: String,
+    pub account: bool,
+}
+
+/// The parts of what the room's header says of who is there, in order
+/// (none: [`NOBODY_HERE`]).
+pub fn presence_parts(event: &PresenceEvent) -> Vec<PresencePart> {
+    let mut parts: Vec<(String, bool)> = event
+        .people
+        .iter()
+        .map(|name| (name.clone(), !event.named_guests.contains(name)))
+        .collect();
     match event.others {
         0 => {}
-        1 => parts.push("1 other".to_owned()),
-        n => parts.push(format!("{n} others")),
+        1 => parts.push(("1 other".to_owned(), false)),
+        n => parts.push((format!("{n} others"), false)),
     }
     match event.guests {
         0 => {}
-        1 => parts.push("1 guest".to_owned()),
-        n => parts.push(format!("{n} guests")),
+        1 => parts.push(("1 guest".to_owned(), false)),
+        n => parts.push((format!("{n} guests"), false)),
     }
-    match parts.as_slice() {
-        [] => "Nobody here".to_owned(),
-        [one] => format!("Here: {one}"),
-        [rest @ .., last] => format!("Here: {} and {last}", rest.join(", ")),
+    let last = parts.len().saturating_sub(1);
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, (text, account))| PresencePart {
+            before: match i {
+                0 => "Here: ",
+                i if i == last => " and ",
+                _ => ", ",
+            },
+            text,
+            account,
+        })
+        .collect()
+}
+
+/// What the room's header says of who is there: "Here: ada, bob and 2
+/// guests".
+pub fn describe_presence(event: &PresenceEvent) -> String {
+    let parts = presence_parts(event);
+    if parts.is_empty() {
+        return NOBODY_HERE.to_owned();
     }
+    parts
+        .into_iter()
+        .map(|part| format!("{}{}", part.before, part.text))
+        .collect()
 }
 
 /// What the line under the messages says of who is typing (none of them
@@ -116,6 +156,7 @@ mod tests {
         describe_presence(&PresenceEvent {
             room: "general".into(),
             people: people.iter().map(|&name| name.to_owned()).collect(),
+            named_guests: Vec::new(),
             others: 0,
             guests,
         })
@@ -126,12 +167,37 @@ mod tests {
         let event = PresenceEvent {
             room: "general".into(),
             people: vec!["ada".into(), "bob".into()],
+            named_guests: vec!["bob".into()],
             others: 400,
             guests: 2,
         };
         assert_eq!(
             describe_presence(&event),
             "Here: ada, bob, 400 others and 2 guests"
+        );
+    }
+
+    #[test]
+    fn presence_parts_mark_accounts_names_alone() {
+        let event = PresenceEvent {
+            room: "general".into(),
+            people: vec!["ada".into(), "cy".into()],
+            named_guests: vec!["cy".into()],
+            others: 0,
+            guests: 1,
+        };
+        let part = |before, text: &str, account| PresencePart {
+            before,
+            text: text.to_owned(),
+            account,
+        };
+        assert_eq!(
+            presence_parts(&event),
+            [
+                part("Here: ", "ada", true),
+                part(", ", "cy", false),
+                part(" and ", "1 guest", false)
+            ]
         );
     }
 

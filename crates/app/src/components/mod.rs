@@ -18,7 +18,7 @@ mod rooms;
 use leptos::prelude::*;
 use shared::{
     GENERAL,
-    presence::{PresenceEvent, describe_typing},
+    presence::{NOBODY_HERE, PresenceEvent, describe_typing, presence_parts},
     room::room_path,
 };
 
@@ -229,38 +229,15 @@ pub fn ChatPage(room: String) -> impl IntoView {
 /// reader's a button, for a signed-in reader, that opens the direct
 /// conversation with them (a plain form, as a message's `Message`).
 fn presence_line(event: &PresenceEvent, me: Option<&str>) -> AnyView {
-    let mut parts: Vec<(String, bool)> = event
-        .people
-        .iter()
-        .map(|name| {
-            let account = !event.named_guests.contains(name);
-            (name.clone(), account && me.is_some_and(|me| me != name))
-        })
-        .collect();
-    match event.others {
-        0 => {}
-        1 => parts.push(("1 other".to_owned(), false)),
-        n => parts.push((format!("{n} others"), false)),
-    }
-    match event.guests {
-        0 => {}
-        1 => parts.push(("1 guest".to_owned(), false)),
-        n => parts.push((format!("{n} guests"), false)),
-    }
+    let parts = presence_parts(event);
     if parts.is_empty() {
-        return "Nobody here".into_any();
+        return NOBODY_HERE.into_any();
     }
-    let last = parts.len() - 1;
-    let parts = parts
+    parts
         .into_iter()
-        .enumerate()
-        .map(|(i, (text, message))| {
-            let before = match i {
-                0 => "",
-                i if i == last => " and ",
-                _ => ", ",
-            };
-            let part = if message {
+        .map(|part| {
+            let text = part.text;
+            let shown = if part.account && me.is_some_and(|me| me != text) {
                 let title = format!("Message {text}");
                 view! {
                     <form method="post" action="/direct">
@@ -279,8 +256,8 @@ fn presence_line(event: &PresenceEvent, me: Option<&str>) -> AnyView {
             } else {
                 view! { <bdi>{text}</bdi> }.into_any()
             };
-            view! { {before} {part} }
+            view! { {part.before} {shown} }
         })
-        .collect_view();
-    view! { "Here: " {parts} }.into_any()
+        .collect_view()
+        .into_any()
 }
