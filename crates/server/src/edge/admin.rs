@@ -12,7 +12,7 @@
 use axum::{
     Form, Router,
     extract::{Query, State},
-    http::{StatusCode, header},
+    http::header,
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -365,10 +365,7 @@ fn time(at: DateTime<Utc>) -> String {
 /// A page for a caller the door refused (`403` for anyone but a
 /// moderator).
 fn refused(state: &AppState, err: ApiError) -> Response {
-    let status = match err {
-        ApiError::Forbidden | ApiError::Banned(_) => StatusCode::FORBIDDEN,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
+    let status = err.page_status();
     let message = err.to_string();
     let body = view! {
         <main class="admin">

@@ -7,7 +7,6 @@
 use axum::{
     Form, Router,
     extract::State,
-    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::post,
 };
@@ -47,15 +46,7 @@ async fn open(
 }
 
 fn refused(state: &AppState, err: ApiError) -> Response {
-    let status = match err {
-        ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-        ApiError::NoSuchAccount(_) => StatusCode::NOT_FOUND,
-        ApiError::BadBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        ApiError::Banned(_) => StatusCode::FORBIDDEN,
-        ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-        ApiError::TooManyDirect => StatusCode::CONFLICT,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
+    let status = err.page_status();
     let body = view! {
         <main class="admin">
             <h1>"Direct message"</h1>

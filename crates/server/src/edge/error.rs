@@ -357,6 +357,18 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl ApiError {
+    /// The status a script-free page (`/admin`, a members page, an
+    /// invitation) answers this error with: the JSON API's for the same
+    /// error; a cause of ours is logged here, as the API logs it.
+    pub fn page_status(&self) -> StatusCode {
+        if let Self::Internal(cause) = self {
+            tracing::error!(error = ?cause, "page failed");
+        }
+        status_of(&self.body())
+    }
+}
+
 /// The status that comes with an error body's code (see [`ErrorBody::status`]).
 fn status_of(body: &ErrorBody) -> StatusCode {
     StatusCode::from_u16(body.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)

@@ -8,7 +8,6 @@
 use axum::{
     Router,
     extract::State,
-    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
@@ -79,14 +78,7 @@ async fn join(
 
 /// The page for a link that lets nobody in (any more), or a join refused.
 fn refused(state: &AppState, err: ApiError) -> Response {
-    let status = match err {
-        ApiError::NoSuchInvite => StatusCode::NOT_FOUND,
-        ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-        ApiError::Banned(_) => StatusCode::FORBIDDEN,
-        ApiError::RoomFull => StatusCode::CONFLICT,
-        ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
+    let status = err.page_status();
     let body = view! {
         <main class="admin">
             <h1>"Invitation"</h1>

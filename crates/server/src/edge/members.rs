@@ -8,7 +8,6 @@
 use axum::{
     Form, Router,
     extract::{Query, State},
-    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -273,13 +272,7 @@ async fn remove(caller: Caller, ApiPath((room, username)): ApiPath<(String, Stri
 
 /// The page for a room the caller may not see, or may not list.
 fn refused(state: &AppState, room: &str, err: ApiError) -> Response {
-    let status = match err {
-        ApiError::NoSuchRoom(_) => StatusCode::NOT_FOUND,
-        ApiError::NotPrivate => StatusCode::CONFLICT,
-        ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-        ApiError::Banned(_) => StatusCode::FORBIDDEN,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
+    let status = err.page_status();
     let body = view! {
         <main class="admin">
             <h1>"Members"</h1>
