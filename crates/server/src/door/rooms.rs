@@ -470,8 +470,12 @@ impl Rooms {
         ids.sort_unstable();
         ids.dedup();
         let name = direct_name(&ids);
-        if let Some(room) = self.find(&name).await? {
-            return Ok((room, false));
+        match self.find(&name).await? {
+            Some(room) if room.kind == RoomKind::Direct => return Ok((room, false)),
+            // A room named so before such names were refused: never taken
+            // for the conversation (its messages would go there).
+            Some(_) => return Err(taken().into()),
+            None => {}
         }
         self.direct_by_account
             .take(
@@ -492,6 +496,10 @@ impl Rooms {
             Ok(DirectMade::ChatFull) => {
                 self.direct_by_account.give_back(&opener);
                 return Err(RoomError::TooManyDirect);
+            }
+            Ok(DirectMade::Taken) => {
+                self.direct_by_account.give_back(&opener);
+                return Err(taken().into());
             }
             Err(err) => {
                 self.direct_by_account.give_back(&opener);
@@ -766,6 +774,43 @@ mod tests {
             Some(elsewhere)
         );
         assert!(rooms.lock_misses().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_room_named_as_a_conversation_before_the_rule_is_never_taken_for_it() {
+        let (_dir, rooms) = rooms().await;
+        let store = rooms.store.clone();
+        let mut people = Vec::new();
+        for name in ["ada", "bob"] {
+            let id = store
+                .create_account(name, name, "hash", 0)
+                .await
+                .expect("stores")
+                .expect("new");
+            people.push(id);
+        }
+        // A public room named as their conversation is, made before names
+        // beginning with `@` were refused.
+        let name = direct_name(&people);
+        let caps = RoomCaps {
+            max_rooms: 10,
+            max_per_creator: 10,
+        };
+        store
+            .create_room(&name, &name_key(&name), RoomKind::Public, None, 0, caps)
+            .await
+            .expect("stores");
+        let known = Rooms::load(store, Visibility::default())
+            .await
+            .expect("loads");
+        let err = known
+            .direct(&people, people[0])
+            .await
+            .expect_err("not that room");
+        assert!(
+            matches!(err, RoomError::Invalid(ref invalid) if invalid.rule == shared::Rule::Taken),
+            "{err:?}"
+        );
     }
 
     #[tokio::test]

@@ -61,6 +61,9 @@ pub enum DirectMade {
     Created(RoomRecord),
     /// The same people's conversation existed.
     Existing(RoomRecord),
+    /// A room that is no conversation holds the name's key (one named so
+    /// before such names were refused).
+    Taken,
     /// The chat holds as many direct conversations as it may.
     ChatFull,
 }
@@ -235,7 +238,7 @@ impl Store {
             Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
                 match self.room_by_key(name_key).await? {
                     Some(room) if room.kind == RoomKind::Direct => Ok(DirectMade::Existing(room)),
-                    _ => Ok(DirectMade::ChatFull),
+                    _ => Ok(DirectMade::Taken),
                 }
             }
             Err(err) => Err(err.into()),
