@@ -678,20 +678,14 @@ async fn a_private_room_reaches_its_members_streams_alone_on_every_server() {
         )
         .json(&json!({ "username": "x", "text": text }))
     };
-    let stream = |app: &TestApp, cookie: &str| {
-        let request = reqwest::Client::new()
-            .get(app.url("/api/events"))
-            .header("cookie", cookie);
-        async move { EventReader::from_response(request.send().await.expect("stream")) }
-    };
     let created = call(&one, reqwest::Method::POST, "/api/rooms", &ada)
         .json(&json!({ "name": "secret", "private": true }))
         .send()
         .await
         .expect("request");
     assert_eq!(created.status(), 201);
-    let mut ada_on_two = stream(&two, &ada).await;
-    let mut bob_on_two = stream(&two, &bob).await;
+    let mut ada_on_two = stream_as(&two, &ada).await;
+    let mut bob_on_two = stream_as(&two, &bob).await;
     // A message in the room, then one in general that every stream gets.
     let send_pair = |text: &'static str, mark: &'static str| {
         let pair = [
@@ -756,6 +750,15 @@ async fn a_private_room_reaches_its_members_streams_alone_on_every_server() {
     two.shutdown().await;
 }
 
+/// The event stream of the holder of `cookie` on `app`, on a connection
+/// of its own.
+async fn stream_as(app: &TestApp, cookie: &str) -> EventReader {
+    let request = reqwest::Client::new()
+        .get(app.url("/api/events"))
+        .header("cookie", cookie);
+    EventReader::from_response(request.send().await.expect("stream"))
+}
+
 /// Reads `secret`'s history on `app` as the holder of `cookie` until it
 /// answers `status`: once `app` has heard of `what` another server did.
 async fn until_status(app: &TestApp, cookie: &str, status: u16, what: &str) {
@@ -794,14 +797,8 @@ async fn a_direct_conversation_is_the_same_and_its_peoples_alone_on_every_server
             .json(&json!({ "usernames": [with] }))
             .send()
     };
-    let stream = |app: &TestApp, cookie: &str| {
-        let request = reqwest::Client::new()
-            .get(app.url("/api/events"))
-            .header("cookie", cookie);
-        async move { EventReader::from_response(request.send().await.expect("stream")) }
-    };
-    let mut bob_on_two = stream(&two, &bob).await;
-    let mut cara_on_two = stream(&two, &cara).await;
+    let mut bob_on_two = stream_as(&two, &bob).await;
+    let mut cara_on_two = stream_as(&two, &cara).await;
     let opened = open(&one, &ada, "bob").await.expect("request");
     assert_eq!(opened.status(), 200);
     let room: serde_json::Value = opened.json().await.expect("json");

@@ -365,16 +365,30 @@ fn time(at: DateTime<Utc>) -> String {
 /// A page for a caller the door refused (`403` for anyone but a
 /// moderator).
 fn refused(state: &AppState, err: ApiError) -> Response {
-    let status = err.page_status();
-    let message = err.to_string();
+    let back = view! {
+        "Only moderators and admins may see this page. " <a href="/">"Back to the chat"</a>
+    };
+    refusal(state, "Moderation", &err, None, back)
+}
+
+/// A script-free page saying why the door refused (`err`, under the
+/// heading `title`, its alert marked `data-test=marker` if given), then
+/// `back`, the way back; answered with the JSON API's status for `err`.
+pub(super) fn refusal(
+    state: &AppState,
+    title: &'static str,
+    err: &ApiError,
+    marker: Option<&'static str>,
+    back: impl IntoView + 'static,
+) -> Response {
     let body = view! {
         <main class="admin">
-            <h1>"Moderation"</h1>
-            <p role="alert">{message}</p>
-            <p>"Only moderators and admins may see this page. " <a href="/">"Back to the chat"</a></p>
+            <h1>{title}</h1>
+            <p role="alert" data-test=marker>{err.to_string()}</p>
+            <p>{back}</p>
         </main>
     };
-    (status, page(state, "Moderation", body.to_html())).into_response()
+    (err.page_status(), page(state, title, body.to_html())).into_response()
 }
 
 /// The document around `body`: the site's stylesheet, no script.

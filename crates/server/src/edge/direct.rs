@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use serde::Deserialize;
 use shared::room::room_path;
 
-use super::admin::page;
+use super::admin::refusal;
 use crate::{AppState, door::caller::Caller, edge::error::ApiError, edge::rate};
 
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -46,13 +46,6 @@ async fn open(
 }
 
 fn refused(state: &AppState, err: ApiError) -> Response {
-    let status = err.page_status();
-    let body = view! {
-        <main class="admin">
-            <h1>"Direct message"</h1>
-            <p role="alert" data-test="direct-error">{err.to_string()}</p>
-            <p><a href="/">"Back to the chat"</a></p>
-        </main>
-    };
-    (status, page(state, "Direct message", body.to_html())).into_response()
+    let back = view! { <a href="/">"Back to the chat"</a> };
+    refusal(state, "Direct message", &err, Some("direct-error"), back)
 }

@@ -14,7 +14,7 @@ use axum::{
 use leptos::prelude::*;
 use shared::room::{invite_path, room_path};
 
-use super::admin::page;
+use super::admin::{page, refusal};
 use crate::{
     AppState, door::caller::Caller, edge::error::ApiError, edge::extract::ApiPath, edge::rate,
 };
@@ -78,13 +78,6 @@ async fn join(
 
 /// The page for a link that lets nobody in (any more), or a join refused.
 fn refused(state: &AppState, err: ApiError) -> Response {
-    let status = err.page_status();
-    let body = view! {
-        <main class="admin">
-            <h1>"Invitation"</h1>
-            <p role="alert" data-test="invite-error">{err.to_string()}</p>
-            <p><a href="/">"Go to the chat"</a></p>
-        </main>
-    };
-    (status, page(state, "Invitation", body.to_html())).into_response()
+    let back = view! { <a href="/">"Go to the chat"</a> };
+    refusal(state, "Invitation", &err, Some("invite-error"), back)
 }

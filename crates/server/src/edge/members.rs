@@ -8,7 +8,7 @@
 use axum::{
     Form, Router,
     extract::{Query, State},
-    response::{IntoResponse, Redirect, Response},
+    response::{Redirect, Response},
     routing::{get, post},
 };
 use leptos::prelude::*;
@@ -18,7 +18,7 @@ use shared::{
     room::{CreateInvite, Invite, path_segment, room_path},
 };
 
-use super::admin::{Outcome, back_to, outcome_notes, page};
+use super::admin::{Outcome, back_to, outcome_notes, page, refusal};
 use crate::{
     AppState, door::caller::Caller, edge::error::ApiError, edge::extract::ApiPath, edge::rate,
 };
@@ -272,13 +272,6 @@ async fn remove(caller: Caller, ApiPath((room, username)): ApiPath<(String, Stri
 
 /// The page for a room the caller may not see, or may not list.
 fn refused(state: &AppState, room: &str, err: ApiError) -> Response {
-    let status = err.page_status();
-    let body = view! {
-        <main class="admin">
-            <h1>"Members"</h1>
-            <p role="alert">{err.to_string()}</p>
-            <p><a href=room_path(room)>"Back"</a></p>
-        </main>
-    };
-    (status, page(state, "Members", body.to_html())).into_response()
+    let back = view! { <a href=room_path(room)>"Back"</a> };
+    refusal(state, "Members", &err, None, back)
 }

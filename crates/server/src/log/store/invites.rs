@@ -6,7 +6,10 @@
 
 use shared::room::MAX_MEMBERS;
 
-use super::{RoomId, Store, StoreError};
+use super::{
+    RoomId, Store, StoreError,
+    rooms::{IS_MEMBER, JOIN},
+};
 
 /// An invite link as stored.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -133,12 +136,6 @@ impl Store {
                             WHERE code = $1 AND expires_at > $2 \
                             AND (uses_left IS NULL OR uses_left > 0) \
                             RETURNING room_id";
-        const JOIN: &str = "INSERT INTO room_members (room_id, account_id, owner, added_at) \
-                            SELECT $1, $2, FALSE, $3 \
-                            WHERE (SELECT count(*) FROM room_members WHERE room_id = $1) < $4 \
-                            ON CONFLICT (room_id, account_id) DO NOTHING";
-        const IS_MEMBER: &str =
-            "SELECT count(*) FROM room_members WHERE room_id = $1 AND account_id = $2";
         Ok(on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let room: Option<RoomId> = sqlx::query_scalar(TAKE)

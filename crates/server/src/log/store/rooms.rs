@@ -55,6 +55,18 @@ pub struct Membership {
     pub owner: bool,
 }
 
+/// Adds an account (`$2`) to a room (`$1`) at `$3`, not an owner, unless
+/// it is a member already or the room holds `$4` members (checked in the
+/// inserting statement): one row affected if added.
+pub(super) const JOIN: &str = "INSERT INTO room_members (room_id, account_id, owner, added_at) \
+                               SELECT $1, $2, FALSE, $3 \
+                               WHERE (SELECT count(*) FROM room_members WHERE room_id = $1) < $4 \
+                               ON CONFLICT (room_id, account_id) DO NOTHING";
+
+/// Whether an account (`$2`) is a member of a room (`$1`): a count.
+pub(super) const IS_MEMBER: &str =
+    "SELECT count(*) FROM room_members WHERE room_id = $1 AND account_id = $2";
+
 /// What [`Store::create_direct`] did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum DirectMade {
@@ -290,14 +302,8 @@ impl Store {
         account_id: i64,
         now: i64,
     ) -> Result<MemberAdded, StoreError> {
-        const INSERT: &str = "INSERT INTO room_members (room_id, account_id, owner, added_at) \
-                              SELECT $1, $2, FALSE, $3 \
-                              WHERE (SELECT count(*) FROM room_members WHERE room_id = $1) < $4 \
-                              ON CONFLICT (room_id, account_id) DO NOTHING";
-        const IS_MEMBER: &str =
-            "SELECT count(*) FROM room_members WHERE room_id = $1 AND account_id = $2";
         let added = on_pool!(self, pool => {
-            sqlx::query(INSERT)
+            sqlx::query(JOIN)
                 .bind(room)
                 .bind(account_id)
                 .bind(now)
