@@ -105,19 +105,22 @@ fn escape_text(text: &str) -> String {
 fn title() -> String {
     match shared::room::room_in_path(&page_path()) {
         Some(room) if room != shared::GENERAL => {
-            // As the page's start lists it: a conversation by its people.
-            let start = start::page_start();
-            let me = start.viewer.and_then(|viewer| viewer.account);
+            // As the page's start lists it (the server's, read where it
+            // is held): a conversation by its people.
             let key = shared::room::room_key(&room);
-            let shown = start
-                .directory
-                .and_then(|directory| {
-                    directory
-                        .rooms
-                        .into_iter()
-                        .find(|listed| shared::room::room_key(&listed.name) == key)
-                })
-                .map_or(room, |listed| listed.title(me.as_deref()));
+            let shown = with_context(|start: &start::PageStart| {
+                let me = start
+                    .viewer
+                    .as_ref()
+                    .and_then(|viewer| viewer.account.as_deref());
+                let rooms = &start.directory.as_ref()?.rooms;
+                rooms
+                    .iter()
+                    .find(|listed| shared::room::room_key(&listed.name) == key)
+                    .map(|listed| listed.title(me))
+            })
+            .flatten()
+            .unwrap_or(room);
             format!("{shown} · Chat")
         }
         _ => "Chat".to_owned(),

@@ -85,8 +85,9 @@ impl PageStart {
 /// provided (nothing on a page without one, such as the not-found page).
 pub fn script() -> impl leptos::IntoView {
     use leptos::prelude::*;
-    use_context::<PageStart>().map(|start| {
-        view! { <script id=SCRIPT_ID type="application/json" inner_html=start.to_script_text()></script> }
+    // Read where the handler put it: the start is serialized, not copied.
+    with_context(PageStart::to_script_text).map(|text| {
+        view! { <script id=SCRIPT_ID type="application/json" inner_html=text></script> }
     })
 }
 

@@ -490,25 +490,16 @@ impl Rooms {
             .store
             .create_direct(&name, &key, &ids, opener, now, MAX_DIRECT)
             .await;
-        let (room, created) = match made {
-            Ok(DirectMade::Created(room)) => (room, true),
-            Ok(DirectMade::Existing(room)) => (room, false),
-            Ok(DirectMade::ChatFull) => {
-                self.direct_by_account.give_back(&opener);
-                return Err(RoomError::TooManyDirect);
-            }
-            Ok(DirectMade::Taken) => {
-                self.direct_by_account.give_back(&opener);
-                return Err(taken().into());
-            }
-            Err(err) => {
-                self.direct_by_account.give_back(&opener);
-                return Err(err.into());
-            }
-        };
-        if !created {
+        // Only a conversation made counts against the opener's day.
+        if !matches!(made, Ok(DirectMade::Created(_))) {
             self.direct_by_account.give_back(&opener);
         }
+        let (room, created) = match made? {
+            DirectMade::Created(room) => (room, true),
+            DirectMade::Existing(room) => (room, false),
+            DirectMade::ChatFull => return Err(RoomError::TooManyDirect),
+            DirectMade::Taken => return Err(taken().into()),
+        };
         self.know(&room).await?;
         self.write().add(room.clone());
         self.lock_misses().remove(&key);

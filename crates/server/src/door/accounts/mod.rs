@@ -87,14 +87,20 @@ pub enum AccountError {
     Hashing(#[from] password::HashError),
 }
 
+/// `N` random bytes written as `2 * N` lower-case hex digits: a secret
+/// not to be guessed (a session token, an invite code).
+pub(crate) fn random_hex<const N: usize>() -> String {
+    let bytes: [u8; N] = rand::random();
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 /// A session token: what the cookie holds.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token(String);
 
 impl Token {
     fn new() -> Self {
-        let bytes: [u8; 32] = rand::random();
-        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        Self(random_hex::<32>())
     }
 
     /// A token as a cookie carried it, if it has a token's shape.

@@ -8,6 +8,9 @@ use shared::room::{MAX_DIRECT_PEOPLE, Room};
 use super::Caller;
 use crate::edge::error::ApiError;
 
+/// How many people a conversation is asked for with.
+const PEOPLE: &str = "usernames must name one to seven other people";
+
 impl Caller {
     /// The direct conversation of the caller and the accounts `usernames`
     /// (ignoring case, look-alike letters, repeats and the caller's own
@@ -17,9 +20,7 @@ impl Caller {
         let account = self.account().await?.ok_or(ApiError::Unauthorized)?;
         self.count_write(account)?;
         if usernames.len() > MAX_DIRECT_PEOPLE * 2 {
-            return Err(ApiError::BadBody(
-                "usernames must name one to seven other people",
-            ));
+            return Err(ApiError::BadBody(PEOPLE));
         }
         let mut people = vec![account.id];
         for username in usernames {
@@ -34,9 +35,7 @@ impl Caller {
             }
         }
         if !(2..=MAX_DIRECT_PEOPLE).contains(&people.len()) {
-            return Err(ApiError::BadBody(
-                "usernames must name one to seven other people",
-            ));
+            return Err(ApiError::BadBody(PEOPLE));
         }
         let (room, created) = self.state.rooms.direct(&people, account.id).await?;
         if created {

@@ -11,6 +11,7 @@ use shared::room::{
 
 use super::{Caller, members::Manager};
 use crate::{
+    door::accounts::random_hex,
     edge::error::ApiError,
     log::store::{InviteCreated, InviteRecord, MemberAdded},
 };
@@ -51,9 +52,8 @@ impl Caller {
         }
         let manager = self.inviting(room).await?;
         let expires_at = Utc::now().timestamp() + secs as i64;
-        let code: [u8; CODE_BYTES] = rand::random();
         let invite = InviteRecord {
-            code: code.iter().map(|byte| format!("{byte:02x}")).collect(),
+            code: random_hex::<CODE_BYTES>(),
             room_id: manager.room.id,
             expires_at,
             uses_left: limits.uses.map(i64::from),
