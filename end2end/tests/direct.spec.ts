@@ -1,24 +1,26 @@
 // Direct conversations and invite links: two people talk alone, opened
 // from a message's `Message` button, with unread counts; an invite link
 // lets one person in, then no one.
-import { expect, type Page, test } from "@playwright/test";
+import { type Browser, type BrowserContext, expect, type Page, test } from "@playwright/test";
 import { signUp } from "./fixtures/accounts";
 import { bubbles, CONNECTED, openChat, send, subtitle, unique } from "./fixtures/chat";
 import { createRoom, roomLink, roomName, roomPath } from "./fixtures/rooms";
+
+/** A browser of its own, on the chat, signed up as a fresh account. */
+async function reader(browser: Browser): Promise<{ context: BrowserContext; page: Page; name: string }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await openChat(page);
+  return { context, page, name: await signUp(page) };
+}
 
 /** The sidebar's link to the direct conversation with `person`. */
 const directLink = (page: Page, person: string) =>
   page.locator("[data-test=direct-list] [data-test=room-link]", { hasText: person });
 
 test("two people talk in a direct conversation opened from a message, with unread counts", { tag: "@release" }, async ({ browser }) => {
-  const adaContext = await browser.newContext();
-  const ada = await adaContext.newPage();
-  await openChat(ada);
-  const adaName = await signUp(ada);
-  const bobContext = await browser.newContext();
-  const bob = await bobContext.newPage();
-  await openChat(bob);
-  const bobName = await signUp(bob);
+  const { context: adaContext, page: ada, name: adaName } = await reader(browser);
+  const { context: bobContext, page: bob, name: bobName } = await reader(browser);
 
   // Bob writes in general; Ada answers him alone from his message.
   const hello = unique("hello from bob");
@@ -51,10 +53,7 @@ test("two people talk in a direct conversation opened from a message, with unrea
   await expect(bubbles(ada, reply)).toHaveCount(1);
 
   // A third person, signed in, does not see it.
-  const caraContext = await browser.newContext();
-  const cara = await caraContext.newPage();
-  await openChat(cara);
-  await signUp(cara);
+  const { context: caraContext, page: cara } = await reader(browser);
   await expect(cara.locator("[data-test=direct-list] [data-test=room-link]")).toHaveCount(0);
   const answer = await cara.goto(new URL(bob.url()).pathname);
   expect(answer?.status()).toBe(404);
@@ -63,10 +62,7 @@ test("two people talk in a direct conversation opened from a message, with unrea
 });
 
 test("an invite link lets one person join, then nobody", async ({ browser }) => {
-  const adaContext = await browser.newContext();
-  const ada = await adaContext.newPage();
-  await openChat(ada);
-  await signUp(ada);
+  const { context: adaContext, page: ada } = await reader(browser);
   const room = roomName();
   await ada.locator("[data-test=new-room-private]").check();
   await createRoom(ada, room);
@@ -80,10 +76,7 @@ test("an invite link lets one person join, then nobody", async ({ browser }) => 
   expect(link).toMatch(/\/invite\/[0-9a-f]{32}$/);
 
   // Bob, signed in, opens it and joins: on to the room, listed there.
-  const bobContext = await browser.newContext();
-  const bob = await bobContext.newPage();
-  await openChat(bob);
-  await signUp(bob);
+  const { context: bobContext, page: bob } = await reader(browser);
   await expect(roomLink(bob, room)).toHaveCount(0);
   const invitation = await bobContext.newPage();
   await invitation.goto(link);
@@ -94,10 +87,7 @@ test("an invite link lets one person join, then nobody", async ({ browser }) => 
   await expect(roomLink(bob, room)).toBeVisible();
 
   // Its one use is taken: Cara is told it is no longer valid.
-  const caraContext = await browser.newContext();
-  const cara = await caraContext.newPage();
-  await openChat(cara);
-  await signUp(cara);
+  const { context: caraContext, page: cara } = await reader(browser);
   const late = await cara.goto(link);
   expect(late?.status()).toBe(404);
   await expect(cara.locator("[data-test=invite-error]")).toBeVisible();
@@ -106,14 +96,8 @@ test("an invite link lets one person join, then nobody", async ({ browser }) => 
 });
 
 test("an account's name in presence opens a direct conversation; a guest's and the reader's are plain", async ({ browser }) => {
-  const adaContext = await browser.newContext();
-  const ada = await adaContext.newPage();
-  await openChat(ada);
-  const adaName = await signUp(ada);
-  const bobContext = await browser.newContext();
-  const bob = await bobContext.newPage();
-  await openChat(bob);
-  const bobName = await signUp(bob);
+  const { context: adaContext, page: ada, name: adaName } = await reader(browser);
+  const { context: bobContext, page: bob, name: bobName } = await reader(browser);
   // A guest whose name this browser remembers from a visit.
   const guestName = unique("guest").replace(/[^a-z0-9]/g, "");
   const guestContext = await browser.newContext();
