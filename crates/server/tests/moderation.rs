@@ -1279,10 +1279,7 @@ async fn the_moderators_page_lists_reports_acts_through_forms_and_escapes_what_i
     );
 
     // The form posts as a browser does (same origin), and comes back.
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let no_redirects = support::no_redirects();
     let form = |path: String, fields: &[(&str, &str)]| {
         let (app, moderator, client) = (&app, moderator.clone(), no_redirects.clone());
         let body = serde_urlencoded::to_string(fields).expect("form");

@@ -99,6 +99,21 @@ async fn texts_through(events: &mut EventReader, last: &str) -> Vec<String> {
     }
 }
 
+/// `form` to post to `path` as a browser posts it, as the holder of
+/// `cookie`, through `client`.
+fn post_form(
+    client: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> reqwest::RequestBuilder {
+    client
+        .post(app.url(path))
+        .header("cookie", cookie)
+        .form(form)
+}
+
 async fn listed(app: &TestApp, cookie: Option<&str>) -> Vec<String> {
     let response = request(app, reqwest::Method::GET, "/api/rooms", cookie)
         .send()
@@ -641,10 +656,7 @@ async fn the_members_page_lists_them_and_its_forms_manage_them() {
     let ada = app.signed_up("ada").await;
     let bob = app.signed_up("bob").await;
     assert_eq!(create(&app, &ada, "secret", true).await.status(), 201);
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let no_redirects = support::no_redirects();
     let get = |cookie: &str| {
         no_redirects
             .get(app.url("/r/secret/members"))
@@ -652,11 +664,7 @@ async fn the_members_page_lists_them_and_its_forms_manage_them() {
             .send()
     };
     let post = |path: &str, cookie: &str, form: &[(&str, &str)]| {
-        no_redirects
-            .post(app.url(path))
-            .header("cookie", cookie)
-            .form(form)
-            .send()
+        post_form(&no_redirects, &app, path, cookie, form).send()
     };
     // To bob, not a member, it is no room.
     assert_eq!(get(&bob).await.expect("request").status(), 404);
@@ -893,16 +901,9 @@ async fn an_invite_links_page_names_the_room_and_joins_with_a_form() {
     let ada = app.signed_up("ada").await;
     let dan = app.signed_up("dan").await;
     assert_eq!(create(&app, &ada, "secret", true).await.status(), 201);
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let no_redirects = support::no_redirects();
     let post = |path: &str, cookie: &str, form: &[(&str, &str)]| {
-        no_redirects
-            .post(app.url(path))
-            .header("cookie", cookie)
-            .form(form)
-            .send()
+        post_form(&no_redirects, &app, path, cookie, form).send()
     };
     let page = |path: &str, cookie: Option<&str>| {
         let request = no_redirects.get(app.url(path));
@@ -1130,16 +1131,16 @@ async fn the_message_form_opens_a_direct_conversation_and_its_page_names_its_peo
     let ada = app.signed_up("ada").await;
     let bob = app.signed_up("bob").await;
     let cara = app.signed_up("cara").await;
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let no_redirects = support::no_redirects();
     let post = |cookie: &str, usernames: &str| {
-        no_redirects
-            .post(app.url("/direct"))
-            .header("cookie", cookie)
-            .form(&[("usernames", usernames)])
-            .send()
+        post_form(
+            &no_redirects,
+            &app,
+            "/direct",
+            cookie,
+            &[("usernames", usernames)],
+        )
+        .send()
     };
     // As the `Message` button posts it: on to the conversation's page.
     let opened = post(&ada, " Bob ").await.expect("request");

@@ -311,10 +311,7 @@ async fn a_room_page_is_rendered_with_its_own_messages_and_the_rooms_beside_them
     assert!(missing.contains("There is no room called"), "{missing}");
     // Found whatever the case or look-alike letters, and sent to the room's
     // own spelling, so the page holds the name as the room spells it.
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let client = support::no_redirects();
     for (other, own) in [
         ("/r/CAF%C3%89%20AU%20LAIT", "/r/caf%C3%A9%20au%20lait"),
         ("/r/generaI", "/"),

@@ -122,6 +122,15 @@ pub async fn spawn_app_on(url: &str) -> TestApp {
         .expect("server starts")
 }
 
+/// A client that does not follow redirects, to see where a page's form
+/// sends the browser.
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
 /// Like [`spawn_app_on`], with the test's own settings.
 pub async fn spawn_app_on_with(url: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
     try_spawn_app_on(url.to_owned(), configure)
