@@ -195,6 +195,7 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
     let (edited, deleted, removed) = (message.edited, message.deleted, message.removed);
     let username = message.username.clone();
     let author = message.username.clone();
+    let signed_in = Memo::new(move |_| state.viewer.with(|viewer| viewer.account.is_some()));
     // Only a signed-in author's message can change; a guest's is nobody's.
     let editable = move || mine.get() && !guest && !deleted;
     // A moderator removes anyone else's message.
@@ -371,9 +372,7 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                         method="post"
                         action="/direct"
                         class="inline"
-                        hidden=move || {
-                            guest || mine.get() || state.viewer.with(|viewer| viewer.account.is_none())
-                        }
+                        hidden=move || guest || mine.get() || !signed_in.get()
                     >
                         <input type="hidden" name="usernames" value=author />
                         <button type="submit" data-test="message-author">
