@@ -33,13 +33,22 @@ pub fn all(root: &Path) -> Result<()> {
     npm_packages(root)
 }
 
-/// What `cargo leptos` needs: the wasm target, cargo-leptos, and the
-/// wasm-bindgen CLI of exactly the version in `Cargo.lock`.
+/// What `cargo leptos` needs: the wasm target, the standard library's
+/// source, cargo-leptos, and the wasm-bindgen CLI of exactly the version in
+/// `Cargo.lock`.
 pub fn toolchain(root: &Path) -> Result<()> {
     let targets = output(Command::new("rustup").args(["target", "list", "--installed"]))
         .context("rustup is needed")?;
     if !targets.lines().any(|t| t.trim() == WASM_TARGET) {
         run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    }
+
+    // The release WASM builds the standard library from source (see
+    // `release` in main.rs).
+    let components = output(Command::new("rustup").args(["component", "list", "--installed"]))
+        .context("rustup is needed")?;
+    if !components.lines().any(|c| c.trim() == "rust-src") {
+        run(Command::new("rustup").args(["component", "add", "rust-src"]))?;
     }
 
     let leptos = output(Command::new("cargo").args(["leptos", "--version"])).unwrap_or_default();
