@@ -5,8 +5,10 @@
 import { expect, test } from "@playwright/test";
 import { CONNECTED, sendButton, subtitle } from "../tests/fixtures/chat";
 
-// DevTools' presets (latency per request in ms, bytes per second).
+// DevTools' presets (latency per request in ms, bytes per second), and
+// the network left alone: what the slowed CPU alone costs.
 const networks = [
+  { name: "no network limit", latency: 0, throughput: -1 },
   { name: "Slow 3G", latency: 2000, throughput: (500 * 1000 * 0.8) / 8 },
   { name: "Fast 3G", latency: 562.5, throughput: (1.6 * 1000 * 1000 * 0.9) / 8 },
 ];
