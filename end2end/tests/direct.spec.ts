@@ -64,8 +64,7 @@ test("two people talk in a direct conversation opened from a message, with unrea
 test("an invite link lets one person join, then nobody", async ({ browser }) => {
   const { context: adaContext, page: ada } = await reader(browser);
   const room = roomName();
-  await ada.locator("[data-test=new-room-private]").check();
-  await createRoom(ada, room);
+  await createRoom(ada, room, { private: true });
 
   // Ada makes a link for one use on the members page.
   const members = await adaContext.newPage();

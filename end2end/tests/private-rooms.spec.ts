@@ -3,7 +3,7 @@
 import { expect, test } from "@playwright/test";
 import { signUp } from "./fixtures/accounts";
 import { bubbles, CONNECTED, openChat, send, subtitle, unique } from "./fixtures/chat";
-import { roomLink, roomName, roomPath } from "./fixtures/rooms";
+import { createRoom, roomLink, roomName, roomPath } from "./fixtures/rooms";
 
 test("a private room is invisible to others, appears live for a member added, and goes for one taken out", { tag: "@release" }, async ({ browser }) => {
   const adaContext = await browser.newContext();
@@ -11,11 +11,7 @@ test("a private room is invisible to others, appears live for a member added, an
   await openChat(ada);
   await signUp(ada);
   const room = roomName();
-  await ada.locator("[data-test=new-room-name]").fill(room);
-  await ada.locator("[data-test=new-room-private]").check();
-  await ada.locator("[data-test=create-room]").click();
-  await expect(ada.locator("[data-test=room-title]")).toHaveText(`#${room}`);
-  await expect(subtitle(ada)).toHaveText(CONNECTED);
+  await createRoom(ada, room, { private: true });
   await expect(ada.locator("nav.rooms li").filter({ has: roomLink(ada, room) }).locator("[data-test=private-room]")).toBeVisible();
   const secret = unique("for members");
   await send(ada, secret);

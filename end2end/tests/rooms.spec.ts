@@ -3,7 +3,7 @@
 import { expect, test } from "@playwright/test";
 import { signUp } from "./fixtures/accounts";
 import { bubbles, CONNECTED, connectedWith, openChat, send, subtitle, unique } from "./fixtures/chat";
-import { hostRoom, roomLink, roomPath, unread } from "./fixtures/rooms";
+import { hostRoom, openNewRoom, roomLink, roomPath, unread } from "./fixtures/rooms";
 
 test("a message in one room stays out of another, and raises its unread count elsewhere", { tag: "@release" }, async ({ browser }) => {
   const adaContext = await browser.newContext();
@@ -130,18 +130,21 @@ test("reading a room in one tab clears its count in the others, and the account 
 test("a room name that is taken or breaks the rules is refused with the rule", async ({ page }) => {
   await openChat(page);
   await signUp(page);
+  await openNewRoom(page);
   await page.locator("[data-test=new-room-name]").fill("GENERAL");
   await page.locator("[data-test=create-room]").click();
   await expect(page.locator("[data-test=room-error]")).toContainText("a room with this room name exists");
+  // The form comes back with the name as typed.
+  await expect(page.locator("[data-test=new-room-name]")).toHaveValue("GENERAL");
   await page.locator("[data-test=new-room-name]").fill("x".repeat(41));
   await page.locator("[data-test=create-room]").click();
   await expect(page.locator("[data-test=room-error]")).toHaveText("room name must be at most 40 characters");
-  await expect(page).toHaveURL("/");
+  await expect(page).toHaveURL("/rooms/new");
 });
 
 test("a guest may write in rooms but not create them, and an unknown room says so", async ({ page }) => {
   await openChat(page, "carol");
-  await expect(page.locator("[data-test=new-room-name]")).toHaveCount(0);
+  await expect(page.locator("[data-test=new-room]")).toHaveCount(0);
   await page.goto("/r/no%20such%20room");
   await expect(page.locator("[data-test=no-such-room]")).toContainText("There is no room called no such room");
   await page.locator("[data-test=no-such-room] a").click();

@@ -176,6 +176,7 @@ pub fn app(state: AppState) -> Router {
         .merge(edge::members::router(&state))
         .merge(edge::invites::router(&state))
         .merge(edge::direct::router(&state))
+        .merge(edge::new_room::router(&state))
         .merge(edge::accounts::router(&state))
         .merge(sse::router())
         .merge(pages)

@@ -362,3 +362,114 @@ async fn one_address_creates_a_few_rooms_a_day_whoever_is_signed_in() {
     assert_eq!(error_body(refused).await["error"]["code"], "rate_limited");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_new_room_page_creates_a_room_or_shows_why_not_with_what_was_typed() {
+    let app = spawn_app().await;
+    let ada = app.signed_up("ada").await;
+    let client = support::no_redirects();
+    let page = |cookie: Option<&str>| {
+        let mut request = client.get(app.url("/rooms/new"));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send()
+    };
+    let post = |form: &[(&str, &str)]| {
+        client
+            .post(app.url("/rooms/new"))
+            .header("cookie", &ada)
+            .form(form)
+            .send()
+    };
+
+    // A guest is asked to sign in; an account gets the form, script-free.
+    let guest = page(None).await.expect("request");
+    assert_eq!(guest.status(), 200);
+    let html = guest.text().await.expect("html");
+    assert!(
+        html.contains("sign-in-first") && !html.contains("new-room-form"),
+        "{html}"
+    );
+    let form = page(Some(&ada)).await.expect("request");
+    assert!(
+        form.headers()["content-security-policy"]
+            .to_str()
+            .is_ok_and(|csp| csp.contains("script-src 'none'"))
+    );
+    assert!(form.text().await.expect("html").contains("new-room-form"));
+
+    // Created as `POST /api/rooms` creates, private when ticked, then on
+    // to the room's page.
+    let made = post(&[("name", " Plans "), ("private", "on")])
+        .await
+        .expect("request");
+    assert_eq!(made.status(), 303);
+    assert_eq!(made.headers()["location"], "/r/Plans");
+    let rooms: Value = client
+        .get(app.url("/api/rooms"))
+        .header("cookie", &ada)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let plans = rooms["rooms"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .find(|room| room["name"] == "Plans")
+        .expect("listed");
+    assert_eq!(plans["kind"], "private");
+    assert!(
+        reqwest::get(app.url("/api/rooms/Plans/messages"))
+            .await
+            .expect("request")
+            .status()
+            == 404,
+        "a private room is nobody else's"
+    );
+
+    // Refused: the form again, with the rule and the name as typed.
+    let taken = post(&[("name", "GENERAL")]).await.expect("request");
+    assert_eq!(taken.status(), 422);
+    let html = taken.text().await.expect("html");
+    assert!(
+        html.contains("room-error") && html.contains("a room with this room name exists"),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="GENERAL""#), "{html}");
+    let long = post(&[("name", &"x".repeat(41))]).await.expect("request");
+    assert_eq!(long.status(), 422);
+    assert!(
+        long.text()
+            .await
+            .expect("html")
+            .contains("room name must be at most 40 characters")
+    );
+
+    // A guest's post, and another site's, create nothing.
+    let as_guest = client
+        .post(app.url("/rooms/new"))
+        .form(&[("name", "lobby")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(as_guest.status(), 401);
+    let forged = client
+        .post(app.url("/rooms/new"))
+        .header("cookie", &ada)
+        .header("origin", "https://evil.example")
+        .form(&[("name", "lobby")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(forged.status(), 403);
+    assert_eq!(
+        get(&app, "/api/rooms/lobby/messages").await.status(),
+        404,
+        "no room was made"
+    );
+    app.shutdown().await;
+}

@@ -40,6 +40,10 @@ pub fn parse_room_name(name: &str) -> Result<String, ValidationError> {
     Ok(name)
 }
 
+/// The page that creates a room (the server's, script-free), which the
+/// sidebar links to.
+pub const NEW_ROOM_PATH: &str = "/rooms/new";
+
 /// How a direct conversation's name begins (the rest: its people's
 /// account ids), which no room's may.
 pub const DIRECT_MARK: char = '@';

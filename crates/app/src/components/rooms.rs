@@ -1,16 +1,15 @@
 //! The sidebar (a strip above the chat on narrow screens): every room,
-//! each with its unread count, the room shown marked; for a signed-in
-//! reader, a form that creates a room, public or private (its members
-//! alone see it; the list marks it). Under `Direct`, the reader's direct
+//! each with its unread count, the room shown marked (a private one too:
+//! its members alone see it); for a signed-in reader, a link to the
+//! server's page that creates a room. Under `Direct`, the reader's direct
 //! conversations by their people, and a form that opens one.
 //!
 //! Each room is a plain link that loads its page: the page is one room's,
 //! rendered by the server like `/`.
 
-use leptos::{ev::SubmitEvent, prelude::*};
-use shared::room::{RoomKind, parse_room_name, room_key, room_path};
+use leptos::prelude::*;
+use shared::room::{NEW_ROOM_PATH, RoomKind, room_key, room_path};
 
-use super::InBrowser;
 use crate::state::ChatState;
 
 #[component]
@@ -58,7 +57,9 @@ pub(super) fn RoomList() -> impl IntoView {
             <h2>"Rooms"</h2>
             <ul>{list(false)}</ul>
             <Show when=move || signed_in.get()>
-                <NewRoom />
+                <a href=NEW_ROOM_PATH rel="external" class="new-room-link" data-test="new-room">
+                    "New room"
+                </a>
                 <h2>"Direct"</h2>
                 <ul data-test="direct-list">{list(true)}</ul>
                 // A plain form: the server opens the conversation and
@@ -117,71 +118,5 @@ fn room_item(
                     }
                 })}
         </li>
-    }
-}
-
-/// Creates a room and opens it.
-#[component]
-fn NewRoom() -> impl IntoView {
-    let InBrowser(in_browser) = expect_context();
-    let name = RwSignal::new(String::new());
-    let private = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
-
-    let on_submit = move |event: SubmitEvent| {
-        event.prevent_default();
-        let wanted = name.get_untracked();
-        let private = private.get_untracked();
-        if let Err(invalid) = parse_room_name(&wanted) {
-            error.set(Some(invalid.to_string()));
-            return;
-        }
-        error.set(None);
-        busy.set(true);
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            match crate::api::create_room(wanted, private).await {
-                Ok(room) => crate::browser::go_to(&room_path(&room.name)),
-                Err(err) => {
-                    error.set(Some(err.to_string()));
-                    busy.set(false);
-                }
-            }
-        });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = private;
-    };
-
-    view! {
-        <form class="new-room" on:submit=on_submit>
-            <input
-                type="text"
-                placeholder="New room"
-                aria-label="New room name"
-                data-test="new-room-name"
-                autocomplete="off"
-                bind:value=name
-            />
-            <label class="new-room-private">
-                <input type="checkbox" data-test="new-room-private" bind:checked=private />
-                "Private"
-            </label>
-            <button
-                type="submit"
-                data-test="create-room"
-                disabled=move || !in_browser.get() || busy.get()
-            >
-                "Create"
-            </button>
-            <p
-                class="room-error"
-                role="alert"
-                data-test="room-error"
-                hidden=move || error.with(Option::is_none)
-            >
-                {move || error.get()}
-            </p>
-        </form>
     }
 }

@@ -32,6 +32,7 @@ pub(crate) mod handoff;
 pub(crate) mod headers;
 pub(crate) mod invites;
 pub(crate) mod members;
+pub(crate) mod new_room;
 pub(crate) mod pages;
 pub mod rate;
 pub(crate) mod serve;
