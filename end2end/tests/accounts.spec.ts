@@ -1,11 +1,11 @@
-// Accounts: people sign up, in and out from the header, their messages
-// carry their name, and nobody else can speak under it.
+// Accounts: people sign up and in on the sign-in page the header links to,
+// and out from the header; their messages carry their name, and nobody
+// else can speak under it.
 import { expect, test, type Page } from "@playwright/test";
 import { bubbles, openChat, pendingBubble, send, unique, usernameInput } from "./fixtures/chat";
 import { accountName, PASSWORD, signedInName, submitAccount } from "./fixtures/accounts";
 import { ChatServer, ownServerPort } from "./fixtures/server";
 
-const accountPanel = (page: Page) => page.locator("[data-test=account]");
 const senderName = (page: Page) => page.locator("[data-test=sender-name]");
 
 test("an account's messages carry its name, and a guest cannot take it", { tag: "@release" }, async ({ browser }) => {
@@ -86,9 +86,7 @@ test("signing out in one tab signs out every tab, and signing in again returns t
 
   // A wrong password says so, and signs nobody in.
   await submitAccount(first, "sign-in", name, "not the password");
-  await expect(accountPanel(first).locator("[data-test=account-error]")).toHaveText(
-    "wrong username or password",
-  );
+  await expect(first.locator("[data-test=account-error]")).toHaveText("wrong username or password");
   await expect(signedInName(second)).toHaveCount(0);
 
   // The right one signs in every tab.

@@ -122,27 +122,15 @@ pub async fn get_viewer() -> Result<Viewer, CallError> {
     service.viewer().await
 }
 
-/// The page's calls to the JSON accounts API. Each answers the account's
-/// name as the server spelled it, or the API's error as a [`CallError`].
+/// The page's call to the JSON accounts API that signs out (signing in is
+/// the server's page, `/sign-in`), answering the API's error as a
+/// [`CallError`].
 #[cfg(feature = "hydrate")]
 pub mod accounts {
-    use gloo_net::http::{Request, RequestBuilder, Response};
-    use shared::{
-        ErrorBody,
-        account::{Credentials, SignedIn},
-    };
+    use gloo_net::http::{Request, Response};
+    use shared::ErrorBody;
 
     use crate::error::CallError;
-
-    /// Signs up (`POST /api/accounts`) and signs in as the new account.
-    pub async fn sign_up(credentials: &Credentials) -> Result<String, CallError> {
-        signed_in(with_credentials(Request::post("/api/accounts"), credentials).await?).await
-    }
-
-    /// Signs in (`POST /api/session`).
-    pub async fn sign_in(credentials: &Credentials) -> Result<String, CallError> {
-        signed_in(with_credentials(Request::post("/api/session"), credentials).await?).await
-    }
 
     /// Signs out (`DELETE /api/session`): the server ends the session and
     /// removes the cookie.
@@ -156,26 +144,6 @@ pub mod accounts {
         } else {
             Err(refusal(response).await)
         }
-    }
-
-    async fn with_credentials(
-        request: RequestBuilder,
-        credentials: &Credentials,
-    ) -> Result<Response, CallError> {
-        request
-            .json(credentials)
-            .map_err(transport)?
-            .send()
-            .await
-            .map_err(transport)
-    }
-
-    async fn signed_in(response: Response) -> Result<String, CallError> {
-        if !response.ok() {
-            return Err(refusal(response).await);
-        }
-        let body: SignedIn = response.json().await.map_err(transport)?;
-        Ok(body.username)
     }
 
     /// The API's error body, or what went wrong reading it.

@@ -177,6 +177,7 @@ pub fn app(state: AppState) -> Router {
         .merge(edge::invites::router(&state))
         .merge(edge::direct::router(&state))
         .merge(edge::new_room::router(&state))
+        .merge(edge::sign_in::router(&state))
         .merge(edge::accounts::router(&state))
         .merge(sse::router())
         .merge(pages)

@@ -466,3 +466,143 @@ async fn one_address_makes_a_few_accounts_an_hour() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_sign_in_page_signs_up_and_in_and_goes_back_to_the_room() {
+    let app = spawn_app().await;
+    let client = support::no_redirects();
+    let submit = |form: &[(&str, &str)], cookie: Option<&str>| {
+        let mut request = client.post(app.url("/sign-in")).form(form);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        request.send()
+    };
+
+    // The form, script-free, carrying the room to come back to.
+    let page = client
+        .get(app.url("/sign-in?room=caf%C3%A9%20talk"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .is_ok_and(|csp| csp.contains("script-src 'none'"))
+    );
+    let html = page.text().await.expect("html");
+    assert!(html.contains(r#"name="room" value="café talk""#), "{html}");
+
+    // Signing up: the session cookie, and back to the room's page.
+    let up = submit(
+        &[
+            ("username", "ada"),
+            ("password", PASSWORD),
+            ("action", "sign-up"),
+            ("room", "café talk"),
+        ],
+        None,
+    )
+    .await
+    .expect("request");
+    assert_eq!(up.status(), StatusCode::SEE_OTHER);
+    assert_eq!(up.headers()[header::LOCATION], "/r/caf%C3%A9%20talk");
+    let first = session_cookie(&up);
+    assert_eq!(
+        who(&app, &first).await,
+        (StatusCode::OK, Some("ada".to_owned()))
+    );
+
+    // A wrong password: the form again with why and the name, nobody
+    // signed out, no cookie set.
+    let wrong = submit(
+        &[
+            ("username", "ada"),
+            ("password", "not the password"),
+            ("action", "sign-in"),
+        ],
+        Some(&first),
+    )
+    .await
+    .expect("request");
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.headers().get(header::SET_COOKIE).is_none());
+    let html = wrong.text().await.expect("html");
+    assert!(
+        html.contains("account-error") && html.contains("wrong username or password"),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="ada""#) && !html.contains("not the password"));
+    assert_eq!(who(&app, &first).await.1.as_deref(), Some("ada"));
+
+    // Signing in replaces the browser's session, as the JSON API does;
+    // with no room named, back to general.
+    let again = submit(
+        &[
+            ("username", "ADA"),
+            ("password", PASSWORD),
+            ("action", "sign-in"),
+        ],
+        Some(&first),
+    )
+    .await
+    .expect("request");
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(again.headers()[header::LOCATION], "/");
+    let second = session_cookie(&again);
+    assert_eq!(who(&app, &second).await.1.as_deref(), Some("ada"));
+    assert_eq!(who(&app, &first).await.0, StatusCode::UNAUTHORIZED);
+
+    // The room named only ever makes a path of this site.
+    let elsewhere = submit(
+        &[
+            ("username", "ada"),
+            ("password", PASSWORD),
+            ("action", "sign-in"),
+            ("room", "//evil.example/x"),
+        ],
+        None,
+    )
+    .await
+    .expect("request");
+    assert_eq!(
+        elsewhere.headers()[header::LOCATION],
+        "/r/%2F%2Fevil.example%2Fx"
+    );
+
+    // A taken name is refused with the rule; another site's post is
+    // refused before anything happens.
+    let taken = submit(
+        &[
+            ("username", "Ada"),
+            ("password", PASSWORD),
+            ("action", "sign-up"),
+        ],
+        None,
+    )
+    .await
+    .expect("request");
+    assert_eq!(taken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        taken
+            .text()
+            .await
+            .expect("html")
+            .contains("belongs to an account")
+    );
+    let forged = client
+        .post(app.url("/sign-in"))
+        .header(header::ORIGIN, "https://evil.example")
+        .form(&[
+            ("username", "ada"),
+            ("password", PASSWORD),
+            ("action", "sign-in"),
+        ])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(forged.headers().get(header::SET_COOKIE).is_none());
+    app.shutdown().await;
+}

@@ -3,6 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// The page where one signs in or up (the server's, script-free), which
+/// the header links to with the room to come back to (`?room=<name>`).
+pub const SIGN_IN_PATH: &str = "/sign-in";
+
 /// A name and a password: what `POST /api/accounts` (sign up) and
 /// `POST /api/session` (sign in) take.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,22 +1,17 @@
-//! The account panel in the header: who is signed in and `Sign out`, or a
-//! small form to sign in or sign up.
+//! The account panel in the header: who is signed in and `Sign out`, or
+//! the link to the server's sign-in page (`edge/sign_in.rs`), which comes
+//! back to this room signed in.
 //!
-//! The calls go to the JSON accounts API, which sets or removes the session
+//! Signing out calls the JSON accounts API, which removes the session
 //! cookie; the panel then tells the page and the browser's other tabs (see
-//! [`SessionChanged`]).
+//! [`SessionChanged`]). A page that comes back signed in tells the other
+//! tabs itself (`crate::live`).
 
-use leptos::{ev::SubmitEvent, prelude::*};
-use shared::account::Credentials;
+use leptos::prelude::*;
+use shared::{account::SIGN_IN_PATH, room::path_segment};
 
 use super::InBrowser;
 use crate::state::{ChatState, SessionChanged};
-
-/// Which call the form makes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Action {
-    SignIn,
-    SignUp,
-}
 
 #[component]
 pub(super) fn AccountPanel() -> impl IntoView {
@@ -26,7 +21,16 @@ pub(super) fn AccountPanel() -> impl IntoView {
         <div class="account" data-test="account">
             {move || match account.get() {
                 Some(name) => view! { <SignedIn name /> }.into_any(),
-                None => view! { <SignInForm /> }.into_any(),
+                None => {
+                    let room = state.room.get_untracked();
+                    let href = format!("{SIGN_IN_PATH}?room={}", path_segment(&room));
+                    view! {
+                        <a href=href rel="external" class="sign-in" data-test="open-sign-in">
+                            "Sign in"
+                        </a>
+                    }
+                        .into_any()
+                }
             }}
         </div>
     }
@@ -76,110 +80,6 @@ fn SignedIn(name: String) -> impl IntoView {
         <p class="account-error" role="alert" data-test="account-error" hidden=move || error.with(Option::is_none)>
             {move || error.get()}
         </p>
-    }
-}
-
-/// A closed `Sign in` disclosure that opens to name, password, `Sign in`
-/// and `Sign up`. Before the page runs its script, the buttons are
-/// disabled (a plain submit would lose the form), and the form would post
-/// anyway: a password never ends up in a URL.
-#[component]
-fn SignInForm() -> impl IntoView {
-    let InBrowser(in_browser) = expect_context();
-    let username = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let action = StoredValue::new(Action::SignIn);
-    let changed = on_session_change();
-
-    let on_submit = move |event: SubmitEvent| {
-        event.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
-        let credentials = Credentials {
-            username: username.get_untracked(),
-            password: password.get_untracked(),
-        };
-        // The same rules the server enforces, for an answer without a round trip.
-        let checked = shared::parse_username(&credentials.username)
-            .and_then(|_| shared::check_password(&credentials.password));
-        if let Err(invalid) = checked {
-            error.set(Some(invalid.to_string()));
-            return;
-        }
-        error.set(None);
-        busy.set(true);
-        let chosen = action.get_value();
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            use crate::api::accounts;
-            let answer = match chosen {
-                Action::SignIn => accounts::sign_in(&credentials).await,
-                Action::SignUp => accounts::sign_up(&credentials).await,
-            };
-            busy.set(false);
-            match answer {
-                Ok(name) => {
-                    if let Some(changed) = changed {
-                        changed.run(Some(name));
-                    }
-                }
-                Err(err) => {
-                    password.set(String::new());
-                    error.set(Some(describe(&err)));
-                }
-            }
-        });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (credentials, chosen, changed);
-    };
-    let disabled = move || !in_browser.get() || busy.get();
-
-    view! {
-        <details class="sign-in">
-            <summary data-test="open-sign-in">"Sign in"</summary>
-            <form class="sign-in-form" method="post" on:submit=on_submit data-test="sign-in-form">
-                <input
-                    type="text"
-                    placeholder="Username"
-                    aria-label="Account name"
-                    autocomplete="username"
-                    required
-                    data-test="account-username"
-                    bind:value=username
-                />
-                <input
-                    type="password"
-                    placeholder="Password"
-                    aria-label="Password"
-                    autocomplete="current-password"
-                    required
-                    data-test="account-password"
-                    bind:value=password
-                />
-                <button
-                    type="submit"
-                    data-test="sign-in"
-                    disabled=disabled
-                    on:click=move |_| action.set_value(Action::SignIn)
-                >
-                    "Sign in"
-                </button>
-                <button
-                    type="submit"
-                    data-test="sign-up"
-                    disabled=disabled
-                    on:click=move |_| action.set_value(Action::SignUp)
-                >
-                    "Sign up"
-                </button>
-                <p class="account-error" role="alert" data-test="account-error" hidden=move || error.with(Option::is_none)>
-                    {move || error.get()}
-                </p>
-            </form>
-        </details>
     }
 }
 

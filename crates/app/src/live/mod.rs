@@ -27,9 +27,11 @@
 //!   the queue in order, each under its client id, so a retry never stores
 //!   twice. Sends that fail while offline or disconnected wait in the queue
 //!   for the connection to return; other failures show `Retry`.
-//! - **Session.** A sign-in or sign-out in one tab is told to the others
-//!   over the same channel (the cookie is the browser's, so they already
-//!   share it): every tab shows who is signed in at once.
+//! - **Session.** A sign-out in one tab is told to the others over the
+//!   same channel, and every page tells them, as it opens, who it was
+//!   rendered for (a page back from the sign-in page is signed in); the
+//!   cookie is the browser's, so they already share it: every tab shows
+//!   who is signed in at once.
 //! - **Rooms.** The stream carries every room. A tab shows its own room's
 //!   messages and counts the others' in the sidebar's unread counts; a
 //!   message of a room the page does not know yet has the room list read
@@ -311,6 +313,13 @@ impl Live {
             return;
         };
         self.web.update_value(|web| web.tabs = Some(tabs));
+        // Who this page was rendered for is who is signed in now (it may
+        // come back from the sign-in page): the other tabs follow.
+        let account = self
+            .state
+            .viewer
+            .with_untracked(|viewer| viewer.account.clone());
+        self.tell_tabs(&TabSignal::Session(account));
         // The lock is granted later, never inside this call.
         if browser::hold_lock_while_open(LEADER_LOCK, move || self.input(Input::BecameLeader)) {
             self.input(Input::JoinedTabs);
@@ -353,7 +362,16 @@ impl Live {
             }
             TabSignal::Status(status) => self.input(Input::LeaderStatus(status)),
             TabSignal::Hello => self.input(Input::Hello),
-            TabSignal::Session(account) => self.set_account(account),
+            // Every tab tells who it was opened for: only news counts.
+            TabSignal::Session(account) => {
+                let known = self
+                    .state
+                    .viewer
+                    .with_untracked(|viewer| viewer.account == account);
+                if !known {
+                    self.set_account(account);
+                }
+            }
             TabSignal::Read(room, position) => self
                 .state
                 .tallies

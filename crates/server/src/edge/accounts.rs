@@ -4,6 +4,8 @@
 //! cookie; signing out removes it. The site guard refuses these from other
 //! sites' pages like every state change.
 
+use std::net::IpAddr;
+
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, State},
@@ -45,30 +47,33 @@ impl From<AccountError> for ApiError {
     }
 }
 
-async fn sign_up(
-    State(state): State<AppState>,
-    ClientIp(client): ClientIp,
+/// Makes an account and signs its maker in: the session cookie added to
+/// `jar`. For `POST /api/accounts` and the sign-in page alike.
+pub(super) async fn start_new_account(
+    state: &AppState,
+    client: IpAddr,
     jar: CookieJar,
-    ApiJson(credentials): ApiJson<Credentials>,
-) -> Result<(StatusCode, CookieJar, Json<SignedIn>), ApiError> {
+    credentials: Credentials,
+) -> Result<(CookieJar, SignedIn), ApiError> {
     let (account, token) = state.accounts.sign_up(credentials, client).await?;
     let jar = jar.add(state.accounts.cookie(&token));
     Ok((
-        StatusCode::CREATED,
         jar,
-        Json(SignedIn {
+        SignedIn {
             username: account.name,
             role: account.role,
-        }),
+        },
     ))
 }
 
-async fn sign_in(
-    State(state): State<AppState>,
-    ClientIp(client): ClientIp,
+/// Signs in: the session cookie added to `jar`, in place of the one this
+/// browser had. For `POST /api/session` and the sign-in page alike.
+pub(super) async fn start_session(
+    state: &AppState,
+    client: IpAddr,
     jar: CookieJar,
-    ApiJson(credentials): ApiJson<Credentials>,
-) -> Result<(CookieJar, Json<SignedIn>), ApiError> {
+    credentials: Credentials,
+) -> Result<(CookieJar, SignedIn), ApiError> {
     let (account, token) = state.accounts.sign_in(credentials, client).await?;
     // A session this browser had is replaced, not left behind; only once
     // the sign-in succeeded (a mistyped password signs nobody out).
@@ -78,11 +83,31 @@ async fn sign_in(
     let jar = jar.add(state.accounts.cookie(&token));
     Ok((
         jar,
-        Json(SignedIn {
+        SignedIn {
             username: account.name,
             role: account.role,
-        }),
+        },
     ))
+}
+
+async fn sign_up(
+    State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    jar: CookieJar,
+    ApiJson(credentials): ApiJson<Credentials>,
+) -> Result<(StatusCode, CookieJar, Json<SignedIn>), ApiError> {
+    let (jar, signed_in) = start_new_account(&state, client, jar, credentials).await?;
+    Ok((StatusCode::CREATED, jar, Json(signed_in)))
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    jar: CookieJar,
+    ApiJson(credentials): ApiJson<Credentials>,
+) -> Result<(CookieJar, Json<SignedIn>), ApiError> {
+    let (jar, signed_in) = start_session(&state, client, jar, credentials).await?;
+    Ok((jar, Json(signed_in)))
 }
 
 async fn sign_out(

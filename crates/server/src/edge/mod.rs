@@ -36,6 +36,7 @@ pub(crate) mod new_room;
 pub(crate) mod pages;
 pub mod rate;
 pub(crate) mod serve;
+pub(crate) mod sign_in;
 pub mod site;
 pub mod slots;
 pub mod sse;

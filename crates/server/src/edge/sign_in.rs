@@ -1,0 +1,153 @@
+//! The sign-in page, `/sign-in?room=<name>`, which the header's `Sign in`
+//! link opens: name, password, `Sign in` or `Sign up`, posted to the same
+//! address, then back to the room the reader came from, signed in. The
+//! same functions as `POST /api/session` and `POST /api/accounts` do the
+//! work (`accounts::start_session`, `accounts::start_new_account`); a
+//! refusal shows the form again with why and the name as typed (never the
+//! password). Rendered on the server with no script, as the chat's other
+//! forms that few visits use: the chat page carries no sign-in code
+//! (BENCHMARKS.md, "First load, fifteenth session"). The page the reader
+//! returns to tells the browser's other tabs who is signed in now.
+
+use axum::{
+    Form, Router,
+    extract::{DefaultBodyLimit, Query, State},
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
+use axum_extra::extract::CookieJar;
+use leptos::prelude::*;
+use serde::Deserialize;
+use shared::{
+    GENERAL,
+    account::{Credentials, SIGN_IN_PATH},
+    room::room_path,
+};
+
+use super::{
+    accounts::{start_new_account, start_session},
+    admin::page,
+};
+use crate::{
+    AppState,
+    edge::{api::MAX_BODY_BYTES, client::ClientIp, error::ApiError, rate},
+};
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    // Counted as reads, as the JSON routes are; signing up and in are
+    // limited further by the accounts door.
+    Router::new()
+        .route(SIGN_IN_PATH, rate::reads(state, get(form).post(submit)))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// The room to go back to (`general` when none is named).
+#[derive(Debug, Default, Deserialize)]
+struct Back {
+    #[serde(default)]
+    room: Option<String>,
+}
+
+/// Which of the form's two buttons was pressed.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+enum Action {
+    SignIn,
+    SignUp,
+}
+
+#[derive(Debug, Deserialize)]
+struct SignInForm {
+    username: String,
+    password: String,
+    action: Action,
+    #[serde(default)]
+    room: Option<String>,
+}
+
+async fn form(State(state): State<AppState>, Query(back): Query<Back>) -> Response {
+    form_page(&state, back.room.as_deref(), "", None)
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    jar: CookieJar,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let credentials = Credentials {
+        username: form.username.clone(),
+        password: form.password,
+    };
+    let started = match form.action {
+        Action::SignIn => start_session(&state, client, jar, credentials).await,
+        Action::SignUp => start_new_account(&state, client, jar, credentials).await,
+    };
+    match started {
+        // Back to a room's page, which the path is made from: never to
+        // another site, whatever the form said.
+        Ok((jar, _)) => (
+            jar,
+            Redirect::to(&room_path(form.room.as_deref().unwrap_or(GENERAL))),
+        )
+            .into_response(),
+        Err(err) => form_page(&state, form.room.as_deref(), &form.username, Some(&err)),
+    }
+}
+
+/// The form, with the name as typed and why the server refused it.
+fn form_page(
+    state: &AppState,
+    room: Option<&str>,
+    username: &str,
+    refused: Option<&ApiError>,
+) -> Response {
+    let status = refused.map_or(axum::http::StatusCode::OK, ApiError::page_status);
+    let why = refused.map(ToString::to_string);
+    let room = room.unwrap_or(GENERAL).to_owned();
+    let back = room_path(&room);
+    let body = view! {
+        <main class="admin">
+            <h1>"Sign in"</h1>
+            <form method="post" action=SIGN_IN_PATH class="sign-in-page" data-test="sign-in-form">
+                <input type="hidden" name="room" value=room />
+                <label>
+                    "Name "
+                    <input
+                        type="text"
+                        name="username"
+                        value=username.to_owned()
+                        autocomplete="username"
+                        required=""
+                        autofocus=""
+                        data-test="account-username"
+                    />
+                </label>
+                <label>
+                    "Password "
+                    <input
+                        type="password"
+                        name="password"
+                        autocomplete="current-password"
+                        required=""
+                        data-test="account-password"
+                    />
+                </label>
+                <p>
+                    <button type="submit" name="action" value="sign-in" data-test="sign-in">
+                        "Sign in"
+                    </button>
+                    " "
+                    <button type="submit" name="action" value="sign-up" data-test="sign-up">
+                        "Sign up"
+                    </button>
+                </p>
+                {why.map(|why| view! { <p role="alert" data-test="account-error">{why}</p> })}
+            </form>
+            <p>
+                <a href=back>"Back to the chat"</a>
+            </p>
+        </main>
+    };
+    (status, page(state, "Sign in", body.to_html())).into_response()
+}
