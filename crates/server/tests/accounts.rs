@@ -554,6 +554,29 @@ async fn the_sign_in_page_signs_up_and_in_and_goes_back_to_the_room() {
     assert_eq!(who(&app, &second).await.1.as_deref(), Some("ada"));
     assert_eq!(who(&app, &first).await.0, StatusCode::UNAUTHORIZED);
 
+    // From an invitation, back to the invitation.
+    let html = client
+        .get(app.url("/sign-in?invite=0123abcd"))
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains(r#"name="invite" value="0123abcd""#), "{html}");
+    let invited = submit(
+        &[
+            ("username", "ada"),
+            ("password", PASSWORD),
+            ("action", "sign-in"),
+            ("invite", "0123abcd"),
+        ],
+        None,
+    )
+    .await
+    .expect("request");
+    assert_eq!(invited.headers()[header::LOCATION], "/invite/0123abcd");
+
     // The room named only ever makes a path of this site.
     let elsewhere = submit(
         &[

@@ -942,12 +942,15 @@ async fn an_invite_links_page_names_the_room_and_joins_with_a_form() {
     let code = html[start..start + 32].to_owned();
     let link = format!("/invite/{code}");
 
-    // A guest is told to sign in; a signed-in visitor sees a join button.
+    // A guest is told to sign in, on a page that comes back here; a
+    // signed-in visitor sees a join button.
     let guest = page(&link, None).await.expect("request");
     assert_eq!(guest.status(), 200);
     let html = guest.text().await.expect("html");
     assert!(
-        html.contains("#secret") && html.contains("sign-in-first"),
+        html.contains("#secret")
+            && html.contains("sign-in-first")
+            && html.contains(&format!(r#"href="/sign-in?invite={code}""#)),
         "{html}"
     );
     let html = page(&link, Some(&dan))

@@ -12,7 +12,10 @@ use axum::{
     routing::get,
 };
 use leptos::prelude::*;
-use shared::room::{invite_path, room_path};
+use shared::{
+    account::SIGN_IN_PATH,
+    room::{invite_path, path_segment, room_path},
+};
 
 use super::admin::{page, refusal};
 use crate::{
@@ -51,11 +54,12 @@ async fn invitation(
                 }
                 .into_any()
             } else {
+                // The sign-in page comes back here, signed in.
+                let sign_in = format!("{SIGN_IN_PATH}?invite={}", path_segment(&code));
                 view! {
                     <p data-test="sign-in-first">
-                        "Sign in or make an account on "
-                        <a href="/">"the chat"</a>
-                        ", then open this link again to join."
+                        <a href=sign_in>"Sign in or make an account"</a>
+                        " to join."
                     </p>
                 }
                 .into_any()

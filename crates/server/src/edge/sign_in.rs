@@ -1,6 +1,7 @@
 //! The sign-in page, `/sign-in?room=<name>`, which the header's `Sign in`
-//! link opens: name, password, `Sign in` or `Sign up`, posted to the same
-//! address, then back to the room the reader came from, signed in. The
+//! link opens (`/sign-in?invite=<code>` from an invitation): name,
+//! password, `Sign in` or `Sign up`, posted to the same address, then back
+//! to the room (or the invitation) the reader came from, signed in. The
 //! same functions as `POST /api/session` and `POST /api/accounts` do the
 //! work (`accounts::start_session`, `accounts::start_new_account`); a
 //! refusal shows the form again with why and the name as typed (never the
@@ -21,7 +22,7 @@ use serde::Deserialize;
 use shared::{
     GENERAL,
     account::{Credentials, SIGN_IN_PATH},
-    room::room_path,
+    room::{invite_path, room_path},
 };
 
 use super::{
@@ -41,11 +42,25 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
-/// The room to go back to (`general` when none is named).
+/// Where to go back to: an invitation, else a room (`general` when none
+/// is named).
 #[derive(Debug, Default, Deserialize)]
 struct Back {
     #[serde(default)]
     room: Option<String>,
+    #[serde(default)]
+    invite: Option<String>,
+}
+
+impl Back {
+    /// The path back: always one this site makes, never another site,
+    /// whatever the form said.
+    fn path(&self) -> String {
+        match &self.invite {
+            Some(code) => invite_path(code),
+            None => room_path(self.room.as_deref().unwrap_or(GENERAL)),
+        }
+    }
 }
 
 /// Which of the form's two buttons was pressed.
@@ -61,12 +76,12 @@ struct SignInForm {
     username: String,
     password: String,
     action: Action,
-    #[serde(default)]
-    room: Option<String>,
+    #[serde(flatten)]
+    back: Back,
 }
 
 async fn form(State(state): State<AppState>, Query(back): Query<Back>) -> Response {
-    form_page(&state, back.room.as_deref(), "", None)
+    form_page(&state, &back, "", None)
 }
 
 async fn submit(
@@ -84,33 +99,29 @@ async fn submit(
         Action::SignUp => start_new_account(&state, client, jar, credentials).await,
     };
     match started {
-        // Back to a room's page, which the path is made from: never to
-        // another site, whatever the form said.
-        Ok((jar, _)) => (
-            jar,
-            Redirect::to(&room_path(form.room.as_deref().unwrap_or(GENERAL))),
-        )
-            .into_response(),
-        Err(err) => form_page(&state, form.room.as_deref(), &form.username, Some(&err)),
+        Ok((jar, _)) => (jar, Redirect::to(&form.back.path())).into_response(),
+        Err(err) => form_page(&state, &form.back, &form.username, Some(&err)),
     }
 }
 
 /// The form, with the name as typed and why the server refused it.
 fn form_page(
     state: &AppState,
-    room: Option<&str>,
+    back: &Back,
     username: &str,
     refused: Option<&ApiError>,
 ) -> Response {
     let status = refused.map_or(axum::http::StatusCode::OK, ApiError::page_status);
     let why = refused.map(ToString::to_string);
-    let room = room.unwrap_or(GENERAL).to_owned();
-    let back = room_path(&room);
+    let back_path = back.path();
+    // Carried through the post as it came.
+    let (room, invite) = (back.room.clone(), back.invite.clone());
     let body = view! {
         <main class="admin">
             <h1>"Sign in"</h1>
             <form method="post" action=SIGN_IN_PATH class="sign-in-page" data-test="sign-in-form">
-                <input type="hidden" name="room" value=room />
+                {room.map(|room| view! { <input type="hidden" name="room" value=room /> })}
+                {invite.map(|code| view! { <input type="hidden" name="invite" value=code /> })}
                 <label>
                     "Name "
                     <input
@@ -145,7 +156,7 @@ fn form_page(
                 {why.map(|why| view! { <p role="alert" data-test="account-error">{why}</p> })}
             </form>
             <p>
-                <a href=back>"Back to the chat"</a>
+                <a href=back_path>"Back"</a>
             </p>
         </main>
     };
