@@ -364,16 +364,7 @@ async fn a_removal_reaches_every_stream_and_the_audit_says_who_and_why() {
     let history = app.history("").await;
     assert_eq!(history[0]["removed"], true, "history reads it removed");
 
-    let audit: Vec<Value> = app
-        .client
-        .get(app.url("/api/audit"))
-        .header("cookie", &moderator)
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let audit: Vec<Value> = app.get_json_as("/api/audit", &moderator).await;
     let record = &audit[0];
     assert_eq!(record["actor"], "mo");
     assert_eq!(record["action"], "remove_message");
@@ -410,16 +401,7 @@ async fn the_audit_keeps_a_removed_text_only_when_the_operator_says_so() {
         .await
         .expect("request");
     assert_eq!(response.status(), 200);
-    let audit: Vec<Value> = app
-        .client
-        .get(app.url("/api/audit?limit=1"))
-        .header("cookie", &moderator)
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let audit: Vec<Value> = app.get_json_as("/api/audit?limit=1", &moderator).await;
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0]["text"], "evidence of abuse");
     assert_eq!(audit[0]["reason"], Value::Null);
@@ -505,16 +487,7 @@ async fn the_command_line_grants_a_role_on_a_running_servers_database() {
     let done = grant("Ada", "admin");
     assert!(done.status.success(), "{done:?}");
     assert_eq!(String::from_utf8_lossy(&done.stdout), "ada is now admin\n");
-    let session: Value = app
-        .client
-        .get(app.url("/api/session"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let session: Value = app.get_json_as("/api/session", &cookie).await;
     assert_eq!(session["role"], "admin", "the running server sees it");
 
     let refused = grant("ada", "member");
@@ -1363,16 +1336,7 @@ async fn the_moderators_page_lists_reports_acts_through_forms_and_escapes_what_i
             "{action}: {html}"
         );
     }
-    let session: Value = app
-        .client
-        .get(app.url("/api/session"))
-        .header("cookie", newmod)
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let session: Value = app.get_json_as("/api/session", &newmod).await;
     assert_eq!(
         session["role"], "moderator",
         "the cross-site form changed nothing"

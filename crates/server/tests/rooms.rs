@@ -215,16 +215,7 @@ async fn a_signed_in_readers_position_is_kept_and_never_moves_back() {
     assert_eq!(mark("general", 5, 2).await.expect("request").status(), 200);
     assert_eq!(mark("general", 3, 1).await.expect("request").status(), 200);
     assert_eq!(mark("nowhere", 3, 1).await.expect("request").status(), 404);
-    let listed: Value = app
-        .client
-        .get(app.url("/api/rooms"))
-        .header("cookie", &ada)
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let listed: Value = app.get_json_as("/api/rooms", &ada).await;
     assert_eq!(
         listed["read"],
         json!({ "general": { "last_read": 5, "count": 2 } })
@@ -406,15 +397,7 @@ async fn the_new_room_page_creates_a_room_or_shows_why_not_with_what_was_typed()
         .expect("request");
     assert_eq!(made.status(), 303);
     assert_eq!(made.headers()["location"], "/r/Plans");
-    let rooms: Value = client
-        .get(app.url("/api/rooms"))
-        .header("cookie", &ada)
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let rooms: Value = app.get_json_as("/api/rooms", &ada).await;
     let plans = rooms["rooms"]
         .as_array()
         .expect("rooms")

@@ -255,6 +255,20 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
+    /// `GET`s `path` as the holder of `cookie` (a `name=value` pair),
+    /// expects `200 OK`, and reads the body as JSON.
+    pub async fn get_json_as<T: serde::de::DeserializeOwned>(&self, path: &str, cookie: &str) -> T {
+        let response = self
+            .client
+            .get(self.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("json")
+    }
+
     /// `GET /api/messages` with the given query string.
     pub async fn history(&self, query: &str) -> Vec<Value> {
         let response = self
