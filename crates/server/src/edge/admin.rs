@@ -12,8 +12,7 @@
 use axum::{
     Form, Router,
     extract::{Query, State},
-    http::header,
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{Redirect, Response},
     routing::{get, post},
 };
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -26,9 +25,9 @@ use shared::{
     },
 };
 
+use super::shell::{Outcome, back_to, outcome_notes, page, refusal};
 use crate::{
-    AppState, door::caller::Caller, edge::error::ApiError, edge::extract::ApiPath,
-    edge::headers::SCRIPT_FREE_POLICY, edge::rate,
+    AppState, door::caller::Caller, edge::error::ApiError, edge::extract::ApiPath, edge::rate,
 };
 
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -43,13 +42,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/admin/blocks", send(post(block)))
         .route("/admin/blocks/{id}/remove", send(post(unblock)))
         .route("/admin/roles", send(post(set_role)))
-}
-
-/// What the last action did, carried back to the page in its address.
-#[derive(Debug, Default, Deserialize)]
-pub(super) struct Outcome {
-    done: Option<String>,
-    error: Option<String>,
 }
 
 /// `/admin`: moderators and admins; anyone else gets `403` and a page
@@ -114,13 +106,6 @@ async fn moderation(
         </main>
     };
     page(&state, "Moderation", body.to_html())
-}
-
-pub(super) fn outcome_notes(outcome: Outcome) -> impl IntoView {
-    view! {
-        {outcome.done.map(|done| view! { <p class="done" role="status" data-test="admin-done">{done}</p> })}
-        {outcome.error.map(|error| view! { <p class="send-error" role="alert" data-test="admin-error">{error}</p> })}
-    }
 }
 
 fn report_view(report: Report) -> impl IntoView {
@@ -340,16 +325,6 @@ fn back(done: Result<String, ApiError>) -> Redirect {
     back_to("/admin", done)
 }
 
-/// Back to the page at `path`, saying what happened.
-pub(super) fn back_to(path: &str, done: Result<String, ApiError>) -> Redirect {
-    let (key, said) = match done {
-        Ok(done) => ("done", done),
-        Err(err) => ("error", err.to_string()),
-    };
-    let query = serde_urlencoded::to_string([(key, said)]).unwrap_or_default();
-    Redirect::to(&format!("{path}?{query}"))
-}
-
 /// The end of a ban or block `hours` from now (`""`: none, for good).
 fn until(hours: &str) -> Option<DateTime<Utc>> {
     hours
@@ -369,47 +344,4 @@ fn refused(state: &AppState, err: ApiError) -> Response {
         "Only moderators and admins may see this page. " <a href="/">"Back to the chat"</a>
     };
     refusal(state, "Moderation", &err, None, back)
-}
-
-/// A script-free page saying why the door refused (`err`, under the
-/// heading `title`, its alert marked `data-test=marker` if given), then
-/// `back`, the way back; answered with the JSON API's status for `err`.
-pub(super) fn refusal(
-    state: &AppState,
-    title: &'static str,
-    err: &ApiError,
-    marker: Option<&'static str>,
-    back: impl IntoView + 'static,
-) -> Response {
-    let body = view! {
-        <main class="admin">
-            <h1>{title}</h1>
-            <p role="alert" data-test=marker>{err.to_string()}</p>
-            <p>{back}</p>
-        </main>
-    };
-    (err.page_status(), page(state, title, body.to_html())).into_response()
-}
-
-/// The document around `body`: the site's stylesheet, no script.
-pub(super) fn page(state: &AppState, title: &str, body: String) -> Response {
-    let options = state.leptos_options.clone();
-    let head = Owner::new()
-        .with(|| view! { <leptos_meta::HashedStylesheet options id="leptos" /> }.to_html());
-    let title = view! { <title>{title.to_owned()}</title> }.to_html();
-    let html = Html(format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"color-scheme\" content=\"light dark\">{title}{head}</head>\
-         <body>{body}</body></html>"
-    ));
-    (
-        [
-            (header::CONTENT_SECURITY_POLICY, SCRIPT_FREE_POLICY),
-            // Who may see it is the session's: never in a shared cache.
-            (header::CACHE_CONTROL, "private, no-cache"),
-        ],
-        html,
-    )
-        .into_response()
 }

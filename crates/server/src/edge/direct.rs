@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use serde::Deserialize;
 use shared::room::room_path;
 
-use super::admin::refusal;
+use super::shell::refusal;
 use crate::{AppState, door::caller::Caller, edge::error::ApiError, edge::rate};
 
 pub fn router(state: &AppState) -> Router<AppState> {

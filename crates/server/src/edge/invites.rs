@@ -17,7 +17,7 @@ use shared::{
     room::{invite_path, path_segment, room_path},
 };
 
-use super::admin::{page, refusal};
+use super::shell::{page, refusal};
 use crate::{
     AppState, door::caller::Caller, edge::error::ApiError, edge::extract::ApiPath, edge::rate,
 };

@@ -18,7 +18,7 @@ use shared::{
     room::{CreateInvite, Invite, path_segment, room_path},
 };
 
-use super::admin::{Outcome, back_to, outcome_notes, page, refusal};
+use super::shell::{Outcome, back_to, outcome_notes, page, refusal};
 use crate::{
     AppState, door::caller::Caller, edge::error::ApiError, edge::extract::ApiPath, edge::rate,
 };

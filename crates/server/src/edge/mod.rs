@@ -11,7 +11,11 @@
 //! - [`rate`], [`slots`], [`budget`]: how fast a client may send and read,
 //!   how many streams it holds, what its slow reads may hold;
 //! - [`api`] and [`accounts`]: the JSON routes; `pages`: a room page's
-//!   status and spelling; [`sse`]: the event-stream route; [`error`]:
+//!   status and spelling; the server's script-free pages, plain forms
+//!   through the same door methods as the JSON routes: `admin` (the
+//!   moderators'), `members`, `invites`, `new_room`, `sign_in`, and
+//!   `direct` (the target of the page's `Message` forms), over `shell`
+//!   (the document, a refusal's page, an action's outcome); [`sse`]: the event-stream route; [`error`]:
 //!   the API's error type and its JSON body; `extract`: the JSON and query
 //!   extractors that answer with it.
 //!
@@ -36,6 +40,7 @@ pub(crate) mod new_room;
 pub(crate) mod pages;
 pub mod rate;
 pub(crate) mod serve;
+pub(crate) mod shell;
 pub(crate) mod sign_in;
 pub mod site;
 pub mod slots;

@@ -21,7 +21,7 @@ use shared::{
     room::{NEW_ROOM_PATH, room_path},
 };
 
-use super::admin::page;
+use super::shell::page;
 use crate::{AppState, door::caller::Caller, edge::error::ApiError, edge::rate};
 
 pub fn router(state: &AppState) -> Router<AppState> {

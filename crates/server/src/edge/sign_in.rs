@@ -27,7 +27,7 @@ use shared::{
 
 use super::{
     accounts::{start_new_account, start_session},
-    admin::page,
+    shell::page,
 };
 use crate::{
     AppState,

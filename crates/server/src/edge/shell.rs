@@ -1,0 +1,82 @@
+//! The shell of the server's script-free pages (the moderators' pages,
+//! a private room's members, an invitation, a new room, signing in, a
+//! direct conversation refused): the document around a page's body, the
+//! page a refusal gets, and what an action did, carried back to the page
+//! it came from in its address (post, redirect, get).
+
+use axum::{
+    http::header,
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use leptos::prelude::*;
+use serde::Deserialize;
+
+use crate::{AppState, edge::error::ApiError, edge::headers::SCRIPT_FREE_POLICY};
+
+/// What the last action did, carried back to the page in its address.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Outcome {
+    done: Option<String>,
+    error: Option<String>,
+}
+
+/// What the last action did, at the top of the page it came back to.
+pub(super) fn outcome_notes(outcome: Outcome) -> impl IntoView {
+    view! {
+        {outcome.done.map(|done| view! { <p class="done" role="status" data-test="admin-done">{done}</p> })}
+        {outcome.error.map(|error| view! { <p class="send-error" role="alert" data-test="admin-error">{error}</p> })}
+    }
+}
+
+/// Back to the page at `path`, saying what happened.
+pub(super) fn back_to(path: &str, done: Result<String, ApiError>) -> Redirect {
+    let (key, said) = match done {
+        Ok(done) => ("done", done),
+        Err(err) => ("error", err.to_string()),
+    };
+    let query = serde_urlencoded::to_string([(key, said)]).unwrap_or_default();
+    Redirect::to(&format!("{path}?{query}"))
+}
+
+/// A script-free page saying why the door refused (`err`, under the
+/// heading `title`, its alert marked `data-test=marker` if given), then
+/// `back`, the way back; answered with the JSON API's status for `err`.
+pub(super) fn refusal(
+    state: &AppState,
+    title: &'static str,
+    err: &ApiError,
+    marker: Option<&'static str>,
+    back: impl IntoView + 'static,
+) -> Response {
+    let body = view! {
+        <main class="admin">
+            <h1>{title}</h1>
+            <p role="alert" data-test=marker>{err.to_string()}</p>
+            <p>{back}</p>
+        </main>
+    };
+    (err.page_status(), page(state, title, body.to_html())).into_response()
+}
+
+/// The document around `body`: the site's stylesheet, no script.
+pub(super) fn page(state: &AppState, title: &str, body: String) -> Response {
+    let options = state.leptos_options.clone();
+    let head = Owner::new()
+        .with(|| view! { <leptos_meta::HashedStylesheet options id="leptos" /> }.to_html());
+    let title = view! { <title>{title.to_owned()}</title> }.to_html();
+    let html = Html(format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"color-scheme\" content=\"light dark\">{title}{head}</head>\
+         <body>{body}</body></html>"
+    ));
+    (
+        [
+            (header::CONTENT_SECURITY_POLICY, SCRIPT_FREE_POLICY),
+            // Who may see it is the session's: never in a shared cache.
+            (header::CACHE_CONTROL, "private, no-cache"),
+        ],
+        html,
+    )
+        .into_response()
+}
