@@ -1,8 +1,8 @@
 // Direct conversations and invite links: two people talk alone, opened
 // from a message's `Message` button, with unread counts; an invite link
-// lets one person in, then no one.
+// lets one person in (a guest once signed in), then no one.
 import { type Browser, type BrowserContext, expect, type Page, test } from "@playwright/test";
-import { signUp } from "./fixtures/accounts";
+import { accountName, PASSWORD, signedInName, signUp } from "./fixtures/accounts";
 import { bubbles, CONNECTED, openChat, send, subtitle, unique } from "./fixtures/chat";
 import { createRoom, roomLink, roomName, roomPath } from "./fixtures/rooms";
 
@@ -74,15 +74,26 @@ test("an invite link lets one person join, then nobody", async ({ browser }) => 
   const link = await members.locator("[data-test=invite] input").inputValue();
   expect(link).toMatch(/\/invite\/[0-9a-f]{32}$/);
 
-  // Bob, signed in, opens it and joins: on to the room, listed there.
-  const { context: bobContext, page: bob } = await reader(browser);
-  await expect(roomLink(bob, room)).toHaveCount(0);
+  // Bob, a guest with the chat open, opens it in another tab: asked to
+  // sign in first, he makes an account on the sign-in page, comes back to
+  // the invitation and joins: on to the room. His first tab follows, signed
+  // in, the room listed.
+  const bobContext = await browser.newContext();
+  const bob = await bobContext.newPage();
+  await openChat(bob);
   const invitation = await bobContext.newPage();
   await invitation.goto(link);
   await expect(invitation.getByRole("heading")).toContainText(`#${room}`);
+  await invitation.locator("[data-test=sign-in-first] a").click();
+  const bobName = accountName();
+  await invitation.locator("[data-test=account-username]").fill(bobName);
+  await invitation.locator("[data-test=account-password]").fill(PASSWORD);
+  await invitation.locator("[data-test=sign-up]").click();
+  await expect(invitation).toHaveURL(/\/invite\/[0-9a-f]{32}$/);
   await invitation.getByRole("button", { name: "Join the room" }).click();
   await expect(invitation.locator("[data-test=room-title]")).toHaveText(`#${room}`);
   await expect(subtitle(invitation)).toHaveText(CONNECTED);
+  await expect(signedInName(bob)).toHaveText(bobName);
   await expect(roomLink(bob, room)).toBeVisible();
 
   // Its one use is taken: Cara is told it is no longer valid.
