@@ -383,6 +383,21 @@ async fn the_new_room_page_creates_a_room_or_shows_why_not_with_what_was_typed()
         "{html}"
     );
     let form = page(Some(&ada)).await.expect("request");
+    // The way back goes to the room the reader came from.
+    let from_a_room = client
+        .get(app.url("/rooms/new?room=caf%C3%A9"))
+        .header("cookie", &ada)
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        from_a_room.contains(r#"name="room" value="café""#)
+            && from_a_room.contains(r#"href="/r/caf%C3%A9""#),
+        "{from_a_room}"
+    );
     assert!(
         form.headers()["content-security-policy"]
             .to_str()

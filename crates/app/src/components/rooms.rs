@@ -8,7 +8,7 @@
 //! rendered by the server like `/`.
 
 use leptos::prelude::*;
-use shared::room::{NEW_ROOM_PATH, RoomKind, room_key, room_path};
+use shared::room::{NEW_ROOM_PATH, RoomKind, path_segment, room_key, room_path};
 
 use crate::state::ChatState;
 
@@ -17,6 +17,11 @@ pub(super) fn RoomList() -> impl IntoView {
     let state = expect_context::<ChatState>();
     let signed_in = Memo::new(move |_| state.viewer.with(|viewer| viewer.account.is_some()));
     let here = room_key(&state.room.get_untracked());
+    // The page that creates a room, which links back here.
+    let new_room = format!(
+        "{NEW_ROOM_PATH}?room={}",
+        path_segment(&state.room.get_untracked())
+    );
 
     // The rooms, or the direct conversations, each a link.
     let list = move |direct: bool| {
@@ -57,7 +62,7 @@ pub(super) fn RoomList() -> impl IntoView {
             <h2>"Rooms"</h2>
             <ul>{list(false)}</ul>
             <Show when=move || signed_in.get()>
-                <a href=NEW_ROOM_PATH rel="external" class="new-room-link" data-test="new-room">
+                <a href=new_room.clone() rel="external" class="new-room-link" data-test="new-room">
                     "New room"
                 </a>
                 <h2>"Direct"</h2>

@@ -1,5 +1,6 @@
-//! The page that creates a room, `/rooms/new`, which the sidebar's `New
-//! room` link opens: a name and whether it is private, then `Create`,
+//! The page that creates a room, `/rooms/new?room=<name>`, which the
+//! sidebar's `New room` link opens (naming the room to go back to): a name
+//! and whether it is private, then `Create`,
 //! which posts to the same address and goes on to the new room's page
 //! through the same caller door method as `POST /api/rooms`. A refusal
 //! shows the form again with why and what was typed. Rendered on the
@@ -9,7 +10,7 @@
 
 use axum::{
     Form, Router,
-    extract::State,
+    extract::{Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::get,
@@ -33,20 +34,32 @@ pub fn router(state: &AppState) -> Router<AppState> {
     )
 }
 
-/// What the form posts; an unticked checkbox sends nothing.
+/// What the form posts; an unticked checkbox sends nothing. `room` is the
+/// room the reader came from, for the way back.
 #[derive(Debug, Default, Deserialize)]
 struct NewRoomForm {
+    #[serde(default)]
     name: String,
     #[serde(default)]
     private: Option<String>,
+    #[serde(default)]
+    room: Option<String>,
 }
 
-async fn new_room(State(state): State<AppState>, caller: Caller) -> Response {
+async fn new_room(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(came_from): Query<NewRoomForm>,
+) -> Response {
     let signed_in = caller
         .viewer()
         .await
         .is_ok_and(|viewer| viewer.account.is_some());
-    form_page(&state, signed_in, &NewRoomForm::default(), None)
+    let form = NewRoomForm {
+        room: came_from.room,
+        ..NewRoomForm::default()
+    };
+    form_page(&state, signed_in, &form, None)
 }
 
 async fn create(
@@ -73,9 +86,11 @@ fn form_page(
 ) -> Response {
     let status = refused.map_or(StatusCode::OK, ApiError::page_status);
     let why = refused.map(ToString::to_string);
+    // Back to the room the reader came from: a path this site makes.
+    let came_from = form.room.clone();
     let back = view! {
         <p>
-            <a href=room_path(GENERAL)>"Back to the chat"</a>
+            <a href=room_path(came_from.as_deref().unwrap_or(GENERAL))>"Back to the chat"</a>
         </p>
     };
     let body = if signed_in {
@@ -83,6 +98,7 @@ fn form_page(
             <main class="admin">
                 <h1>"New room"</h1>
                 <form method="post" action=NEW_ROOM_PATH class="new-room-page" data-test="new-room-form">
+                    {form.room.clone().map(|room| view! { <input type="hidden" name="room" value=room /> })}
                     <label>
                         "Name "
                         <input
