@@ -19,6 +19,7 @@ use crate::{
     AppState,
     door::accounts::{AccountError, session_token},
     edge::{api::MAX_BODY_BYTES, client::ClientIp, error::ApiError, extract::ApiJson, rate},
+    log::store::Account,
 };
 
 /// The routes, each counted as a read (signing up and in are limited
@@ -57,13 +58,7 @@ pub(super) async fn start_new_account(
 ) -> Result<(CookieJar, SignedIn), ApiError> {
     let (account, token) = state.accounts.sign_up(credentials, client).await?;
     let jar = jar.add(state.accounts.cookie(&token));
-    Ok((
-        jar,
-        SignedIn {
-            username: account.name,
-            role: account.role,
-        },
-    ))
+    Ok((jar, signed_in_as(account)))
 }
 
 /// Signs in: the session cookie added to `jar`, in place of the one this
@@ -81,13 +76,15 @@ pub(super) async fn start_session(
         state.accounts.sign_out(&old).await?;
     }
     let jar = jar.add(state.accounts.cookie(&token));
-    Ok((
-        jar,
-        SignedIn {
-            username: account.name,
-            role: account.role,
-        },
-    ))
+    Ok((jar, signed_in_as(account)))
+}
+
+/// What the accounts API answers of the account signed in.
+fn signed_in_as(account: Account) -> SignedIn {
+    SignedIn {
+        username: account.name,
+        role: account.role,
+    }
 }
 
 async fn sign_up(
@@ -128,10 +125,7 @@ async fn signed_in(
     jar: CookieJar,
 ) -> Result<Json<SignedIn>, ApiError> {
     match state.accounts.of_cookies(&jar).await? {
-        Some(account) => Ok(Json(SignedIn {
-            username: account.name,
-            role: account.role,
-        })),
+        Some(account) => Ok(Json(signed_in_as(account))),
         None => Err(ApiError::Unauthorized),
     }
 }

@@ -39,10 +39,7 @@ async fn invitation(
         Ok(room) => room,
         Err(err) => return refused(&state, err),
     };
-    let signed_in = caller
-        .viewer()
-        .await
-        .is_ok_and(|viewer| viewer.account.is_some());
+    let signed_in = caller.signed_in().await;
     let body = view! {
         <main class="admin">
             <h1>"You are invited to " <bdi>{format!("#{room}")}</bdi></h1>

@@ -51,10 +51,7 @@ async fn new_room(
     caller: Caller,
     Query(came_from): Query<NewRoomForm>,
 ) -> Response {
-    let signed_in = caller
-        .viewer()
-        .await
-        .is_ok_and(|viewer| viewer.account.is_some());
+    let signed_in = caller.signed_in().await;
     let form = NewRoomForm {
         room: came_from.room,
         ..NewRoomForm::default()

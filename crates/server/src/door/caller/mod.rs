@@ -720,6 +720,14 @@ impl Caller {
         Ok(self.account().await?.map(|account| account.id))
     }
 
+    /// Whether the caller's session names an account (the script-free
+    /// pages offer a guest the way to sign in instead).
+    pub async fn signed_in(&self) -> bool {
+        self.session_account()
+            .await
+            .is_ok_and(|account| account.is_some())
+    }
+
     /// Who the caller is (the session's account, if any) and whether they
     /// may send.
     pub async fn viewer(&self) -> Result<Viewer, ApiError> {
