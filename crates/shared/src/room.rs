@@ -115,6 +115,12 @@ pub fn path_segment(name: &str) -> String {
     utf8_percent_encode(name, SEGMENT).to_string()
 }
 
+/// The address of the server's page at `page` (signing in, a new room)
+/// that comes back to the room `name` when done: `<page>?room=<name>`.
+pub fn page_from_room(page: &str, name: &str) -> String {
+    format!("{page}?room={}", path_segment(name))
+}
+
 /// The JSON API's path of the room's `what` (`messages`, `presence`,
 /// `typing`): `/api/rooms/<name>/<what>`.
 pub fn room_api_path(name: &str, what: &str) -> String {
@@ -417,6 +423,14 @@ pub fn invite_path(code: &str) -> String {
 mod tests {
     use super::*;
     use crate::Rule;
+
+    #[test]
+    fn a_page_from_a_room_names_the_room_as_one_query_value() {
+        assert_eq!(
+            page_from_room("/sign-in", "café & co/x"),
+            "/sign-in?room=caf%C3%A9%20%26%20co%2Fx"
+        );
+    }
 
     fn rule(name: &str) -> Result<String, Rule> {
         parse_room_name(name).map_err(|err| {

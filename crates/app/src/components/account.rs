@@ -8,7 +8,7 @@
 //! tabs itself (`crate::live`).
 
 use leptos::prelude::*;
-use shared::{account::SIGN_IN_PATH, room::path_segment};
+use shared::{account::SIGN_IN_PATH, room::page_from_room};
 
 use super::InBrowser;
 use crate::state::{ChatState, SessionChanged};
@@ -22,8 +22,7 @@ pub(super) fn AccountPanel() -> impl IntoView {
             {move || match account.get() {
                 Some(name) => view! { <SignedIn name /> }.into_any(),
                 None => {
-                    let room = state.room.get_untracked();
-                    let href = format!("{SIGN_IN_PATH}?room={}", path_segment(&room));
+                    let href = page_from_room(SIGN_IN_PATH, &state.room.get_untracked());
                     view! {
                         <a href=href rel="external" class="sign-in" data-test="open-sign-in">
                             "Sign in"

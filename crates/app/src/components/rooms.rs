@@ -8,7 +8,7 @@
 //! rendered by the server like `/`.
 
 use leptos::prelude::*;
-use shared::room::{NEW_ROOM_PATH, RoomKind, path_segment, room_key, room_path};
+use shared::room::{NEW_ROOM_PATH, RoomKind, page_from_room, room_key, room_path};
 
 use crate::state::ChatState;
 
@@ -16,12 +16,10 @@ use crate::state::ChatState;
 pub(super) fn RoomList() -> impl IntoView {
     let state = expect_context::<ChatState>();
     let signed_in = Memo::new(move |_| state.viewer.with(|viewer| viewer.account.is_some()));
-    let here = room_key(&state.room.get_untracked());
+    let room = state.room.get_untracked();
+    let here = room_key(&room);
     // The page that creates a room, which links back here.
-    let new_room = format!(
-        "{NEW_ROOM_PATH}?room={}",
-        path_segment(&state.room.get_untracked())
-    );
+    let new_room = page_from_room(NEW_ROOM_PATH, &room);
 
     // The rooms, or the direct conversations, each a link.
     let list = move |direct: bool| {

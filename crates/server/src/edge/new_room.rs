@@ -17,12 +17,9 @@ use axum::{
 };
 use leptos::prelude::*;
 use serde::Deserialize;
-use shared::{
-    GENERAL,
-    room::{NEW_ROOM_PATH, room_path},
-};
+use shared::room::{NEW_ROOM_PATH, room_path};
 
-use super::shell::page;
+use super::shell::{CameFrom, page};
 use crate::{AppState, door::caller::Caller, edge::error::ApiError, edge::rate};
 
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -34,26 +31,25 @@ pub fn router(state: &AppState) -> Router<AppState> {
     )
 }
 
-/// What the form posts; an unticked checkbox sends nothing. `room` is the
-/// room the reader came from, for the way back.
+/// What the form posts; an unticked checkbox sends nothing.
 #[derive(Debug, Default, Deserialize)]
 struct NewRoomForm {
     #[serde(default)]
     name: String,
     #[serde(default)]
     private: Option<String>,
-    #[serde(default)]
-    room: Option<String>,
+    #[serde(flatten)]
+    came_from: CameFrom,
 }
 
 async fn new_room(
     State(state): State<AppState>,
     caller: Caller,
-    Query(came_from): Query<NewRoomForm>,
+    Query(came_from): Query<CameFrom>,
 ) -> Response {
     let signed_in = caller.signed_in().await;
     let form = NewRoomForm {
-        room: came_from.room,
+        came_from,
         ..NewRoomForm::default()
     };
     form_page(&state, signed_in, &form, None)
@@ -83,11 +79,9 @@ fn form_page(
 ) -> Response {
     let status = refused.map_or(StatusCode::OK, ApiError::page_status);
     let why = refused.map(ToString::to_string);
-    // Back to the room the reader came from: a path this site makes.
-    let came_from = form.room.clone();
     let back = view! {
         <p>
-            <a href=room_path(came_from.as_deref().unwrap_or(GENERAL))>"Back to the chat"</a>
+            <a href=form.came_from.path()>"Back to the chat"</a>
         </p>
     };
     let body = if signed_in {
@@ -95,7 +89,7 @@ fn form_page(
             <main class="admin">
                 <h1>"New room"</h1>
                 <form method="post" action=NEW_ROOM_PATH class="new-room-page" data-test="new-room-form">
-                    {form.room.clone().map(|room| view! { <input type="hidden" name="room" value=room /> })}
+                    {form.came_from.fields()}
                     <label>
                         "Name "
                         <input

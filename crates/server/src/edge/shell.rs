@@ -1,8 +1,9 @@
 //! The shell of the server's script-free pages (the moderators' pages,
 //! a private room's members, an invitation, a new room, signing in, a
 //! direct conversation refused): the document around a page's body, the
-//! page a refusal gets, and what an action did, carried back to the page
-//! it came from in its address (post, redirect, get).
+//! page a refusal gets, what an action did, carried back to the page it
+//! came from in its address (post, redirect, get), and where a page sends
+//! the reader when done.
 
 use axum::{
     http::header,
@@ -11,7 +12,44 @@ use axum::{
 use leptos::prelude::*;
 use serde::Deserialize;
 
+use shared::{
+    GENERAL,
+    room::{invite_path, room_path},
+};
+
 use crate::{AppState, edge::error::ApiError, edge::headers::SCRIPT_FREE_POLICY};
+
+/// Where a page sends the reader back to when done (the sign-in page, the
+/// new-room page): an invitation, else a room (`general` when none is
+/// named), as the page's address or its form names them (`?room=<name>`,
+/// `?invite=<code>`).
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct CameFrom {
+    #[serde(default)]
+    room: Option<String>,
+    #[serde(default)]
+    invite: Option<String>,
+}
+
+impl CameFrom {
+    /// The path back: always one this site makes, never another site,
+    /// whatever the address or the form said.
+    pub(super) fn path(&self) -> String {
+        match &self.invite {
+            Some(code) => invite_path(code),
+            None => room_path(self.room.as_deref().unwrap_or(GENERAL)),
+        }
+    }
+
+    /// The form's hidden fields that carry it through a post, as it came.
+    pub(super) fn fields(&self) -> impl IntoView + use<> {
+        let (room, invite) = (self.room.clone(), self.invite.clone());
+        view! {
+            {room.map(|room| view! { <input type="hidden" name="room" value=room /> })}
+            {invite.map(|code| view! { <input type="hidden" name="invite" value=code /> })}
+        }
+    }
+}
 
 /// What the last action did, carried back to the page in its address.
 #[derive(Debug, Default, Deserialize)]

@@ -19,15 +19,11 @@ use axum::{
 use axum_extra::extract::CookieJar;
 use leptos::prelude::*;
 use serde::Deserialize;
-use shared::{
-    GENERAL,
-    account::{Credentials, SIGN_IN_PATH},
-    room::{invite_path, room_path},
-};
+use shared::account::{Credentials, SIGN_IN_PATH};
 
 use super::{
     accounts::{start_new_account, start_session},
-    shell::page,
+    shell::{CameFrom, page},
 };
 use crate::{
     AppState,
@@ -40,27 +36,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(SIGN_IN_PATH, rate::reads(state, get(form).post(submit)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-}
-
-/// Where to go back to: an invitation, else a room (`general` when none
-/// is named).
-#[derive(Debug, Default, Deserialize)]
-struct Back {
-    #[serde(default)]
-    room: Option<String>,
-    #[serde(default)]
-    invite: Option<String>,
-}
-
-impl Back {
-    /// The path back: always one this site makes, never another site,
-    /// whatever the form said.
-    fn path(&self) -> String {
-        match &self.invite {
-            Some(code) => invite_path(code),
-            None => room_path(self.room.as_deref().unwrap_or(GENERAL)),
-        }
-    }
 }
 
 /// Which of the form's two buttons was pressed.
@@ -77,10 +52,10 @@ struct SignInForm {
     password: String,
     action: Action,
     #[serde(flatten)]
-    back: Back,
+    back: CameFrom,
 }
 
-async fn form(State(state): State<AppState>, Query(back): Query<Back>) -> Response {
+async fn form(State(state): State<AppState>, Query(back): Query<CameFrom>) -> Response {
     form_page(&state, &back, "", None)
 }
 
@@ -107,21 +82,18 @@ async fn submit(
 /// The form, with the name as typed and why the server refused it.
 fn form_page(
     state: &AppState,
-    back: &Back,
+    back: &CameFrom,
     username: &str,
     refused: Option<&ApiError>,
 ) -> Response {
     let status = refused.map_or(axum::http::StatusCode::OK, ApiError::page_status);
     let why = refused.map(ToString::to_string);
-    let back_path = back.path();
-    // Carried through the post as it came.
-    let (room, invite) = (back.room.clone(), back.invite.clone());
+    let (back_path, fields) = (back.path(), back.fields());
     let body = view! {
         <main class="admin">
             <h1>"Sign in"</h1>
             <form method="post" action=SIGN_IN_PATH class="sign-in-page" data-test="sign-in-form">
-                {room.map(|room| view! { <input type="hidden" name="room" value=room /> })}
-                {invite.map(|code| view! { <input type="hidden" name="invite" value=code /> })}
+                {fields}
                 <label>
                     "Name "
                     <input
