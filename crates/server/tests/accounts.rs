@@ -555,14 +555,7 @@ async fn the_sign_in_page_signs_up_and_in_and_goes_back_to_the_room() {
     assert_eq!(who(&app, &first).await.0, StatusCode::UNAUTHORIZED);
 
     // From an invitation, back to the invitation.
-    let html = client
-        .get(app.url("/sign-in?invite=0123abcd"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("html");
+    let html = app.page_html("/sign-in?invite=0123abcd", None).await;
     assert!(html.contains(r#"name="invite" value="0123abcd""#), "{html}");
     let invited = submit(
         &[
@@ -614,17 +607,17 @@ async fn the_sign_in_page_signs_up_and_in_and_goes_back_to_the_room() {
             .expect("html")
             .contains("belongs to an account")
     );
-    let forged = client
-        .post(app.url("/sign-in"))
-        .header(header::ORIGIN, "https://evil.example")
-        .form(&[
-            ("username", "ada"),
-            ("password", PASSWORD),
-            ("action", "sign-in"),
-        ])
-        .send()
-        .await
-        .expect("request");
+    let forged = app
+        .post_form_from_another_site(
+            "/sign-in",
+            None,
+            &[
+                ("username", "ada"),
+                ("password", PASSWORD),
+                ("action", "sign-in"),
+            ],
+        )
+        .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert!(forged.headers().get(header::SET_COOKIE).is_none());
     app.shutdown().await;

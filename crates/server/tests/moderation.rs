@@ -1318,15 +1318,13 @@ async fn the_moderators_page_lists_reports_acts_through_forms_and_escapes_what_i
         &[("name", "newmod"), ("role", "moderator")],
     )
     .await;
-    let cross_site = no_redirects
-        .post(app.url("/admin/roles"))
-        .header("cookie", &moderator)
-        .header("origin", "http://evil.example")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("name=newmod&role=admin")
-        .send()
-        .await
-        .expect("request");
+    let cross_site = app
+        .post_form_from_another_site(
+            "/admin/roles",
+            Some(&moderator),
+            &[("name", "newmod"), ("role", "admin")],
+        )
+        .await;
     assert_eq!(cross_site.status(), 403);
 
     let html = page("/admin/audit").await.text().await.expect("text");

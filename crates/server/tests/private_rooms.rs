@@ -705,13 +705,9 @@ async fn the_members_page_lists_them_and_its_forms_manage_them() {
         "{html}"
     );
     // A form posted from another site is refused.
-    let forged = no_redirects
-        .post(app.url("/r/secret/members/bob/remove"))
-        .header("cookie", &ada)
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .expect("request");
+    let forged = app
+        .post_form_from_another_site("/r/secret/members/bob/remove", Some(&ada), &[])
+        .await;
     assert_eq!(forged.status(), 403);
     // Bob leaves: back to the chat, and the room is gone for him.
     let left = post("/r/secret/members/bob/remove", &bob, &[])
@@ -964,13 +960,9 @@ async fn an_invite_links_page_names_the_room_and_joins_with_a_form() {
         "{html}"
     );
     // Posted from another site: refused.
-    let forged = no_redirects
-        .post(app.url(&link))
-        .header("cookie", &dan)
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .expect("request");
+    let forged = app
+        .post_form_from_another_site(&link, Some(&dan), &[])
+        .await;
     assert_eq!(forged.status(), 403);
     assert_eq!(listed(&app, Some(&dan)).await, ["general"]);
     // Joined: on to the room.
@@ -1179,14 +1171,9 @@ async fn the_message_form_opens_a_direct_conversation_and_its_page_names_its_peo
         html.contains("direct-error") && html.contains("nobody"),
         "{html}"
     );
-    let forged = no_redirects
-        .post(app.url("/direct"))
-        .header("cookie", &ada)
-        .header("origin", "https://evil.example")
-        .form(&[("usernames", "cara")])
-        .send()
-        .await
-        .expect("request");
+    let forged = app
+        .post_form_from_another_site("/direct", Some(&ada), &[("usernames", "cara")])
+        .await;
     assert_eq!(forged.status(), 403);
     app.shutdown().await;
 }

@@ -384,15 +384,7 @@ async fn the_new_room_page_creates_a_room_or_shows_why_not_with_what_was_typed()
     );
     let form = page(Some(&ada)).await.expect("request");
     // The way back goes to the room the reader came from.
-    let from_a_room = client
-        .get(app.url("/rooms/new?room=caf%C3%A9"))
-        .header("cookie", &ada)
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("html");
+    let from_a_room = app.page_html("/rooms/new?room=caf%C3%A9", Some(&ada)).await;
     assert!(
         from_a_room.contains(r#"name="room" value="café""#)
             && from_a_room.contains(r#"href="/r/caf%C3%A9""#),
@@ -455,14 +447,9 @@ async fn the_new_room_page_creates_a_room_or_shows_why_not_with_what_was_typed()
         .await
         .expect("request");
     assert_eq!(as_guest.status(), 401);
-    let forged = client
-        .post(app.url("/rooms/new"))
-        .header("cookie", &ada)
-        .header("origin", "https://evil.example")
-        .form(&[("name", "lobby")])
-        .send()
-        .await
-        .expect("request");
+    let forged = app
+        .post_form_from_another_site("/rooms/new", Some(&ada), &[("name", "lobby")])
+        .await;
     assert_eq!(forged.status(), 403);
     assert_eq!(
         get(&app, "/api/rooms/lobby/messages").await.status(),

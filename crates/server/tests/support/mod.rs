@@ -269,6 +269,37 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
+    /// `GET`s the page at `path` as the holder of `cookie` (if any),
+    /// expects `200 OK`, and returns its HTML.
+    pub async fn page_html(&self, path: &str, cookie: Option<&str>) -> String {
+        let mut request = self.client.get(self.url(path));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.expect("request");
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.text().await.expect("html")
+    }
+
+    /// Posts `form` to `path` as another site's page would, through the
+    /// browser of the holder of `cookie` (if any): its `Origin` names that
+    /// site. Redirects are not followed.
+    pub async fn post_form_from_another_site(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = no_redirects()
+            .post(self.url(path))
+            .header("origin", "https://evil.example")
+            .form(form);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.expect("request")
+    }
+
     /// `GET /api/messages` with the given query string.
     pub async fn history(&self, query: &str) -> Vec<Value> {
         let response = self
