@@ -148,7 +148,7 @@ pub mod accounts {
 
     /// The API's error body, or what went wrong reading it.
     pub(super) async fn refusal(response: Response) -> CallError {
-        match response.json::<ErrorBody>().await {
+        match read_body::<ErrorBody>(&response).await {
             Ok(body) => body.into(),
             Err(err) => CallError::Transport(format!("status {}: {err}", response.status())),
         }
@@ -156,6 +156,15 @@ pub mod accounts {
 
     pub(super) fn transport(err: gloo_net::Error) -> CallError {
         CallError::Transport(err.to_string())
+    }
+
+    /// The response's JSON body as a `T`, read as the page reads all JSON
+    /// ([`crate::json`]).
+    pub(super) async fn read_body<T: serde::de::DeserializeOwned>(
+        response: &Response,
+    ) -> Result<T, CallError> {
+        let text = response.text().await.map_err(transport)?;
+        crate::json::from_str(&text).map_err(|err| CallError::Transport(err.to_string()))
     }
 }
 
@@ -170,16 +179,12 @@ pub mod presence {
         room::room_api_path,
     };
 
-    use super::accounts::{refusal, transport};
+    use super::accounts::{read_body, refusal, transport};
     use crate::error::CallError;
 
     /// This page is open on `room`; answers who is there now.
     pub async fn heartbeat(room: &str, beat: &Heartbeat) -> Result<PresenceEvent, CallError> {
-        post(&room_api_path(room, "presence"), beat)
-            .await?
-            .json()
-            .await
-            .map_err(transport)
+        read_body(&post(&room_api_path(room, "presence"), beat).await?).await
     }
 
     /// The reader is typing in `room`, or stopped.
@@ -210,7 +215,7 @@ pub mod changes {
     use shared::{ChatMessage, DeleteMessage, EditMessage, MessageId, React};
     use uuid::Uuid;
 
-    use super::accounts::{refusal, transport};
+    use super::accounts::{read_body, refusal, transport};
     use crate::error::CallError;
 
     /// Edits the reader's own message `id`: its text becomes `text`.
@@ -253,7 +258,7 @@ pub mod changes {
         if !response.ok() {
             return Err(refusal(response).await);
         }
-        response.json().await.map_err(transport)
+        read_body(&response).await
     }
 
     /// Deletes the reader's own message `id`.
@@ -301,6 +306,6 @@ pub mod changes {
         if !response.ok() {
             return Err(refusal(response).await);
         }
-        response.json().await.map_err(transport)
+        read_body(&response).await
     }
 }

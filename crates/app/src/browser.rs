@@ -69,7 +69,7 @@ pub(crate) fn save_username(username: &str) {
 pub(crate) fn load_read_positions(account: Option<&str>) -> HashMap<String, ReadPosition> {
     local_storage()
         .and_then(|storage| storage.get_item(&read_positions_key(account)).ok()?)
-        .and_then(|json| serde_json::from_str(&json).ok())
+        .and_then(|json| crate::json::from_str(&json).ok())
         .unwrap_or_default()
 }
 
@@ -301,7 +301,7 @@ impl EventStream {
                 let Some(data) = event.data().as_string() else {
                     return;
                 };
-                let message = match serde_json::from_str::<ChatMessage>(&data) {
+                let message = match crate::json::from_str::<ChatMessage>(&data) {
                     Ok(message) => message,
                     Err(err) => return leptos::logging::warn!("ignoring malformed event: {err}"),
                 };
@@ -331,12 +331,13 @@ impl EventStream {
                 }
             })
         };
-        let on_presence = on_passing(|data| serde_json::from_str(data).ok().map(Passing::Presence));
-        let on_typing = on_passing(|data| serde_json::from_str(data).ok().map(Passing::Typing));
-        let on_room = on_passing(|data| serde_json::from_str(data).ok().map(Passing::Room));
-        let on_banned = on_passing(|data| serde_json::from_str(data).ok().map(Passing::Banned));
+        let on_presence =
+            on_passing(|data| crate::json::from_str(data).ok().map(Passing::Presence));
+        let on_typing = on_passing(|data| crate::json::from_str(data).ok().map(Passing::Typing));
+        let on_room = on_passing(|data| crate::json::from_str(data).ok().map(Passing::Room));
+        let on_banned = on_passing(|data| crate::json::from_str(data).ok().map(Passing::Banned));
         let on_room_left =
-            on_passing(|data| serde_json::from_str(data).ok().map(Passing::RoomLeft));
+            on_passing(|data| crate::json::from_str(data).ok().map(Passing::RoomLeft));
         source.add_event_listener_with_callback(
             PRESENCE_EVENT,
             on_presence.as_ref().unchecked_ref(),

@@ -5,11 +5,11 @@ use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType
 use serde::{Serialize, de::DeserializeOwned};
 
 /// JSON, as server_fn's own `JsonEncoding` but read with
-/// `serde_json::from_str` like every other JSON the page reads (the page's
-/// start, the stream's events, the tabs' signals): serde's code is generic
-/// over the reader, so reading replies from bytes as server_fn does gave
-/// every type the page reads both ways a second deserializer in the WASM.
-/// A body that is not UTF-8 is refused, as before.
+/// [`crate::json::from_str`] like every other JSON the page reads (the
+/// page's start, the stream's events, the tabs' signals, the JSON API's
+/// replies): serde's code is generic over the reader, so each way of
+/// reading gives every type the page reads another deserializer in the
+/// WASM. A body that is not UTF-8 is refused, as before.
 pub struct JsonText;
 
 impl ContentType for JsonText {
@@ -33,7 +33,7 @@ impl<T: DeserializeOwned> Decodes<T> for JsonText {
 
     fn decode(bytes: Bytes) -> Result<T, Self::Error> {
         let text = std::str::from_utf8(&bytes).map_err(serde::de::Error::custom)?;
-        serde_json::from_str(text)
+        crate::json::from_str(text)
     }
 }
 

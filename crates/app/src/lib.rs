@@ -33,6 +33,7 @@ mod browser;
 pub mod codec;
 pub mod components;
 pub mod error;
+pub mod json;
 pub mod link;
 #[cfg(feature = "hydrate")]
 mod live;

@@ -77,7 +77,7 @@ impl PageStart {
 
     /// Read back from the script's text.
     pub fn from_script_text(text: &str) -> Self {
-        serde_json::from_str(text).unwrap_or_else(|_| Self::unavailable())
+        crate::json::from_str(text).unwrap_or_else(|_| Self::unavailable())
     }
 }
 

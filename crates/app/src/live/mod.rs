@@ -340,7 +340,7 @@ impl Live {
     }
 
     fn on_tab_signal(self, json: &str) {
-        let signal = match serde_json::from_str::<TabSignal>(json) {
+        let signal = match crate::json::from_str::<TabSignal>(json) {
             Ok(signal) => signal,
             Err(err) => {
                 leptos::logging::warn!("ignoring a malformed tab signal: {err}");
