@@ -27,7 +27,10 @@ mod tests {
             count: 7,
         };
         let text = serde_json::to_string(&vec![position]).unwrap();
-        assert_eq!(from_str::<Vec<ReadPosition>>(&text).unwrap(), vec![position]);
+        assert_eq!(
+            from_str::<Vec<ReadPosition>>(&text).unwrap(),
+            vec![position]
+        );
     }
 
     #[test]

@@ -21,6 +21,15 @@ use crate::state::{
 #[derive(Clone, Copy)]
 struct DayStarts(Memo<HashMap<MessageId, NaiveDate>>);
 
+/// What the reader may do to any message, worked out once for the whole
+/// list (not in each of its items); in context for the items.
+#[derive(Clone, Copy)]
+pub(super) struct ReaderRights {
+    pub signed_in: Memo<bool>,
+    pub moderates: Memo<bool>,
+    pub may_send: Memo<bool>,
+}
+
 /// Within this many pixels of the bottom counts as "at the bottom".
 const BOTTOM_SLACK_PX: i32 = 40;
 /// Within this many pixels of the top, older history is loaded.
@@ -35,6 +44,11 @@ pub(super) fn MessageList() -> impl IntoView {
     let unseen = RwSignal::new(0usize);
     let loading_older = RwSignal::new(false);
     let InBrowser(in_browser) = expect_context();
+    provide_context(ReaderRights {
+        signed_in: Memo::new(move |_| state.viewer.with(|viewer| viewer.account.is_some())),
+        moderates: Memo::new(move |_| state.viewer.with(|viewer| viewer.moderates())),
+        may_send: Memo::new(move |_| state.viewer.with(|viewer| viewer.may_send())),
+    });
     provide_context(DayStarts(Memo::new(move |_| {
         let local = in_browser.get();
         state
@@ -195,11 +209,14 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
     let (edited, deleted, removed) = (message.edited, message.deleted, message.removed);
     let username = message.username.clone();
     let author = message.username.clone();
-    let signed_in = Memo::new(move |_| state.viewer.with(|viewer| viewer.account.is_some()));
+    let ReaderRights {
+        signed_in,
+        moderates,
+        may_send,
+    } = expect_context();
     // Only a signed-in author's message can change; a guest's is nobody's.
     let editable = move || mine.get() && !guest && !deleted;
     // A moderator removes anyone else's message.
-    let moderates = Memo::new(move |_| state.viewer.with(|viewer| viewer.moderates()));
     let removable = move || !deleted && !editable() && moderates.get();
     let reason = RwSignal::new(String::new());
     // What reporting this message to the moderators came to, once asked.
@@ -220,7 +237,6 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
         })
     });
     let editing = move || state.editing.get() == Some(id);
-    let may_send = Memo::new(move |_| state.viewer.with(|viewer| viewer.may_send()));
     let reply = {
         let quote = Quote::of(&message);
         move |_| {
@@ -362,9 +378,17 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                     >
                         "Report"
                     </button>
-                    <span class="reported" role="status" data-test="reported">
-                        {move || reported.get()}
-                    </span>
+                    {move || {
+                        reported
+                            .get()
+                            .map(|said| {
+                                view! {
+                                    <span class="reported" role="status" data-test="reported">
+                                        {said}
+                                    </span>
+                                }
+                            })
+                    }}
                     // A direct conversation with an account's author, for
                     // a signed-in reader: a plain form, the server opens
                     // it and sends the browser there.
@@ -380,59 +404,35 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                         </button>
                     </form>
                 </span>
-                <span
-                    class="message-actions"
-                    hidden=move || !(editable() || removable()) || !in_browser.get()
-                >
-                    <button
-                        type="button"
-                        data-test="edit-message"
-                        on:click=start_editing
-                        hidden=move || !editable()
-                    >
-                        "Edit"
-                    </button>
-                    <button
-                        type="button"
-                        data-test="delete-message"
-                        on:click=move |_| confirming.set(true)
-                        hidden=move || confirming.get()
-                    >
-                        {move || if removable() { "Remove" } else { "Delete" }}
-                    </button>
-                    <span class="confirm-delete" hidden=move || !confirming.get()>
-                        {move || {
-                            if removable() {
-                                "Remove this message for everyone? "
-                            } else {
-                                "Delete this message? "
+                // What hides until asked for is drawn only then: most
+                // messages are others', and a list of them hydrates and
+                // downloads none of it.
+                {move || {
+                    (in_browser.get() && (editable() || removable()))
+                        .then(|| {
+                            change_actions(
+                                editable,
+                                removable,
+                                start_editing.clone(),
+                                delete,
+                                confirming,
+                                reason,
+                            )
+                        })
+                }}
+                {move || {
+                    (in_browser.get() && guest_and_mine())
+                        .then(|| {
+                            view! {
+                                <span
+                                    class="message-actions sign-in-to-edit"
+                                    data-test="sign-in-to-edit"
+                                >
+                                    "Sign in to edit your messages"
+                                </span>
                             }
-                        }}
-                        <input
-                            type="text"
-                            class="removal-reason"
-                            data-test="removal-reason"
-                            placeholder="Reason (optional)"
-                            aria-label="Reason for removing"
-                            maxlength="500"
-                            hidden=move || !removable()
-                            bind:value=reason
-                        />
-                        <button type="button" data-test="confirm-delete" on:click=delete>
-                            {move || if removable() { "Remove" } else { "Delete" }}
-                        </button>
-                        <button type="button" on:click=move |_| confirming.set(false)>
-                            "Keep"
-                        </button>
-                    </span>
-                </span>
-                <span
-                    class="message-actions sign-in-to-edit"
-                    data-test="sign-in-to-edit"
-                    hidden=move || !guest_and_mine()
-                >
-                    "Sign in to edit your messages"
-                </span>
+                        })
+                }}
             </div>
             {quote}
             {move || versions.get().map(|shown| earlier_versions(shown, versions))}
@@ -467,6 +467,81 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
     }
     // Erased: the list's view type stays within what rustc computes in a
     // build without `erase_components` (plain `cargo test` of the server).
+    .into_any()
+}
+
+/// Edit and Delete (Remove, for a moderator) on a message the reader may
+/// change, and the question before it goes.
+fn change_actions(
+    editable: impl Fn() -> bool + Copy + Send + Sync + 'static,
+    removable: impl Fn() -> bool + Copy + Send + Sync + 'static,
+    start_editing: impl Fn(leptos::ev::MouseEvent) + 'static,
+    delete: impl Fn(leptos::ev::MouseEvent) + Copy + Send + Sync + 'static,
+    confirming: RwSignal<bool>,
+    reason: RwSignal<String>,
+) -> AnyView {
+    view! {
+        <span class="message-actions">
+            <button
+                type="button"
+                data-test="edit-message"
+                on:click=start_editing
+                hidden=move || !editable()
+            >
+                "Edit"
+            </button>
+            <button
+                type="button"
+                data-test="delete-message"
+                on:click=move |_| confirming.set(true)
+                hidden=move || confirming.get()
+            >
+                {move || if removable() { "Remove" } else { "Delete" }}
+            </button>
+            {move || confirming.get().then(|| confirm_delete(removable(), reason, delete, confirming))}
+        </span>
+    }
+    .into_any()
+}
+
+/// The question before a message is deleted (`removable`: removed by a
+/// moderator, with an optional reason).
+fn confirm_delete(
+    removable: bool,
+    reason: RwSignal<String>,
+    delete: impl Fn(leptos::ev::MouseEvent) + 'static,
+    confirming: RwSignal<bool>,
+) -> AnyView {
+    let (question, action) = if removable {
+        ("Remove this message for everyone? ", "Remove")
+    } else {
+        ("Delete this message? ", "Delete")
+    };
+    view! {
+        <span class="confirm-delete">
+            {question}
+            {removable
+                .then(|| {
+                    view! {
+                        <input
+                            type="text"
+                            class="removal-reason"
+                            data-test="removal-reason"
+                            placeholder="Reason (optional)"
+                            aria-label="Reason for removing"
+                            maxlength="500"
+                            bind:value=reason
+                        />
+                    }
+                })}
+            <button type="button" data-test="confirm-delete" on:click=delete>
+                {action}
+            </button>
+            <button type="button" on:click=move |_| confirming.set(false)>
+                "Keep"
+            </button>
+        </span>
+    }
     .into_any()
 }
 

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use shared::{MessageId, Reaction};
 
+use super::message_list::ReaderRights;
 use crate::state::{Change, ChatState, Outbox};
 
 /// What the picker offers before the reader types their own.
@@ -16,7 +17,10 @@ pub(super) fn Reactions(id: MessageId, reactions: Vec<Reaction>) -> impl IntoVie
     let error = RwSignal::new(None::<String>);
     let picking = RwSignal::new(false);
     let own = RwSignal::new(String::new());
-    let may_react = Memo::new(move |_| state.viewer.with(|viewer| viewer.may_send()));
+    let ReaderRights {
+        may_send: may_react,
+        ..
+    } = expect_context();
     // Absent while rendering on the server, where nobody clicks.
     let outbox = use_context::<Outbox>();
     let react = move |reaction: String, on: bool| {
@@ -75,35 +79,56 @@ pub(super) fn Reactions(id: MessageId, reactions: Vec<Reaction>) -> impl IntoVie
             >
                 "+"
             </button>
-            <div class="reaction-picker" data-test="reaction-picker" hidden=move || !picking.get()>
-                {PICKS
-                    .into_iter()
-                    .map(|pick| {
+            // Drawn only while open: a list of messages hydrates none.
+            {move || picking.get().then(|| picker(react, pick_own, own))}
+            {move || {
+                error
+                    .get()
+                    .map(|error| {
                         view! {
-                            <button
-                                type="button"
-                                data-test="pick-reaction"
-                                on:click=move |_| react(pick.to_owned(), true)
-                            >
-                                {pick}
-                            </button>
+                            <p class="failure" role="alert" data-test="reaction-error">
+                                {error}
+                            </p>
                         }
                     })
-                    .collect_view()}
-                <form class="own-reaction" on:submit=pick_own>
-                    <input
-                        type="text"
-                        maxlength="16"
-                        placeholder="or a word"
-                        aria-label="Your own reaction"
-                        data-test="own-reaction"
-                        bind:value=own
-                    />
-                </form>
-            </div>
-            <p class="failure" role="alert" data-test="reaction-error" hidden=move || error.with(Option::is_none)>
-                {move || error.get()}
-            </p>
+            }}
+        </div>
+    }
+    .into_any()
+}
+
+/// The picker: a few emoji, or a word of the reader's own.
+fn picker(
+    react: impl Fn(String, bool) + Copy + 'static,
+    pick_own: impl Fn(leptos::ev::SubmitEvent) + 'static,
+    own: RwSignal<String>,
+) -> AnyView {
+    view! {
+        <div class="reaction-picker" data-test="reaction-picker">
+            {PICKS
+                .into_iter()
+                .map(|pick| {
+                    view! {
+                        <button
+                            type="button"
+                            data-test="pick-reaction"
+                            on:click=move |_| react(pick.to_owned(), true)
+                        >
+                            {pick}
+                        </button>
+                    }
+                })
+                .collect_view()}
+            <form class="own-reaction" on:submit=pick_own>
+                <input
+                    type="text"
+                    maxlength="16"
+                    placeholder="or a word"
+                    aria-label="Your own reaction"
+                    data-test="own-reaction"
+                    bind:value=own
+                />
+            </form>
         </div>
     }
     .into_any()
