@@ -122,29 +122,14 @@ pub async fn get_viewer() -> Result<Viewer, CallError> {
     service.viewer().await
 }
 
-/// The page's call to the JSON accounts API that signs out (signing in is
-/// the server's page, `/sign-in`), answering the API's error as a
-/// [`CallError`].
+/// How the page reads the JSON API's answers: the body as a type, or the
+/// API's error as a [`CallError`].
 #[cfg(feature = "hydrate")]
-pub mod accounts {
-    use gloo_net::http::{Request, Response};
+mod reply {
+    use gloo_net::http::Response;
     use shared::ErrorBody;
 
     use crate::error::CallError;
-
-    /// Signs out (`DELETE /api/session`): the server ends the session and
-    /// removes the cookie.
-    pub async fn sign_out() -> Result<(), CallError> {
-        let response = Request::delete("/api/session")
-            .send()
-            .await
-            .map_err(transport)?;
-        if response.ok() {
-            Ok(())
-        } else {
-            Err(refusal(response).await)
-        }
-    }
 
     /// The API's error body, or what went wrong reading it.
     pub(super) async fn refusal(response: Response) -> CallError {
@@ -179,7 +164,7 @@ pub mod presence {
         room::room_api_path,
     };
 
-    use super::accounts::{read_body, refusal, transport};
+    use super::reply::{read_body, refusal, transport};
     use crate::error::CallError;
 
     /// This page is open on `room`; answers who is there now.
@@ -215,7 +200,7 @@ pub mod changes {
     use shared::{ChatMessage, DeleteMessage, EditMessage, MessageId, React};
     use uuid::Uuid;
 
-    use super::accounts::{read_body, refusal, transport};
+    use super::reply::{read_body, refusal, transport};
     use crate::error::CallError;
 
     /// Edits the reader's own message `id`: its text becomes `text`.

@@ -157,12 +157,6 @@ pub struct Outbox {
     pub discard: Callback<Uuid>,
 }
 
-/// How the account panel tells the page, and the browser's other tabs,
-/// that someone signed in (`Some(name)`) or out (`None`). In the browser,
-/// `crate::live` provides it in context.
-#[derive(Clone, Copy)]
-pub struct SessionChanged(pub Callback<Option<String>>);
-
 /// How the page tells the server (signed in) or the browser (a guest), and
 /// the browser's other tabs, that the reader has read its room this far.
 /// In the browser, `crate::live` provides it in context.

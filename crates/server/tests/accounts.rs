@@ -622,3 +622,47 @@ async fn the_sign_in_page_signs_up_and_in_and_goes_back_to_the_room() {
     assert!(forged.headers().get(header::SET_COOKIE).is_none());
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_sign_out_form_ends_the_session_and_goes_back_to_the_room() {
+    let app = spawn_app().await;
+    let cookie = session_cookie(&sign_up(&app, "ada").await);
+    let other = session_cookie(&sign_in(&app, "ada", PASSWORD).await);
+
+    // Another site's post is refused before anything happens.
+    let forged = app
+        .post_form_from_another_site("/sign-out", Some(&cookie), &[("room", "general")])
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(who(&app, &cookie).await.0, StatusCode::OK);
+
+    // The header's form: the cookie removed, the session ended, and back
+    // to the room named (only ever a path of this site).
+    let out = support::no_redirects()
+        .post(app.url("/sign-out"))
+        .header(header::COOKIE, &cookie)
+        .form(&[("room", "café talk")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(out.headers()[header::LOCATION], "/r/caf%C3%A9%20talk");
+    assert!(set_cookie(&out).contains("Max-Age=0"), "removes the cookie");
+    assert_eq!(who(&app, &cookie).await.0, StatusCode::UNAUTHORIZED);
+    // The account's other browser stays signed in.
+    assert_eq!(who(&app, &other).await.0, StatusCode::OK);
+
+    // Never signed in: back to the room all the same.
+    let again = support::no_redirects()
+        .post(app.url("/sign-out"))
+        .form(&[("room", "//evil.example/x")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        again.headers()[header::LOCATION],
+        "/r/%2F%2Fevil.example%2Fx"
+    );
+    app.shutdown().await;
+}

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 /// the header links to with the room to come back to (`?room=<name>`).
 pub const SIGN_IN_PATH: &str = "/sign-in";
 
+/// Where the header's `Sign out` button posts (a form, with the room to
+/// come back to): the server ends the session and sends the browser back.
+pub const SIGN_OUT_PATH: &str = "/sign-out";
+
 /// A name and a password: what `POST /api/accounts` (sign up) and
 /// `POST /api/session` (sign in) take.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

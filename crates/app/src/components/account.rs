@@ -2,16 +2,17 @@
 //! the link to the server's sign-in page (`edge/sign_in.rs`), which comes
 //! back to this room signed in.
 //!
-//! Signing out calls the JSON accounts API, which removes the session
-//! cookie; the panel then tells the page and the browser's other tabs (see
-//! [`SessionChanged`]). A page that comes back signed in tells the other
-//! tabs itself (`crate::live`).
+//! `Sign out` is a form the server answers (`/sign-out`): it ends the
+//! session and sends the browser back to the room. A page that comes back
+//! signed in or out tells the browser's other tabs itself (`crate::live`).
 
 use leptos::prelude::*;
-use shared::{account::SIGN_IN_PATH, room::page_from_room};
+use shared::{
+    account::{SIGN_IN_PATH, SIGN_OUT_PATH},
+    room::page_from_room,
+};
 
-use super::InBrowser;
-use crate::state::{ChatState, SessionChanged};
+use crate::state::ChatState;
 
 #[component]
 pub(super) fn AccountPanel() -> impl IntoView {
@@ -37,29 +38,9 @@ pub(super) fn AccountPanel() -> impl IntoView {
 
 #[component]
 fn SignedIn(name: String) -> impl IntoView {
-    let InBrowser(in_browser) = expect_context();
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let changed = on_session_change();
-    let on_sign_out = move |_| {
-        busy.set(true);
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            match crate::api::accounts::sign_out().await {
-                Ok(()) => {
-                    if let Some(changed) = changed {
-                        changed.run(None);
-                    }
-                }
-                Err(err) => error.set(Some(describe(&err))),
-            }
-            busy.set(false);
-        });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = changed;
-    };
-    let state = expect_context::<crate::state::ChatState>();
+    let state = expect_context::<ChatState>();
     let moderates = move || state.viewer.with(|viewer| viewer.moderates());
+    let room = state.room.get_untracked();
     view! {
         <p class="signed-in">
             "Signed in as " <bdi class="account-name" data-test="account-name">{name}</bdi>
@@ -68,58 +49,13 @@ fn SignedIn(name: String) -> impl IntoView {
         <a href="/admin" rel="external" data-test="admin-link" hidden=move || !moderates()>
             "Moderation"
         </a>
-        <button
-            type="button"
-            data-test="sign-out"
-            disabled=move || !in_browser.get() || busy.get()
-            on:click=on_sign_out
-        >
-            "Sign out"
-        </button>
-        <p class="account-error" role="alert" data-test="account-error" hidden=move || error.with(Option::is_none)>
-            {move || error.get()}
-        </p>
-    }
-}
-
-/// Tells the page and the other tabs who is signed in now (taken from
-/// context while a component is built: a task cannot reach it). Absent
-/// while rendering on the server, where nobody clicks.
-fn on_session_change() -> Option<Callback<Option<String>>> {
-    use_context::<SessionChanged>().map(|SessionChanged(changed)| changed)
-}
-
-/// What a failed account call says to the person.
-#[cfg(any(feature = "hydrate", test))]
-fn describe(err: &crate::error::CallError) -> String {
-    match err {
-        crate::error::CallError::RateLimited { retry_after_ms } => format!(
-            "too many attempts; try again in {} s",
-            retry_after_ms.div_ceil(1000)
-        ),
-        other => other.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::error::CallError;
-
-    #[test]
-    fn too_many_attempts_says_when_to_try_again() {
-        assert_eq!(
-            describe(&CallError::RateLimited {
-                retry_after_ms: 61_500
-            }),
-            "too many attempts; try again in 62 s"
-        );
-        assert_eq!(
-            describe(&CallError::Refused {
-                code: "wrong_credentials".into(),
-                message: "wrong username or password".into()
-            }),
-            "wrong username or password"
-        );
+        // A plain form: the server ends the session and sends the browser
+        // back to this room, whose page tells the other tabs.
+        <form method="post" action=SIGN_OUT_PATH class="inline">
+            <input type="hidden" name="room" value=room />
+            <button type="submit" data-test="sign-out">
+                "Sign out"
+            </button>
+        </form>
     }
 }

@@ -66,7 +66,7 @@ use crate::{
     browser::{self, EventStream, Passing, StreamHandlers, TabChannel},
     link::{Action, Env, Input, Link},
     outbox::Flusher,
-    state::{ChatState, LinkStatus, MarkRead, Outbox, SessionChanged, TabRole},
+    state::{ChatState, LinkStatus, MarkRead, Outbox, TabRole},
     typing::Announcer,
     unread::Tallies,
 };
@@ -163,9 +163,6 @@ pub(crate) fn start(state: ChatState, newest: Option<MessageId>) {
         retry: Callback::new(move |client_id| live.retry(client_id)),
         discard: Callback::new(move |client_id| live.discard(client_id)),
     });
-    provide_context(SessionChanged(Callback::new(move |account| {
-        live.session_changed(account)
-    })));
     provide_context(MarkRead(Callback::new(move |position| {
         live.mark_read(position)
     })));
@@ -393,12 +390,6 @@ impl Live {
         if let Some(started) = started {
             browser::save_read_positions(account, &started);
         }
-    }
-
-    /// This tab signed in or out: show it, and tell the other tabs.
-    fn session_changed(self, account: Option<String>) {
-        self.set_account(account.clone());
-        self.tell_tabs(&TabSignal::Session(account));
     }
 
     fn set_account(self, account: Option<String>) {

@@ -107,17 +107,20 @@ async fn sign_in(
     Ok((jar, Json(signed_in)))
 }
 
+/// Signs out: the browser's session ended, and `jar` removing its cookie.
+/// For `DELETE /api/session` and the header's `Sign out` form alike.
+pub(super) async fn end_session(state: &AppState, jar: CookieJar) -> Result<CookieJar, ApiError> {
+    if let Some(token) = session_token(&jar) {
+        state.accounts.sign_out(&token).await?;
+    }
+    Ok(jar.add(state.accounts.removal_cookie()))
+}
+
 async fn sign_out(
     State(state): State<AppState>,
     jar: CookieJar,
 ) -> Result<(StatusCode, CookieJar), ApiError> {
-    if let Some(token) = session_token(&jar) {
-        state.accounts.sign_out(&token).await?;
-    }
-    Ok((
-        StatusCode::NO_CONTENT,
-        jar.add(state.accounts.removal_cookie()),
-    ))
+    Ok((StatusCode::NO_CONTENT, end_session(&state, jar).await?))
 }
 
 async fn signed_in(

@@ -14,16 +14,16 @@ use axum::{
     Form, Router,
     extract::{DefaultBodyLimit, Query, State},
     response::{IntoResponse, Redirect, Response},
-    routing::get,
+    routing::{get, post},
 };
 use axum_extra::extract::CookieJar;
 use leptos::prelude::*;
 use serde::Deserialize;
-use shared::account::{Credentials, SIGN_IN_PATH};
+use shared::account::{Credentials, SIGN_IN_PATH, SIGN_OUT_PATH};
 
 use super::{
-    accounts::{start_new_account, start_session},
-    shell::{CameFrom, page},
+    accounts::{end_session, start_new_account, start_session},
+    shell::{CameFrom, page, refusal},
 };
 use crate::{
     AppState,
@@ -35,6 +35,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     // limited further by the accounts door.
     Router::new()
         .route(SIGN_IN_PATH, rate::reads(state, get(form).post(submit)))
+        .route(SIGN_OUT_PATH, rate::reads(state, post(sign_out)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
@@ -76,6 +77,22 @@ async fn submit(
     match started {
         Ok((jar, _)) => (jar, Redirect::to(&form.back.path())).into_response(),
         Err(err) => form_page(&state, &form.back, &form.username, Some(&err)),
+    }
+}
+
+/// The header's `Sign out`: back to the room signed out.
+async fn sign_out(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(back): Form<CameFrom>,
+) -> Response {
+    match end_session(&state, jar).await {
+        Ok(jar) => (jar, Redirect::to(&back.path())).into_response(),
+        Err(err) => {
+            let back_path = back.path();
+            let link = view! { <a href=back_path>"Back"</a> };
+            refusal(&state, "Sign out", &err, Some("sign-out-error"), link)
+        }
     }
 }
 
