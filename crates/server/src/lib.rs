@@ -43,7 +43,7 @@ use std::{future::Future, time::Duration};
 use app::shell;
 use axum::{
     Router,
-    extract::FromRef,
+    extract::{DefaultBodyLimit, FromRef},
     http::{HeaderValue, StatusCode, header},
     middleware,
     routing::get,
@@ -181,6 +181,10 @@ pub fn app(state: AppState) -> Router {
         .merge(edge::accounts::router(&state))
         .merge(sse::router())
         .merge(pages)
+        // One limit for every body axum's extractors read: the JSON API's
+        // and every form's (the server functions', read by leptos_axum, is
+        // limited above).
+        .layer(DefaultBodyLimit::max(api::MAX_BODY_BYTES))
         // Inside compression, which holds the body while it is read.
         .layer(middleware::from_fn_with_state(
             state.responses.clone(),

@@ -238,3 +238,29 @@ async fn health_check_answers_ok() {
     assert_eq!(response.text().await.expect("text"), "ok");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn every_form_refuses_a_body_over_64_kib() {
+    let app = spawn_app().await;
+    let cookie = app.signed_up("ada").await;
+    let huge = "x".repeat(70 * 1024);
+    for path in [
+        "/rooms/new",
+        "/sign-in",
+        "/sign-out",
+        "/direct",
+        "/admin/blocks",
+        "/r/general/invites",
+    ] {
+        let response = support::no_redirects()
+            .post(app.url(path))
+            .header(reqwest::header::COOKIE, &cookie)
+            .form(&[("name", huge.as_str())])
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 413, "{path}");
+    }
+    app.assert_nothing_stored().await;
+    app.shutdown().await;
+}

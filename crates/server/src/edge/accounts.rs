@@ -6,19 +6,14 @@
 
 use std::net::IpAddr;
 
-use axum::{
-    Json, Router,
-    extract::{DefaultBodyLimit, State},
-    http::StatusCode,
-    routing::post,
-};
+use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
 use axum_extra::extract::CookieJar;
 use shared::account::{Credentials, SignedIn};
 
 use crate::{
     AppState,
     door::accounts::{AccountError, session_token},
-    edge::{api::MAX_BODY_BYTES, client::ClientIp, error::ApiError, extract::ApiJson, rate},
+    edge::{client::ClientIp, error::ApiError, extract::ApiJson, rate},
     log::store::Account,
 };
 
@@ -31,7 +26,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/api/session",
             rate::reads(state, post(sign_in).delete(sign_out).get(signed_in)),
         )
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 impl From<AccountError> for ApiError {

@@ -24,7 +24,7 @@
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, Path},
+    extract::Path,
     http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, patch, post, put},
@@ -55,7 +55,8 @@ use crate::{
     log::store::Stored,
 };
 
-/// The largest request body the API reads.
+/// The largest request body the server reads: the JSON API's, every
+/// form's and the server functions' (see `app()`).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -130,7 +131,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/api/blocks/{id}",
             send(axum::routing::delete(unblock_guests)),
         )
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 /// Gives an account a role (`{"role": "admin" | "moderator" |

@@ -12,7 +12,7 @@
 
 use axum::{
     Form, Router,
-    extract::{DefaultBodyLimit, Query, State},
+    extract::{Query, State},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -27,7 +27,7 @@ use super::{
 };
 use crate::{
     AppState,
-    edge::{api::MAX_BODY_BYTES, client::ClientIp, error::ApiError, rate},
+    edge::{client::ClientIp, error::ApiError, rate},
 };
 
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -36,7 +36,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(SIGN_IN_PATH, rate::reads(state, get(form).post(submit)))
         .route(SIGN_OUT_PATH, rate::reads(state, post(sign_out)))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 /// Which of the form's two buttons was pressed.
