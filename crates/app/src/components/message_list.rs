@@ -22,7 +22,8 @@ use crate::state::{
 struct DayStarts(Memo<HashMap<MessageId, NaiveDate>>);
 
 /// What the reader may do to any message, worked out once for the whole
-/// list (not in each of its items); in context for the items.
+/// list (not in each of its items): the list's classes say it to the
+/// stylesheet, and the items find it in context.
 #[derive(Clone, Copy)]
 pub(super) struct ReaderRights {
     pub signed_in: Memo<bool>,
@@ -44,11 +45,12 @@ pub(super) fn MessageList() -> impl IntoView {
     let unseen = RwSignal::new(0usize);
     let loading_older = RwSignal::new(false);
     let InBrowser(in_browser) = expect_context();
-    provide_context(ReaderRights {
+    let rights = ReaderRights {
         signed_in: Memo::new(move |_| state.viewer.with(|viewer| viewer.account.is_some())),
         moderates: Memo::new(move |_| state.viewer.with(|viewer| viewer.moderates())),
         may_send: Memo::new(move |_| state.viewer.with(|viewer| viewer.may_send())),
-    });
+    };
+    provide_context(rights);
     provide_context(DayStarts(Memo::new(move |_| {
         let local = in_browser.get();
         state
@@ -150,7 +152,15 @@ pub(super) fn MessageList() -> impl IntoView {
 
     view! {
         <div class="messages-pane">
-            <ol class="messages" node_ref=list on:scroll=on_scroll data-test="messages" aria-live="polite">
+            <ol
+                class="messages"
+                class:can-act=move || rights.may_send.get() && in_browser.get()
+                class:signed-in=move || rights.signed_in.get()
+                node_ref=list
+                on:scroll=on_scroll
+                data-test="messages"
+                aria-live="polite"
+            >
                 <li class="history-status" hidden=move || !loading_older.get()>
                     "Loading earlier messages…"
                 </li>
@@ -209,11 +219,7 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
     let (edited, deleted, removed) = (message.edited, message.deleted, message.removed);
     let username = message.username.clone();
     let author = message.username.clone();
-    let ReaderRights {
-        signed_in,
-        moderates,
-        may_send,
-    } = expect_context();
+    let ReaderRights { moderates, .. } = expect_context();
     // Only a signed-in author's message can change; a guest's is nobody's.
     let editable = move || mine.get() && !guest && !deleted;
     // A moderator removes anyone else's message.
@@ -366,44 +372,57 @@ fn MessageItem(message: ChatMessage) -> impl IntoView {
                             </button>
                         }
                     })}
-                <span class="message-actions" hidden=move || deleted || !may_send.get() || !in_browser.get()>
-                    <button type="button" data-test="reply" on:click=reply>
-                        "Reply"
-                    </button>
-                    <button
-                        type="button"
-                        data-test="report-message"
-                        hidden=move || mine.get() || reported.get().is_some()
-                        on:click=move |_| report(id, reported)
-                    >
-                        "Report"
-                    </button>
-                    {move || {
-                        reported
-                            .get()
-                            .map(|said| {
-                                view! {
-                                    <span class="reported" role="status" data-test="reported">
-                                        {said}
-                                    </span>
-                                }
-                            })
-                    }}
-                    // A direct conversation with an account's author, for
-                    // a signed-in reader: a plain form, the server opens
-                    // it and sends the browser there.
-                    <form
-                        method="post"
-                        action="/direct"
-                        class="inline"
-                        hidden=move || guest || mine.get() || !signed_in.get()
-                    >
-                        <input type="hidden" name="usernames" value=author />
-                        <button type="submit" data-test="message-author">
-                            "Message"
-                        </button>
-                    </form>
-                </span>
+                // Shown by the stylesheet, as the list's classes say (the
+                // reader may act; is signed in) and this message's (the
+                // reader's own): no message decides it for itself.
+                {(!deleted)
+                    .then(|| {
+                        view! {
+                            <span class="message-actions reader-actions">
+                                <button type="button" data-test="reply" on:click=reply>
+                                    "Reply"
+                                </button>
+                                {move || match reported.get() {
+                                    None => {
+                                        view! {
+                                            <button
+                                                type="button"
+                                                class="report-message"
+                                                data-test="report-message"
+                                                on:click=move |_| report(id, reported)
+                                            >
+                                                "Report"
+                                            </button>
+                                        }
+                                            .into_any()
+                                    }
+                                    Some(said) => {
+                                        view! {
+                                            <span class="reported" role="status" data-test="reported">
+                                                {said}
+                                            </span>
+                                        }
+                                            .into_any()
+                                    }
+                                }}
+                                // A direct conversation with an account's
+                                // author, for a signed-in reader: a plain
+                                // form, the server opens it and sends the
+                                // browser there.
+                                {(!guest)
+                                    .then(|| {
+                                        view! {
+                                            <form method="post" action="/direct" class="inline direct-form">
+                                                <input type="hidden" name="usernames" value=author />
+                                                <button type="submit" data-test="message-author">
+                                                    "Message"
+                                                </button>
+                                            </form>
+                                        }
+                                    })}
+                            </span>
+                        }
+                    })}
                 // What hides until asked for is drawn only then: most
                 // messages are others', and a list of them hydrates and
                 // downloads none of it.

@@ -74,7 +74,6 @@ pub(super) fn Reactions(id: MessageId, reactions: Vec<Reaction>) -> impl IntoVie
                 data-test="add-reaction"
                 aria-label="Add a reaction"
                 aria-expanded=move || if picking.get() { "true" } else { "false" }
-                hidden=move || !may_react.get()
                 on:click=move |_| picking.update(|open| *open = !*open)
             >
                 "+"
