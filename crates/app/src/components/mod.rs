@@ -11,6 +11,7 @@
 
 mod account;
 mod composer;
+mod message_item;
 mod message_list;
 mod reactions;
 mod rooms;
