@@ -9,7 +9,7 @@ use shared::{
     ChatMessage, MessageCount, MessageId,
     account::Viewer,
     presence::PresenceEvent,
-    room::{Directory, ReadPosition, Room},
+    room::{Directory, ReadPosition},
 };
 use uuid::Uuid;
 
@@ -66,13 +66,6 @@ pub async fn get_rooms() -> Result<Directory, CallError> {
 pub async fn get_presence(room: String) -> Result<PresenceEvent, CallError> {
     let service = crate::service::use_chat_service()?;
     service.presence(&room).await
-}
-
-/// Creates a room; only a signed-in reader may.
-#[server(input = Json, output = Json)]
-pub async fn create_room(name: String, private: bool) -> Result<Room, CallError> {
-    let service = crate::service::use_chat_service()?;
-    service.create_room(&name, private).await
 }
 
 /// Records how far the signed-in reader has read `room`, so that its

@@ -13,7 +13,7 @@ use shared::{
     account::Viewer,
     history::{LogPage, Page},
     presence::PresenceEvent,
-    room::{Directory, ReadPosition, Room},
+    room::{Directory, ReadPosition},
 };
 
 use crate::error::CallError;
@@ -55,14 +55,6 @@ pub trait ChatService: Send + Sync + 'static {
 
     /// Who has a page open on `room` now.
     fn presence<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Result<PresenceEvent, CallError>>;
-
-    /// Creates a room (signed-in readers only), `private` (the caller its
-    /// owner) or not.
-    fn create_room<'a>(
-        &'a self,
-        name: &'a str,
-        private: bool,
-    ) -> BoxFuture<'a, Result<Room, CallError>>;
 
     /// Records how far the signed-in reader has read `room` (a guest's
     /// position stays in the browser: nothing to do).

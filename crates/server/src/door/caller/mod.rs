@@ -781,14 +781,6 @@ impl ChatService for Caller {
         async move { Ok(Caller::presence(self, room).await?) }.boxed()
     }
 
-    fn create_room<'a>(
-        &'a self,
-        name: &'a str,
-        private: bool,
-    ) -> BoxFuture<'a, Result<Room, CallError>> {
-        async move { Ok(Caller::create_room(self, name, private).await?) }.boxed()
-    }
-
     fn mark_read<'a>(
         &'a self,
         room: &'a str,
