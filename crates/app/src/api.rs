@@ -8,7 +8,6 @@ use leptos::prelude::*;
 use shared::{
     ChatMessage, MessageCount, MessageId,
     account::Viewer,
-    presence::PresenceEvent,
     room::{Directory, ReadPosition},
 };
 use uuid::Uuid;
@@ -59,13 +58,6 @@ pub async fn get_message_count(room: String) -> Result<MessageCount, CallError> 
 pub async fn get_rooms() -> Result<Directory, CallError> {
     let service = crate::service::use_chat_service()?;
     service.rooms().await
-}
-
-/// Who has a page open on `room` now (the stream says who comes and goes).
-#[server(input = Json, output = Json)]
-pub async fn get_presence(room: String) -> Result<PresenceEvent, CallError> {
-    let service = crate::service::use_chat_service()?;
-    service.presence(&room).await
 }
 
 /// Records how far the signed-in reader has read `room`, so that its
