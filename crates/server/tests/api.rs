@@ -264,3 +264,62 @@ async fn every_form_refuses_a_body_over_64_kib() {
     app.assert_nothing_stored().await;
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_form_that_cannot_be_read_gets_a_page_saying_so() {
+    let app = spawn_app().await;
+    let cookie = app.signed_up("ada").await;
+    // A field missing, a field of the wrong kind, and another content
+    // type: each a page (not axum's plain text) with axum's status.
+    let refusals = [
+        (
+            "/sign-in",
+            "username=ada",
+            "application/x-www-form-urlencoded",
+            422,
+        ),
+        (
+            "/direct",
+            "names=grace",
+            "application/x-www-form-urlencoded",
+            422,
+        ),
+        (
+            "/r/general/invites",
+            "expires_in_secs=soon",
+            "application/x-www-form-urlencoded",
+            422,
+        ),
+        (
+            "/direct",
+            r#"{"usernames":"grace"}"#,
+            "application/json",
+            415,
+        ),
+    ];
+    for (path, body, content_type, status) in refusals {
+        let response = support::no_redirects()
+            .post(app.url(path))
+            .header(reqwest::header::COOKIE, &cookie)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), status, "{path} {body}");
+        let html = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("text/html"));
+        assert!(html, "{path} {body}: not a page");
+        let page = response.text().await.expect("body");
+        assert!(
+            page.contains("The form could not be read"),
+            "{path}: {page}"
+        );
+        assert!(page.contains(r#"data-test="form-error""#), "{path}: {page}");
+    }
+    app.assert_nothing_stored().await;
+    app.shutdown().await;
+}

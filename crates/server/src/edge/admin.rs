@@ -10,7 +10,7 @@
 //! CSP, site guard and limits as every other route.
 
 use axum::{
-    Form, Router,
+    Router,
     extract::{Query, State},
     response::{Redirect, Response},
     routing::{get, post},
@@ -25,7 +25,7 @@ use shared::{
     },
 };
 
-use super::shell::{Outcome, back_to, outcome_notes, page, refusal};
+use super::shell::{Outcome, PageForm, back_to, outcome_notes, page, refusal};
 use crate::{
     AppState, door::caller::Caller, edge::error::ApiError, edge::extract::ApiPath, edge::rate,
 };
@@ -257,7 +257,7 @@ struct ReportForm {
 async fn act_on_report(
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
-    Form(form): Form<ReportForm>,
+    PageForm(form): PageForm<ReportForm>,
 ) -> Redirect {
     let request = ActOnReport {
         action: form.action,
@@ -285,7 +285,7 @@ struct BlockForm {
     reason: String,
 }
 
-async fn block(caller: Caller, Form(form): Form<BlockForm>) -> Redirect {
+async fn block(caller: Caller, PageForm(form): PageForm<BlockForm>) -> Redirect {
     let given = |value: String| Some(value).filter(|value| !value.trim().is_empty());
     let request = BlockRequest {
         guest_name: given(form.guest_name),
@@ -311,7 +311,7 @@ struct RoleForm {
     role: Role,
 }
 
-async fn set_role(caller: Caller, Form(form): Form<RoleForm>) -> Redirect {
+async fn set_role(caller: Caller, PageForm(form): PageForm<RoleForm>) -> Redirect {
     back(
         caller
             .set_role(&form.name, form.role)

@@ -5,7 +5,7 @@
 //! script-free page saying why, with the way back.
 
 use axum::{
-    Form, Router,
+    Router,
     extract::State,
     response::{IntoResponse, Redirect, Response},
     routing::post,
@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use serde::Deserialize;
 use shared::room::room_path;
 
-use super::shell::refusal;
+use super::shell::{PageForm, refusal};
 use crate::{AppState, door::caller::Caller, edge::error::ApiError, edge::rate};
 
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -30,7 +30,7 @@ struct DirectForm {
 async fn open(
     State(state): State<AppState>,
     caller: Caller,
-    Form(form): Form<DirectForm>,
+    PageForm(form): PageForm<DirectForm>,
 ) -> Response {
     let usernames: Vec<String> = form
         .usernames

@@ -6,7 +6,7 @@
 //! happened. To anyone who may not see the room it is `404`, as the room.
 
 use axum::{
-    Form, Router,
+    Router,
     extract::{Query, State},
     response::{Redirect, Response},
     routing::{get, post},
@@ -18,7 +18,7 @@ use shared::{
     room::{CreateInvite, Invite, path_segment, room_path},
 };
 
-use super::shell::{Outcome, back_to, outcome_notes, page, refusal};
+use super::shell::{Outcome, PageForm, back_to, outcome_notes, page, refusal};
 use crate::{
     AppState, door::caller::Caller, edge::error::ApiError, edge::extract::ApiPath, edge::rate,
 };
@@ -183,7 +183,7 @@ struct InviteForm {
 async fn invite(
     caller: Caller,
     ApiPath(room): ApiPath<String>,
-    Form(form): Form<InviteForm>,
+    PageForm(form): PageForm<InviteForm>,
 ) -> Redirect {
     let uses = form.uses.trim();
     let uses = if uses.is_empty() {
@@ -224,7 +224,7 @@ struct AddForm {
 async fn add(
     caller: Caller,
     ApiPath(room): ApiPath<String>,
-    Form(form): Form<AddForm>,
+    PageForm(form): PageForm<AddForm>,
 ) -> Redirect {
     let done = caller
         .add_member(&room, &form.username)
@@ -241,7 +241,7 @@ struct OwnerForm {
 async fn set_owner(
     caller: Caller,
     ApiPath((room, username)): ApiPath<(String, String)>,
-    Form(form): Form<OwnerForm>,
+    PageForm(form): PageForm<OwnerForm>,
 ) -> Redirect {
     let done = caller
         .set_owner(&room, &username, form.owner)

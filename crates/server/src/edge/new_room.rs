@@ -9,7 +9,7 @@
 //! "First load, fifteenth session").
 
 use axum::{
-    Form, Router,
+    Router,
     extract::{Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
@@ -19,7 +19,7 @@ use leptos::prelude::*;
 use serde::Deserialize;
 use shared::room::{NEW_ROOM_PATH, room_path};
 
-use super::shell::{CameFrom, page};
+use super::shell::{CameFrom, PageForm, page};
 use crate::{AppState, door::caller::Caller, edge::error::ApiError, edge::rate};
 
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -58,7 +58,7 @@ async fn new_room(
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    Form(form): Form<NewRoomForm>,
+    PageForm(form): PageForm<NewRoomForm>,
 ) -> Response {
     match caller.create_room(&form.name, form.private.is_some()).await {
         Ok(room) => Redirect::to(&room_path(&room.name)).into_response(),

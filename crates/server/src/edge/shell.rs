@@ -6,11 +6,13 @@
 //! the reader when done.
 
 use axum::{
+    Form,
+    extract::{FromRequest, Request},
     http::header,
     response::{Html, IntoResponse, Redirect, Response},
 };
 use leptos::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, de::DeserializeOwned};
 
 use shared::{
     GENERAL,
@@ -47,6 +49,34 @@ impl CameFrom {
         view! {
             {room.map(|room| view! { <input type="hidden" name="room" value=room /> })}
             {invite.map(|code| view! { <input type="hidden" name="invite" value=code /> })}
+        }
+    }
+}
+
+/// A script-free page's form, read as axum's [`Form`] reads it; a body
+/// that is not the form (a field missing or of the wrong kind, another
+/// content type, over the body limit) is answered with a page saying so
+/// and axum's status for it, not axum's plain text: the reader came from
+/// a page and gets one back.
+pub(super) struct PageForm<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for PageForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Form::<T>::from_request(req, state).await {
+            Ok(Form(form)) => Ok(Self(form)),
+            Err(rejection) => {
+                let title = "The form could not be read";
+                let body = view! {
+                    <main class="admin">
+                        <h1>{title}</h1>
+                        <p role="alert" data-test="form-error">{rejection.body_text()}</p>
+                        <p><a href="/">"Back to the chat"</a></p>
+                    </main>
+                };
+                Err((rejection.status(), page(state, title, body.to_html())).into_response())
+            }
         }
     }
 }

@@ -11,7 +11,7 @@
 //! returns to tells the browser's other tabs who is signed in now.
 
 use axum::{
-    Form, Router,
+    Router,
     extract::{Query, State},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -23,7 +23,7 @@ use shared::account::{Credentials, SIGN_IN_PATH, SIGN_OUT_PATH};
 
 use super::{
     accounts::{end_session, start_new_account, start_session},
-    shell::{CameFrom, page, refusal},
+    shell::{CameFrom, PageForm, page, refusal},
 };
 use crate::{
     AppState,
@@ -63,7 +63,7 @@ async fn submit(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
     jar: CookieJar,
-    Form(form): Form<SignInForm>,
+    PageForm(form): PageForm<SignInForm>,
 ) -> Response {
     let credentials = Credentials {
         username: form.username.clone(),
@@ -83,7 +83,7 @@ async fn submit(
 async fn sign_out(
     State(state): State<AppState>,
     jar: CookieJar,
-    Form(back): Form<CameFrom>,
+    PageForm(back): PageForm<CameFrom>,
 ) -> Response {
     match end_session(&state, jar).await {
         Ok(jar) => (jar, Redirect::to(&back.path())).into_response(),
