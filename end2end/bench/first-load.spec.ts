@@ -2,7 +2,7 @@
 // slow phone and network, in Chromium with the DevTools protocol: the CPU
 // slowed 4x, and each of DevTools' network presets. Run against the
 // release build (see BENCHMARKS.md); prints the times, asserts none.
-import { expect, test } from "@playwright/test";
+import { type Browser, expect, test } from "@playwright/test";
 import { CONNECTED, sendButton, subtitle } from "../tests/fixtures/chat";
 
 // The page's first page of history: `shared::DEFAULT_PAGE_SIZE`.
@@ -35,19 +35,7 @@ test.beforeAll(async ({ baseURL }) => {
 
 for (const network of networks) {
   test(`first load on ${network.name}, CPU 4x slower`, async ({ browser }) => {
-    // A new context: nothing cached.
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const cdp = await context.newCDPSession(page);
-    await cdp.send("Network.enable");
-    await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
-    await cdp.send("Network.emulateNetworkConditions", {
-      offline: false,
-      latency: network.latency,
-      downloadThroughput: network.throughput,
-      uploadThroughput: network.throughput,
-    });
-    await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
+    const { context, page, cdp } = await slowedPage(browser, network);
     // When each response finished arriving, in DevTools' clock (seconds),
     // and when the document was asked for: the network's part of the time.
     let transferred = 0;
@@ -63,48 +51,12 @@ for (const network of networks) {
       arrived.set(urls.get(event.requestId) ?? "", event.timestamp);
     });
 
-    // The page notes when it became hydrated (Send is disabled until the
-    // WASM has taken the page over) and live (the stream open), in ms
+    // The page notes when it became hydrated and live (`noteMarks`), in ms
     // since the navigation began: Playwright's polling checks only every
     // 500 ms after its first tries, which rounded a load up by as much.
     // A change made inside a long task (hydration is one) counts from the
     // task's end: only then can the page answer a click.
-    await page.addInitScript(() => {
-      const marks = window as unknown as Record<string, number>;
-      const longTasks: { start: number; end: number }[] = [];
-      (window as unknown as Record<string, unknown>).longTasks = longTasks;
-      new PerformanceObserver((list) => {
-        for (const task of list.getEntries()) {
-          longTasks.push({ start: task.startTime, end: task.startTime + task.duration });
-        }
-      }).observe({ type: "longtask", buffered: true });
-      // Both noted: the promise the test waits on, so that it asks the
-      // page nothing while it loads (a locator's polling and a trace's
-      // snapshots run on the page's main thread, at the slowed CPU's pace).
-      let settle: () => void = () => {};
-      (window as unknown as Record<string, unknown>).bothNoted = new Promise<void>((resolve) => {
-        settle = resolve;
-      });
-      const note = (name: string, met: () => boolean) => {
-        const check = () => {
-          if (marks[name] === undefined && met()) marks[name] = performance.now();
-          if (marks.hydratedAt !== undefined && marks.liveAt !== undefined) settle();
-        };
-        new MutationObserver(check).observe(document, {
-          subtree: true,
-          childList: true,
-          attributes: true,
-          characterData: true,
-        });
-      };
-      note("hydratedAt", () => {
-        const send = document.querySelector("[data-test=send]");
-        return send !== null && !send.hasAttribute("disabled");
-      });
-      note("liveAt", () =>
-        /^Connected /.test(document.querySelector("[data-test=subtitle]")?.textContent ?? ""),
-      );
-    });
+    await page.addInitScript(noteMarks);
     await page.goto("/", { waitUntil: "commit" });
     await page.evaluate(() => (window as unknown as Record<string, Promise<void>>).bothNoted);
     // What the marks stand for, asked once the page is loaded.
@@ -129,4 +81,91 @@ for (const network of networks) {
     );
     await context.close();
   });
+}
+
+// What the browser compiles at first call while a page loads (Fast 3G,
+// CPU 4x): V8 compiles a WASM module's functions lazily, on the main
+// thread, and that was half of the CPU's part of a load (BENCHMARKS.md,
+// "First load, seventeenth session"). A traced load, so its time is not
+// comparable with the ones above; the count says how much distinct code
+// a first visit runs before it is usable and live.
+test("first load on Fast 3G, CPU 4x slower, traced: WASM compiled at first call", async ({
+  browser,
+}) => {
+  const fast3g = networks.find((network) => network.name === "Fast 3G")!;
+  const { context, page } = await slowedPage(browser, fast3g);
+  await page.addInitScript(noteMarks);
+  await browser.startTracing(page, { categories: ["v8.wasm"] });
+  await page.goto("/", { waitUntil: "commit" });
+  await page.evaluate(() => (window as unknown as Record<string, Promise<void>>).bothNoted);
+  const trace = JSON.parse((await browser.stopTracing()).toString());
+  const compiled = (trace.traceEvents as { name: string; ph: string; dur?: number }[]).filter(
+    (event) => event.name === "wasm.CompileLazy" && event.ph === "X",
+  );
+  expect(compiled.length, "the trace holds V8's WASM compilations").toBeGreaterThan(0);
+  const ms = compiled.reduce((sum, event) => sum + (event.dur ?? 0), 0) / 1000;
+  console.log(
+    `Fast 3G, CPU 4x, traced: ${compiled.length} WASM functions compiled at their first call ` +
+      `before the page was usable and live, ${Math.round(ms)} ms on the main thread`,
+  );
+  await context.close();
+});
+
+// A page in a new context (nothing cached), its CPU slowed 4x and its
+// network as `network` says.
+async function slowedPage(browser: Browser, network: { latency: number; throughput: number }) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: network.latency,
+    downloadThroughput: network.throughput,
+    uploadThroughput: network.throughput,
+  });
+  await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
+  return { context, page, cdp };
+}
+
+// Run in the page before its own scripts: notes when it became hydrated
+// (Send is disabled until the WASM has taken the page over) and live (the
+// stream open), in ms since the navigation began, and settles
+// `bothNoted` then.
+function noteMarks() {
+  const marks = window as unknown as Record<string, number>;
+  const longTasks: { start: number; end: number }[] = [];
+  (window as unknown as Record<string, unknown>).longTasks = longTasks;
+  new PerformanceObserver((list) => {
+    for (const task of list.getEntries()) {
+      longTasks.push({ start: task.startTime, end: task.startTime + task.duration });
+    }
+  }).observe({ type: "longtask", buffered: true });
+  // Both noted: the promise the test waits on, so that it asks the
+  // page nothing while it loads (a locator's polling and a trace's
+  // snapshots run on the page's main thread, at the slowed CPU's pace).
+  let settle: () => void = () => {};
+  (window as unknown as Record<string, unknown>).bothNoted = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
+  const note = (name: string, met: () => boolean) => {
+    const check = () => {
+      if (marks[name] === undefined && met()) marks[name] = performance.now();
+      if (marks.hydratedAt !== undefined && marks.liveAt !== undefined) settle();
+    };
+    new MutationObserver(check).observe(document, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      characterData: true,
+    });
+  };
+  note("hydratedAt", () => {
+    const send = document.querySelector("[data-test=send]");
+    return send !== null && !send.hasAttribute("disabled");
+  });
+  note("liveAt", () =>
+    /^Connected /.test(document.querySelector("[data-test=subtitle]")?.textContent ?? ""),
+  );
 }
