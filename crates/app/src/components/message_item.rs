@@ -6,6 +6,7 @@
 use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use leptos::prelude::*;
 use shared::{ChatMessage, MessageId, message::Quote};
+use uuid::Uuid;
 
 use super::{
     InBrowser,
@@ -454,7 +455,7 @@ fn earlier_versions(
 
 /// How a change to a message waiting in the outbox is doing: saving,
 /// waiting for the connection, or refused with why, `Retry` and `Discard`.
-fn pending_change(outbox: Option<Outbox>, client_id: uuid::Uuid, delivery: Delivery) -> AnyView {
+fn pending_change(outbox: Option<Outbox>, client_id: Uuid, delivery: Delivery) -> AnyView {
     let (state, says) = match &delivery {
         Delivery::Queued => ("queued", "Waiting for the connection…".to_owned()),
         Delivery::Sending => ("sending", "Saving…".to_owned()),
@@ -462,6 +463,25 @@ fn pending_change(outbox: Option<Outbox>, client_id: uuid::Uuid, delivery: Deliv
         Delivery::Failed(reason) => ("failed", format!("Not saved: {reason}")),
     };
     let failed = matches!(delivery, Delivery::Failed(_));
+    // Retry and Discard: the same button, asking the outbox (absent while
+    // rendering on the server) for one thing or the other.
+    let button =
+        move |label: &'static str, test: &'static str, act: fn(Outbox) -> Callback<Uuid>| {
+            view! {
+                <button
+                    type="button"
+                    class="link-button"
+                    data-test=test
+                    on:click=move |_| {
+                        if let Some(outbox) = outbox {
+                            act(outbox).run(client_id);
+                        }
+                    }
+                >
+                    {label}
+                </button>
+            }
+        };
     view! {
         <p class="change-status" class:failure=failed data-test="change-status" data-state=state role="status">
             {says}
@@ -469,31 +489,9 @@ fn pending_change(outbox: Option<Outbox>, client_id: uuid::Uuid, delivery: Deliv
                 .then(|| {
                     view! {
                         <span>
-                " "
-                <button
-                    type="button"
-                    class="link-button"
-                    data-test="retry-change"
-                    on:click=move |_| {
-                        if let Some(outbox) = outbox {
-                            outbox.retry.run(client_id);
-                        }
-                    }
-                >
-                    "Retry"
-                </button>
-                <button
-                    type="button"
-                    class="link-button"
-                    data-test="discard-change"
-                    on:click=move |_| {
-                        if let Some(outbox) = outbox {
-                            outbox.discard.run(client_id);
-                        }
-                    }
-                >
-                    "Discard"
-                </button>
+                            " "
+                            {button("Retry", "retry-change", |outbox| outbox.retry)}
+                            {button("Discard", "discard-change", |outbox| outbox.discard)}
                         </span>
                     }
                 })}
