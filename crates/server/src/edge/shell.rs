@@ -8,7 +8,7 @@
 use axum::{
     Form,
     extract::{FromRequest, Request},
-    http::header,
+    http::{StatusCode, header},
     response::{Html, IntoResponse, Redirect, Response},
 };
 use leptos::prelude::*;
@@ -66,17 +66,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for PageForm<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         match Form::<T>::from_request(req, state).await {
             Ok(Form(form)) => Ok(Self(form)),
-            Err(rejection) => {
-                let title = "The form could not be read";
-                let body = view! {
-                    <main class="admin">
-                        <h1>{title}</h1>
-                        <p role="alert" data-test="form-error">{rejection.body_text()}</p>
-                        <p><a href="/">"Back to the chat"</a></p>
-                    </main>
-                };
-                Err((rejection.status(), page(state, title, body.to_html())).into_response())
-            }
+            Err(rejection) => Err(refusal_page(
+                state,
+                rejection.status(),
+                "The form could not be read",
+                rejection.body_text(),
+                Some("form-error"),
+                view! { <a href="/">"Back to the chat"</a> },
+            )),
         }
     }
 }
@@ -116,14 +113,34 @@ pub(super) fn refusal(
     marker: Option<&'static str>,
     back: impl IntoView + 'static,
 ) -> Response {
+    refusal_page(
+        state,
+        err.page_status(),
+        title,
+        err.to_string(),
+        marker,
+        back,
+    )
+}
+
+/// A script-free page saying `said` under the heading `title` (its alert
+/// marked `data-test=marker` if given), then `back`, answered with `status`.
+fn refusal_page(
+    state: &AppState,
+    status: StatusCode,
+    title: &'static str,
+    said: String,
+    marker: Option<&'static str>,
+    back: impl IntoView + 'static,
+) -> Response {
     let body = view! {
         <main class="admin">
             <h1>{title}</h1>
-            <p role="alert" data-test=marker>{err.to_string()}</p>
+            <p role="alert" data-test=marker>{said}</p>
             <p>{back}</p>
         </main>
     };
-    (err.page_status(), page(state, title, body.to_html())).into_response()
+    (status, page(state, title, body.to_html())).into_response()
 }
 
 /// The document around `body`: the site's stylesheet, no script.
