@@ -4,6 +4,24 @@
 import { defineConfig } from "@playwright/test";
 import suite from "./playwright.config";
 
+// The floor's server (crates/loadgen/wasm-floor, `./build.sh --server`),
+// when given: the spec then times the floor beside the chat.
+const floorBin = process.env.CHAT_FLOOR_BIN;
+const floorPort = Number(process.env.CHAT_FLOOR_PORT ?? 3220);
+const floorServer = floorBin
+  ? [
+      {
+        command: `${floorBin} 127.0.0.1:${floorPort} ${process.env.CHAT_FLOOR_SITE ?? "crates/loadgen/wasm-floor/target/floor/site"}`,
+        cwd: "..",
+        url: `http://127.0.0.1:${floorPort}/`,
+        reuseExistingServer: false,
+        timeout: 60_000,
+        stdout: "ignore" as const,
+        stderr: "pipe" as const,
+      },
+    ]
+  : [];
+
 export default defineConfig({
   ...suite,
   testDir: "./bench",
@@ -12,4 +30,5 @@ export default defineConfig({
   // No trace: recording one snapshots the page's DOM on its main thread
   // while it loads, which the slowed CPU would count as the page's time.
   use: { ...suite.use, trace: "off" },
+  webServer: [suite.webServer!, ...floorServer].flat(),
 });

@@ -33,54 +33,85 @@ test.beforeAll(async ({ baseURL }) => {
   }
 });
 
+// The floor, when `CHAT_FLOOR_BIN` is given (playwright.bench.config.ts
+// starts it): the smallest Leptos page doing the demo's part, built as
+// the chat's WASM is and served as the chat's page is
+// (crates/loadgen/wasm-floor), with the same page of history. Timed right
+// after the chat on each network, so that each figure has its floor from
+// the same run and the same minute.
+const floor = process.env.CHAT_FLOOR_BIN
+  ? `http://127.0.0.1:${process.env.CHAT_FLOOR_PORT ?? 3220}/`
+  : undefined;
+
 for (const network of networks) {
   test(`first load on ${network.name}, CPU 4x slower`, async ({ browser }) => {
-    const { context, page, cdp } = await slowedPage(browser, network);
-    // When each response finished arriving, in DevTools' clock (seconds),
-    // and when the document was asked for: the network's part of the time.
-    let transferred = 0;
-    let asked: number | undefined;
-    const urls = new Map<string, string>();
-    const arrived = new Map<string, number>();
-    cdp.on("Network.requestWillBeSent", (event) => {
-      urls.set(event.requestId, event.request.url);
-      asked ??= event.timestamp;
-    });
-    cdp.on("Network.loadingFinished", (event) => {
-      transferred += event.encodedDataLength;
-      arrived.set(urls.get(event.requestId) ?? "", event.timestamp);
-    });
-
-    // The page notes when it became hydrated and live (`noteMarks`), in ms
-    // since the navigation began: Playwright's polling checks only every
-    // 500 ms after its first tries, which rounded a load up by as much.
-    // A change made inside a long task (hydration is one) counts from the
-    // task's end: only then can the page answer a click.
-    await page.addInitScript(noteMarks);
-    await page.goto("/", { waitUntil: "commit" });
-    await page.evaluate(() => (window as unknown as Record<string, Promise<void>>).bothNoted);
+    const { context, page, timing } = await timedLoad(browser, network, "/");
     // What the marks stand for, asked once the page is loaded.
     await expect(sendButton(page)).toBeEnabled();
     await expect(subtitle(page)).toHaveText(CONNECTED);
-    const [hydrated, connected] = await page.evaluate(() => {
-      const marks = window as unknown as Record<string, number>;
-      const longTasks = (window as unknown as Record<string, { start: number; end: number }[]>)
-        .longTasks;
-      const usable = (at: number) =>
-        longTasks.find((task) => task.start <= at && at <= task.end)?.end ?? at;
-      return [Math.round(usable(marks.hydratedAt)), Math.round(usable(marks.liveAt))];
-    });
-    const lastByte = (ending: string) => {
-      const at = [...arrived].find(([url]) => url.endsWith(ending));
-      return at && asked !== undefined ? Math.round((at[1] - asked) * 1000) : "?";
-    };
-    console.log(
-      `${network.name}, CPU 4x: hydrated and usable ${hydrated} ms, live (stream open) ${connected} ms, ` +
-        `${transferred} bytes transferred; the page arrived at ${lastByte("/")} ms, ` +
-        `the WASM at ${lastByte(".wasm")} ms`,
-    );
+    console.log(`${network.name}, CPU 4x: ${timing()}`);
     await context.close();
   });
+
+  test(`the floor: first load on ${network.name}, CPU 4x slower`, async ({ browser }) => {
+    test.skip(floor === undefined, "no floor-server given (CHAT_FLOOR_BIN)");
+    const { context, page, timing } = await timedLoad(browser, network, floor!);
+    await expect(page.locator("[data-test=send]")).toBeEnabled();
+    await expect(page.locator("[data-test=subtitle]")).toHaveText(`Connected -- ${HISTORY_PAGE} messages`);
+    console.log(`the floor on ${network.name}, CPU 4x: ${timing()}`);
+    await context.close();
+  });
+}
+
+// Loads `url` in a slowed page (`slowedPage`) and waits until it is
+// hydrated and live by its own marks (`noteMarks`); `timing()` then says
+// when, with how many bytes, and when the page and its WASM arrived.
+async function timedLoad(
+  browser: Browser,
+  network: { latency: number; throughput: number },
+  url: string,
+) {
+  const { context, page, cdp } = await slowedPage(browser, network);
+  // When each response finished arriving, in DevTools' clock (seconds),
+  // and when the document was asked for: the network's part of the time.
+  let transferred = 0;
+  let asked: number | undefined;
+  const urls = new Map<string, string>();
+  const arrived = new Map<string, number>();
+  cdp.on("Network.requestWillBeSent", (event) => {
+    urls.set(event.requestId, event.request.url);
+    asked ??= event.timestamp;
+  });
+  cdp.on("Network.loadingFinished", (event) => {
+    transferred += event.encodedDataLength;
+    arrived.set(urls.get(event.requestId) ?? "", event.timestamp);
+  });
+
+  // The page notes when it became hydrated and live (`noteMarks`), in ms
+  // since the navigation began: Playwright's polling checks only every
+  // 500 ms after its first tries, which rounded a load up by as much.
+  // A change made inside a long task (hydration is one) counts from the
+  // task's end: only then can the page answer a click.
+  await page.addInitScript(noteMarks);
+  await page.goto(url, { waitUntil: "commit" });
+  await page.evaluate(() => (window as unknown as Record<string, Promise<void>>).bothNoted);
+  const [hydrated, connected] = await page.evaluate(() => {
+    const marks = window as unknown as Record<string, number>;
+    const longTasks = (window as unknown as Record<string, { start: number; end: number }[]>)
+      .longTasks;
+    const usable = (at: number) =>
+      longTasks.find((task) => task.start <= at && at <= task.end)?.end ?? at;
+    return [Math.round(usable(marks.hydratedAt)), Math.round(usable(marks.liveAt))];
+  });
+  const lastByte = (ending: string) => {
+    const at = [...arrived].find(([url]) => url.endsWith(ending));
+    return at && asked !== undefined ? Math.round((at[1] - asked) * 1000) : "?";
+  };
+  const timing = () =>
+    `hydrated and usable ${hydrated} ms, live (stream open) ${connected} ms, ` +
+    `${transferred} bytes transferred; the page arrived at ${lastByte("/")} ms, ` +
+    `the WASM at ${lastByte(".wasm")} ms`;
+  return { context, page, timing };
 }
 
 // What the browser compiles at first call while a page loads (Fast 3G,
