@@ -58,10 +58,10 @@ pub fn App() -> impl IntoView {
         let source = web_sys::EventSource::new("/api/events").unwrap();
         let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
             move |event: web_sys::MessageEvent| {
-                if let Some(data) = event.data().as_string() {
-                    if let Ok(message) = serde_json::from_str::<ChatMessage>(&data) {
-                        messages.update(|held| held.push(message));
-                    }
+                if let Some(data) = event.data().as_string()
+                    && let Ok(message) = serde_json::from_str::<ChatMessage>(&data)
+                {
+                    messages.update(|held| held.push(message));
                 }
             },
         );
