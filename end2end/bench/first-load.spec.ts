@@ -2,8 +2,8 @@
 // slow phone and network, in Chromium with the DevTools protocol: the CPU
 // slowed 4x, and each of DevTools' network presets. Run against the
 // release build (see BENCHMARKS.md); prints the times, asserts none.
-import { type Browser, expect, test } from "@playwright/test";
-import { CONNECTED, sendButton, subtitle } from "../tests/fixtures/chat";
+import { type Browser, expect, type Page, test } from "@playwright/test";
+import { CONNECTED, connectedWith, sendButton, subtitle } from "../tests/fixtures/chat";
 
 // The page's first page of history: `shared::DEFAULT_PAGE_SIZE`.
 const HISTORY_PAGE = 50;
@@ -56,8 +56,8 @@ for (const network of networks) {
   test(`the floor: first load on ${network.name}, CPU 4x slower`, async ({ browser }) => {
     test.skip(floor === undefined, "no floor-server given (CHAT_FLOOR_BIN)");
     const { context, page, timing } = await timedLoad(browser, network, floor!);
-    await expect(page.locator("[data-test=send]")).toBeEnabled();
-    await expect(page.locator("[data-test=subtitle]")).toHaveText(`Connected -- ${HISTORY_PAGE} messages`);
+    await expect(sendButton(page)).toBeEnabled();
+    await expect(subtitle(page)).toHaveText(connectedWith(HISTORY_PAGE));
     console.log(`the floor on ${network.name}, CPU 4x: ${timing()}`);
     await context.close();
   });
@@ -92,9 +92,7 @@ async function timedLoad(
   // 500 ms after its first tries, which rounded a load up by as much.
   // A change made inside a long task (hydration is one) counts from the
   // task's end: only then can the page answer a click.
-  await page.addInitScript(noteMarks);
-  await page.goto(url, { waitUntil: "commit" });
-  await page.evaluate(() => (window as unknown as Record<string, Promise<void>>).bothNoted);
+  await loadUntilMarked(page, url);
   const [hydrated, connected] = await page.evaluate(() => {
     const marks = window as unknown as Record<string, number>;
     const longTasks = (window as unknown as Record<string, { start: number; end: number }[]>)
@@ -130,10 +128,8 @@ for (const [which, url] of [
     test.skip(url === undefined, "no floor-server given (CHAT_FLOOR_BIN)");
     const fast3g = networks.find((network) => network.name === "Fast 3G")!;
     const { context, page } = await slowedPage(browser, fast3g);
-    await page.addInitScript(noteMarks);
     await browser.startTracing(page, { categories: ["v8.wasm"] });
-    await page.goto(url!, { waitUntil: "commit" });
-    await page.evaluate(() => (window as unknown as Record<string, Promise<void>>).bothNoted);
+    await loadUntilMarked(page, url!);
     const trace = JSON.parse((await browser.stopTracing()).toString());
     const compiled = (trace.traceEvents as { name: string; ph: string; dur?: number }[]).filter(
       (event) => event.name === "wasm.CompileLazy" && event.ph === "X",
@@ -164,6 +160,14 @@ async function slowedPage(browser: Browser, network: { latency: number; throughp
   });
   await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
   return { context, page, cdp };
+}
+
+// Loads `url` and waits, asking the page nothing meanwhile, until it has
+// noted both marks (`noteMarks`).
+async function loadUntilMarked(page: Page, url: string) {
+  await page.addInitScript(noteMarks);
+  await page.goto(url, { waitUntil: "commit" });
+  await page.evaluate(() => (window as unknown as Record<string, Promise<void>>).bothNoted);
 }
 
 // Run in the page before its own scripts: notes when it became hydrated

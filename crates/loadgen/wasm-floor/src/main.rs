@@ -9,10 +9,7 @@ use std::{convert::Infallible, path::PathBuf};
 use axum::{
     Router,
     extract::Request,
-    response::{
-        IntoResponse, Response,
-        sse::{Event, KeepAlive, Sse},
-    },
+    response::sse::{Event, KeepAlive, Sse},
     routing::{get, post},
 };
 use futures_util::stream::{Stream, pending};
@@ -35,11 +32,8 @@ async fn main() {
         .site_root(site.to_string_lossy().as_ref())
         .site_pkg_dir("pkg")
         .build();
-    let page = get(move |req: Request| {
-        let options = options.clone();
-        async move { leptos_axum::render_app_to_stream(move || shell(options.clone()))(req).await }
-    })
-    .layer(CompressionLayer::new());
+    let render = leptos_axum::render_app_to_stream(move || shell(options.clone()));
+    let page = get(move |req: Request| render(req)).layer(CompressionLayer::new());
     let app = Router::new()
         .route("/", page)
         .route("/api/events", get(events))
@@ -74,10 +68,6 @@ fn shell(options: LeptosOptions) -> impl IntoView {
 
 /// A stream that stays open and says nothing (but keep-alives): the page
 /// only needs it open.
-async fn events() -> Response {
-    let quiet: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
-        Box::pin(pending());
-    Sse::new(quiet)
-        .keep_alive(KeepAlive::default())
-        .into_response()
+async fn events() -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    Sse::new(pending()).keep_alive(KeepAlive::default())
 }
