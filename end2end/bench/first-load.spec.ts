@@ -17,7 +17,8 @@ const networks = [
 ];
 
 // A first visit finds a page of history to draw, as in a chat in use:
-// the room's latest page, from three people.
+// the room's latest page, from three people. The floor's server writes
+// the same page (`get_messages` in crates/loadgen/wasm-floor/src/lib.rs).
 test.beforeAll(async ({ baseURL }) => {
   const people = ["ada", "grace", "linus"];
   for (let n = 1; n <= HISTORY_PAGE; n++) {
